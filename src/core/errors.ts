@@ -95,7 +95,7 @@ export function explainConnectionError(err: unknown, ctx: ErrorContext = {}): Ex
     return make('ssl_certificate', `The SSL certificate of ${where} could not be verified.`,
       'Give the server\'s CA certificate file (sslrootcert), or use sslmode "require" to encrypt without verifying.');
   }
-  if (code === '28000' && /no pg_hba\.conf entry/i.test(m) && /(no encryption|SSL off)/i.test(m)) {
+  if (code === '28000' && /(no pg_hba\.conf entry|pg_hba\.conf rejects connection)/i.test(m) && /(no encryption|SSL off)/i.test(m)) {
     return make('ssl_required', `The server at ${where} only accepts SSL connections for user ${who}.`,
       'Set sslmode to "require" (or verify-full with the server\'s CA file) for this connection.');
   }

@@ -1,0 +1,169 @@
+/**
+ * `hydra-migrate`: the command line over src/core. Exit codes: 0 success, 1 the check failed
+ * (e.g. the connection was refused), 2 usage error or could not run.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import {
+  ConnectionStringError, describeTarget, parseConnectionString, type ParsedConnectionString,
+} from '../core/connection.js';
+import { formatBytes, listDatabases, listSchemas, listTables, type QueryFn } from '../core/catalog.js';
+import { connect, ConnectionError, testConnection } from '../core/pg.js';
+import { redact } from '../core/errors.js';
+
+declare const HYDRA_MIGRATE_VERSION: string;
+const VERSION = typeof HYDRA_MIGRATE_VERSION === 'string' ? HYDRA_MIGRATE_VERSION : 'dev';
+
+const HELP = `hydra-migrate ${VERSION}: migrate a PostgreSQL-compatible (Hydra) database and prove the copy complete
+
+Usage:
+  hydra-migrate test-connection --uri URI [--json]
+  hydra-migrate databases --uri URI [--json]
+  hydra-migrate schemas --uri URI [--json]
+  hydra-migrate tables --uri URI --schema NAME [--json]
+
+Connection:
+  --uri URI            postgresql://user@host:port/dbname?sslmode=...  (or libpq key=value)
+  The password is read, in order, from: --password-stdin (first line of standard input),
+  the PGPASSWORD environment variable, the URI itself (visible to other users in the process
+  list: avoid). It is never printed.
+
+Options:
+  --json               print one JSON document on stdout
+  --connect-timeout S  seconds before an unreachable server is given up (default 10)
+  -h, --help           this help
+  -v, --version        the version
+
+Exit codes: 0 success, 1 the server answered with a failure, 2 bad usage or could not run.`;
+
+class UsageError extends Error {}
+
+interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  readStdin: () => string;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        uri: { type: 'string' },
+        schema: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'password-stdin': { type: 'boolean', default: false },
+        'connect-timeout': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (e) {
+    io.stderr(`hydra-migrate: ${(e as Error).message}. Run hydra-migrate --help for the usage.`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    io.stdout(VERSION);
+    return 0;
+  }
+  const verb = positionals[0];
+  if (values.help || verb === undefined || verb === 'help') {
+    io.stdout(HELP);
+    return verb === undefined && !values.help ? 2 : 0;
+  }
+  let password: string | undefined;
+  try {
+    if (!['test-connection', 'databases', 'schemas', 'tables'].includes(verb)) {
+      throw new UsageError(`unknown command "${verb}". Run hydra-migrate --help for the commands.`);
+    }
+    if (!values.uri) throw new UsageError(`${verb} needs --uri postgresql://user@host:port/dbname.`);
+    let conn: ParsedConnectionString;
+    try {
+      conn = parseConnectionString(values.uri);
+    } catch (e) {
+      if (e instanceof ConnectionStringError) throw new UsageError(`--uri: ${e.message}`);
+      throw e;
+    }
+    password = values['password-stdin'] ? io.readStdin().split(/\r?\n/)[0] : io.env.PGPASSWORD ?? conn.password;
+    const timeout = values['connect-timeout'] !== undefined ? Number(values['connect-timeout']) : 10;
+    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--connect-timeout must be a positive number of seconds.');
+    const options = { password, connectTimeoutSeconds: timeout, applicationName: 'hydra-migrate cli' };
+
+    if (verb === 'test-connection') {
+      const result = await testConnection(conn.target, options);
+      if (values.json) {
+        io.stdout(JSON.stringify(result.ok
+          ? { ok: true, target: describeTarget(conn.target), elapsedMs: Math.round(result.elapsedMs), ...result.info }
+          : { ok: false, target: describeTarget(conn.target), elapsedMs: Math.round(result.elapsedMs), error: result.error }, null, 2));
+      } else if (result.ok) {
+        const i = result.info;
+        io.stdout(`Connected to ${describeTarget(conn.target)} in ${Math.round(result.elapsedMs)} ms\n` +
+          `  server:     PostgreSQL ${i.serverVersion}\n  user:       ${i.currentUser}${i.superuser ? ' (superuser)' : ''}\n` +
+          `  SSL:        ${i.ssl ? `on (${i.sslVersion ?? 'TLS'})` : 'off'}\n  table AMs:  ${i.tableAccessMethods.join(', ')}`);
+      } else {
+        io.stderr(`${result.error.message}\n${result.error.hint}\n(${result.error.detail})`);
+      }
+      return result.ok ? 0 : 1;
+    }
+
+    const client = await connect(conn.target, options);
+    try {
+      const query: QueryFn = async (text, vals) => (await client.query(text, vals)).rows;
+      if (verb === 'databases') {
+        const dbs = await listDatabases(query);
+        io.stdout(values.json ? JSON.stringify(dbs, null, 2) : table(['database', 'size', 'encoding', 'collate', 'ctype'],
+          dbs.map((d) => [d.name, d.sizeBytes !== undefined ? formatBytes(d.sizeBytes) : '-', d.encoding, d.collate, d.ctype])));
+      } else if (verb === 'schemas') {
+        const schemas = await listSchemas(query);
+        io.stdout(values.json ? JSON.stringify(schemas, null, 2) : table(['schema', 'owner', 'tables'], schemas.map((s) => [s.name, s.owner, String(s.tableCount)])));
+      } else {
+        if (!values.schema) throw new UsageError('tables needs --schema NAME.');
+        const tables = await listTables(query, values.schema);
+        io.stdout(values.json ? JSON.stringify(tables, null, 2) : table(['table', 'kind', 'access method', 'est. rows', 'size'],
+          tables.map((t) => [t.name, t.kind + (t.unlogged ? ', unlogged' : ''), t.accessMethod ?? '-', t.estimatedRows !== undefined ? String(t.estimatedRows) : '?', formatBytes(t.sizeBytes)])));
+      }
+      return 0;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`hydra-migrate: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ConnectionError) {
+      io.stderr(`${e.explained.message}\n${e.explained.hint}\n(${e.explained.detail})`);
+      return 1;
+    }
+    io.stderr(`hydra-migrate: ${redact(e instanceof Error ? e.message : String(e), password)}`);
+    return 2;
+  }
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + (rows.length === 0 ? '\n(none)' : '');
+}
+
+/** Entry point when run as a program. */
+export function run(): void {
+  main(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t + '\n'),
+    stderr: (t) => process.stderr.write(t + '\n'),
+    env: process.env,
+    readStdin: () => readFileSync(0, 'utf8'),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`hydra-migrate: unexpected failure: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,48 @@
+import * as vscode from 'vscode';
+import { PoolCache } from '../core/pg.js';
+import { registerCommands, type Ctx } from './commands.js';
+import { ConnectionStore } from './connectionStore.js';
+import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
+
+/** What activate() returns: read-only views for automation and the extension-host tests. */
+export interface HydraMigrateApi {
+  /** Every key and value the extension keeps in globalState and workspaceState (never secrets). */
+  storedState(): { globalState: Record<string, unknown>; workspaceState: Record<string, unknown> };
+  /** The explorer's data provider, to walk the tree as VS Code does. */
+  explorer: vscode.TreeDataProvider<ExplorerNode>;
+}
+
+export function activate(context: vscode.ExtensionContext): HydraMigrateApi | undefined {
+  const log = vscode.window.createOutputChannel('Hydra Migrate', { log: true });
+  context.subscriptions.push(log);
+  try {
+    const started = performance.now();
+    const pools = new PoolCache();
+    context.subscriptions.push({ dispose: () => void pools.closeAll() });
+    const store = new ConnectionStore(context.globalState, context.secrets, log);
+    const explorer = new ConnectionsExplorer(store, pools, log);
+    const view = vscode.window.createTreeView('hydraMigrate.connections', { treeDataProvider: explorer, showCollapseAll: true });
+    context.subscriptions.push(store, explorer, view);
+    const ctx: Ctx = { store, explorer, log, view };
+    context.subscriptions.push(...registerCommands(ctx));
+    const updateEmpty = (): void => void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
+    updateEmpty();
+    context.subscriptions.push(store.onDidChange(updateEmpty));
+    log.info(`Hydra Migrate activated in ${(performance.now() - started).toFixed(1)} ms.`);
+    const snapshot = (m: vscode.Memento): Record<string, unknown> => Object.fromEntries(m.keys().map((k) => [k, m.get(k)]));
+    return {
+      storedState: () => ({ globalState: snapshot(context.globalState), workspaceState: snapshot(context.workspaceState) }),
+      explorer,
+    };
+  } catch (err) {
+    // VS Code shows nothing when activation fails: say it ourselves.
+    const message = err instanceof Error ? err.message : String(err);
+    log.error(`Activation failed: ${message}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('Hydra Migrate could not start: {0}', message));
+    return undefined;
+  }
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

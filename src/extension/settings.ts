@@ -1,0 +1,20 @@
+import * as vscode from 'vscode';
+
+export interface Settings {
+  /** Folder with psql, pg_dump, pg_restore; empty = PATH, then /usr/lib/postgresql/<newest>/bin. */
+  pgBinDir: string;
+  connectTimeoutSeconds: number;
+  queryTimeoutSeconds: number;
+}
+
+/** Reads the hydraMigrate.* settings, clamping numbers to sane ranges. */
+export function settings(): Settings {
+  const c = vscode.workspace.getConfiguration('hydraMigrate');
+  const clamp = (v: unknown, min: number, max: number, fallback: number): number =>
+    typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, Math.round(v))) : fallback;
+  return {
+    pgBinDir: (c.get<string>('pgBinDir') ?? '').trim(),
+    connectTimeoutSeconds: clamp(c.get('connectTimeoutSeconds'), 1, 300, 10),
+    queryTimeoutSeconds: clamp(c.get('queryTimeoutSeconds'), 1, 3600, 30),
+  };
+}
