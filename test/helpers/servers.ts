@@ -6,7 +6,7 @@
  * and by a watchdog process if this process dies without cleaning up.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,6 +26,8 @@ export interface TestServer {
   /** Folder of the server's own binaries. */
   binDir: string;
   dataDir: string;
+  /** The CA certificate that signed the server certificate (ssl servers only). */
+  caFile?: string;
   /** postgresql://admin@127.0.0.1:port/db without password. */
   uri(database?: string, user?: string): string;
   /** Runs SQL as the superuser in a database (default postgres). */
@@ -38,6 +40,8 @@ export interface StartOptions {
   hbaLines?: string[];
   /** Extra postgresql.conf settings. */
   settings?: Record<string, string>;
+  /** Serve TLS with a certificate for 127.0.0.1 signed by a throwaway CA (see TestServer.caFile). */
+  ssl?: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -140,11 +144,17 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
     shared_buffers: "'128MB'",
     ...options.settings,
   };
+  let caFile: string | undefined;
+  if (options.ssl) {
+    caFile = makeCertificates(root);
+    settings.ssl = 'on';
+    settings.ssl_cert_file = `'${join(root, 'server.crt')}'`;
+    settings.ssl_key_file = `'${join(root, 'server.key')}'`;
+  }
   writeFileSync(join(dataDir, 'postgresql.auto.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
   if (isRoot) {
     const { uid, gid } = postgresIds();
-    chownSync(join(dataDir, 'pg_hba.conf'), uid, gid);
-    chownSync(join(dataDir, 'postgresql.auto.conf'), uid, gid);
+    for (const f of [join(dataDir, 'pg_hba.conf'), join(dataDir, 'postgresql.auto.conf'), ...(options.ssl ? [join(root, 'server.crt'), join(root, 'server.key')] : [])]) chownSync(f, uid, gid);
   }
 
   let port = 0;
@@ -168,6 +178,7 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
     const [c, a] = asServerUser(join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
     spawnSync(c, a, { stdio: 'ignore' });
     rmSync(root, { recursive: true, force: true });
+    if (caFile) rmSync(dirname(caFile), { recursive: true, force: true });
     running.delete(root);
   };
   running.set(root, stopNow);
@@ -187,6 +198,7 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
     adminPassword: ADMIN_PASSWORD,
     binDir,
     dataDir,
+    ...(caFile ? { caFile } : {}),
     uri: (database = 'postgres', user = ADMIN) => `postgresql://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`,
     async sql(text: string, database = 'postgres') {
       const client = new pg.Client({ host: '127.0.0.1', port, user: ADMIN, password: ADMIN_PASSWORD, database, ssl: false });
@@ -222,4 +234,20 @@ export async function startServers<K extends ServerKind>(...kinds: K[]): Promise
 /** SQL literal for test fixtures. */
 export function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** A CA and a server certificate for 127.0.0.1 (SAN IP) in `dir`; returns the CA file path. */
+function makeCertificates(dir: string): string {
+  const ssl = (args: string[]): void => {
+    execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  };
+  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=hydra-migrate test CA', '-keyout', 'ca.key', '-out', 'ca.crt']);
+  ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'server.crt', '-extfile', 'san.ext']);
+  chmodSync(join(dir, 'server.key'), 0o600);
+  // The CA file must stay readable for the test process after the root folder is chmod 700.
+  const ca = join(mkdtempSync(join(tmpdir(), 'hm-ca-')), 'ca.crt');
+  writeFileSync(ca, readFileSync(join(dir, 'ca.crt')));
+  return ca;
 }
