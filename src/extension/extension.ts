@@ -10,6 +10,8 @@ export interface HydraMigrateApi {
   storedState(): { globalState: Record<string, unknown>; workspaceState: Record<string, unknown> };
   /** The explorer's data provider, to walk the tree as VS Code does. */
   explorer: vscode.TreeDataProvider<ExplorerNode>;
+  /** Whether SecretStorage holds a password for the connection (the password itself is not exposed). */
+  passwordStored(connectionId: string): Promise<boolean>;
 }
 
 export function activate(context: vscode.ExtensionContext): HydraMigrateApi | undefined {
@@ -33,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     return {
       storedState: () => ({ globalState: snapshot(context.globalState), workspaceState: snapshot(context.workspaceState) }),
       explorer,
+      passwordStored: (id) => store.hasPassword(id),
     };
   } catch (err) {
     // VS Code shows nothing when activation fails: say it ourselves.

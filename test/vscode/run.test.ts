@@ -1,0 +1,99 @@
+/**
+ * Runs test/vscode/suite/* inside a real extension host (code-server, headless Chromium) against
+ * real PG15 and PG17 servers, and reports each in-host test as a node:test subtest. Afterwards
+ * it checks that no password reached code-server's files (settings, logs, state).
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { runExtensionHostTests, startCodeServer, workbenchUnavailable, type CodeServer } from '../helpers/codeServer.js';
+import { AWKWARD, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
+import { startServers, type TestServer } from '../helpers/servers.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DB = 'hydra app';
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    const p = join(dir, entry);
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) continue;
+    if (st.isDirectory()) out.push(...filesUnder(p));
+    else if (st.isFile() && st.size < 50_000_000) out.push(p);
+  }
+  return out;
+}
+
+describe('extension-host suites (real VS Code via code-server)', { skip: workbenchUnavailable() }, () => {
+  let servers: Record<'pg15' | 'pg17', TestServer>;
+  let code: CodeServer | undefined;
+  let work: string;
+  let results: Array<{ title: string; state: string; error?: string }> = [];
+  let exitCode = -1;
+  let log: string[] = [];
+  let leaked: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(join(repo, 'out', 'test', 'index.cjs')), 'run `npm run build:tests` first');
+    servers = await startServers('pg15', 'pg17');
+    await Promise.all([createSampleDatabase(servers.pg15, DB), createSampleDatabase(servers.pg17, DB)]);
+    work = mkdtempSync(join(tmpdir(), 'hm-host-'));
+    const fixture = join(work, 'fixture.json');
+    const resultsFile = join(work, 'results.jsonl');
+    writeFileSync(fixture, JSON.stringify({
+      database: DB, migrator: MIGRATOR, migratorPassword: MIGRATOR_PASSWORD,
+      pg15: { port: servers.pg15.port }, pg17: { port: servers.pg17.port }, awkward: AWKWARD,
+    }));
+    const workspace = join(work, 'workspace');
+    rmSync(workspace, { recursive: true, force: true });
+    code = await startCodeServer({ smokeTestDriver: true, env: { HM_FIXTURE: fixture, HM_TEST_RESULTS: resultsFile } });
+    const run = await runExtensionHostTests(code, {
+      extensionPath: repo,
+      testsPath: join(repo, 'out', 'test', 'index.cjs'),
+      workspace: tmpdir(),
+      onLog: (line) => process.env.HM_VERBOSE && process.stderr.write(line + '\n'),
+    });
+    exitCode = run.exitCode;
+    log = run.log;
+    if (existsSync(resultsFile)) results = readFileSync(resultsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    // Nothing code-server wrote (settings, logs, extension storage) may contain a password.
+    for (const f of filesUnder(code.userDataDir)) {
+      const text = readFileSync(f).toString('latin1');
+      for (const secret of [MIGRATOR_PASSWORD, encodeURIComponent(MIGRATOR_PASSWORD), Buffer.from(MIGRATOR_PASSWORD, 'utf8').toString('latin1')]) {
+        if (text.includes(secret)) leaked.push(f);
+      }
+    }
+  });
+
+  after(async () => {
+    await code?.stop();
+    await Promise.all([servers?.pg15.stop(), servers?.pg17.stop()]);
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the in-host suites ran and all passed', () => {
+    assert.ok(results.length >= 8, `expected the in-host tests to report (got ${results.length}); host log:\n${log.join('\n')}\n${code?.output() ?? ''}`);
+    const failed = results.filter((r) => r.state === 'failed');
+    assert.deepEqual(failed.map((f) => `${f.title}: ${f.error}`), []);
+    assert.equal(exitCode, 0, `codeAutomationExit(${exitCode})\n${log.join('\n')}`);
+  });
+
+  it('no password in any file code-server wrote (logs, settings, storage)', () => {
+    assert.ok(code, 'code-server ran');
+    assert.deepEqual(leaked, []);
+  });
+
+  describe('each in-host test', () => {
+    it("reports every test by name", async (t) => {
+      for (const r of results) {
+        await t.test(r.title, { skip: r.state === 'skipped' }, () => {
+          if (r.state === 'failed') throw new Error(r.error);
+        });
+      }
+    });
+  });
+});

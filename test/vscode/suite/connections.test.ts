@@ -1,0 +1,197 @@
+/**
+ * Runs inside the real extension host (code-server = VS Code 1.139) against real PG15 and PG17
+ * servers started by test/vscode/run.test.ts (their details arrive in HM_FIXTURE).
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { HydraMigrateApi } from '../../../src/extension/extension.js';
+import type { ExplorerNode } from '../../../src/extension/explorer.js';
+import type { TestConnectionResult } from '../../../src/core/pg.js';
+
+interface Fixture {
+  database: string;
+  migrator: string;
+  migratorPassword: string;
+  pg15: { port: number };
+  pg17: { port: number };
+  awkward: Record<string, string>;
+}
+
+const fixture: Fixture = JSON.parse(readFileSync(process.env.HM_FIXTURE ?? '', 'utf8'));
+const EXT_ID = 'hydra-migrate.hydra-migrate';
+const uri = (port: number, withPassword: boolean, password = fixture.migratorPassword): string =>
+  `postgresql://${fixture.migrator}${withPassword ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/${encodeURIComponent(fixture.database)}?sslmode=disable`;
+
+let api: HydraMigrateApi;
+
+async function children(node?: ExplorerNode): Promise<ExplorerNode[]> {
+  return (await api.explorer.getChildren(node)) ?? [];
+}
+
+async function item(node: ExplorerNode): Promise<vscode.TreeItem> {
+  return api.explorer.getTreeItem(node);
+}
+
+async function labelOf(node: ExplorerNode): Promise<string> {
+  const label = (await item(node)).label;
+  return typeof label === 'string' ? label : label?.label ?? '';
+}
+
+async function find(nodes: ExplorerNode[], label: string): Promise<ExplorerNode> {
+  for (const n of nodes) if ((await labelOf(n)) === label) return n;
+  throw new Error(`No node "${label}" among: ${(await Promise.all(nodes.map(labelOf))).join(', ')}`);
+}
+
+async function connectionNode(role: 'source' | 'target', name: string): Promise<ExplorerNode> {
+  const groups = await children();
+  const group = groups.find((g) => g.kind === 'group' && g.role === role)!;
+  return find(await children(group), name);
+}
+
+function assertNoPasswordStored(password: string): void {
+  const state = JSON.stringify(api.storedState());
+  assert.ok(!state.includes(password), 'globalState/workspaceState must not hold the password');
+  assert.ok(!state.includes(encodeURIComponent(password)), 'not even percent-encoded');
+  const settings = JSON.stringify(vscode.workspace.getConfiguration().inspect('hydraMigrate') ?? {}) + JSON.stringify(vscode.workspace.getConfiguration('hydraMigrate'));
+  assert.ok(!settings.includes(password), 'settings must not hold the password');
+}
+
+describe('Hydra Migrate in a real extension host', function () {
+  this.timeout(60_000);
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<HydraMigrateApi>(EXT_ID);
+    assert.ok(ext, `extension ${EXT_ID} is loaded`);
+    api = await ext.activate();
+    assert.ok(api, 'activate() returned the API (activation did not fail)');
+  });
+
+  it('registers exactly the commands package.json contributes', async () => {
+    const ext = vscode.extensions.getExtension(EXT_ID)!;
+    const declared = (ext.packageJSON.contributes.commands as Array<{ command: string }>).map((c) => c.command).sort();
+    const registered = (await vscode.commands.getCommands(true)).filter((c) => /^hydraMigrate\.[A-Za-z]+$/.test(c)).sort(); // view commands (hydraMigrate.connections.focus ...) come from VS Code
+    assert.deepEqual(registered, declared);
+  });
+
+  it('adds a source from a URI: password stripped, kept only in SecretStorage, connection works', async () => {
+    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addConnection', { uri: uri(fixture.pg15.port, true), role: 'source', name: 'PG15 source', test: false });
+    assert.ok(id, 'a connection id is returned');
+    assert.equal(await api.passwordStored(id), true, 'the password is in context.secrets');
+    assertNoPasswordStored(fixture.migratorPassword);
+    const stored = JSON.stringify(api.storedState().globalState['hydraMigrate.connections']);
+    assert.match(stored, /"host":"127\.0\.0\.1"/);
+    assert.ok(!stored.includes('password'), 'no password field at all');
+    const result = await vscode.commands.executeCommand<TestConnectionResult>('hydraMigrate.testConnection', { id });
+    assert.ok(result?.ok, result && !result.ok ? result.error.message : 'no result');
+    assert.equal(result.info.serverVersion.split('.')[0], '15');
+    assert.equal(result.info.currentUser, fixture.migrator);
+  });
+
+  it('adds a target step by step (programmatic) and tests it against PG17', async () => {
+    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addTargetConnection', { uri: uri(fixture.pg17.port, false), password: fixture.migratorPassword, name: 'PG17 target', test: false });
+    assert.ok(id);
+    const result = await vscode.commands.executeCommand<TestConnectionResult>('hydraMigrate.testConnection', id);
+    assert.ok(result?.ok && result.info.serverVersion.startsWith('17'));
+    assert.equal((await item(await connectionNode('target', 'PG17 target'))).contextValue, 'hm:connection:target:ok');
+  });
+
+  it('expands connection -> databases -> schemas -> tables, columnar marked, awkward names intact', async () => {
+    const conn = await connectionNode('source', 'PG15 source');
+    assert.match((await item(conn)).contextValue ?? '', /^hm:connection:source/);
+    const db = await find(await children(conn), fixture.database);
+    const dbItem = await item(db);
+    assert.equal(dbItem.contextValue, 'hm:database:source');
+    assert.match(String(dbItem.description), /UTF8 · C\.UTF-8/);
+    const schemas = await children(db);
+    for (const s of ['public', fixture.awkward.schemaQuote!, fixture.awkward.schemaDot!, fixture.awkward.schemaUnicode!]) await find(schemas, s);
+    const tables = await children(await find(schemas, 'public'));
+    const events = await item(await find(tables, 'events'));
+    assert.equal(events.contextValue, 'hm:table:source:columnar');
+    assert.match(String(events.description), /\[columnar\]/);
+    const accounts = await item(await find(tables, 'accounts'));
+    assert.equal(accounts.contextValue, 'hm:table:source:heap');
+    assert.match(String(accounts.description), /~1\.0k rows/);
+    const odd = await children(await find(schemas, fixture.awkward.schemaQuote!));
+    await find(odd, fixture.awkward.tableSemicolon!);
+    const uni = await children(await find(schemas, fixture.awkward.schemaUnicode!));
+    assert.equal((await item(await find(uni, fixture.awkward.tableUnicode!))).contextValue, 'hm:table:source:columnar');
+  });
+
+  it('a wrong password renders an error node with the explanation, not a crash', async () => {
+    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addConnection', { uri: uri(fixture.pg17.port, true, 'not-the-password'), role: 'target', name: 'bad password', test: false });
+    const conn = await connectionNode('target', 'bad password');
+    const kids = await children(conn);
+    assert.equal(kids.length, 1);
+    const err = await item(kids[0]!);
+    assert.equal(err.contextValue, 'hm:error:auth_failed');
+    assert.match(await labelOf(kids[0]!), /rejected the password for user "migrator"/);
+    assert.match(String(err.description), /Edit Connection/);
+    // Fixing the password makes the same node work.
+    assert.equal(await vscode.commands.executeCommand('hydraMigrate.setPassword', { id }, fixture.migratorPassword), true);
+    const fixed = await children(await connectionNode('target', 'bad password'));
+    await find(fixed, fixture.database);
+    assertNoPasswordStored('not-the-password');
+    assertNoPasswordStored(fixture.migratorPassword);
+  });
+
+  it('a pasted URI that is not valid adds nothing', async () => {
+    const before = api.storedState().globalState['hydraMigrate.connections'];
+    const id = await vscode.commands.executeCommand('hydraMigrate.addConnection', { uri: 'postgresql://u@h:99999/d', role: 'source' });
+    assert.equal(id, undefined);
+    assert.deepEqual(api.storedState().globalState['hydraMigrate.connections'], before);
+  });
+
+  it('copies the URI without the password; rename, duplicate, move, edit, remove', async () => {
+    const conn = await connectionNode('source', 'PG15 source');
+    const copied = await vscode.commands.executeCommand<string>('hydraMigrate.copyConnectionUri', conn);
+    assert.equal(copied, `postgresql://migrator@127.0.0.1:${fixture.pg15.port}/${encodeURIComponent(fixture.database)}?sslmode=disable`);
+    assert.equal(await vscode.env.clipboard.readText(), copied);
+
+    const id = conn.kind === 'connection' ? conn.profile.id : '';
+    const copyId = await vscode.commands.executeCommand<string>('hydraMigrate.duplicateConnection', { id });
+    assert.ok(copyId && copyId !== id);
+    assert.equal(await api.passwordStored(copyId), true, 'the duplicate has its own stored password');
+    assert.equal(await vscode.commands.executeCommand('hydraMigrate.renameConnection', { id: copyId }, 'renamed copy'), true);
+    assert.equal(await vscode.commands.executeCommand('hydraMigrate.renameConnection', { id: copyId }, 'PG15 source'), undefined, 'a taken name is refused');
+    assert.equal(await vscode.commands.executeCommand('hydraMigrate.moveToTarget', { id: copyId }), true);
+    await connectionNode('target', 'renamed copy');
+    assert.equal(await vscode.commands.executeCommand('hydraMigrate.editConnection', { id: copyId }, { target: { port: fixture.pg17.port } }), true);
+    const r = await vscode.commands.executeCommand<TestConnectionResult>('hydraMigrate.testConnection', { id: copyId });
+    assert.ok(r?.ok && r.info.serverVersion.startsWith('17'), 'the edit took effect');
+    assert.equal(await vscode.commands.executeCommand('hydraMigrate.removeConnection', { id: copyId }, { skipConfirmation: true }), true);
+    assert.equal(await api.passwordStored(copyId), false, 'removing a connection deletes its secret');
+    await assert.rejects(connectionNode('target', 'renamed copy'));
+  });
+
+  it('Open psql: a terminal that connects with the password only in its environment', async () => {
+    const conn = await connectionNode('source', 'PG15 source');
+    const db = await find(await children(conn), fixture.database);
+    const dir = mkdtempSync(join(tmpdir(), 'hm-psql-'));
+    const out = join(dir, 'out.txt');
+    try {
+      const name = await vscode.commands.executeCommand<string>('hydraMigrate.openPsql', db);
+      assert.equal(name, `psql: PG15 source/${fixture.database}`);
+      const terminal = vscode.window.terminals.find((t) => t.name === name);
+      assert.ok(terminal, 'the terminal exists');
+      const options = terminal.creationOptions as vscode.TerminalOptions;
+      assert.ok(!JSON.stringify(options.shellArgs ?? []).includes(fixture.migratorPassword), 'not in the arguments');
+      const pid = await terminal.processId;
+      assert.ok(pid);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      assert.match(cmdline, /psql/);
+      assert.ok(!cmdline.includes(fixture.migratorPassword), 'not in the process command line');
+      terminal.sendText(`\\o ${out}`);
+      terminal.sendText(`SELECT current_user || '|' || current_database() || '|hm-marker';`);
+      terminal.sendText('\\o');
+      const deadline = Date.now() + 20_000;
+      while (!(existsSync(out) && readFileSync(out, 'utf8').includes('hm-marker')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      assert.match(readFileSync(out, 'utf8'), new RegExp(`migrator\\|${fixture.database}\\|hm-marker`));
+      terminal.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
