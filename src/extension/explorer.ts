@@ -81,7 +81,8 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
   }
 
   async getChildren(node?: ExplorerNode): Promise<ExplorerNode[]> {
-    if (!node) return [this.groups.source, this.groups.target];
+    // No connections at all: no items, so that VS Code shows the welcome content with its buttons.
+    if (!node) return this.store.list().length === 0 ? [] : [this.groups.source, this.groups.target];
     switch (node.kind) {
       case 'group': {
         const list = this.store.list(node.role).sort((a, b) => a.name.localeCompare(b.name));
@@ -181,6 +182,7 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
         item.contextValue = `hm:database:${node.profile.role}${d.canConnect ? '' : ':noconnect'}`;
         item.iconPath = new vscode.ThemeIcon('database');
         item.description = [d.sizeBytes !== undefined ? formatBytes(d.sizeBytes) : undefined, d.encoding, d.collate].filter(Boolean).join(' · ');
+        item.accessibilityInformation = { label: `${d.name}, database, ${item.description}` };
         item.tooltip = `${d.name}\nsize: ${d.sizeBytes !== undefined ? formatBytes(d.sizeBytes) : 'unknown (no CONNECT privilege)'}\nencoding: ${d.encoding}\nLC_COLLATE: ${d.collate}\nLC_CTYPE: ${d.ctype}`;
         return item;
       }
@@ -190,7 +192,8 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
         item.id = `schema:${node.profile.id}:${node.database}:${s.name}`;
         item.contextValue = `hm:schema:${node.profile.role}`;
         item.iconPath = new vscode.ThemeIcon('symbol-namespace');
-        item.description = vscode.l10n.t('{0} tables', s.tableCount);
+        item.description = s.tableCount === 1 ? vscode.l10n.t('1 table') : vscode.l10n.t('{0} tables', s.tableCount);
+        item.accessibilityInformation = { label: `${s.name}, schema, ${item.description}` };
         item.tooltip = `${s.name}\nowner: ${s.owner}\ntables and materialized views: ${s.tableCount}`;
         return item;
       }
@@ -201,12 +204,14 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
         const columnar = isNonHeap(t);
         item.contextValue = `hm:table:${node.profile.role}:${t.accessMethod ?? 'none'}`;
         item.iconPath = columnar
-          ? new vscode.ThemeIcon('symbol-column', new vscode.ThemeColor('charts.purple'))
+          ? new vscode.ThemeIcon('split-horizontal', new vscode.ThemeColor('charts.purple'))
           : new vscode.ThemeIcon(t.kind === 'materialized view' ? 'eye' : t.kind === 'partitioned table' ? 'layers' : 'table');
         const rows = t.estimatedRows !== undefined ? `~${formatCount(t.estimatedRows)} rows` : t.kind === 'partitioned table' ? 'partitioned' : 'not analyzed';
         item.description = [columnar ? `[${t.accessMethod}]` : undefined, rows, formatBytes(t.sizeBytes), t.kind !== 'table' && t.kind !== 'partitioned table' ? t.kind : undefined, t.unlogged ? 'unlogged' : undefined]
           .filter(Boolean).join(' · ');
-        item.tooltip = `${t.schema}.${t.name} (${t.kind}${t.unlogged ? ', unlogged' : ''})\naccess method: ${t.accessMethod ?? '—'}\nestimated rows: ${t.estimatedRows !== undefined ? t.estimatedRows.toLocaleString('en-US') : 'unknown (never analyzed)'}\ntotal size: ${formatBytes(t.sizeBytes)}`;
+        const estimate = t.estimatedRows !== undefined ? t.estimatedRows.toLocaleString('en-US') : t.kind === 'partitioned table' ? 'see the partitions' : 'unknown (never analyzed)';
+        item.tooltip = `${t.schema}.${t.name} (${t.kind}${t.unlogged ? ', unlogged' : ''})\naccess method: ${t.accessMethod ?? '—'}\nestimated rows: ${estimate}\ntotal size: ${formatBytes(t.sizeBytes)}`;
+        item.accessibilityInformation = { label: `${t.name}, ${columnar ? `${t.accessMethod} ` : ''}${t.kind}, ${item.description}` };
         return item;
       }
       case 'message': {
