@@ -1,5 +1,5 @@
 // Builds dist/extension.cjs (node/cjs, vscode external), dist/cli.js (node), dist/webview/main.js
-// (browser) and, with --tests, the extension-host test suites into out/test.
+// (browser); with --tests, only the extension-host test suites into out/test.
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ const tests = process.argv.includes('--tests');
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
 
+if (!tests) {
 rmSync('dist', { recursive: true, force: true });
 await Promise.all([
   build({
@@ -41,6 +42,7 @@ await Promise.all([
   }),
 ]);
 chmodSync('dist/cli.cjs', 0o755);
+}
 
 if (tests) {
   rmSync('out', { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import pg from 'pg';
+import type pg from 'pg';
 import type { ConnectionTarget } from './connection.js';
 import { explainConnectionError, type ExplainedError } from './errors.js';
 
@@ -29,6 +29,13 @@ export class ConnectionError extends Error {
 }
 
 type SslAttempt = false | ConnectionOptions;
+
+let driver: Promise<typeof pg> | undefined;
+/** The pg driver, loaded on first use (it costs ~40 ms to load; activation must stay fast). */
+function loadDriver(): Promise<typeof pg> {
+  driver ??= import('pg').then((m) => (m as unknown as { default?: typeof pg }).default ?? (m as unknown as typeof pg));
+  return driver;
+}
 
 function sslAttempts(target: ConnectionTarget): SslAttempt[] {
   const ca = (): string => {
@@ -106,9 +113,10 @@ async function open(target: ConnectionTarget, options: ConnectOptions): Promise<
     throw new ConnectionError({ problem: 'ssl_certificate', message: (e as Error).message, hint: 'Edit the connection to fix the CA file.', detail: (e as Error).message });
   }
   let lastError: unknown;
+  const { Client } = await loadDriver();
   for (let i = 0; i < attempts.length; i++) {
     const attempt = attempts[i]!;
-    const client = new pg.Client(clientConfig(target, options, attempt));
+    const client = new Client(clientConfig(target, options, attempt));
     // A connection that dies later must not crash the process: the next query reports it.
     client.on('error', () => undefined);
     try {
@@ -213,7 +221,8 @@ export class PoolCache {
       const probe = await open(target, options);
       await probe.client.end().catch(() => undefined);
       const ssl = probe.ssl;
-      const pool = new pg.Pool({ ...clientConfig(target, options, ssl), max: 2, idleTimeoutMillis: this.idleTimeoutMs, allowExitOnIdle: true });
+      const { Pool } = await loadDriver();
+      const pool = new Pool({ ...clientConfig(target, options, ssl), max: 2, idleTimeoutMillis: this.idleTimeoutMs, allowExitOnIdle: true });
       pool.on('error', () => undefined);
       entry = { pool, connectionId };
       this.pools.set(key, entry);

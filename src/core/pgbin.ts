@@ -5,7 +5,6 @@
  */
 import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 
 export type PgTool = 'psql' | 'pg_dump' | 'pg_restore' | 'pg_dumpall' | 'vacuumdb';
 
@@ -73,6 +72,8 @@ export async function locateTool(tool: PgTool, options: { binDir?: string; envPa
   let candidates = candidatePaths(tool, options);
   if (options.binDir && options.binDir.trim() !== '') candidates = candidates.filter((c) => c.origin === 'setting');
   const searched: string[] = [];
+  // Loaded on first use: execa costs ~90 ms to load, and activation must stay fast.
+  const { execa } = await import('execa');
   for (const c of candidates) {
     searched.push(c.path);
     if (!isExecutable(c.path)) continue;

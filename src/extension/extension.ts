@@ -1,3 +1,4 @@
+import { bundleEvaluationStarted } from './loadClock.js';
 import * as vscode from 'vscode';
 import { PoolCache } from '../core/pg.js';
 import { registerCommands, type Ctx } from './commands.js';
@@ -12,7 +13,11 @@ export interface HydraMigrateApi {
   explorer: vscode.TreeDataProvider<ExplorerNode>;
   /** Whether SecretStorage holds a password for the connection (the password itself is not exposed). */
   passwordStored(connectionId: string): Promise<boolean>;
+  /** Milliseconds spent evaluating the bundle and running activate(). */
+  timings: { bundleEvaluationMs: number; activateMs: number };
 }
+
+const bundleEvaluated = performance.now();
 
 export function activate(context: vscode.ExtensionContext): HydraMigrateApi | undefined {
   const log = vscode.window.createOutputChannel('Hydra Migrate', { log: true });
@@ -30,12 +35,14 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     const updateEmpty = (): void => void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
     updateEmpty();
     context.subscriptions.push(store.onDidChange(updateEmpty));
-    log.info(`Hydra Migrate activated in ${(performance.now() - started).toFixed(1)} ms.`);
+    const activateMs = performance.now() - started;
+    log.info(`Hydra Migrate activated in ${activateMs.toFixed(1)} ms.`);
     const snapshot = (m: vscode.Memento): Record<string, unknown> => Object.fromEntries(m.keys().map((k) => [k, m.get(k)]));
     return {
       storedState: () => ({ globalState: snapshot(context.globalState), workspaceState: snapshot(context.workspaceState) }),
       explorer,
       passwordStored: (id) => store.hasPassword(id),
+      timings: { bundleEvaluationMs: bundleEvaluated - bundleEvaluationStarted, activateMs },
     };
   } catch (err) {
     // VS Code shows nothing when activation fails: say it ourselves.

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { openWorkbench, startCodeServer, workbenchUnavailable, type CodeServer } from '../helpers/codeServer.js';
+import { openWorkbench, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
 import { createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/servers.js';
 
@@ -20,7 +20,7 @@ const vsix = join(repo, 'dist', 'hydra-migrate.vsix');
 const shots = join(repo, 'test-results');
 const DB = 'shop';
 
-describe('packaged extension in a real workbench', { skip: workbenchUnavailable() }, () => {
+describe('packaged extension in a real workbench', { skip: requireWorkbench() }, () => {
   let pg15: TestServer;
   let code: CodeServer;
   let browser: Browser | undefined;

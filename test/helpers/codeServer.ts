@@ -42,6 +42,17 @@ export function workbenchUnavailable(): string | undefined {
   return undefined;
 }
 
+/**
+ * For describe({ skip }): skip the workbench suites where the workbench is not installed, except
+ * in CI (CI=true), where a missing workbench must fail the run rather than pass it silently.
+ */
+export function requireWorkbench(): string | false {
+  const reason = workbenchUnavailable();
+  if (!reason) return false;
+  if (process.env.CI) throw new Error(`The real workbench is required in CI: ${reason}`);
+  return reason;
+}
+
 export interface CodeServer {
   url: string;
   port: number;

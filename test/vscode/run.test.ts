@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { runExtensionHostTests, startCodeServer, workbenchUnavailable, type CodeServer } from '../helpers/codeServer.js';
+import { runExtensionHostTests, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
 import { AWKWARD, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
 import { startServers, type TestServer } from '../helpers/servers.js';
 
@@ -28,7 +28,7 @@ function filesUnder(dir: string): string[] {
   return out;
 }
 
-describe('extension-host suites (real VS Code via code-server)', { skip: workbenchUnavailable() }, () => {
+describe('extension-host suites (real VS Code via code-server)', { skip: requireWorkbench() }, () => {
   let servers: Record<'pg15' | 'pg17', TestServer>;
   let code: CodeServer | undefined;
   let work: string;
