@@ -1,0 +1,85 @@
+/**
+ * `npm run demo`: a PG15 source with sample data, an empty PG17 target, and code-server with the
+ * packaged extension. Prints what to open and paste; Ctrl+C stops everything and removes the
+ * temporary data. `--check` starts everything, verifies it answers, and stops (for CI and smoke runs).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCodeServer, type CodeServer } from '../test/helpers/codeServer.js';
+import { createMigrator, createSampleDatabase, MIGRATOR } from '../test/helpers/fixtures.js';
+import { startServers, type TestServer } from '../test/helpers/servers.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const check = process.argv.includes('--check');
+const DB = 'shop';
+const DEMO_PASSWORD = 'hydra-demo';
+
+let servers: Record<'pg15' | 'pg17', TestServer> | undefined;
+let code: CodeServer | undefined;
+let workspace: string | undefined;
+let stopping = false;
+
+async function stop(exitCode: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.log('\nStopping code-server and both PostgreSQL servers, removing their data…');
+    await code?.stop().catch(() => undefined);
+    await Promise.all([servers?.pg15.stop(), servers?.pg17.stop()]).catch(() => undefined);
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  }
+  process.exit(exitCode);
+}
+
+process.removeAllListeners('SIGINT');
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  console.log('Starting a PG15 source and a PG17 target…');
+  servers = await startServers('pg15', 'pg17');
+  await createSampleDatabase(servers.pg15, DB);
+  await servers.pg15.sql(`
+    SET ROLE ${MIGRATOR};
+    CREATE TABLE public.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint NOT NULL REFERENCES public.accounts, placed_at timestamptz NOT NULL, total numeric(12,2));
+    INSERT INTO public.orders (account_id, placed_at, total) SELECT 1 + g % 1000, now() - g * interval '1 second', (g % 997) * 1.01 FROM generate_series(1, 300000) g;
+    CREATE VIEW public.big_spenders AS SELECT account_id, sum(total) AS spent FROM public.orders GROUP BY account_id HAVING sum(total) > 100000;
+    RESET ROLE; ANALYZE;`, DB);
+  await createMigrator(servers.pg17);
+  await servers.pg17.sql(`ALTER ROLE ${MIGRATOR} CREATEDB`);
+  // A throwaway password for throwaway servers, easy to type; the tests use an awkward one.
+  for (const s of [servers.pg15, servers.pg17]) await s.sql(`ALTER ROLE ${MIGRATOR} PASSWORD '${DEMO_PASSWORD}'`);
+  workspace = mkdtempSync(join(tmpdir(), 'hm-demo-ws-'));
+  code = await startCodeServer({ env: { HYDRA_MIGRATE_DEMO: '1' }, settings: { 'hydraMigrate.pgBinDir': '/usr/lib/postgresql/15/bin' } });
+  await code.installExtension(join(repo, 'dist', 'hydra-migrate.vsix'));
+  const enc = encodeURIComponent;
+  const source = `postgresql://${MIGRATOR}@127.0.0.1:${servers.pg15.port}/${DB}?sslmode=disable`;
+  const target = `postgresql://${MIGRATOR}@127.0.0.1:${servers.pg17.port}/postgres?sslmode=disable`;
+  console.log(`
+Hydra Migrate demo is running.
+
+  Open:      ${code.url}/?folder=${enc(workspace)}
+  Then:      the Hydra Migrate icon in the activity bar -> Add Source Connection -> Paste a connection URI
+
+  Source (PostgreSQL ${servers.pg15.major}, database "${DB}": a columnar table, partitions, awkward names, 300,000 orders)
+    ${source}
+  Target (PostgreSQL ${servers.pg17.major}, empty)
+    ${target}
+  Password for both (a throwaway demo password; type it when asked, it goes to the keychain only):
+    ${DEMO_PASSWORD}
+
+  The same from the command line:
+    PGPASSWORD=${DEMO_PASSWORD} node dist/cli.cjs tables --uri '${source}' --schema public
+
+Press Ctrl+C to stop everything and remove the temporary data.`);
+  if (check) {
+    const res = await fetch(`${code.url}/healthz`);
+    console.log(`check: code-server ${res.ok ? 'answers' : 'does not answer'}`);
+    await stop(res.ok ? 0 : 1);
+  }
+  await new Promise(() => undefined);
+} catch (err) {
+  console.error(`The demo could not start: ${err instanceof Error ? err.message : String(err)}`);
+  await stop(1);
+}
