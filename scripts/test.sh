@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it: installs what it needs (scripts/setup.sh), type-checks,
-# builds and packages the extension, then runs with node's test runner:
+# lints, builds and packages the extension, then runs with node's test runner:
 #   test/unit         core logic, no servers
 #   test/integration  core + CLI against real PG15 and PG17 servers and the real pg tools
 #   test/vscode       suites inside a real extension host (code-server) against real servers
@@ -11,8 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 set -e
-npm run --silent typecheck
-npm run --silent package >/dev/null
+npm run --silent package   # type-check, lint, production build, .vsix
 node scripts/build.mjs --tests
 set +e
 

@@ -112,7 +112,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
     const client = await connect(conn.target, options);
     try {
-      const query: QueryFn = async (text, vals) => (await client.query(text, vals)).rows;
+      const query: QueryFn = async <R extends Record<string, unknown>>(text: string, vals?: unknown[]) => (await client.query<R>(text, vals)).rows;
       if (verb === 'databases') {
         const dbs = await listDatabases(query);
         io.stdout(values.json ? JSON.stringify(dbs, null, 2) : table(['database', 'size', 'encoding', 'collate', 'ctype'],

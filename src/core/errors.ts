@@ -50,7 +50,7 @@ interface ErrorLike {
 function textOf(err: unknown): { message: string; code?: string } {
   if (err && typeof err === 'object') {
     const e = err as ErrorLike;
-    const message = typeof e.message === 'string' ? e.message : String(err);
+    const message = typeof e.message === 'string' ? e.message : JSON.stringify(err);
     const code = typeof e.code === 'string' ? e.code : undefined;
     return code === undefined ? { message } : { message, code };
   }

@@ -304,7 +304,7 @@ async function setPassword(ctx: Ctx, arg?: ConnectionArg, password?: string): Pr
   return true;
 }
 
-type Handler = (ctx: Ctx, ...args: never[]) => Promise<unknown> | unknown;
+type Handler = (ctx: Ctx, ...args: never[]) => unknown;
 
 /** The one table of commands; package.json must contribute exactly these ids (a test checks). */
 export const COMMANDS = {

@@ -95,7 +95,7 @@ export async function promptDetails(title: string, initial: Partial<ConnectionTa
     { title: `${title} (6/${total})`, placeHolder: t('SSL mode (managed services usually need require or verify-full)'), ignoreFocusOut: true },
   );
   if (!sslPick) return undefined;
-  const sslmode = sslPick.label as SslMode;
+  const sslmode = sslPick.label;
   const target: ConnectionTarget = { host: host.trim(), port: parsePort(portText), database: database.trim(), user: user.trim(), sslmode };
   step = 7;
   const needsCa = sslmode === 'verify-ca' || sslmode === 'verify-full';

@@ -171,7 +171,7 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
   }
   if (lastError) {
     rmSync(root, { recursive: true, force: true });
-    throw lastError;
+    throw lastError instanceof Error ? lastError : new Error(JSON.stringify(lastError));
   }
 
   const stopNow = (): void => {
@@ -209,8 +209,9 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
         await client.end();
       }
     },
-    async stop() {
+    stop() {
       if (running.has(root)) stopNow();
+      return Promise.resolve();
     },
   };
   return server;
@@ -221,8 +222,8 @@ export async function startServers<K extends ServerKind>(...kinds: K[]): Promise
   const results = await Promise.allSettled(kinds.map((k) => startServer(k)));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
-    await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
-    throw (failed as PromiseRejectedResult).reason;
+    await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.stop() : Promise.resolve())));
+    throw (failed).reason;
   }
   const out = {} as Record<K, TestServer>;
   kinds.forEach((k, i) => {

@@ -35,7 +35,7 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
   let results: Array<{ title: string; state: string; error?: string }> = [];
   let exitCode = -1;
   let log: string[] = [];
-  let leaked: string[] = [];
+  const leaked: string[] = [];
 
   before(async () => {
     assert.ok(existsSync(join(repo, 'out', 'test', 'index.cjs')), 'run `npm run build:tests` first');
