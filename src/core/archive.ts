@@ -1,0 +1,196 @@
+/**
+ * Dump archives: the table of contents printed by `pg_restore -l`, the sha256 of an archive
+ * (file or directory), and the grouping of pg_restore's errors by cause with a fix for each.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface TocEntry {
+  dumpId: number;
+  /** e.g. TABLE, TABLE DATA, INDEX, FK CONSTRAINT, SEQUENCE SET, ACCESS METHOD */
+  desc: string;
+  schema: string;
+  /** The object's name as printed (for TABLE DATA: the table name). */
+  tag: string;
+  owner: string;
+  line: string;
+}
+
+export interface Toc {
+  format?: string;
+  entriesDeclared?: number;
+  dumpedFromVersion?: string;
+  dumpedByVersion?: string;
+  database?: string;
+  compression?: string;
+  entries: TocEntry[];
+}
+
+/**
+ * Kinds of TOC entries whose description has spaces, longest first so that "TABLE DATA" wins over
+ * "TABLE". The list covers what pg_dump 12-17 writes.
+ */
+const DESCS = [
+  'MATERIALIZED VIEW DATA', 'DEFAULT ACL', 'TABLE DATA', 'SEQUENCE SET', 'SEQUENCE OWNED BY', 'FK CONSTRAINT', 'CHECK CONSTRAINT',
+  'LARGE OBJECT', 'BLOB METADATA', 'BLOBS', 'BLOB', 'ACCESS METHOD', 'TEXT SEARCH CONFIGURATION', 'TEXT SEARCH DICTIONARY',
+  'TEXT SEARCH PARSER', 'TEXT SEARCH TEMPLATE', 'FOREIGN DATA WRAPPER', 'FOREIGN TABLE', 'FOREIGN SERVER', 'USER MAPPING',
+  'MATERIALIZED VIEW', 'EVENT TRIGGER', 'OPERATOR CLASS', 'OPERATOR FAMILY', 'PUBLICATION TABLES IN SCHEMA', 'PUBLICATION TABLE',
+  'ROW SECURITY', 'INDEX ATTACH', 'TABLE ATTACH', 'DEFAULT', 'SCHEMA', 'EXTENSION', 'COMMENT', 'CONSTRAINT', 'INDEX', 'TABLE', 'VIEW',
+  'SEQUENCE', 'FUNCTION', 'PROCEDURE', 'AGGREGATE', 'TYPE', 'DOMAIN', 'TRIGGER', 'RULE', 'POLICY', 'ACL', 'CAST', 'COLLATION',
+  'CONVERSION', 'OPERATOR', 'PUBLICATION', 'SUBSCRIPTION', 'STATISTICS', 'SHELL TYPE', 'PROCEDURAL LANGUAGE', 'TRANSFORM',
+  'DATABASE PROPERTIES', 'DATABASE', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH',
+].sort((a, b) => b.length - a.length);
+
+/** Parses the output of `pg_restore -l`. Lines it cannot read are skipped, never guessed. */
+export function parseToc(text: string): Toc {
+  const toc: Toc = { entries: [] };
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trimEnd();
+    if (line.startsWith(';')) {
+      const header = line.replace(/^;\s*/, '');
+      let m: RegExpExecArray | null;
+      if ((m = /^TOC Entries:\s*(\d+)/.exec(header))) toc.entriesDeclared = Number(m[1]);
+      else if ((m = /^Format:\s*(\S+)/.exec(header))) toc.format = m[1];
+      else if ((m = /^Dumped from database version:\s*(.+)$/.exec(header))) toc.dumpedFromVersion = m[1]!.trim();
+      else if ((m = /^Dumped by pg_dump version:\s*(.+)$/.exec(header))) toc.dumpedByVersion = m[1]!.trim();
+      else if ((m = /^dbname:\s*(.+)$/.exec(header))) toc.database = m[1]!.trim();
+      else if ((m = /^Compression:\s*(.+)$/.exec(header))) toc.compression = m[1]!.trim();
+      continue;
+    }
+    const m = /^(\d+);\s+\d+\s+\d+\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const rest = m[2]!;
+    const desc = DESCS.find((d) => rest === d || rest.startsWith(d + ' '));
+    if (!desc) continue;
+    const after = rest.slice(desc.length + 1);
+    // "schema tag owner": schema is "-" for global objects; the owner is the last word (may be absent).
+    const parts = after.split(' ');
+    const schema = parts.shift() ?? '';
+    const owner = parts.length > 1 ? parts.pop()! : '';
+    toc.entries.push({ dumpId: Number(m[1]), desc, schema, tag: parts.join(' '), owner, line });
+  }
+  return toc;
+}
+
+/** Entry counts by kind, most frequent first. */
+export function summarizeToc(toc: Toc): Array<{ desc: string; count: number }> {
+  const counts = new Map<string, number>();
+  for (const e of toc.entries) counts.set(e.desc, (counts.get(e.desc) ?? 0) + 1);
+  return [...counts].map(([desc, count]) => ({ desc, count })).sort((a, b) => b.count - a.count || a.desc.localeCompare(b.desc));
+}
+
+/** sha256 of a file, or of a directory archive (every file, sorted by name, name and content hashed). */
+export async function archiveSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  const st = statSync(path);
+  const files = st.isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)) : [path];
+  for (const file of files) {
+    if (st.isDirectory()) hash.update(`${file.slice(path.length + 1)}\0`);
+    await new Promise<void>((resolve, reject) => {
+      createReadStream(file).on('data', (d) => hash.update(d)).on('end', resolve).on('error', reject);
+    });
+  }
+  return hash.digest('hex');
+}
+
+export function archiveSize(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((sum, f) => sum + statSync(join(path, f)).size, 0);
+}
+
+export type RestoreErrorCause = 'missing_role' | 'missing_extension' | 'access_method' | 'already_exists' | 'permission' | 'missing_object' | 'other';
+
+export interface RestoreErrorGroup {
+  cause: RestoreErrorCause;
+  title: string;
+  fix: string;
+  count: number;
+  /** Up to 5 examples: the error line and its `Command was:` line. */
+  examples: Array<{ error: string; command?: string }>;
+  /** Names involved (role names, extension names, ...), distinct. */
+  names: string[];
+}
+
+const CAUSES: Array<{ cause: RestoreErrorCause; test: RegExp; title: (names: string[]) => string; fix: string }> = [
+  {
+    cause: 'missing_role', test: /role "([^"]+)" does not exist/,
+    title: (n) => `Roles missing on the target: ${n.join(', ')}`,
+    fix: 'Create these roles on the target first, or restore with --no-owner --no-acl so objects belong to the restoring user.',
+  },
+  {
+    cause: 'missing_extension', test: /extension "([^"]+)" is not available|could not open extension control file.*\/([^/]+)\.control/,
+    title: (n) => `Extensions not installed on the target server: ${n.join(', ')}`,
+    fix: 'Install the extension packages on the target server (managed services: enable them in the provider console), then restore again.',
+  },
+  {
+    cause: 'access_method', test: /access method "([^"]+)" does not exist/i,
+    title: (n) => `Table access method missing on the target: ${n.join(', ')} (tables were created as heap)`,
+    fix: 'Install the extension that provides the access method (Hydra: columnar) on the target, or restore with --no-table-access-method on purpose.',
+  },
+  {
+    cause: 'already_exists', test: /(?:relation|schema|type|function|constraint|index|sequence|extension|trigger|view|database|role) "?([^"]*)"? already exists|duplicate key value violates unique constraint "([^"]+)"|multiple primary keys/,
+    title: (n) => `Objects already exist in the target database${n.length ? ` (${n.slice(0, 5).join(', ')}${n.length > 5 ? ', …' : ''})` : ''}`,
+    fix: 'Restore into a new, empty database (Create Database), or drop the existing objects first; never restore twice into the same database.',
+  },
+  {
+    cause: 'permission', test: /permission denied (?:for|to) (?:\w+ )?"?([^"\s]+)"?|must be owner of (?:\w+ )?"?([^"\s]+)"?|must be superuser/,
+    title: (n) => `The restoring user lacks privileges${n.length ? ` (${n.slice(0, 5).join(', ')})` : ''}`,
+    fix: 'Restore as the database owner or a role with the needed privileges, or use --no-owner --no-acl.',
+  },
+  {
+    cause: 'missing_object', test: /(?:relation|schema|type|function|collation) "([^"]+)" does not exist/,
+    title: (n) => `Objects the dump depends on are missing on the target: ${n.slice(0, 5).join(', ')}`,
+    fix: 'Usually a consequence of an earlier error (a missing extension or schema): fix the first error and restore again into a fresh database.',
+  },
+];
+
+/**
+ * Groups the `pg_restore: error:` messages of a run by cause. The `Command was:` line following
+ * an error is attached to it.
+ */
+export function groupRestoreErrors(lines: string[]): { groups: RestoreErrorGroup[]; ignoredReported?: number; total: number } {
+  const groups = new Map<RestoreErrorCause, RestoreErrorGroup>();
+  let ignoredReported: number | undefined;
+  let total = 0;
+  let last: { error: string; command?: string } | undefined;
+  for (const line of lines) {
+    const ignored = /errors ignored on restore: (\d+)/.exec(line);
+    if (ignored) {
+      ignoredReported = Number(ignored[1]);
+      continue;
+    }
+    const cmd = /^\s*Command was: (.*)$/.exec(line);
+    if (cmd && last) {
+      last.command = cmd[1]!.trim();
+      continue;
+    }
+    if (!/^pg_restore: error: /.test(line)) {
+      if (last && /^(DETAIL|HINT|LINE \d+):/.test(line.trim())) last.error += ` ${line.trim()}`;
+      continue;
+    }
+    total++;
+    const text = line.replace(/^pg_restore: error: (could not execute query: )?/, '');
+    const match = CAUSES.find((c) => c.test.test(text));
+    const cause = match?.cause ?? 'other';
+    let group = groups.get(cause);
+    if (!group) {
+      group = { cause, title: '', fix: match?.fix ?? 'See the full output above for the statement that failed.', count: 0, examples: [], names: [] };
+      groups.set(cause, group);
+    }
+    group.count++;
+    const m = match ? match.test.exec(text) : null;
+    const name = m ? (m.slice(1).find((x) => x !== undefined) ?? '') : '';
+    if (name && !group.names.includes(name)) group.names.push(name);
+    last = { error: text };
+    if (group.examples.length < 5) group.examples.push(last);
+  }
+  for (const g of groups.values()) {
+    const c = CAUSES.find((x) => x.cause === g.cause);
+    g.title = c ? c.title(g.names) : `Other errors (${g.count})`;
+  }
+  const out: { groups: RestoreErrorGroup[]; ignoredReported?: number; total: number } = { groups: [...groups.values()].sort((a, b) => b.count - a.count), total };
+  if (ignoredReported !== undefined) out.ignoredReported = ignoredReported;
+  return out;
+}

@@ -1,0 +1,128 @@
+/**
+ * Runs a PostgreSQL tool from an argv array (never a shell string) with the password only in the
+ * child's environment, streams its output line by line, and stops it (and its children) within
+ * two seconds when the AbortSignal fires.
+ */
+import type { ConnectionTarget } from './connection.js';
+import { libpqEnvironment } from './connection.js';
+
+export interface ToolRun {
+  /** The tool's path and arguments (no password anywhere). */
+  argv: string[];
+  exitCode: number | undefined;
+  signal?: string;
+  cancelled: boolean;
+  durationMs: number;
+  /** Every line the tool wrote to stderr (pg tools write their messages and --verbose there). */
+  stderrLines: string[];
+  stdout: string;
+}
+
+export interface RunToolOptions {
+  /** Connection whose password goes to the child through PGPASSWORD. */
+  connection?: { target: ConnectionTarget; password: string | undefined; database?: string };
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Called for every output line (stderr and stdout), with `\n` removed. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Keep stdout in memory (for pg_restore -l); otherwise it is streamed to onLine only. */
+  captureStdout?: boolean;
+  cwd?: string;
+}
+
+/** Quotes one argument for display the way a POSIX shell would need it. */
+export function shellQuote(arg: string): string {
+  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line to show the user: argv quoted, plus the libpq variables that matter (not the password). */
+export function displayCommand(argv: string[], connection?: RunToolOptions['connection']): string {
+  const prefix = connection
+    ? `PGHOST=${shellQuote(connection.target.host)} PGPORT=${connection.target.port} PGUSER=${shellQuote(connection.target.user)} PGDATABASE=${shellQuote(connection.database ?? connection.target.database)} PGSSLMODE=${connection.target.sslmode}${connection.password !== undefined ? ' PGPASSWORD=***' : ''} `
+    : '';
+  return prefix + argv.map(shellQuote).join(' ');
+}
+
+export async function runTool(tool: string, args: string[], options: RunToolOptions = {}): Promise<ToolRun> {
+  const { execa } = await import('execa');
+  const env: Record<string, string | undefined> = { LC_MESSAGES: 'C', LC_ALL: undefined, ...options.env };
+  if (options.connection) {
+    Object.assign(env, libpqEnvironment(options.connection.target, options.connection.password, options.connection.database !== undefined ? { database: options.connection.database } : {}));
+  }
+  const started = performance.now();
+  const stderrLines: string[] = [];
+  let stdout = '';
+  const child = execa(tool, args, {
+    env,
+    extendEnv: true,
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+    detached: true, // own process group: cancelling kills pg_dump's parallel workers too
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
+  const splitter = (stream: 'stdout' | 'stderr') => {
+    let pending = '';
+    const emit = (line: string): void => {
+      if (stream === 'stderr') stderrLines.push(line);
+      options.onLine?.(line, stream);
+    };
+    return {
+      push(chunk: Buffer | string): void {
+        const lines = (pending + chunk.toString()).split(/\r?\n/);
+        pending = lines.pop() ?? '';
+        lines.forEach(emit);
+      },
+      flush(): void {
+        if (pending !== '') emit(pending);
+        pending = '';
+      },
+    };
+  };
+  const err = splitter('stderr');
+  const out = splitter('stdout');
+  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdout?.on('data', (chunk: Buffer) => {
+    if (options.captureStdout) stdout += chunk.toString();
+    else out.push(chunk);
+  });
+  let cancelled = false;
+  const kill = (): void => {
+    cancelled = true;
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGINT');
+    } catch {
+      return;
+    }
+    setTimeout(() => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 1500).unref();
+  };
+  if (options.signal?.aborted) kill();
+  options.signal?.addEventListener('abort', kill, { once: true });
+  const result = await child;
+  options.signal?.removeEventListener('abort', kill);
+  err.flush();
+  out.flush();
+  const run: ToolRun = {
+    argv: [tool, ...args],
+    exitCode: result.exitCode,
+    cancelled,
+    durationMs: performance.now() - started,
+    stderrLines,
+    stdout,
+  };
+  if (result.signal) run.signal = result.signal;
+  if (result.failed && result.exitCode === undefined && !cancelled && result.message) {
+    // Could not start at all (ENOENT, EACCES): say so as the tool would.
+    stderrLines.push(`${tool}: ${result.message}`);
+  }
+  return run;
+}
