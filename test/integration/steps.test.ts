@@ -1,0 +1,209 @@
+/**
+ * Dump, create database, restore and analyze with the real PG15 tools, from a real PG15 source
+ * into a real PG17 target (a major-version upgrade), and the bad inputs around them.
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, copyFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  analyze, createDatabase, dump, readArchive, readDatabaseLocale, restore, type SideConnection, type StepProgress,
+} from '../../src/core/steps.js';
+import { AWKWARD, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, q } from '../helpers/fixtures.js';
+import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
+
+const tools = { pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore'), vacuumdb: join(PG15_TOOLS, 'vacuumdb') };
+const DB = 'hydra app';
+let pg15: TestServer;
+let pg17: TestServer;
+let dir: string;
+
+const side = (server: TestServer, database: string, admin = false): SideConnection => ({
+  target: { host: '127.0.0.1', port: server.port, database, user: admin ? server.adminUser : MIGRATOR, sslmode: 'disable' },
+  password: admin ? server.adminPassword : MIGRATOR_PASSWORD,
+  database,
+});
+
+async function count(server: TestServer, db: string, table: string): Promise<number> {
+  return Number((await server.sql(`SELECT count(*) AS n FROM ${table}`, db)).rows[0].n);
+}
+
+before(async () => {
+  ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
+  await createSampleDatabase(pg15, DB);
+  await createMigrator(pg17);
+  await pg17.sql(`ALTER ROLE ${MIGRATOR} CREATEDB`);
+  dir = mkdtempSync(join(tmpdir(), 'hm-steps-'));
+});
+after(async () => {
+  await Promise.all([pg15?.stop(), pg17?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('dump', () => {
+  it('custom format: verified archive with sha256, progress per table, password never in any command line', async () => {
+    const out = join(dir, 'app.dump');
+    const progress: StepProgress[] = [];
+    const leaks: string[] = [];
+    let scanned = false;
+    const result = await dump({
+      source: side(pg15, DB), ...tools, out, format: 'custom', noOwner: true, noAcl: true,
+      onProgress: (p) => progress.push(p),
+      onLine: () => {
+        if (scanned) return;
+        scanned = true;
+        for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+          try {
+            const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+            if (cmd.includes(MIGRATOR_PASSWORD) || cmd.includes(encodeURIComponent(MIGRATOR_PASSWORD))) leaks.push(cmd);
+            if (cmd.includes('pg_dump')) scanned = true;
+          } catch {
+            // process ended
+          }
+        }
+      },
+    });
+    assert.ok(result.ok, result.failure?.message);
+    assert.ok(scanned, 'the command lines were scanned while pg_dump ran');
+    assert.deepEqual(leaks, []);
+    assert.ok(!result.command.includes(MIGRATOR_PASSWORD));
+    assert.match(result.command, /PGPASSWORD=\*\*\* .*pg_dump --verbose --no-password --format=custom/);
+    assert.match(result.archive!.sha256, /^[0-9a-f]{64}$/);
+    assert.ok(result.archive!.entries > 20);
+    assert.equal(result.archive!.toc.format, 'CUSTOM');
+    assert.ok(result.archive!.toc.entries.some((e) => e.desc === 'TABLE DATA' && e.tag === 'accounts'));
+    assert.ok(result.archive!.toc.entries.some((e) => e.desc === 'ACCESS METHOD' && e.tag === 'columnar'));
+    assert.ok(!existsSync(`${out}.partial`));
+    const last = progress.at(-1)!;
+    assert.equal(last.done, last.total, 'progress reaches the total');
+    assert.ok(last.total >= 8, `tables counted: ${last.total}`);
+  });
+
+  it('directory format with --jobs 2', async () => {
+    const out = join(dir, 'app.dir');
+    const result = await dump({ source: side(pg15, DB), ...tools, out, format: 'directory', jobs: 2 });
+    assert.ok(result.ok, result.failure?.message);
+    assert.match(result.command, /--format=directory .*--jobs=2/);
+    assert.ok(statSync(out).isDirectory() && existsSync(join(out, 'toc.dat')));
+  });
+
+  it('refuses to overwrite an existing output and leaves it untouched', async () => {
+    const out = join(dir, 'existing.dump');
+    writeFileSync(out, 'precious');
+    const result = await dump({ source: side(pg15, DB), ...tools, out, format: 'custom' });
+    assert.equal(result.failure?.problem, 'output_exists');
+    assert.equal(readFileSync(out, 'utf8'), 'precious');
+  });
+
+  it('a wrong password fails with the explanation and leaves no archive', async () => {
+    const out = join(dir, 'wrong.dump');
+    const result = await dump({ source: { ...side(pg15, DB), password: 'Not-The-Password' }, ...tools, out, format: 'custom' });
+    assert.equal(result.ok, false);
+    assert.equal(result.failure?.problem, 'auth_failed', result.failure?.message);
+    assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+  });
+
+  it('a table the user may not read: permission denied, named', async () => {
+    await pg15.sql(`CREATE TABLE public.admin_only (id int)`, DB);
+    try {
+      const result = await dump({ source: side(pg15, DB), ...tools, out: join(dir, 'perm.dump'), format: 'custom' });
+      assert.equal(result.failure?.problem, 'permission_denied');
+      assert.match(result.failure!.message, /permission denied for table admin_only/);
+      assert.ok(!existsSync(join(dir, 'perm.dump')) && !existsSync(join(dir, 'perm.dump.partial')));
+    } finally {
+      await pg15.sql(`DROP TABLE public.admin_only`, DB);
+    }
+  });
+
+  it('cancelling stops pg_dump within 2 s and removes the partial archive', async () => {
+    await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE IF NOT EXISTS public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 600000) g`, DB);
+    const out = join(dir, 'cancel.dump');
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const result = await dump({
+      source: side(pg15, DB), ...tools, out, format: 'custom', compress: 9, signal: controller.signal,
+      onLine: (line) => {
+        if (!abortedAt && /dumping contents of table/.test(line)) {
+          abortedAt = performance.now();
+          controller.abort();
+        }
+      },
+    });
+    const stoppedAfter = performance.now() - abortedAt;
+    await pg15.sql(`DROP TABLE public.big`, DB);
+    assert.equal(result.cancelled, true, JSON.stringify({ ...result, run: { ...result.run, stderrLines: result.run?.stderrLines.slice(-5) } }));
+    assert.equal(result.ok, false);
+    assert.ok(stoppedAfter < 2000, `stopped after ${Math.round(stoppedAfter)} ms`);
+    assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+  });
+});
+
+describe('create database and restore PG15 -> PG17', () => {
+  const target = `migrated "db"; ü`;
+
+  it('creates the target database like the source (encoding, locale, template0), any name', async () => {
+    const locale = await readDatabaseLocale(side(pg15, DB));
+    assert.deepEqual([locale.encoding, locale.collate, locale.ctype], ['UTF8', 'C.UTF-8', 'C.UTF-8']);
+    const created = await createDatabase(side(pg17, 'postgres', true), target, locale, { owner: MIGRATOR });
+    assert.ok(created.ok, created.failure?.message);
+    assert.match(created.sql, /^CREATE DATABASE "migrated ""db""; ü" WITH TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C\.UTF-8' LC_CTYPE 'C\.UTF-8' OWNER "migrator"$/);
+    const again = await createDatabase(side(pg17, 'postgres', true), target, locale);
+    assert.equal(again.failure?.problem, 'database_exists');
+  });
+
+  it('restores everything with --jobs 2: rows, columnar access method, awkward names', async () => {
+    const result = await restore({ target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump'), jobs: 2 });
+    assert.ok(result.ok, `${result.failure?.message}\n${result.errors.map((e) => e.title).join('\n')}`);
+    assert.equal(result.errorCount, 0);
+    assert.equal(await count(pg17, target, 'public.accounts'), 1000);
+    assert.equal(await count(pg17, target, 'public.events'), 500);
+    assert.equal(await count(pg17, target, 'public.measurements'), 800);
+    assert.equal(await count(pg17, target, `${q(AWKWARD.schemaQuote)}.${q(AWKWARD.tableSemicolon)}`), 42);
+    const am = await pg17.sql(`SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.oid = 'public.events'::regclass`, target);
+    assert.equal(am.rows[0].amname, 'columnar');
+    const analyzed = await analyze({ target: side(pg17, target, true), vacuumdb: tools.vacuumdb, jobs: 2 });
+    assert.ok(analyzed.ok, analyzed.failure?.message);
+  });
+
+  it('refuses a non-empty target database unless that exact name is confirmed', async () => {
+    const before = await count(pg17, target, 'public.accounts');
+    const refused = await restore({ target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump') });
+    assert.equal(refused.failure?.problem, 'target_not_empty');
+    assert.match(refused.failure!.message, /is not empty/);
+    const wrongConfirmation = await restore({ target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump'), confirmNonEmptyDatabase: 'postgres' });
+    assert.equal(wrongConfirmation.failure?.problem, 'target_not_empty');
+    assert.equal(await count(pg17, target, 'public.accounts'), before, 'nothing was restored');
+  });
+
+  it('groups restore errors by cause and never calls them a success', async () => {
+    await pg17.sql(`CREATE DATABASE errs OWNER ${MIGRATOR} TEMPLATE template0`);
+    // As a non-superuser: the access method cannot be created and owners cannot be set.
+    const result = await restore({ target: side(pg17, 'errs'), pgRestore: tools.pgRestore, archive: join(dir, 'app.dir') });
+    assert.equal(result.ok, false);
+    assert.equal(result.failure?.problem, 'restore_errors');
+    assert.ok(result.errorCount > 0);
+    const causes = result.errors.map((g) => g.cause);
+    assert.ok(causes.includes('permission'), causes.join(','));
+    const perm = result.errors.find((g) => g.cause === 'permission')!;
+    assert.ok(perm.examples[0]?.command, 'the failed statement is attached');
+  });
+
+  it('explains a file that is not an archive and a truncated archive', async () => {
+    const notArchive = join(dir, 'notes.txt');
+    writeFileSync(notArchive, 'SELECT 1;\n'.repeat(100));
+    assert.equal((await restore({ target: side(pg17, 'errs', true), pgRestore: tools.pgRestore, archive: notArchive })).failure?.problem, 'not_an_archive');
+    const truncated = join(dir, 'truncated.dump');
+    copyFileSync(join(dir, 'app.dump'), truncated);
+    truncateSync(truncated, 600);
+    const read = await readArchive(tools.pgRestore, truncated);
+    assert.ok('failure' in read && read.failure.problem === 'truncated_archive', JSON.stringify(read));
+    assert.equal((await restore({ target: side(pg17, 'errs', true), pgRestore: tools.pgRestore, archive: join(dir, 'missing.dump') })).failure?.problem, 'archive_missing');
+  });
+
+  it('a target database that does not exist is named with the fix', async () => {
+    const r = await restore({ target: side(pg17, 'nosuchdb', true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump') });
+    assert.equal(r.failure?.problem, 'database_missing');
+    assert.match(r.failure!.hint, /Create it first/);
+  });
+});
