@@ -109,7 +109,7 @@ describe('dump', () => {
     try {
       const result = await dump({ source: side(pg15, DB), ...tools, out: join(dir, 'perm.dump'), format: 'custom' });
       assert.equal(result.failure?.problem, 'permission_denied');
-      assert.match(result.failure!.message, /permission denied for table admin_only/);
+      assert.match(result.failure.message, /permission denied for table admin_only/);
       assert.ok(!existsSync(join(dir, 'perm.dump')) && !existsSync(join(dir, 'perm.dump.partial')));
     } finally {
       await pg15.sql(`DROP TABLE public.admin_only`, DB);
@@ -170,7 +170,7 @@ describe('create database and restore PG15 -> PG17', () => {
     const before = await count(pg17, target, 'public.accounts');
     const refused = await restore({ target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump') });
     assert.equal(refused.failure?.problem, 'target_not_empty');
-    assert.match(refused.failure!.message, /is not empty/);
+    assert.match(refused.failure.message, /is not empty/);
     const wrongConfirmation = await restore({ target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump'), confirmNonEmptyDatabase: 'postgres' });
     assert.equal(wrongConfirmation.failure?.problem, 'target_not_empty');
     assert.equal(await count(pg17, target, 'public.accounts'), before, 'nothing was restored');
@@ -204,6 +204,6 @@ describe('create database and restore PG15 -> PG17', () => {
   it('a target database that does not exist is named with the fix', async () => {
     const r = await restore({ target: side(pg17, 'nosuchdb', true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump') });
     assert.equal(r.failure?.problem, 'database_missing');
-    assert.match(r.failure!.hint, /Create it first/);
+    assert.match(r.failure.hint, /Create it first/);
   });
 });
