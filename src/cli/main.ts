@@ -10,6 +10,8 @@ import {
 import { formatBytes, listDatabases, listSchemas, listTables, type QueryFn } from '../core/catalog.js';
 import { connect, ConnectionError, testConnection } from '../core/pg.js';
 import { redact } from '../core/errors.js';
+import { UsageError, type Io } from './io.js';
+import { runStep, STEP_VERBS } from './steps.js';
 
 declare const HYDRA_MIGRATE_VERSION: string;
 const VERSION = typeof HYDRA_MIGRATE_VERSION === 'string' ? HYDRA_MIGRATE_VERSION : 'dev';
@@ -21,12 +23,23 @@ Usage:
   hydra-migrate databases --uri URI [--json]
   hydra-migrate schemas --uri URI [--json]
   hydra-migrate tables --uri URI --schema NAME [--json]
+  hydra-migrate preflight --source URI --target URI [--no-owner] [--no-acl] [--json]
+  hydra-migrate dump --source URI --out PATH [--format custom|directory] [--jobs N] [--no-owner] [--no-acl]
+                     [--schema NAME]... [--exclude-schema NAME]... [--table NAME]... [--exclude-table NAME]... [--compress 0-9] [--json]
+  hydra-migrate create-database --target URI [--like SOURCE_URI] [--owner ROLE] [--json]
+  hydra-migrate restore --target URI --in PATH [--jobs N] [--no-owner] [--no-acl] [--no-table-access-method]
+                     [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--json]
+  hydra-migrate migrate --source URI --target URI --dump PATH [--format custom|directory] [--jobs N]
+                     [--no-owner] [--no-acl] [--no-table-access-method] [--json]
 
 Connection:
   --uri URI            postgresql://user@host:port/dbname?sslmode=...  (or libpq key=value)
   The password is read, in order, from: --password-stdin (first line of standard input),
   the PGPASSWORD environment variable, the URI itself (visible to other users in the process
   list: avoid). It is never printed.
+  --source/--target: passwords from HYDRA_SOURCE_PASSWORD / HYDRA_TARGET_PASSWORD, then the URI,
+  then PGPASSWORD. The target URI names the database to create or restore into.
+  Tools: --pg-bin-dir DIR (or HYDRA_PG_BIN_DIR), else PATH, else /usr/lib/postgresql/<newest>/bin.
 
 Options:
   --json               print one JSON document on stdout
@@ -34,16 +47,10 @@ Options:
   -h, --help           this help
   -v, --version        the version
 
-Exit codes: 0 success, 1 the server answered with a failure, 2 bad usage or could not run.`;
+Exit codes: 0 success, 1 the step failed (or preflight found blocking problems), 2 bad usage or
+could not run (preflight: a server could not be reached).
+Defaults: --format directory with --jobs = CPU cores (the fastest dump + restore measured).`;
 
-class UsageError extends Error {}
-
-interface Io {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: NodeJS.ProcessEnv;
-  readStdin: () => string;
-}
 
 export async function main(argv: string[], io: Io): Promise<number> {
   let parsed;
@@ -53,10 +60,31 @@ export async function main(argv: string[], io: Io): Promise<number> {
       allowPositionals: true,
       options: {
         uri: { type: 'string' },
-        schema: { type: 'string' },
+        schema: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
         'password-stdin': { type: 'boolean', default: false },
         'connect-timeout': { type: 'string' },
+        source: { type: 'string' },
+        target: { type: 'string' },
+        out: { type: 'string' },
+        in: { type: 'string' },
+        dump: { type: 'string' },
+        like: { type: 'string' },
+        owner: { type: 'string' },
+        format: { type: 'string' },
+        jobs: { type: 'string' },
+        compress: { type: 'string' },
+        'no-owner': { type: 'boolean', default: false },
+        'no-acl': { type: 'boolean', default: false },
+        'no-table-access-method': { type: 'boolean', default: false },
+        'exit-on-error': { type: 'boolean', default: false },
+        'single-transaction': { type: 'boolean', default: false },
+        'confirm-non-empty': { type: 'string' },
+        'exclude-schema': { type: 'string', multiple: true },
+        table: { type: 'string', multiple: true },
+        'exclude-table': { type: 'string', multiple: true },
+        'pg-bin-dir': { type: 'string' },
+        overwrite: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -77,6 +105,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   let password: string | undefined;
   try {
+    if (STEP_VERBS.includes(verb)) return await runStep(verb, values, io);
     if (!['test-connection', 'databases', 'schemas', 'tables'].includes(verb)) {
       throw new UsageError(`unknown command "${verb}". Run hydra-migrate --help for the commands.`);
     }
@@ -121,8 +150,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const schemas = await listSchemas(query);
         io.stdout(values.json ? JSON.stringify(schemas, null, 2) : table(['schema', 'owner', 'tables'], schemas.map((s) => [s.name, s.owner, String(s.tableCount)])));
       } else {
-        if (!values.schema) throw new UsageError('tables needs --schema NAME.');
-        const tables = await listTables(query, values.schema);
+        const schema = values.schema?.[0];
+        if (!schema) throw new UsageError('tables needs --schema NAME.');
+        const tables = await listTables(query, schema);
         io.stdout(values.json ? JSON.stringify(tables, null, 2) : table(['table', 'kind', 'access method', 'est. rows', 'size'],
           tables.map((t) => [t.name, t.kind + (t.unlogged ? ', unlogged' : ''), t.accessMethod ?? '-', t.estimatedRows !== undefined ? String(t.estimatedRows) : '?', formatBytes(t.sizeBytes)])));
       }

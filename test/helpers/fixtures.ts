@@ -62,3 +62,32 @@ export async function createSampleDatabase(server: TestServer, name: string): Pr
     ANALYZE;
   `, name);
 }
+
+/**
+ * Adds what a real application database has to the sample database: a table without primary key,
+ * sequences, views, functions, a trigger, large objects, a second schema owned by another role.
+ */
+export async function addMigrationObjects(server: TestServer, name: string): Promise<void> {
+  await server.sql(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_owner') THEN CREATE ROLE app_owner; END IF; END $$`);
+  await server.sql(`
+    CREATE SCHEMA inventory AUTHORIZATION app_owner;
+    SET ROLE app_owner;
+    CREATE TABLE inventory.products (sku text PRIMARY KEY, qty int NOT NULL DEFAULT 0);
+    INSERT INTO inventory.products SELECT 'sku-' || g, g FROM generate_series(1, 300) g;
+    GRANT USAGE ON SCHEMA inventory TO ${q(MIGRATOR)};
+    GRANT SELECT ON ALL TABLES IN SCHEMA inventory TO ${q(MIGRATOR)};
+    RESET ROLE;
+    SET ROLE ${q(MIGRATOR)};
+    CREATE TABLE public.audit_log (at timestamptz DEFAULT now(), what text);
+    INSERT INTO public.audit_log (what) SELECT 'event ' || g FROM generate_series(1, 250) g;
+    CREATE SEQUENCE public.invoice_no START 1000;
+    SELECT setval('public.invoice_no', 1234);
+    CREATE VIEW public.rich_accounts AS SELECT * FROM public.accounts WHERE balance > 1000;
+    CREATE FUNCTION public.add_tax(numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 1.2';
+    CREATE FUNCTION public.log_change() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN INSERT INTO public.audit_log (what) VALUES (TG_OP); RETURN NEW; END $f$;
+    CREATE TRIGGER accounts_audit AFTER UPDATE ON public.accounts FOR EACH ROW EXECUTE FUNCTION public.log_change();
+    CREATE INDEX accounts_name_idx ON public.accounts (name);
+    SELECT lo_from_bytea(0, 'large object one'::bytea), lo_from_bytea(0, 'large object two'::bytea);
+    RESET ROLE;
+  `, name);
+}

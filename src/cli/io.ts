@@ -1,0 +1,10 @@
+/** What the CLI reads and writes, passed in so that tests and the entry point share main(). */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  readStdin: () => string;
+}
+
+/** Bad usage: exit code 2 with the message. */
+export class UsageError extends Error {}

@@ -1,0 +1,201 @@
+/**
+ * CLI verbs for the migration steps: preflight, dump, create-database, restore, migrate.
+ * Human output streams the tool's messages to stderr and ends with a summary; --json prints one
+ * JSON document on stdout.
+ */
+import { resolve } from 'node:path';
+import { summarizeToc } from '../core/archive.js';
+import { formatBytes } from '../core/catalog.js';
+import { ConnectionStringError, parseConnectionString } from '../core/connection.js';
+import { migrate } from '../core/migrate.js';
+import { locateTool, ToolNotFoundError } from '../core/pgbin.js';
+import { formatPreflight, preflight, preflightExitCode } from '../core/preflight.js';
+import { createDatabase, defaultJobs, dump, readDatabaseLocale, restore, type SideConnection, type StepFailure } from '../core/steps.js';
+import { UsageError, type Io } from './io.js';
+
+export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate'];
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+const bool = (v: Values, k: string): boolean => v[k] === true;
+const list = (v: Values, k: string): string[] => (Array.isArray(v[k]) ? (v[k] as string[]) : []);
+
+function side(v: Values, key: 'source' | 'target', env: NodeJS.ProcessEnv): SideConnection {
+  const uri = str(v, key);
+  if (!uri) throw new UsageError(`--${key} postgresql://user@host:port/dbname is required.`);
+  try {
+    const parsed = parseConnectionString(uri);
+    const password = env[key === 'source' ? 'HYDRA_SOURCE_PASSWORD' : 'HYDRA_TARGET_PASSWORD'] ?? parsed.password ?? env.PGPASSWORD;
+    return { target: parsed.target, password, database: parsed.target.database };
+  } catch (e) {
+    if (e instanceof ConnectionStringError) throw new UsageError(`--${key}: ${e.message}`);
+    throw e;
+  }
+}
+
+function jobsOf(v: Values): number {
+  const text = str(v, 'jobs');
+  if (text === undefined) return defaultJobs();
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError('--jobs must be a whole number from 1 to 64.');
+  return n;
+}
+
+function formatOf(v: Values): 'custom' | 'directory' {
+  const f = str(v, 'format') ?? 'directory';
+  if (f === 'custom' || f === 'c') return 'custom';
+  if (f === 'directory' || f === 'd') return 'directory';
+  throw new UsageError(`--format must be custom or directory (not "${f}").`);
+}
+
+function failureText(f: StepFailure): string {
+  return `${f.message}\n${f.hint}`;
+}
+
+const ms = (n: number): string => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+
+export async function runStep(verb: string, v: Values, io: Io): Promise<number> {
+  const json = bool(v, 'json');
+  const binDir = str(v, 'pg-bin-dir') ?? io.env.HYDRA_PG_BIN_DIR;
+  const binOpts = binDir ? { binDir } : {};
+  const progressLine = (line: string): void => {
+    if (!json) io.stderr(line);
+  };
+  const tool = async (name: 'pg_dump' | 'pg_restore' | 'vacuumdb') => {
+    try {
+      return (await locateTool(name, binOpts)).path;
+    } catch (e) {
+      if (e instanceof ToolNotFoundError) throw new UsageError(e.message);
+      throw e;
+    }
+  };
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+  try {
+    switch (verb) {
+      case 'preflight': {
+        const report = await preflight({
+          source: side(v, 'source', io.env), target: side(v, 'target', io.env), ...binOpts,
+          noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), noTableAccessMethod: bool(v, 'no-table-access-method'),
+          ...(str(v, 'confirm-non-empty') ? { confirmNonEmptyDatabase: str(v, 'confirm-non-empty')! } : {}),
+        });
+        io.stdout(json ? JSON.stringify({ ready: report.ready, checks: report.checks, source: report.source, target: report.target, sourceDatabase: report.sourceDatabase, targetDatabase: report.targetDatabase }, null, 2) : formatPreflight(report));
+        return preflightExitCode(report);
+      }
+      case 'dump': {
+        const out = str(v, 'out');
+        if (!out) throw new UsageError('dump needs --out PATH (a file for --format custom, a new folder for --format directory).');
+        const format = formatOf(v);
+        const compressText = str(v, 'compress');
+        const compress = compressText !== undefined ? Number(compressText) : undefined;
+        if (compress !== undefined && (!Number.isInteger(compress) || compress < 0 || compress > 9)) throw new UsageError('--compress must be 0 to 9.');
+        const result = await dump({
+          source: side(v, 'source', io.env), pgDump: await tool('pg_dump'), pgRestore: await tool('pg_restore'), out: resolve(out), format,
+          ...(format === 'directory' ? { jobs: jobsOf(v) } : {}),
+          noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), overwrite: bool(v, 'overwrite'),
+          schemas: list(v, 'schema'), excludeSchemas: list(v, 'exclude-schema'), tables: list(v, 'table'), excludeTables: list(v, 'exclude-table'),
+          ...(compress !== undefined ? { compress } : {}),
+          signal: controller.signal,
+          onCommand: (c) => progressLine(`$ ${c}`),
+          onLine: progressLine,
+        });
+        if (json) {
+          io.stdout(JSON.stringify({ ok: result.ok, command: result.command, durationMs: Math.round(result.durationMs), exitCode: result.exitCode, failure: result.failure,
+            archive: result.archive && { path: result.archive.path, format: result.archive.format, sizeBytes: result.archive.sizeBytes, sha256: result.archive.sha256, entries: result.archive.entries } }, null, 2));
+        } else if (result.ok && result.archive) {
+          io.stdout(`Dump finished in ${ms(result.durationMs)}: ${result.archive.path} (${result.archive.format}, ${formatBytes(result.archive.sizeBytes)}, ${result.archive.entries} entries)\nsha256 ${result.archive.sha256}`);
+        } else if (result.failure) {
+          io.stderr(failureText(result.failure));
+        }
+        return result.ok ? 0 : 1;
+      }
+      case 'create-database': {
+        const target = side(v, 'target', io.env);
+        const like = str(v, 'like');
+        let locale;
+        if (like) {
+          try {
+            const parsed = parseConnectionString(like);
+            locale = await readDatabaseLocale({ target: parsed.target, password: io.env.HYDRA_SOURCE_PASSWORD ?? parsed.password ?? io.env.PGPASSWORD });
+          } catch (e) {
+            if (e instanceof ConnectionStringError) throw new UsageError(`--like: ${e.message}`);
+            throw e;
+          }
+        }
+        const name = target.database ?? target.target.database;
+        const owner = str(v, 'owner');
+        const result = await createDatabase({ ...target, database: 'postgres' }, name, locale, owner ? { owner } : {});
+        if (json) io.stdout(JSON.stringify({ ok: result.ok, database: name, sql: result.sql, failure: result.failure }, null, 2));
+        else if (result.ok) io.stdout(`Created database "${name}": ${result.sql}`);
+        else if (result.failure) io.stderr(failureText(result.failure));
+        return result.ok ? 0 : 1;
+      }
+      case 'restore': {
+        const input = str(v, 'in');
+        if (!input) throw new UsageError('restore needs --in PATH (an archive made by pg_dump -Fc or -Fd).');
+        const confirm = str(v, 'confirm-non-empty');
+        const result = await restore({
+          target: side(v, 'target', io.env), pgRestore: await tool('pg_restore'), archive: resolve(input), jobs: jobsOf(v),
+          noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), noTableAccessMethod: bool(v, 'no-table-access-method'),
+          exitOnError: bool(v, 'exit-on-error'), singleTransaction: bool(v, 'single-transaction'),
+          ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
+          signal: controller.signal,
+          onCommand: (c) => progressLine(`$ ${c}`),
+          onLine: progressLine,
+        });
+        if (json) {
+          io.stdout(JSON.stringify({ ok: result.ok, command: result.command, durationMs: Math.round(result.durationMs), exitCode: result.exitCode, failure: result.failure, errorCount: result.errorCount, errors: result.errors,
+            archive: result.toc && { format: result.toc.format, dumpedFromVersion: result.toc.dumpedFromVersion, entries: result.toc.entries.length, kinds: summarizeToc(result.toc) } }, null, 2));
+        } else {
+          if (result.toc) io.stderr(`Archive: ${result.toc.format ?? '?'} format, dumped from PostgreSQL ${result.toc.dumpedFromVersion ?? '?'}, ${result.toc.entries.length} entries`);
+          for (const g of result.errors) {
+            io.stderr(`\n✖ ${g.title} (${g.count})\n  fix: ${g.fix}`);
+            for (const ex of g.examples.slice(0, 3)) io.stderr(`  - ${ex.error}${ex.command ? `\n    Command was: ${ex.command}` : ''}`);
+          }
+          if (result.ok) io.stdout(`Restore finished in ${ms(result.durationMs)}.`);
+          else if (result.failure) io.stderr(`\n${failureText(result.failure)}`);
+        }
+        return result.ok ? 0 : 1;
+      }
+      case 'migrate': {
+        const dumpPath = str(v, 'dump');
+        if (!dumpPath) throw new UsageError('migrate needs --dump PATH for the archive it writes.');
+        const confirm = str(v, 'confirm-non-empty');
+        const result = await migrate({
+          source: side(v, 'source', io.env), target: side(v, 'target', io.env), dumpPath: resolve(dumpPath), format: formatOf(v), jobs: jobsOf(v),
+          noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), noTableAccessMethod: bool(v, 'no-table-access-method'), overwriteDump: bool(v, 'overwrite'),
+          ...binOpts, ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
+          signal: controller.signal,
+          onStep: (step, state, record) => {
+            if (json) return;
+            if (state === 'start') io.stderr(`\n== ${step} ==`);
+            else if (record) io.stderr(`${record.skipped ? '-' : record.ok ? '✔' : '✖'} ${step}${record.detail ? `: ${record.detail}` : ''} (${ms(record.durationMs)})${record.command ? `\n  $ ${record.command}` : ''}`);
+          },
+          onLine: (step, line) => {
+            if (!json && step !== 'preflight') io.stderr(line);
+          },
+        });
+        if (json) {
+          io.stdout(JSON.stringify({ ok: result.ok, failedStep: result.failedStep, durationMs: Math.round(result.durationMs), steps: result.steps,
+            preflight: result.preflight && { ready: result.preflight.ready, checks: result.preflight.checks },
+            archive: result.dump?.archive && { path: result.dump.archive.path, sha256: result.dump.archive.sha256, sizeBytes: result.dump.archive.sizeBytes, entries: result.dump.archive.entries },
+            restoreErrors: result.restore?.errors }, null, 2));
+        } else {
+          if (result.preflight && !result.preflight.ready) io.stderr(formatPreflight(result.preflight));
+          const failed = result.steps.find((s) => s.step === result.failedStep);
+          if (result.ok) io.stdout(`Migration finished in ${ms(result.durationMs)}: ${result.steps.map((s) => `${s.step} ${s.skipped ? 'skipped' : ms(s.durationMs)}`).join(', ')}.`);
+          else if (failed?.failure) io.stderr(`\nMigration stopped at ${failed.step}: ${failureText(failed.failure)}`);
+        }
+        return result.ok ? 0 : 1;
+      }
+      default:
+        throw new UsageError(`unknown command "${verb}".`);
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigint);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The whole migration in order: readiness checks, dump, create the target database (when
+ * missing), restore, analyze. Stops at the first failure and says which step failed and why.
+ */
+import { locateTool } from './pgbin.js';
+import { preflight, type PreflightReport } from './preflight.js';
+import {
+  analyze, createDatabase, defaultJobs, dump, readDatabaseLocale, restore,
+  type DumpResult, type RestoreResult, type SideConnection, type StepFailure, type StepProgress,
+} from './steps.js';
+
+export type MigrateStepName = 'preflight' | 'dump' | 'create-database' | 'restore' | 'analyze';
+
+export interface MigrateStepRecord {
+  step: MigrateStepName;
+  ok: boolean;
+  skipped?: boolean;
+  durationMs: number;
+  command?: string;
+  failure?: StepFailure;
+  detail?: string;
+}
+
+export interface MigrateOptions {
+  source: SideConnection;
+  /** Target server; `database` is the database to create/restore into. */
+  target: SideConnection;
+  dumpPath: string;
+  format?: 'custom' | 'directory';
+  jobs?: number;
+  noOwner?: boolean;
+  noAcl?: boolean;
+  noTableAccessMethod?: boolean;
+  binDir?: string;
+  overwriteDump?: boolean;
+  confirmNonEmptyDatabase?: string;
+  skipAnalyze?: boolean;
+  signal?: AbortSignal;
+  onStep?: (step: MigrateStepName, state: 'start' | 'end', record?: MigrateStepRecord) => void;
+  onLine?: (step: MigrateStepName, line: string) => void;
+  onProgress?: (step: MigrateStepName, p: StepProgress) => void;
+}
+
+export interface MigrateResult {
+  ok: boolean;
+  steps: MigrateStepRecord[];
+  preflight?: PreflightReport;
+  dump?: DumpResult;
+  restore?: RestoreResult;
+  failedStep?: MigrateStepName;
+  durationMs: number;
+}
+
+export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
+  const started = performance.now();
+  const steps: MigrateStepRecord[] = [];
+  const result: MigrateResult = { ok: false, steps, durationMs: 0 };
+  const jobs = o.jobs ?? defaultJobs();
+  const format = o.format ?? 'directory';
+  const targetDb = o.target.database ?? o.target.target.database;
+  const finish = (record: MigrateStepRecord): boolean => {
+    steps.push(record);
+    o.onStep?.(record.step, 'end', record);
+    if (!record.ok && !record.skipped) result.failedStep = record.step;
+    return record.ok || !!record.skipped;
+  };
+  const done = (): MigrateResult => ({ ...result, ok: !result.failedStep && steps.every((s) => s.ok || s.skipped), durationMs: performance.now() - started });
+  const callbacks = (step: MigrateStepName) => ({
+    ...(o.signal ? { signal: o.signal } : {}),
+    onLine: (line: string) => o.onLine?.(step, line),
+    onProgress: (p: StepProgress) => o.onProgress?.(step, p),
+  });
+
+  // 1. Readiness checks
+  o.onStep?.('preflight', 'start');
+  let t0 = performance.now();
+  const checks = await preflight({
+    source: o.source, target: { ...o.target, database: targetDb },
+    ...(o.binDir ? { binDir: o.binDir } : {}),
+    ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
+    ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+  });
+  result.preflight = checks;
+  const blockers = checks.checks.filter((c) => c.status === 'blocker');
+  if (!finish({
+    step: 'preflight', ok: checks.ready, durationMs: performance.now() - t0,
+    detail: `${checks.checks.length} checks, ${blockers.length} blocking`,
+    ...(checks.ready ? {} : { failure: { problem: 'not_ready', message: blockers.map((b) => `${b.title}: ${b.detail}`).join(' ') || 'A server could not be reached.', hint: blockers.map((b) => b.fix).filter(Boolean).join(' ') } }),
+  })) return done();
+  const dumpPath = o.dumpPath;
+  const binOpts = o.binDir ? { binDir: o.binDir } : {};
+  const [pgDump, pgRestore, vacuumdb] = await Promise.all([locateTool('pg_dump', binOpts), locateTool('pg_restore', binOpts), locateTool('vacuumdb', binOpts).catch(() => undefined)]);
+
+  // 2. Dump
+  o.onStep?.('dump', 'start');
+  const dumped = await dump({
+    source: o.source, pgDump: pgDump.path, pgRestore: pgRestore.path, out: dumpPath, format, ...(format === 'directory' ? { jobs } : {}),
+    ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.overwriteDump ? { overwrite: true } : {}),
+    ...callbacks('dump'),
+  });
+  result.dump = dumped;
+  if (!finish({ step: 'dump', ok: dumped.ok, durationMs: dumped.durationMs, command: dumped.command, ...(dumped.failure ? { failure: dumped.failure } : {}), ...(dumped.archive ? { detail: `${dumped.archive.entries} entries, sha256 ${dumped.archive.sha256}` } : {}) })) return done();
+
+  // 3. Create the target database like the source
+  o.onStep?.('create-database', 'start');
+  t0 = performance.now();
+  if (checks.targetDatabase.exists) {
+    finish({ step: 'create-database', ok: true, skipped: true, durationMs: 0, detail: `"${targetDb}" exists already` });
+  } else {
+    const locale = await readDatabaseLocale(o.source);
+    const created = await createDatabase({ ...o.target, database: 'postgres' }, targetDb, locale);
+    if (!finish({ step: 'create-database', ok: created.ok, durationMs: performance.now() - t0, command: created.sql, ...(created.failure ? { failure: created.failure } : {}) })) return done();
+  }
+
+  // 4. Restore
+  o.onStep?.('restore', 'start');
+  const restored = await restore({
+    target: { ...o.target, database: targetDb }, pgRestore: pgRestore.path, archive: dumpPath, jobs,
+    ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+    ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
+    ...callbacks('restore'),
+  });
+  result.restore = restored;
+  if (!finish({ step: 'restore', ok: restored.ok, durationMs: restored.durationMs, command: restored.command, ...(restored.failure ? { failure: restored.failure } : {}), detail: `${restored.toc?.entries.length ?? 0} entries, ${restored.errorCount} errors` })) return done();
+
+  // 5. Analyze
+  if (o.skipAnalyze || !vacuumdb) {
+    finish({ step: 'analyze', ok: true, skipped: true, durationMs: 0, detail: o.skipAnalyze ? 'skipped on request' : 'vacuumdb not found' });
+  } else {
+    o.onStep?.('analyze', 'start');
+    const analyzed = await analyze({ target: { ...o.target, database: targetDb }, vacuumdb: vacuumdb.path, jobs, ...callbacks('analyze') });
+    finish({ step: 'analyze', ok: analyzed.ok, durationMs: analyzed.durationMs, command: analyzed.command, ...(analyzed.failure ? { failure: analyzed.failure } : {}) });
+  }
+  return done();
+}

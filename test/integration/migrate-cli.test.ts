@@ -1,0 +1,185 @@
+/**
+ * `hydra-migrate preflight | dump | create-database | restore | migrate` against a real PG15 source
+ * and a real PG17 target with the real PG15 tools: a full migration of a realistic dataset, the
+ * "columnar extension missing on the target" blocker, and bad inputs.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
+import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(repo, 'dist', 'cli.cjs');
+const DB = 'shop';
+let pg15: TestServer;
+let pg17: TestServer;
+let dir: string;
+
+function run(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const base: NodeJS.ProcessEnv = { ...process.env, HYDRA_PG_BIN_DIR: PG15_TOOLS };
+  delete base.PGPASSWORD;
+  const r = spawnSync(process.execPath, [cli, ...args], { env: { ...base, ...env }, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const src = (db = DB) => `postgresql://${MIGRATOR}@127.0.0.1:${pg15.port}/${encodeURIComponent(db)}?sslmode=disable`;
+const tgt = (db: string) => `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/${encodeURIComponent(db)}?sslmode=disable`;
+const passwords = () => ({ HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: pg17.adminPassword });
+
+async function scalar(server: TestServer, db: string, sql: string): Promise<string> {
+  return String(Object.values((await server.sql(sql, db)).rows[0] as Record<string, unknown>)[0]);
+}
+
+before(async () => {
+  assert.ok(existsSync(cli), 'build first: npm run build');
+  ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
+  await createSampleDatabase(pg15, DB);
+  await addMigrationObjects(pg15, DB);
+  await createMigrator(pg17);
+  dir = mkdtempSync(join(tmpdir(), 'hm-migrate-'));
+});
+after(async () => {
+  await Promise.all([pg15?.stop(), pg17?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('hydra-migrate migrate PG15 -> PG17', () => {
+  it('preflight: ready, with a warning for the role missing on the target', () => {
+    const r = run(['preflight', '--source', src(), '--target', tgt('shop_v17'), '--json'], passwords());
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.ready, true);
+    const roles = doc.checks.find((c: { id: string }) => c.id === 'roles');
+    assert.equal(roles.status, 'warning');
+    assert.ok(roles.items.includes('app_owner'));
+    assert.match(doc.checks.find((c: { id: string }) => c.id === 'target-database').detail, /will be created/);
+  });
+
+  it('migrates everything: every table with every row, columnar kept, objects, sequences, large objects', () => {
+    const dump = join(dir, 'shop.dir');
+    const r = run(['migrate', '--source', src(), '--target', tgt('shop_v17'), '--dump', dump, '--no-owner', '--no-acl', '--json'], passwords());
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.ok, true);
+    assert.deepEqual(doc.steps.map((s: { step: string; ok: boolean }) => [s.step, s.ok]), [['preflight', true], ['dump', true], ['create-database', true], ['restore', true], ['analyze', true]]);
+    assert.match(doc.archive.sha256, /^[0-9a-f]{64}$/);
+    assert.ok(!JSON.stringify(doc).includes(MIGRATOR_PASSWORD) && !JSON.stringify(doc).includes(pg17.adminPassword));
+  });
+
+  it('the target holds what the source holds', async () => {
+    const checks: Array<[string, string]> = [
+      ['SELECT count(*) FROM public.accounts', '1000'],
+      ['SELECT count(*) FROM public.events', '500'],
+      ['SELECT count(*) FROM public.measurements', '800'],
+      ['SELECT count(*) FROM public.audit_log', '250'],
+      ['SELECT count(*) FROM inventory.products', '300'],
+      [`SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.oid = 'public.events'::regclass`, 'columnar'],
+      [`SELECT relpersistence FROM pg_class WHERE oid = 'public.scratch'::regclass`, 'u'],
+      [`SELECT last_value FROM public.invoice_no`, '1234'],
+      [`SELECT public.add_tax(10)`, '12.0'],
+      [`SELECT count(*) FROM pg_trigger WHERE tgname = 'accounts_audit'`, '1'],
+      [`SELECT count(*) FROM pg_indexes WHERE indexname = 'accounts_name_idx'`, '1'],
+      [`SELECT count(*) FROM pg_largeobject_metadata`, '2'],
+      [`SELECT n FROM public.account_totals`, '1000'],
+      [`SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database WHERE datname = current_database()`, 'UTF8 C.UTF-8'],
+    ];
+    for (const [sql, expected] of checks) assert.equal(await scalar(pg17, 'shop_v17', sql), expected, sql);
+  });
+
+  it('restore refuses the now non-empty database, and restores only with that exact name confirmed', async () => {
+    const refused = run(['restore', '--target', tgt('shop_v17'), '--in', join(dir, 'shop.dir')], passwords());
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /"shop_v17" is not empty/);
+    assert.equal(await scalar(pg17, 'shop_v17', 'SELECT count(*) FROM public.audit_log'), '250', 'nothing restored');
+  });
+
+  it('migrate into an existing non-empty database stops at preflight', () => {
+    const r = run(['migrate', '--source', src(), '--target', tgt('shop_v17'), '--dump', join(dir, 'again.dump'), '--format', 'custom'], passwords());
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Migration stopped at preflight: .*"shop_v17" exists and is not empty/s);
+    assert.ok(!existsSync(join(dir, 'again.dump')), 'nothing was dumped');
+  });
+});
+
+describe('columnar extension missing on the target', () => {
+  before(async () => {
+    // FACTS: make the access method a member of an extension PG15 has and PG17 lacks (adminpack).
+    await pg15.sql(`CREATE DATABASE hydra_ext OWNER ${MIGRATOR} TEMPLATE template0`);
+    await pg15.sql(`
+      CREATE EXTENSION adminpack;
+      CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;
+      ALTER EXTENSION adminpack ADD ACCESS METHOD columnar;
+      SET ROLE ${MIGRATOR};
+      CREATE TABLE public.metrics (id int, v float8) USING columnar;
+      INSERT INTO public.metrics SELECT g, g FROM generate_series(1, 100) g;
+      CREATE TABLE public.plain (id int PRIMARY KEY);
+    `, 'hydra_ext');
+  });
+
+  it('preflight blocks and names the extension, the access method, the tables and the choices', () => {
+    const r = run(['preflight', '--source', src('hydra_ext'), '--target', tgt('hydra_ext')], passwords());
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /✖ Extensions available on the target: .*adminpack.*access method "columnar" used by public\.metrics/);
+    assert.match(r.stdout, /--no-table-access-method/);
+    assert.match(r.stdout, /Not ready: \d+ blocking problem/);
+  });
+
+  it('migrate stops before dumping anything', () => {
+    const r = run(['migrate', '--source', src('hydra_ext'), '--target', tgt('hydra_ext'), '--dump', join(dir, 'ext.dump'), '--json'], passwords());
+    assert.equal(r.code, 1);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.failedStep, 'preflight');
+    assert.equal(doc.steps.length, 1);
+    assert.ok(!existsSync(join(dir, 'ext.dump')));
+  });
+});
+
+describe('bad input on the command line', () => {
+  it('restore of a file that is not an archive', () => {
+    const notes = join(dir, 'notes.sql');
+    writeFileSync(notes, 'CREATE TABLE x (id int);\n');
+    const r = run(['restore', '--target', tgt('postgres'), '--in', notes], passwords());
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /is not a pg_dump archive/);
+  });
+
+  it('dump to an existing path keeps it', () => {
+    const existing = join(dir, 'keep.dump');
+    writeFileSync(existing, 'keep me');
+    const r = run(['dump', '--source', src(), '--out', existing, '--format', 'custom'], passwords());
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /exists already; it was left untouched/);
+  });
+
+  it('preflight with an unreachable target exits 2', () => {
+    const r = run(['preflight', '--source', src(), '--target', `postgresql://x@127.0.0.1:1/db`], passwords());
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /refused/);
+  });
+
+  it('pg binaries missing: a clear message', () => {
+    const r = run(['dump', '--source', src(), '--out', join(dir, 'x.dump'), '--pg-bin-dir', '/nonexistent/bin'], passwords());
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /pg_dump was not found \(looked in: \/nonexistent\/bin\/pg_dump\)/);
+  });
+
+  it('too-old pg_dump for the source server is a blocker naming both versions', () => {
+    const r = run(['preflight', '--source', `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/postgres?sslmode=disable`, '--target', tgt('newdb')], { HYDRA_SOURCE_PASSWORD: pg17.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /pg_dump 15\.\d+ .* is older than the source server \(PostgreSQL 17\.\d+\)/);
+  });
+
+  it('create-database --like copies encoding and locale; an existing name is refused', () => {
+    const ok = run(['create-database', '--target', tgt('like me'), '--like', src(), '--json'], passwords());
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(JSON.parse(ok.stdout).sql, /CREATE DATABASE "like me" WITH TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C\.UTF-8'/);
+    const again = run(['create-database', '--target', tgt('like me')], passwords());
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /exists already/);
+  });
+});
