@@ -17,9 +17,9 @@ export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'm
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? (v[k]) : undefined);
 const bool = (v: Values, k: string): boolean => v[k] === true;
-const list = (v: Values, k: string): string[] => (Array.isArray(v[k]) ? (v[k] as string[]) : []);
+const list = (v: Values, k: string): string[] => (Array.isArray(v[k]) ? (v[k]) : []);
 
 function side(v: Values, key: 'source' | 'target', env: NodeJS.ProcessEnv): SideConnection {
   const uri = str(v, key);
