@@ -39,6 +39,8 @@ export interface MigrateOptions {
   onStep?: (step: MigrateStepName, state: 'start' | 'end', record?: MigrateStepRecord) => void;
   onLine?: (step: MigrateStepName, line: string) => void;
   onProgress?: (step: MigrateStepName, p: StepProgress) => void;
+  /** The readiness report, as soon as it is known (before the preflight step ends). */
+  onPreflight?: (report: PreflightReport) => void;
 }
 
 export interface MigrateResult {
@@ -81,6 +83,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
   });
   result.preflight = checks;
+  o.onPreflight?.(checks);
   const blockers = checks.checks.filter((c) => c.status === 'blocker');
   if (!finish({
     step: 'preflight', ok: checks.ready, durationMs: performance.now() - t0,

@@ -13,15 +13,18 @@ import { locateTool } from '../core/pgbin.js';
 import { pickRole, promptDetails, promptName, promptUri } from './connectionForm.js';
 import type { ConnectionStore } from './connectionStore.js';
 import { databaseOf, profileOf, type ConnectionsExplorer, type ExplorerNode } from './explorer.js';
+import { STEP_COMMANDS, type StepCtx } from './migrationCommands.js';
+import type { RunHistory, RunRecord } from './runHistory.js';
 import { settings } from './settings.js';
 
 const t = vscode.l10n.t;
 
-export interface Ctx {
+export interface Ctx extends StepCtx {
   store: ConnectionStore;
   explorer: ConnectionsExplorer;
   log: vscode.LogOutputChannel;
   view: vscode.TreeView<ExplorerNode>;
+  history: RunHistory;
 }
 
 /** Options for adding a connection without prompts (automation, tests, walkthroughs). */
@@ -327,6 +330,21 @@ export const COMMANDS = {
   'hydraMigrate.refreshNode': (ctx: Ctx, node?: ExplorerNode) => ctx.explorer.refresh(node),
   'hydraMigrate.openPsql': (ctx: Ctx, arg?: ConnectionArg) => openPsql(ctx, arg),
   'hydraMigrate.showLog': (ctx: Ctx) => ctx.log.show(),
+  ...STEP_COMMANDS,
+  'hydraMigrate.showRunLog': async (ctx: Ctx, run?: RunRecord) => {
+    if (!run) return undefined;
+    const doc = await vscode.workspace.openTextDocument(ctx.history.logUri(run.id));
+    await vscode.window.showTextDocument(doc, { preview: true });
+    return doc.uri.toString();
+  },
+  'hydraMigrate.rerun': async (_ctx: Ctx, run?: RunRecord) => {
+    if (!run?.rerun) raise(t('This run cannot be re-run.'));
+    return vscode.commands.executeCommand(run.rerun.command, run.rerun.args);
+  },
+  'hydraMigrate.clearRuns': async (ctx: Ctx) => {
+    const answer = await vscode.window.showWarningMessage(t('Clear the run history and its logs?'), { modal: true }, t('Clear'));
+    if (answer === t('Clear')) await ctx.history.clear();
+  },
 } satisfies Record<string, Handler>;
 
 export type CommandId = keyof typeof COMMANDS;
@@ -338,6 +356,7 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       try {
         return await (handler as (ctx: Ctx, ...a: unknown[]) => unknown)(ctx, ...args);
       } catch (err) {
+        if (err instanceof Error && err.name === 'Cancelled') return undefined;
         const message = err instanceof Error ? err.message : String(err);
         ctx.log.error(`${id} failed: ${message}`);
         if (!(err instanceof UserError) && !(err instanceof ConnectionStringError) && err instanceof Error && err.stack) ctx.log.debug(err.stack);

@@ -4,6 +4,7 @@ import { PoolCache } from '../core/pg.js';
 import { registerCommands, type Ctx } from './commands.js';
 import { ConnectionStore } from './connectionStore.js';
 import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
+import { RunHistory } from './runHistory.js';
 
 /** What activate() returns: read-only views for automation and the extension-host tests. */
 export interface HydraMigrateApi {
@@ -13,6 +14,8 @@ export interface HydraMigrateApi {
   explorer: vscode.TreeDataProvider<ExplorerNode>;
   /** Whether SecretStorage holds a password for the connection (the password itself is not exposed). */
   passwordStored(connectionId: string): Promise<boolean>;
+  /** The run history (Runs view). */
+  runs: RunHistory;
   /** Milliseconds spent evaluating the bundle and running activate(). */
   timings: { bundleEvaluationMs: number; activateMs: number };
 }
@@ -30,7 +33,13 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     const explorer = new ConnectionsExplorer(store, pools, log);
     const view = vscode.window.createTreeView('hydraMigrate.connections', { treeDataProvider: explorer, showCollapseAll: true });
     context.subscriptions.push(store, explorer, view);
-    const ctx: Ctx = { store, explorer, log, view };
+    const history = new RunHistory(context.globalState, context.globalStorageUri);
+    const runsView = vscode.window.createTreeView('hydraMigrate.runs', { treeDataProvider: history });
+    const statusBar = vscode.window.createStatusBarItem('hydraMigrate.step', vscode.StatusBarAlignment.Left, 10);
+    statusBar.name = 'Hydra Migrate step';
+    statusBar.command = 'workbench.action.terminal.focus';
+    context.subscriptions.push(history, runsView, statusBar);
+    const ctx: Ctx = { store, explorer, log, view, history, statusBar };
     context.subscriptions.push(...registerCommands(ctx));
     const updateEmpty = (): void => void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
     updateEmpty();
@@ -42,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       storedState: () => ({ globalState: snapshot(context.globalState), workspaceState: snapshot(context.workspaceState) }),
       explorer,
       passwordStored: (id) => store.hasPassword(id),
+      runs: history,
       timings: { bundleEvaluationMs: bundleEvaluated - bundleEvaluationStarted, activateMs },
     };
   } catch (err) {

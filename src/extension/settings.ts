@@ -1,10 +1,13 @@
 import * as vscode from 'vscode';
+import { defaultJobs } from '../core/steps.js';
 
 export interface Settings {
   /** Folder with psql, pg_dump, pg_restore; empty = PATH, then /usr/lib/postgresql/<newest>/bin. */
   pgBinDir: string;
   connectTimeoutSeconds: number;
   queryTimeoutSeconds: number;
+  /** Parallel jobs for dump (directory format) and restore: the setting, or the CPU cores. */
+  jobs: number;
 }
 
 /** Reads the hydraMigrate.* settings, clamping numbers to sane ranges. */
@@ -16,5 +19,6 @@ export function settings(): Settings {
     pgBinDir: (c.get<string>('pgBinDir') ?? '').trim(),
     connectTimeoutSeconds: clamp(c.get('connectTimeoutSeconds'), 1, 300, 10),
     queryTimeoutSeconds: clamp(c.get('queryTimeoutSeconds'), 1, 3600, 30),
+    jobs: clamp(c.get('jobs'), 0, 64, 0) || defaultJobs(),
   };
 }

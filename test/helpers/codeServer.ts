@@ -116,6 +116,9 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     'workbench.welcomePage.walkthroughs.openOnInstall': false,
     ...options.settings,
   }, null, 2));
+  // Settings with machine scope (e.g. hydraMigrate.pgBinDir) are read from Machine/settings.json in a remote host.
+  mkdirSync(join(userDataDir, 'Machine'), { recursive: true });
+  writeFileSync(join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(options.settings ?? {}, null, 2));
   const env = codeServerEnv(root, options.env);
   const port = await freePort();
   const args = [

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { runExtensionHostTests, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
 import { AWKWARD, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
-import { startServers, type TestServer } from '../helpers/servers.js';
+import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DB = 'hydra app';
@@ -41,16 +41,19 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
     assert.ok(existsSync(join(repo, 'out', 'test', 'index.cjs')), 'run `npm run build:tests` first');
     servers = await startServers('pg15', 'pg17');
     await Promise.all([createSampleDatabase(servers.pg15, DB), createSampleDatabase(servers.pg17, DB)]);
+    await servers.pg15.sql(`CREATE DATABASE bigdb OWNER ${MIGRATOR} TEMPLATE template0`);
+    await servers.pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`, 'bigdb');
     work = mkdtempSync(join(tmpdir(), 'hm-host-'));
     const fixture = join(work, 'fixture.json');
     const resultsFile = join(work, 'results.jsonl');
     writeFileSync(fixture, JSON.stringify({
       database: DB, migrator: MIGRATOR, migratorPassword: MIGRATOR_PASSWORD,
-      pg15: { port: servers.pg15.port }, pg17: { port: servers.pg17.port }, awkward: AWKWARD,
+      pg15: { port: servers.pg15.port }, pg17: { port: servers.pg17.port, adminUser: servers.pg17.adminUser, adminPassword: servers.pg17.adminPassword }, awkward: AWKWARD,
+      dumpDir: join(work, 'dumps'),
     }));
     const workspace = join(work, 'workspace');
     rmSync(workspace, { recursive: true, force: true });
-    code = await startCodeServer({ smokeTestDriver: true, env: { HM_FIXTURE: fixture, HM_TEST_RESULTS: resultsFile } });
+    code = await startCodeServer({ smokeTestDriver: true, env: { HM_FIXTURE: fixture, HM_TEST_RESULTS: resultsFile }, settings: { 'hydraMigrate.pgBinDir': PG15_TOOLS, 'hydraMigrate.dumpFolder': join(work, 'dumps') } });
     const run = await runExtensionHostTests(code, {
       extensionPath: repo,
       testsPath: join(repo, 'out', 'test', 'index.cjs'),
@@ -63,7 +66,7 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
     // Nothing code-server wrote (settings, logs, extension storage) may contain a password.
     for (const f of filesUnder(code.userDataDir)) {
       const text = readFileSync(f).toString('latin1');
-      for (const secret of [MIGRATOR_PASSWORD, encodeURIComponent(MIGRATOR_PASSWORD), Buffer.from(MIGRATOR_PASSWORD, 'utf8').toString('latin1')]) {
+      for (const secret of [MIGRATOR_PASSWORD, encodeURIComponent(MIGRATOR_PASSWORD), Buffer.from(MIGRATOR_PASSWORD, 'utf8').toString('latin1'), servers.pg17.adminPassword]) {
         if (text.includes(secret)) leaked.push(f);
       }
     }

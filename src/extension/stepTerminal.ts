@@ -1,0 +1,131 @@
+/**
+ * A migration step in its own integrated terminal: a Pseudoterminal that shows the exact command
+ * (never the password), streams the tool's output, shows progress (also in a cancellable
+ * notification and the status bar), and ends with a summary. Ctrl+C, the notification's Cancel
+ * or closing the terminal cancel the step. After the step, any key closes the terminal and the
+ * terminal's exit status is the step's.
+ */
+import * as vscode from 'vscode';
+import type { StepProgress } from '../core/steps.js';
+
+const ESC = '\u001b[';
+const ANSI_CODES = /\u001b\[[0-9;]*m/g;
+export const style = {
+  bold: (s: string) => `${ESC}1m${s}${ESC}0m`,
+  dim: (s: string) => `${ESC}2m${s}${ESC}0m`,
+  red: (s: string) => `${ESC}31m${s}${ESC}0m`,
+  green: (s: string) => `${ESC}32m${s}${ESC}0m`,
+  yellow: (s: string) => `${ESC}33m${s}${ESC}0m`,
+  cyan: (s: string) => `${ESC}36m${s}${ESC}0m`,
+};
+
+export interface StepIo {
+  line: (text: string) => void;
+  command: (text: string) => void;
+  progress: (p: StepProgress) => void;
+  readonly signal: AbortSignal;
+}
+
+export interface StepOutcome {
+  ok: boolean;
+  /** Lines of the closing summary. */
+  summary: string[];
+  cancelled?: boolean;
+}
+
+export interface StepTerminalRun {
+  terminal: vscode.Terminal;
+  outcome: Promise<StepOutcome & { exitCode: number; output: string }>;
+}
+
+/** Runs `work` in a new terminal named `name`; resolves when the work is done (not when closed). */
+export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<StepOutcome>, options: { statusBar?: vscode.StatusBarItem; log?: vscode.LogOutputChannel; show?: boolean } = {}): StepTerminalRun {
+  const write = new vscode.EventEmitter<string>();
+  const close = new vscode.EventEmitter<number | void>();
+  const controller = new AbortController();
+  let finished: { exitCode: number } | undefined;
+  let opened!: () => void;
+  const ready = new Promise<void>((resolve) => (opened = resolve));
+  const transcript: string[] = [];
+  const out = (text: string): void => {
+    transcript.push(text);
+    write.fire(text.replace(/\r?\n/g, '\r\n'));
+  };
+  const pty: vscode.Pseudoterminal = {
+    onDidWrite: write.event,
+    onDidClose: close.event,
+    open: () => opened(),
+    close: () => {
+      if (!finished) controller.abort();
+    },
+    handleInput: (data) => {
+      if (finished) {
+        close.fire(finished.exitCode);
+        return;
+      }
+      if (data === '\u0003') {
+        out(style.yellow('^C cancelling…\n'));
+        controller.abort();
+      }
+    },
+  };
+  const terminal = vscode.window.createTerminal({ name, pty, iconPath: new vscode.ThemeIcon('database'), isTransient: true });
+  if (options.show !== false) terminal.show(true);
+  const started = Date.now();
+  let lastPercent = -1;
+  let reportProgress: ((p: StepProgress) => void) | undefined;
+
+  const outcome = (async () => {
+    await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
+    const io: StepIo = {
+      line: (text) => out(`${text}\n`),
+      command: (text) => out(`${style.cyan('$')} ${style.bold(text)}\n`),
+      progress: (p) => {
+        reportProgress?.(p);
+        const percent = p.total > 0 ? Math.floor((100 * p.done) / p.total) : 0;
+        if (options.statusBar) options.statusBar.text = `$(sync~spin) ${name}: ${percent}%`;
+        if (percent !== lastPercent && percent % 10 === 0) {
+          lastPercent = percent;
+          out(style.dim(`[${percent}%] ${p.done}/${p.total}${p.label ? ` ${p.label}` : ''}\n`));
+        }
+      },
+      signal: controller.signal,
+    };
+    if (options.statusBar) {
+      options.statusBar.text = `$(sync~spin) ${name}`;
+      options.statusBar.show();
+    }
+    let result: StepOutcome;
+    try {
+      result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: name, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => controller.abort());
+          let reported = 0;
+          reportProgress = (p) => {
+            const percent = p.total > 0 ? (100 * p.done) / p.total : 0;
+            progress.report({ increment: Math.max(0, percent - reported), message: `${p.done}/${p.total}${p.label ? ` · ${p.label}` : ''}` });
+            reported = Math.max(reported, percent);
+          };
+          return work(io);
+        },
+      );
+    } catch (err) {
+      result = { ok: false, summary: [`Unexpected failure: ${err instanceof Error ? err.message : String(err)}`] };
+    } finally {
+      options.statusBar?.hide();
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const exitCode = result.ok ? 0 : result.cancelled ? 130 : 1;
+    out('\n');
+    out(result.ok ? style.green(style.bold(`✔ ${name} succeeded in ${seconds} s\n`)) : result.cancelled ? style.yellow(style.bold(`■ ${name} cancelled after ${seconds} s\n`)) : style.red(style.bold(`✖ ${name} failed after ${seconds} s\n`)));
+    for (const l of result.summary) out(`  ${l}\n`);
+    out(style.dim(`\nExit code ${exitCode}. Press any key to close this terminal.\n`));
+    finished = { exitCode };
+    if (controller.signal.aborted && !result.cancelled && !result.ok) finished.exitCode = 130;
+    options.log?.info(`${name}: ${result.ok ? 'succeeded' : result.cancelled ? 'cancelled' : 'failed'} in ${seconds} s`);
+    return { ...result, exitCode: finished.exitCode, output: transcript.join('').replace(ANSI_CODES, '') };
+  })();
+  void outcome.finally(() => write.dispose());
+  return { terminal, outcome };
+}

@@ -1,0 +1,135 @@
+/**
+ * The migration steps as VS Code commands, inside the real extension host, against real servers:
+ * Migrate Database… (each step in its own terminal, recorded in the Runs view), the refusal to
+ * restore into a non-empty database, and Ctrl+C in a step terminal.
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { HydraMigrateApi } from '../../../src/extension/extension.js';
+import type { ExplorerNode } from '../../../src/extension/explorer.js';
+import type { StepCommandResult } from '../../../src/extension/migrationCommands.js';
+
+interface Fixture {
+  database: string;
+  migrator: string;
+  migratorPassword: string;
+  pg15: { port: number };
+  pg17: { port: number; adminUser: string; adminPassword: string };
+  dumpDir: string;
+}
+const fixture: Fixture = JSON.parse(readFileSync(process.env.HM_FIXTURE ?? '', 'utf8'));
+let api: HydraMigrateApi;
+let sourceId: string;
+let targetId: string;
+
+async function labelOf(node: ExplorerNode): Promise<string> {
+  const label = (await api.explorer.getTreeItem(node)).label;
+  return typeof label === 'string' ? label : label?.label ?? '';
+}
+async function child(node: ExplorerNode | undefined, label: string): Promise<ExplorerNode> {
+  for (const n of (await api.explorer.getChildren(node)) ?? []) if ((await labelOf(n)) === label) return n;
+  throw new Error(`no child "${label}"`);
+}
+
+function closeWithKey(name: string): Promise<number | undefined> {
+  const terminal = vscode.window.terminals.find((t) => t.name === name);
+  assert.ok(terminal, `terminal "${name}" exists`);
+  return new Promise((resolve) => {
+    const sub = vscode.window.onDidCloseTerminal((t) => {
+      if (t === terminal) {
+        sub.dispose();
+        resolve(t.exitStatus?.code);
+      }
+    });
+    terminal.sendText('q', false);
+  });
+}
+
+describe('Migration steps as commands', function () {
+  this.timeout(180_000);
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<HydraMigrateApi>('hydra-migrate.hydra-migrate')!;
+    api = await ext.activate();
+    sourceId = (await vscode.commands.executeCommand<string>('hydraMigrate.addSourceConnection', {
+      uri: `postgresql://${fixture.migrator}@127.0.0.1:${fixture.pg15.port}/${encodeURIComponent(fixture.database)}?sslmode=disable`, password: fixture.migratorPassword, name: 'Step source', test: false,
+    }))!;
+    targetId = (await vscode.commands.executeCommand<string>('hydraMigrate.addTargetConnection', {
+      uri: `postgresql://${fixture.pg17.adminUser}@127.0.0.1:${fixture.pg17.port}/postgres?sslmode=disable`, password: fixture.pg17.adminPassword, name: 'Step target', test: false,
+    }))!;
+    assert.ok(sourceId && targetId);
+  });
+
+  it('Migrate Database…: five steps, each in its terminal, recorded, target complete', async () => {
+    const dumpPath = join(fixture.dumpDir, 'migrate.dir');
+    const result = await vscode.commands.executeCommand<{ ok: boolean; steps: StepCommandResult[]; failedStep?: string }>('hydraMigrate.migrateDatabase', {
+      sourceConnectionId: sourceId, sourceDatabase: fixture.database, targetConnectionId: targetId, targetDatabase: 'migrated', noOwner: true, noAcl: true, dumpPath,
+    });
+    assert.ok(result, 'the command returned');
+    assert.equal(result.ok, true, `failed at ${result.failedStep}: ${result.steps.map((s) => s.output).join('\n---\n')}`);
+    assert.deepEqual(result.steps.map((s) => [s.terminalName, s.exitCode]), [
+      ['Migrate 1/5: readiness checks', 0], [`Migrate 2/5: dump ${fixture.database}`, 0], ['Migrate 3/5: create database migrated', 0],
+      ['Migrate 4/5: restore into migrated', 0], ['Migrate 5/5: analyze migrated', 0],
+    ]);
+    const all = result.steps.map((s) => s.output).join('\n');
+    assert.match(all, /✔ Table access methods \(columnar\)/);
+    assert.match(all, /\$ .*PGPASSWORD=\*\*\* .*pg_dump --verbose --no-password --format=directory/);
+    // Shown exactly as a shell needs it to run again (the conninfo quoted).
+    assert.ok(all.includes(`pg_restore --verbose --no-password '--dbname=dbname='\\''migrated'\\''' --jobs=`), all);
+    assert.match(all, /pg_restore .* --no-owner --no-acl /);
+    assert.match(all, /CREATE DATABASE "migrated" WITH TEMPLATE template0 ENCODING 'UTF8'/);
+    for (const secret of [fixture.migratorPassword, fixture.pg17.adminPassword]) assert.ok(!all.includes(secret), 'no password in terminal output');
+    assert.ok(existsSync(join(dumpPath, 'toc.dat')), 'the archive is kept');
+
+    // Every step is in the Runs view with its log.
+    const runs = api.runs.list().slice(0, 5).reverse();
+    assert.deepEqual(runs.map((r) => [r.step, r.ok, r.exitCode]), [['preflight', true, 0], ['dump', true, 0], ['create-database', true, 0], ['restore', true, 0], ['analyze', true, 0]]);
+    assert.match(runs[1]!.sha256 ?? '', /^[0-9a-f]{64}$/);
+    const log = readFileSync(api.runs.logUri(runs[3]!.id).fsPath, 'utf8');
+    assert.match(log, /pg_restore: /);
+    assert.ok(!/\u001b\[/.test(log), 'logs are plain text');
+
+    // The tree shows the new database with the columnar table.
+    const group = (await api.explorer.getChildren())!.find((g) => g.kind === 'group' && g.role === 'target')!;
+    const conn = await child(group, 'Step target');
+    const db = await child(conn, 'migrated');
+    const events = await child(await child(db, 'public'), 'events');
+    assert.equal((await api.explorer.getTreeItem(events)).contextValue, 'hm:table:target:columnar');
+
+    // A key press closes a finished step terminal with the step's exit code.
+    assert.equal(await closeWithKey('Migrate 4/5: restore into migrated'), 0);
+  });
+
+  it('Restore Dump… refuses the now non-empty database, exit code 1, nothing restored', async () => {
+    const result = await vscode.commands.executeCommand<StepCommandResult>('hydraMigrate.restoreDump', {
+      connectionId: targetId, database: 'migrated', archive: join(fixture.dumpDir, 'migrate.dir'),
+    });
+    assert.equal(result?.ok, false);
+    assert.equal(result.exitCode, 1);
+    assert.match(result.output, /"migrated" is not empty/);
+    assert.match(result.output, /fix:.*new, empty database/);
+    assert.equal(await closeWithKey(result.terminalName), 1);
+  });
+
+  it('Ctrl+C in the terminal cancels a dump within seconds and removes the partial archive', async () => {
+    const out = join(fixture.dumpDir, 'big.dump');
+    const running = vscode.commands.executeCommand<StepCommandResult>('hydraMigrate.dumpDatabase', { connectionId: sourceId, database: 'bigdb', out, format: 'custom' });
+    const name = 'Dump Step source/bigdb';
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(`${out}.partial`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(`${out}.partial`), 'pg_dump started writing');
+    const terminal = vscode.window.terminals.find((t) => t.name === name)!;
+    const t0 = Date.now();
+    terminal.sendText('\u0003', false);
+    const result = await running;
+    assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms`);
+    assert.equal(result?.ok, false);
+    assert.equal(result.exitCode, 130);
+    assert.match(result.output, /cancelled/);
+    assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no archive that looks complete');
+    const run = api.runs.list()[0]!;
+    assert.deepEqual([run.step, run.ok, run.exitCode], ['dump', false, 130]);
+  });
+});
