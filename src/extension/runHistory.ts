@@ -40,14 +40,23 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     return Array.isArray(runs) ? runs : [];
   }
 
-  async add(record: Omit<RunRecord, 'id'>, output: string): Promise<RunRecord> {
+  /** Adds run records one at a time: the steps of a migration finish close together. */
+  add(record: Omit<RunRecord, 'id'>, output: string): Promise<RunRecord> {
+    const next = this.writes.then(() => this.append(record, output));
+    this.writes = next.then(() => undefined, () => undefined);
+    return next;
+  }
+
+  private writes: Promise<void> = Promise.resolve();
+
+  private async append(record: Omit<RunRecord, 'id'>, output: string): Promise<RunRecord> {
     const full: RunRecord = { ...record, id: randomUUID() };
-    const runs = [full, ...this.list()];
-    const dropped = runs.splice(MAX);
     await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(this.storage, 'runs'));
     await vscode.workspace.fs.writeFile(this.logUri(full.id), Buffer.from(output.replace(ANSI, ''), 'utf8'));
-    for (const old of dropped) await vscode.workspace.fs.delete(this.logUri(old.id)).then(undefined, () => undefined);
+    const runs = [full, ...this.list()];
+    const dropped = runs.splice(MAX);
     await this.state.update(KEY, runs);
+    for (const old of dropped) await vscode.workspace.fs.delete(this.logUri(old.id)).then(undefined, () => undefined);
     this.changed.fire(undefined);
     return full;
   }
