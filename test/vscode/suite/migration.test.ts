@@ -84,7 +84,7 @@ describe('Migration steps as commands', function () {
     assert.ok(existsSync(join(dumpPath, 'toc.dat')), 'the archive is kept');
 
     // Every step is in the Runs view with its log.
-    const runs = api.runs.list().slice(0, 5).reverse();
+    const runs = api.runs.list().slice(0, 5).reverse().sort((a, b) => a.startedAt.localeCompare(b.startedAt));
     assert.deepEqual(runs.map((r) => [r.step, r.ok, r.exitCode]), [['preflight', true, 0], ['dump', true, 0], ['create-database', true, 0], ['restore', true, 0], ['analyze', true, 0]]);
     assert.match(runs[1]!.sha256 ?? '', /^[0-9a-f]{64}$/);
     const log = readFileSync(api.runs.logUri(runs[3]!.id).fsPath, 'utf8');
