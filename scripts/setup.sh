@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian 12 machine and skips what is there.
-#   - Debian packages: postgresql-15 (server + pg_dump/pg_restore/psql), chromium, libkrb5-dev
+#   - Debian packages: postgresql-15 (server + pg_dump/pg_restore/psql), chromium, libkrb5-dev,
+#     openssh-server/-client and rsync (transfer tests)
 #   - npm dependencies of this repository (npm ci)
 #   - Node 24 and code-server (pinned), cached in $HYDRA_MIGRATE_CACHE (default ~/.cache/hydra-migrate)
 # Prints the cache folder's tool paths as it goes. Safe to run again.
@@ -20,10 +21,23 @@ need=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] && [ -x /usr/lib/postgresql/15/bin/pg_restore ] || need+=(postgresql-15 postgresql-client-15 postgresql-contrib)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need+=(libkrb5-dev)
+# Transfer tests: a throwaway sshd on 127.0.0.1, rsync and scp.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+[ -x /usr/bin/ssh ] && [ -x /usr/bin/ssh-keygen ] || need+=(openssh-client)
+[ -x /usr/bin/rsync ] || need+=(rsync)
 if [ "${#need[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   sudo_if_needed apt-get update -qq
+  # Keep package scripts from starting services (the system sshd, the default PostgreSQL cluster):
+  # the tests start their own on free loopback ports.
+  policy_added=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | sudo_if_needed tee /usr/sbin/policy-rc.d >/dev/null
+    sudo_if_needed chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ -n "$policy_added" ] && sudo_if_needed rm -f /usr/sbin/policy-rc.d
 else
   log "Debian packages already installed"
 fi
