@@ -20,6 +20,7 @@ export type ConnectionProblem =
   | 'server_closed'
   | 'permission_denied'
   | 'version_mismatch'
+  | 'disk_full'
   | 'unknown';
 
 export interface ExplainedError {
@@ -119,6 +120,10 @@ export function explainConnectionError(err: unknown, ctx: ErrorContext = {}): Ex
   if (code === '53300' || /too many (clients|connections)|remaining connection slots/i.test(m)) {
     return make('too_many_connections', `The server at ${where} has no free connection slots.`,
       'Close idle sessions or raise max_connections, then try again.');
+  }
+  if (/No space left on device|could not extend file|disk full/i.test(m)) {
+    return make('disk_full', `A disk is full: ${firstLine(m.split('\n').find((l) => /No space left|could not extend|disk full/i.test(l)) ?? m)}`,
+      'Free space on that disk (or choose an output folder on another disk), then run the step again.');
   }
   if (/aborting because of server version mismatch/i.test(m)) {
     const v = /server version: ([\d.]+); pg_dump version: ([\d.]+)/.exec(m);

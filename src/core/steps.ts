@@ -361,6 +361,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   }
   if (run.exitCode !== 0 || grouped.total > 0) {
     if (grouped.total === 0) return fail(explainToolFailure(run, o.target), base);
+    // The server went away (restart, crash, network): say that, not "N errors".
+    const lost = run.stderrLines.find((l) => /server closed the connection unexpectedly|terminating connection|could not connect to server|connection to server .* failed|SSL SYSCALL error|no connection to the server/i.test(l));
+    if (lost) {
+      const e = explainToolFailure({ ...run, stderrLines: [lost] }, o.target);
+      return fail({ problem: e.problem === 'tool_failed' ? 'server_closed' : e.problem, message: `The target server went away during the restore: ${e.message} "${database}" is partially restored.`, hint: `When the server is back, drop and recreate "${database}" and restore again.` }, base);
+    }
     const first = grouped.groups[0]!;
     return fail({
       problem: 'restore_errors',

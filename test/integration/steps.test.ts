@@ -207,3 +207,56 @@ describe('create database and restore PG15 -> PG17', () => {
     assert.match(r.failure.hint, /Create it first/);
   });
 });
+
+describe('failures in the middle of a step', () => {
+  it('a full disk: the dump fails with the explanation and leaves no archive', async (t) => {
+    const mount = join(dir, 'tiny');
+    const { mkdirSync } = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    mkdirSync(mount);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]).status === 0;
+    if (!mounted) {
+      t.skip('cannot mount a tmpfs here (not root or no permission)');
+      return;
+    }
+    try {
+      const out = join(mount, 'full.dump');
+      const result = await dump({ source: side(pg15, DB), ...tools, out, format: 'custom', compress: 0 });
+      assert.equal(result.ok, false);
+      assert.equal(result.failure?.problem, 'disk_full', result.failure?.message);
+      assert.match(result.failure!.hint, /Free space/);
+      assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no partial archive left');
+    } finally {
+      spawnSync('umount', [mount]);
+    }
+  });
+
+  it('the target server going away during a restore is named as such', async () => {
+    const { startServer } = await import('../helpers/servers.js');
+    const doomed = await startServer('pg17');
+    try {
+      await doomed.sql(`CREATE DATABASE victim TEMPLATE template0`);
+      await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE IF NOT EXISTS public.bulk AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`, DB);
+      const archive = join(dir, 'bulk.dump');
+      const d = await dump({ source: side(pg15, DB), ...tools, out: archive, format: 'custom', tables: ['public.bulk'] });
+      assert.ok(d.ok, d.failure?.message);
+      let stopped = false;
+      const r = await restore({
+        target: side(doomed, 'victim', true), pgRestore: tools.pgRestore, archive,
+        onLine: (line) => {
+          if (!stopped && /processing data for table/.test(line)) {
+            stopped = true;
+            void doomed.stop();
+          }
+        },
+      });
+      assert.ok(stopped, 'the server was stopped during the restore');
+      assert.equal(r.ok, false);
+      assert.match(r.failure?.message ?? '', /went away|closed the connection|refused/, JSON.stringify(r.failure));
+      assert.match(r.failure!.hint, /drop and recreate "victim"/);
+    } finally {
+      await doomed.stop();
+      await pg15.sql(`DROP TABLE IF EXISTS public.bulk`, DB);
+    }
+  });
+});
