@@ -224,7 +224,7 @@ describe('failures in the middle of a step', () => {
       const result = await dump({ source: side(pg15, DB), ...tools, out, format: 'custom', compress: 0 });
       assert.equal(result.ok, false);
       assert.equal(result.failure?.problem, 'disk_full', result.failure?.message);
-      assert.match(result.failure!.hint, /Free space/);
+      assert.match(result.failure.hint, /Free space/);
       assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no partial archive left');
     } finally {
       spawnSync('umount', [mount]);
