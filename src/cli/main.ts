@@ -26,9 +26,9 @@ Usage:
   hydra-migrate preflight --source URI --target URI [--no-owner] [--no-acl] [--json]
   hydra-migrate dump --source URI --out PATH [--format custom|directory] [--jobs N] [--no-owner] [--no-acl]
                      [--schema NAME]... [--exclude-schema NAME]... [--table NAME]... [--exclude-table NAME]... [--compress 0-9] [--json]
-  hydra-migrate create-database --target URI [--like SOURCE_URI] [--owner ROLE] [--json]
+  hydra-migrate create-database --target URI [--like SOURCE_URI [--create-roles] [--create-extensions]] [--owner ROLE] [--json]
   hydra-migrate restore --target URI --in PATH [--jobs N] [--no-owner] [--no-acl] [--no-table-access-method]
-                     [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--json]
+                     [--schema NAME]... [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--json]
   hydra-migrate migrate --source URI --target URI --dump PATH [--format custom|directory] [--jobs N]
                      [--no-owner] [--no-acl] [--no-table-access-method] [--json]
 
@@ -85,6 +85,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         'exclude-table': { type: 'string', multiple: true },
         'pg-bin-dir': { type: 'string' },
         overwrite: { type: 'boolean', default: false },
+        'create-roles': { type: 'boolean', default: false },
+        'create-extensions': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },

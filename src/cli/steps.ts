@@ -10,7 +10,7 @@ import { ConnectionStringError, parseConnectionString } from '../core/connection
 import { migrate } from '../core/migrate.js';
 import { locateTool, ToolNotFoundError } from '../core/pgbin.js';
 import { formatPreflight, preflight, preflightExitCode } from '../core/preflight.js';
-import { createDatabase, defaultJobs, dump, readDatabaseLocale, restore, type SideConnection, type StepFailure } from '../core/steps.js';
+import { createDatabase, defaultJobs, dump, prepareTarget, readDatabaseLocale, restore, type SideConnection, type StepFailure } from '../core/steps.js';
 import { UsageError, type Io } from './io.js';
 
 export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate'];
@@ -127,11 +127,26 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         }
         const name = target.database ?? target.target.database;
         const owner = str(v, 'owner');
+        const withRoles = bool(v, 'create-roles');
+        const withExtensions = bool(v, 'create-extensions');
+        if ((withRoles || withExtensions) && !like) throw new UsageError('--create-roles and --create-extensions need --like SOURCE_URI (they copy what the source uses).');
         const result = await createDatabase({ ...target, database: 'postgres' }, name, locale, owner ? { owner } : {});
-        if (json) io.stdout(JSON.stringify({ ok: result.ok, database: name, sql: result.sql, failure: result.failure }, null, 2));
-        else if (result.ok) io.stdout(`Created database "${name}": ${result.sql}`);
-        else if (result.failure) io.stderr(failureText(result.failure));
-        return result.ok ? 0 : 1;
+        let prepared: Awaited<ReturnType<typeof prepareTarget>> | undefined;
+        if (result.ok && like && (withRoles || withExtensions)) {
+          const parsed = parseConnectionString(like);
+          prepared = await prepareTarget({ target: parsed.target, password: io.env.HYDRA_SOURCE_PASSWORD ?? parsed.password ?? io.env.PGPASSWORD }, { ...target, database: name }, { roles: withRoles, extensions: withExtensions });
+        }
+        const ok = result.ok && (prepared?.failures.length ?? 0) === 0;
+        if (json) io.stdout(JSON.stringify({ ok, database: name, sql: result.sql, failure: result.failure, prepared }, null, 2));
+        else if (result.ok) {
+          io.stdout(`Created database "${name}": ${result.sql}`);
+          if (prepared) {
+            for (const c of prepared.created) io.stdout(`  created ${c}`);
+            for (const sk of prepared.skipped) io.stdout(`  skipped ${sk}`);
+            for (const f of prepared.failures) io.stderr(`  failed: ${f}`);
+          }
+        } else if (result.failure) io.stderr(failureText(result.failure));
+        return ok ? 0 : 1;
       }
       case 'restore': {
         const input = str(v, 'in');
@@ -140,7 +155,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         const result = await restore({
           target: side(v, 'target', io.env), pgRestore: await tool('pg_restore'), archive: resolve(input), jobs: jobsOf(v),
           noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), noTableAccessMethod: bool(v, 'no-table-access-method'),
-          exitOnError: bool(v, 'exit-on-error'), singleTransaction: bool(v, 'single-transaction'),
+          exitOnError: bool(v, 'exit-on-error'), singleTransaction: bool(v, 'single-transaction'), schemas: list(v, 'schema'),
           ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
           signal: controller.signal,
           onCommand: (c) => progressLine(`$ ${c}`),

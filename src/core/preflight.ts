@@ -47,6 +47,20 @@ export interface PreflightOptions {
 }
 
 const LIST_MAX = 50;
+
+/** Roles that own objects or hold privileges in the connected database (built-in pg_* roles excluded). */
+export async function ownerAndGranteeRoles(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ rolname: string }>(
+    `SELECT DISTINCT r.rolname FROM pg_roles r WHERE r.oid IN (
+        SELECT relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+        UNION SELECT nspowner FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
+        UNION SELECT proowner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+        UNION SELECT (aclexplode(relacl)).grantee FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE relacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        UNION SELECT (aclexplode(nspacl)).grantee FROM pg_namespace WHERE nspacl IS NOT NULL AND nspname NOT IN ('pg_catalog', 'information_schema'))
+      AND r.rolname NOT LIKE 'pg\\_%' ORDER BY 1`,
+  );
+  return rows.map((r) => r.rolname);
+}
 const names = (list: string[]): string[] => (list.length > LIST_MAX ? [...list.slice(0, LIST_MAX - 1), `… ${list.length - LIST_MAX + 1} more`] : list);
 const preview = (list: string[], n = 5): string => list.slice(0, n).join(', ') + (list.length > n ? `, … (${list.length} in all)` : '');
 
@@ -192,15 +206,7 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
       }
 
       // 7. Roles owning objects or holding privileges.
-      const roles = await src.query<{ rolname: string }>(
-        `SELECT DISTINCT r.rolname FROM pg_roles r WHERE r.oid IN (
-            SELECT relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
-            UNION SELECT nspowner FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
-            UNION SELECT proowner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-            UNION SELECT (aclexplode(relacl)).grantee FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE relacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-            UNION SELECT (aclexplode(nspacl)).grantee FROM pg_namespace WHERE nspacl IS NOT NULL AND nspname NOT IN ('pg_catalog', 'information_schema'))
-          AND r.rolname NOT LIKE 'pg\\_%' ORDER BY 1`,
-      );
+      const roles = { rows: (await ownerAndGranteeRoles(src)).map((rolname) => ({ rolname })) };
       const targetRoles = new Set((await tgt.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname));
       const missingRoles = roles.rows.map((r) => r.rolname).filter((r) => !targetRoles.has(r));
       if (missingRoles.length && !(o.noOwner && o.noAcl)) {

@@ -3,8 +3,9 @@
  * database, analyze (vacuumdb). Each builds an argv, runs it with the password only in the
  * environment, reports progress, and returns a result that never calls a failure a success.
  */
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus, tmpdir } from 'node:os';
 import { archiveSha256, archiveSize, groupRestoreErrors, parseToc, type RestoreErrorGroup, type Toc } from './archive.js';
 import { quoteIdent } from './catalog.js';
 import type { ConnectionTarget } from './connection.js';
@@ -275,6 +276,8 @@ export interface RestoreOptions extends StepCallbacks {
   singleTransaction?: boolean;
   /** A -L list file for a selective restore. */
   useList?: string;
+  /** Restore only these schemas (a -L list is written from the archive's table of contents). */
+  schemas?: string[];
   /**
    * Restoring into a database that already holds objects duplicates rows and fails on every
    * object: refused unless this names exactly the target database.
@@ -319,6 +322,29 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
 
   const read = await readArchive(o.pgRestore, o.archive, o.signal);
   if ('failure' in read) return fail(read.failure);
+  let listDir: string | undefined;
+  if (o.schemas?.length) {
+    const present = new Set(read.toc.entries.map((e) => e.schema));
+    const absent = o.schemas.filter((s) => !present.has(s));
+    if (absent.length) return fail({ problem: 'schema_not_in_archive', message: `The archive holds no schema named ${absent.map((a) => `"${a}"`).join(', ')}.`, hint: `Schemas in the archive: ${[...present].filter((s) => s !== '-').join(', ')}.` }, { toc: read.toc });
+    listDir = mkdtempSync(join(tmpdir(), 'hm-list-'));
+    const listFile = join(listDir, 'restore.list');
+    writeFileSync(listFile, useListForSchemas(read.toc, o.schemas));
+    args.splice(args.length - 1, 0, `--use-list=${listFile}`);
+    read.toc = { ...read.toc, entries: parseToc(readFileSync(listFile, 'utf8')).entries };
+  }
+  try {
+    return await restoreChecked(o, read.toc, args, database, connection, command, started, fail);
+  } finally {
+    if (listDir) rmSync(listDir, { recursive: true, force: true });
+  }
+}
+
+async function restoreChecked(
+  o: RestoreOptions, toc: Toc, args: string[], database: string, connection: { target: ConnectionTarget; password: string | undefined; database: string },
+  command: string, started: number, fail: (failure: StepFailure, extra?: Partial<RestoreResult>) => RestoreResult,
+): Promise<RestoreResult> {
+  const read = { toc };
   let contents: DatabaseContents;
   try {
     contents = await inspectDatabase(o.target);
@@ -461,6 +487,75 @@ export async function createDatabase(server: SideConnection, name: string, local
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Prepares a new target database with what the dump needs but does not carry: the roles that own
+ * objects or hold grants on the source (created NOLOGIN, without passwords) and the source's
+ * extensions (CREATE EXTENSION IF NOT EXISTS in the new database, when the target offers them).
+ */
+export async function prepareTarget(source: SideConnection, target: SideConnection, what: { roles?: boolean; extensions?: boolean }): Promise<{ created: string[]; skipped: string[]; failures: string[] }> {
+  const { ownerAndGranteeRoles } = await import('./preflight.js');
+  const out = { created: [] as string[], skipped: [] as string[], failures: [] as string[] };
+  const src = await connect(source.target, { password: source.password, database: dbOf(source), connectTimeoutSeconds: 10 });
+  try {
+    if (what.roles) {
+      const wanted = await ownerAndGranteeRoles(src);
+      const admin = await connect(target.target, { password: target.password, database: dbOf(target), connectTimeoutSeconds: 10 });
+      try {
+        const existing = new Set((await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname));
+        for (const role of wanted) {
+          if (existing.has(role)) continue;
+          try {
+            await admin.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`);
+            out.created.push(`role ${role} (NOLOGIN)`);
+          } catch (err) {
+            out.failures.push(`role ${role}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+    }
+    if (what.extensions) {
+      const exts = (await src.query<{ extname: string }>(`SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`)).rows.map((r) => r.extname);
+      const db = await connect(target.target, { password: target.password, database: dbOf(target), connectTimeoutSeconds: 10 });
+      try {
+        const available = new Set((await db.query<{ name: string }>('SELECT name FROM pg_available_extensions')).rows.map((r) => r.name));
+        for (const ext of exts) {
+          if (!available.has(ext)) {
+            out.skipped.push(`extension ${ext} (not offered by the target server)`);
+            continue;
+          }
+          try {
+            await db.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext)}`);
+            out.created.push(`extension ${ext}`);
+          } catch (err) {
+            out.failures.push(`extension ${ext}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      } finally {
+        await db.end().catch(() => undefined);
+      }
+    }
+  } finally {
+    await src.end().catch(() => undefined);
+  }
+  return out;
+}
+
+/**
+ * A pg_restore --use-list that keeps only the given schemas: their SCHEMA entries, everything
+ * inside them, and the database-wide entries (extensions, access methods, large objects) they
+ * may need.
+ */
+export function useListForSchemas(toc: Toc, schemas: string[]): string {
+  const keep = new Set(schemas);
+  const global = new Set(['EXTENSION', 'ACCESS METHOD', 'COLLATION', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH', 'DATABASE PROPERTIES']);
+  return toc.entries
+    .filter((e) => keep.has(e.schema) || (e.desc === 'SCHEMA' && keep.has(e.tag)) || (e.schema === '-' && global.has(e.desc)) || (e.desc === 'COMMENT' && e.schema === '-' && /^(EXTENSION|SCHEMA) /.test(e.tag) && [...keep].some((k) => e.tag.endsWith(` ${k}`))))
+    .map((e) => e.line)
+    .join('\n') + '\n';
 }
 
 // ---------------------------------------------------------------------------------------------

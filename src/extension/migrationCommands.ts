@@ -14,7 +14,7 @@ import { locateTool } from '../core/pgbin.js';
 import { preflight, type PreflightReport } from '../core/preflight.js';
 import { transfer } from '../core/transfer.js';
 import {
-  analyze, createDatabase, defaultJobs, dump, readArchive, readDatabaseLocale, restore,
+  analyze, createDatabase, defaultJobs, dump, prepareTarget, readArchive, readDatabaseLocale, restore,
   type SideConnection, type StepFailure, type StepProgress,
 } from '../core/steps.js';
 import type { ConnectionStore } from './connectionStore.js';
@@ -43,8 +43,8 @@ export interface StepCommandResult {
 
 /** Options accepted by the step commands instead of prompts (automation, tests, Re-run). */
 export interface DumpArgs { connectionId: string; database?: string; out?: string; format?: 'custom' | 'directory'; jobs?: number; noOwner?: boolean; noAcl?: boolean; overwrite?: boolean }
-export interface RestoreArgs { connectionId: string; database: string; archive: string; jobs?: number; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string; analyze?: boolean }
-export interface CreateDatabaseArgs { connectionId: string; name: string; likeConnectionId?: string; likeDatabase?: string; owner?: string }
+export interface RestoreArgs { connectionId: string; database: string; archive: string; jobs?: number; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string; analyze?: boolean; schemas?: string[] }
+export interface CreateDatabaseArgs { connectionId: string; name: string; likeConnectionId?: string; likeDatabase?: string; owner?: string; createRoles?: boolean; createExtensions?: boolean }
 export interface PairArgs { sourceConnectionId: string; sourceDatabase?: string; targetConnectionId: string; targetDatabase?: string; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string }
 export interface MigrateArgs extends PairArgs { dumpPath?: string; format?: 'custom' | 'directory'; jobs?: number }
 
@@ -205,7 +205,14 @@ async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri | Re
       { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
       { id: 'analyze', label: 'ANALYZE', detail: t('vacuumdb --analyze-only afterwards'), picked: true },
     ]);
-    args = { connectionId: p.id, database, archive, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), noTableAccessMethod: flags.has('noTableAccessMethod'), analyze: flags.has('analyze') };
+    const schemasInArchive = [...new Set(read.toc.entries.map((e) => e.schema).filter((x) => x !== '-'))].sort();
+    let schemas: string[] | undefined;
+    if (schemasInArchive.length > 1) {
+      const pick = await vscode.window.showQuickPick(schemasInArchive.map((x) => ({ label: x, picked: true })), { canPickMany: true, title: t('Schemas to restore (all by default)'), ignoreFocusOut: true });
+      if (!pick || pick.length === 0) return undefined;
+      if (pick.length < schemasInArchive.length) schemas = pick.map((x) => x.label);
+    }
+    args = { connectionId: p.id, database, archive, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), noTableAccessMethod: flags.has('noTableAccessMethod'), analyze: flags.has('analyze'), ...(schemas ? { schemas } : {}) };
   }
   const p = profile(ctx, args.connectionId);
   const cfg = settings();
@@ -218,7 +225,7 @@ async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri | Re
     const r = await restore({
       target: side, pgRestore: pgRestore.path, archive: args.archive, jobs: args.jobs ?? cfg.jobs,
       ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
-      ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
+      ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}), ...(args.schemas ? { schemas: args.schemas } : {}),
       signal: io.signal, onCommand: io.command, onLine: io.line, onProgress: io.progress,
     });
     if (r.toc) io.line(style.dim(`archive: ${r.toc.format ?? '?'}, dumped from PostgreSQL ${r.toc.dumpedFromVersion ?? '?'}, ${r.toc.entries.length} entries`));
@@ -265,7 +272,14 @@ async function createDatabaseCommand(ctx: StepCtx, arg?: ExplorerNode | CreateDa
       }
     }
     const name = await ask(t('Name of the new database'), like?.database ?? '', (v) => (v.trim() === '' ? t('Enter a name.') : Buffer.byteLength(v, 'utf8') > 63 ? t('PostgreSQL names are at most 63 bytes.') : undefined));
-    args = { connectionId: p.id, name, ...(like ? { likeConnectionId: like.connectionId, likeDatabase: like.database } : {}) };
+    let extras = new Set<string>();
+    if (like) {
+      extras = await pickFlags(t('Also prepare what the dump needs but does not carry'), [
+        { id: 'roles', label: t('Create missing roles'), detail: t('roles that own objects or hold grants on the source, created NOLOGIN without passwords'), picked: false },
+        { id: 'extensions', label: t('Create the source\'s extensions'), detail: t('CREATE EXTENSION IF NOT EXISTS for each one the target offers'), picked: false },
+      ]);
+    }
+    args = { connectionId: p.id, name, ...(like ? { likeConnectionId: like.connectionId, likeDatabase: like.database, createRoles: extras.has('roles'), createExtensions: extras.has('extensions') } : {}) };
   }
   const p = profile(ctx, args.connectionId);
   const title = t('Create database {0}', `${p.name}/${args.name}`);
@@ -279,8 +293,24 @@ async function createDatabaseCommand(ctx: StepCtx, arg?: ExplorerNode | CreateDa
     const r = await createDatabase(await sideOf(ctx, p, 'postgres'), args.name, locale, args.owner ? { owner: args.owner } : {});
     io.command(r.sql);
     ctx.explorer.refresh({ kind: 'connection', profile: p });
-    if (!r.ok) extra.errorSummary = r.failure?.message;
-    return r.ok ? { ok: true, summary: [`created "${args.name}"`] } : { ok: false, summary: failureLines(r.failure) };
+    if (!r.ok) {
+      extra.errorSummary = r.failure?.message;
+      return { ok: false, summary: failureLines(r.failure) };
+    }
+    const summary = [`created "${args.name}"`];
+    if (args.likeConnectionId && (args.createRoles || args.createExtensions)) {
+      const s = profile(ctx, args.likeConnectionId);
+      const prepared = await prepareTarget(await sideOf(ctx, s, args.likeDatabase ?? s.database), await sideOf(ctx, p, args.name), { roles: !!args.createRoles, extensions: !!args.createExtensions });
+      for (const c of prepared.created) io.line(style.green(`created ${c}`));
+      for (const k of prepared.skipped) io.line(style.yellow(`skipped ${k}`));
+      for (const f of prepared.failures) io.line(style.red(`failed: ${f}`));
+      summary.push(`${prepared.created.length} role(s)/extension(s) created, ${prepared.skipped.length} skipped, ${prepared.failures.length} failed`);
+      if (prepared.failures.length) {
+        extra.errorSummary = prepared.failures[0];
+        return { ok: false, summary };
+      }
+    }
+    return { ok: true, summary };
   });
 }
 

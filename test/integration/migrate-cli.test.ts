@@ -183,3 +183,22 @@ describe('bad input on the command line', () => {
     assert.match(again.stderr, /exists already/);
   });
 });
+
+describe('create-database with roles and extensions, selective restore', () => {
+  it('--create-roles creates the source\'s owner roles (NOLOGIN) and --create-extensions its extensions', async () => {
+    const r = run(['create-database', '--target', tgt('prepared'), '--like', src(), '--create-roles', '--create-extensions'], passwords());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /created role app_owner \(NOLOGIN\)/);
+    assert.equal(await scalar(pg17, 'postgres', `SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'app_owner'`), 'false');
+  });
+
+  it('restore --schema restores only that schema, with owners now that the role exists', async () => {
+    const r = run(['restore', '--target', tgt('prepared'), '--in', join(dir, 'shop.dir'), '--schema', 'inventory', '--no-acl'], passwords());
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await scalar(pg17, 'prepared', 'SELECT count(*) FROM inventory.products'), '300');
+    assert.equal(await scalar(pg17, 'prepared', `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`), '0');
+    const bad = run(['restore', '--target', tgt('postgres'), '--in', join(dir, 'shop.dir'), '--schema', 'nope'], passwords());
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /no schema named "nope"/);
+  });
+});
