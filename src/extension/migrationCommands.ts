@@ -355,7 +355,16 @@ async function preflightCommand(ctx: StepCtx, arg?: ExplorerNode | PairArgs): Pr
       ? { ok: true, summary: [t('Ready to migrate.')] }
       : { ok: false, summary: [t('Not ready: {0} blocking problem(s). Fix them and run the checks again.', blockers.length)] };
   });
+  if (report && (isNode(arg) || arg === undefined)) void showChecklist(report);
   return report ? { ...result, report } : result;
+}
+
+/** The readiness checks as a list: one item per check with its status icon, detail and fix. */
+async function showChecklist(report: PreflightReport): Promise<void> {
+  const icon = { ok: '$(pass)', warning: '$(warning)', blocker: '$(error)', unknown: '$(question)' } as const;
+  const items = report.checks.map((c) => ({ label: `${icon[c.status]} ${c.title}`, description: c.status === 'ok' ? '' : c.status, detail: c.fix && c.status !== 'ok' ? `${c.detail} — Fix: ${c.fix}` : c.detail }));
+  const blockers = report.checks.filter((c) => c.status === 'blocker').length;
+  await vscode.window.showQuickPick(items, { title: report.ready ? t('Ready to migrate') : t('Not ready: {0} blocking problem(s)', blockers), placeHolder: t('Readiness checks (Escape to close)'), matchOnDetail: true });
 }
 
 interface OpenStep {

@@ -152,8 +152,25 @@ describe('create database and restore PG15 -> PG17', () => {
     assert.equal(again.failure?.problem, 'database_exists');
   });
 
-  it('restores everything with --jobs 2: rows, columnar access method, awkward names', async () => {
-    const result = await restore({ target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump'), jobs: 2 });
+  it('restores everything with --jobs 2: rows, columnar access method, awkward names; no password in any command line', async () => {
+    const leaks: string[] = [];
+    let sawRestore = false;
+    const result = await restore({
+      target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump'), jobs: 2,
+      onLine: () => {
+        for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+          try {
+            const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+            if (cmd.includes('pg_restore')) sawRestore = true;
+            if (cmd.includes(pg17.adminPassword) || cmd.includes(encodeURIComponent(pg17.adminPassword))) leaks.push(cmd);
+          } catch {
+            // gone
+          }
+        }
+      },
+    });
+    assert.ok(sawRestore, 'pg_restore processes were scanned while they ran');
+    assert.deepEqual(leaks, []);
     assert.ok(result.ok, `${result.failure?.message}\n${result.errors.map((e) => e.title).join('\n')}`);
     assert.equal(result.errorCount, 0);
     assert.equal(await count(pg17, target, 'public.accounts'), 1000);
