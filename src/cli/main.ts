@@ -31,6 +31,8 @@ Usage:
                      [--schema NAME]... [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--json]
   hydra-migrate migrate --source URI --target URI --dump PATH [--format custom|directory] [--jobs N]
                      [--no-owner] [--no-acl] [--no-table-access-method] [--json]
+  hydra-migrate validate --source URI --target URI [--checksums] [--estimate] [--schema NAME]...
+                     [--concurrency N] [--all] [--json]
 
 Connection:
   --uri URI            postgresql://user@host:port/dbname?sslmode=...  (or libpq key=value)
@@ -47,8 +49,8 @@ Options:
   -h, --help           this help
   -v, --version        the version
 
-Exit codes: 0 success, 1 the step failed (or preflight found blocking problems), 2 bad usage or
-could not run (preflight: a server could not be reached).
+Exit codes: 0 success, 1 the step failed (preflight: blocking problems; validate: differences),
+2 bad usage or could not run (preflight/validate: a server could not be reached).
 Defaults: --format directory with --jobs = CPU cores (the fastest dump + restore measured).`;
 
 
@@ -86,6 +88,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         'pg-bin-dir': { type: 'string' },
         overwrite: { type: 'boolean', default: false },
         'create-roles': { type: 'boolean', default: false },
+        checksums: { type: 'boolean', default: false },
+        estimate: { type: 'boolean', default: false },
+        concurrency: { type: 'string' },
+        all: { type: 'boolean', default: false },
         'create-extensions': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },

@@ -8,12 +8,14 @@ import { summarizeToc } from '../core/archive.js';
 import { formatBytes } from '../core/catalog.js';
 import { ConnectionStringError, parseConnectionString } from '../core/connection.js';
 import { migrate } from '../core/migrate.js';
+import { formatReportText } from '../core/reportFormat.js';
+import { validate, ValidationError } from '../core/validate.js';
 import { locateTool, ToolNotFoundError } from '../core/pgbin.js';
 import { formatPreflight, preflight, preflightExitCode } from '../core/preflight.js';
 import { createDatabase, defaultJobs, dump, prepareTarget, readDatabaseLocale, restore, type SideConnection, type StepFailure } from '../core/steps.js';
 import { UsageError, type Io } from './io.js';
 
-export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate'];
+export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate', 'validate'];
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -205,6 +207,26 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           else if (failed?.failure) io.stderr(`\nMigration stopped at ${failed.step}: ${failureText(failed.failure)}`);
         }
         return result.ok ? 0 : 1;
+      }
+      case 'validate': {
+        const concurrencyText = str(v, 'concurrency');
+        const concurrency = concurrencyText !== undefined ? Number(concurrencyText) : 4;
+        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new UsageError('--concurrency must be a whole number from 1 to 16.');
+        let report;
+        try {
+          report = await validate({
+            source: side(v, 'source', io.env), target: side(v, 'target', io.env), checksums: bool(v, 'checksums'), estimate: bool(v, 'estimate'),
+            schemas: list(v, 'schema'), concurrency, signal: controller.signal,
+          });
+        } catch (e) {
+          if (e instanceof ValidationError) {
+            io.stderr(`hydra-migrate validate: ${e.message}`);
+            return 2;
+          }
+          throw e;
+        }
+        io.stdout(json ? JSON.stringify(report, null, 2) : formatReportText(report, { all: bool(v, 'all') }));
+        return report.ok ? 0 : 1;
       }
       default:
         throw new UsageError(`unknown command "${verb}".`);

@@ -1,0 +1,426 @@
+/**
+ * Validation: compares a source database with a target database table by table (exact row counts
+ * over a bounded pool of connections on both servers at once, access methods, columns, optional
+ * order-independent checksums narrowed down to key ranges) and object by object (schemas, views,
+ * functions, indexes, constraints, triggers, sequences, types, extensions, large objects, table
+ * access methods).
+ */
+import type pg from 'pg';
+import {
+  countToBigInt, jsonCount, type CompareStatus, type ObjectComparison, type SequenceComparison, type TableComparison,
+  type TableProblem, type ValidationReport,
+} from '../shared/report.js';
+import { qualifiedName, quoteIdent } from './catalog.js';
+import { describeTarget } from './connection.js';
+import { ConnectionError, connect, serverInfo } from './pg.js';
+import type { SideConnection, StepProgress } from './steps.js';
+
+export interface ValidateOptions {
+  source: SideConnection;
+  target: SideConnection;
+  checksums?: boolean;
+  estimate?: boolean;
+  /** Only these schemas (default: every non-system schema). */
+  schemas?: string[];
+  /** Connections per server (default 4). */
+  concurrency?: number;
+  /** Only these tables ("schema.name"), for re-checking one table. */
+  tables?: Array<{ schema: string; name: string }>;
+  signal?: AbortSignal;
+  onProgress?: (p: StepProgress) => void;
+}
+
+export class ValidationError extends Error {}
+
+interface TableMeta {
+  schema: string;
+  name: string;
+  kind: string;
+  unlogged: boolean;
+  am: string | null;
+  columns: string;
+  estimate: number | null;
+  /** Single integer primary key column, for narrowing checksums down to ranges. */
+  intKey: string | null;
+}
+
+/** Map key of a relation: schema and name joined by NUL (no identifier can contain it). */
+const tkey = (schema: string, name: string): string => `${schema}\u0000${name}`;
+
+const SYSTEM = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`;
+const notExtensionMember = (classid: string, oid: string): string =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = '${classid}'::regclass AND dep.objid = ${oid} AND dep.deptype = 'e')`;
+
+function schemaFilter(schemas: string[] | undefined, col = 'n.nspname'): { sql: string; values: unknown[] } {
+  return schemas?.length ? { sql: ` AND ${col} = ANY($1::text[])`, values: [schemas] } : { sql: '', values: [] };
+}
+
+async function tableInventory(c: pg.Client, schemas: string[] | undefined): Promise<TableMeta[]> {
+  const f = schemaFilter(schemas);
+  const { rows } = await c.query<{ nspname: string; relname: string; relkind: string; relpersistence: string; relispartition: boolean; amname: string | null; cols: string | null; reltuples: number; intkey: string | null }>(
+    `SELECT n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, am.amname, c.reltuples::float8 AS reltuples,
+            (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+               FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols,
+            (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+              WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS intkey
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_am am ON am.oid = c.relam
+      WHERE c.relkind IN ('r', 'p', 'm') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`,
+    f.values,
+  );
+  return rows.map((r) => ({
+    schema: r.nspname,
+    name: r.relname,
+    kind: r.relkind === 'p' ? 'partitioned table' : r.relkind === 'm' ? 'materialized view' : r.relispartition ? 'partition' : 'table',
+    unlogged: r.relpersistence === 'u',
+    am: r.amname,
+    columns: r.cols ?? '',
+    estimate: r.reltuples >= 0 ? Math.round(r.reltuples) : null,
+    intKey: r.intkey,
+  }));
+}
+
+/** Runs tasks over `n` workers; each worker owns one client. */
+async function inPool<T>(clients: pg.Client[], tasks: T[], run: (c: pg.Client, task: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  await Promise.all(clients.map(async (c) => {
+    while (next < tasks.length) {
+      if (signal?.aborted) throw new ValidationError('Validation was cancelled.');
+      const task = tasks[next++]!;
+      await run(c, task);
+    }
+  }));
+}
+
+interface CountResult {
+  rows: bigint | null;
+  checksum?: string;
+  error?: string;
+}
+
+/** Counts (and checksums) a batch of tables in one round trip; falls back to one by one on error. */
+async function countBatch(c: pg.Client, batch: TableMeta[], checksums: boolean): Promise<Map<string, CountResult>> {
+  const out = new Map<string, CountResult>();
+  const one = (t: TableMeta, i: number): string => checksums
+    ? `SELECT ${i} AS i, count(*) AS n, coalesce(sum(hashtextextended(x::text, 0)), 0)::text AS h FROM ${qualifiedName(t.schema, t.name)} x`
+    : `SELECT ${i} AS i, count(*) AS n, NULL::text AS h FROM ${qualifiedName(t.schema, t.name)}`;
+  try {
+    const { rows } = await c.query<{ i: number; n: string; h: string | null }>(batch.map(one).join(' UNION ALL '));
+    for (const r of rows) {
+      const t = batch[r.i]!;
+      out.set(tkey(t.schema, t.name), { rows: BigInt(r.n), ...(r.h !== null ? { checksum: r.h } : {}) });
+    }
+  } catch {
+    for (const [i, t] of batch.entries()) {
+      try {
+        const { rows } = await c.query<{ n: string; h: string | null }>(one(t, i));
+        out.set(tkey(t.schema, t.name), { rows: BigInt(rows[0]!.n), ...(rows[0]!.h !== null ? { checksum: rows[0]!.h } : {}) });
+      } catch (err) {
+        out.set(tkey(t.schema, t.name), { rows: null, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+  return out;
+}
+
+function batches<T>(list: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+async function openPool(side: SideConnection, n: number): Promise<pg.Client[]> {
+  const clients: pg.Client[] = [];
+  try {
+    for (let i = 0; i < n; i++) clients.push(await connect(side.target, { password: side.password, database: side.database ?? side.target.database, connectTimeoutSeconds: 10, applicationName: 'hydra-migrate validate' }));
+  } catch (err) {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    throw err;
+  }
+  return clients;
+}
+
+/** Narrows a checksum difference down to key ranges by bisecting (integer primary key). */
+async function differingRanges(src: pg.Client, tgt: pg.Client, t: TableMeta, maxRanges = 20, leafSize = 1000n): Promise<Array<{ key: string; from: string; to: string }>> {
+  const key = t.intKey!;
+  const table = qualifiedName(t.schema, t.name);
+  const k = quoteIdent(key);
+  const bounds = async (c: pg.Client) => (await c.query<{ lo: string | null; hi: string | null }>(`SELECT min(${k})::text AS lo, max(${k})::text AS hi FROM ${table}`)).rows[0]!;
+  const [a, b] = await Promise.all([bounds(src), bounds(tgt)]);
+  const vals = [a.lo, a.hi, b.lo, b.hi].filter((v): v is string => v !== null).map((v) => BigInt(v));
+  if (vals.length === 0) return [];
+  const lo = vals.reduce((x, y) => (y < x ? y : x));
+  const hi = vals.reduce((x, y) => (y > x ? y : x));
+  const sum = async (c: pg.Client, from: bigint, to: bigint): Promise<string> =>
+    (await c.query<{ h: string }>(`SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(x::text, 0)), 0)::text AS h FROM ${table} x WHERE ${k} BETWEEN $1 AND $2`, [from.toString(), to.toString()])).rows[0]!.h;
+  const out: Array<{ key: string; from: string; to: string }> = [];
+  const queue: Array<[bigint, bigint]> = [[lo, hi]];
+  while (queue.length && out.length < maxRanges) {
+    const [from, to] = queue.shift()!;
+    const [x, y] = await Promise.all([sum(src, from, to), sum(tgt, from, to)]);
+    if (x === y) continue;
+    if (to - from < leafSize) {
+      const last = out.at(-1);
+      if (last && BigInt(last.to) + 1n === from) last.to = to.toString();
+      else out.push({ key, from: from.toString(), to: to.toString() });
+      continue;
+    }
+    const mid = from + (to - from) / 2n;
+    queue.push([from, mid], [mid + 1n, to]);
+    queue.sort((p, q) => (p[0] < q[0] ? -1 : 1));
+  }
+  return out;
+}
+
+interface NamedObject {
+  kind: string;
+  schema: string;
+  name: string;
+  /** Compared between sides when present (definition, version). */
+  def?: string;
+}
+
+async function objectInventory(c: pg.Client, schemas: string[] | undefined): Promise<NamedObject[]> {
+  const f = schemaFilter(schemas);
+  const q = async <R extends pg.QueryResultRow>(sql: string): Promise<R[]> => (await c.query<R>(sql, f.values)).rows;
+  const out: NamedObject[] = [];
+  for (const r of await q<{ s: string }>(`SELECT n.nspname AS s FROM pg_namespace n WHERE ${SYSTEM} AND ${notExtensionMember('pg_namespace', 'n.oid')}${f.sql}`)) {
+    out.push({ kind: 'schema', schema: r.s, name: r.s });
+  }
+  for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, c.relname AS n, c.relkind AS k FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm', 'f') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+    out.push({ kind: r.k === 'v' ? 'view' : r.k === 'm' ? 'materialized view' : 'foreign table', schema: r.s, name: r.n });
+  }
+  for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS n, p.prokind AS k FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${SYSTEM} AND ${notExtensionMember('pg_proc', 'p.oid')}${f.sql}`)) {
+    out.push({ kind: r.k === 'p' ? 'procedure' : r.k === 'a' ? 'aggregate' : r.k === 'w' ? 'window function' : 'function', schema: r.s, name: r.n });
+  }
+  for (const r of await q<{ s: string; n: string; d: string }>(`SELECT n.nspname AS s, c.relname AS n, regexp_replace(pg_get_indexdef(c.oid), ' ON (ONLY )?\\S+ ', ' ON ') AS d FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+    out.push({ kind: 'index', schema: r.s, name: r.n, def: r.d });
+  }
+  for (const r of await q<{ s: string; t: string; n: string; d: string }>(`SELECT n.nspname AS s, cl.relname AS t, co.conname AS n, pg_get_constraintdef(co.oid) AS d FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE ${SYSTEM}${f.sql}`)) {
+    out.push({ kind: 'constraint', schema: r.s, name: `${r.t}.${r.n}`, def: r.d });
+  }
+  for (const r of await q<{ s: string; t: string; n: string }>(`SELECT n.nspname AS s, cl.relname AS t, tg.tgname AS n FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE NOT tg.tgisinternal AND ${SYSTEM}${f.sql}`)) {
+    out.push({ kind: 'trigger', schema: r.s, name: `${r.t}.${r.n}` });
+  }
+  for (const r of await q<{ s: string; n: string }>(`SELECT n.nspname AS s, c.relname AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+    out.push({ kind: 'sequence', schema: r.s, name: r.n });
+  }
+  for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, t.typname AS n, t.typtype AS k FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE t.typtype IN ('e', 'd', 'r', 'm', 'c') AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c') AND ${SYSTEM} AND ${notExtensionMember('pg_type', 't.oid')}${f.sql}`)) {
+    out.push({ kind: 'type', schema: r.s, name: r.n });
+  }
+  for (const r of (await c.query<{ n: string; v: string }>(`SELECT extname AS n, extversion AS v FROM pg_extension`)).rows) {
+    out.push({ kind: 'extension', schema: '', name: r.n, def: r.v });
+  }
+  for (const r of (await c.query<{ n: string }>(`SELECT amname AS n FROM pg_am WHERE amtype = 't'`)).rows) {
+    out.push({ kind: 'table access method', schema: '', name: r.n });
+  }
+  const lo = (await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_largeobject_metadata`)).rows[0]!.n;
+  out.push({ kind: 'large objects', schema: '', name: 'count', def: lo });
+  return out;
+}
+
+async function sequenceValues(c: pg.Client, schemas: string[] | undefined): Promise<Map<string, bigint | null>> {
+  const f = schemaFilter(schemas, 'schemaname');
+  const { rows } = await c.query<{ s: string; n: string; v: string | null }>(
+    `SELECT schemaname AS s, sequencename AS n, last_value::text AS v FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema')${f.sql}`,
+    f.values,
+  ).catch(async () => c.query<{ s: string; n: string; v: string | null }>(`SELECT schemaname AS s, sequencename AS n, NULL::text AS v FROM pg_sequences WHERE false`));
+  return new Map(rows.map((r) => [tkey(r.s, r.n), r.v === null ? null : BigInt(r.v)]));
+}
+
+function compareByKey<T>(src: T[], tgt: T[], key: (x: T) => string): Array<{ key: string; source?: T; target?: T }> {
+  const a = new Map(src.map((x) => [key(x), x]));
+  const b = new Map(tgt.map((x) => [key(x), x]));
+  const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
+  return keys.map((k) => {
+    const e: { key: string; source?: T; target?: T } = { key: k };
+    const s = a.get(k);
+    const t = b.get(k);
+    if (s !== undefined) e.source = s;
+    if (t !== undefined) e.target = t;
+    return e;
+  });
+}
+
+export async function validate(o: ValidateOptions): Promise<ValidationReport> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const n = Math.max(1, Math.min(16, o.concurrency ?? 4));
+  let srcClients: pg.Client[] = [];
+  let tgtClients: pg.Client[] = [];
+  try {
+    const opened = await Promise.allSettled([openPool(o.source, o.estimate ? 1 : n), openPool(o.target, o.estimate ? 1 : n)]);
+    if (opened[0].status === 'fulfilled') srcClients = opened[0].value;
+    if (opened[1].status === 'fulfilled') tgtClients = opened[1].value;
+    const failed = opened.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) {
+      const err: unknown = failed.reason;
+      const side = opened[0].status === 'rejected' ? 'the source' : 'the target';
+      if (err instanceof ConnectionError) throw new ValidationError(`Could not connect to ${side}: ${err.explained.message} ${err.explained.hint}`);
+      throw err instanceof Error ? err : new Error(String(err));
+    }
+    const [srcInfo, tgtInfo] = await Promise.all([serverInfo(srcClients[0]!), serverInfo(tgtClients[0]!)]);
+    const [srcTables, tgtTables] = await Promise.all([tableInventory(srcClients[0]!, o.schemas), tableInventory(tgtClients[0]!, o.schemas)]);
+    const wanted = o.tables ? new Set(o.tables.map((t) => tkey(t.schema, t.name))) : undefined;
+    const pairs = compareByKey(srcTables, tgtTables, (t) => tkey(t.schema, t.name)).filter((p) => !wanted || wanted.has(p.key));
+
+    // Row counts (and checksums) on both servers at once.
+    const srcCounts = new Map<string, CountResult>();
+    const tgtCounts = new Map<string, CountResult>();
+    const total = pairs.length * (o.estimate ? 0 : 1);
+    let done = 0;
+    if (!o.estimate) {
+      const batchSize = o.checksums ? 1 : 40;
+      const srcList = pairs.filter((p) => p.source && p.source.kind !== 'partitioned table').map((p) => p.source!);
+      const tgtList = pairs.filter((p) => p.target && p.target.kind !== 'partitioned table').map((p) => p.target!);
+      const progress = (k: number): void => {
+        done += k;
+        o.onProgress?.({ done: Math.min(done, total * 2), total: total * 2 });
+      };
+      await Promise.all([
+        inPool(srcClients, batches(srcList, batchSize), async (c, b) => {
+          for (const [k, v] of await countBatch(c, b, !!o.checksums)) srcCounts.set(k, v);
+          progress(b.length);
+        }, o.signal),
+        inPool(tgtClients, batches(tgtList, batchSize), async (c, b) => {
+          for (const [k, v] of await countBatch(c, b, !!o.checksums)) tgtCounts.set(k, v);
+          progress(b.length);
+        }, o.signal),
+      ]);
+    }
+
+    // Partitioned parents: the sum of their partitions' rows (count(*) on the parent would read them again).
+    const partitionSums = async (c: pg.Client, counts: Map<string, CountResult>, metas: TableMeta[]): Promise<void> => {
+      const parents = metas.filter((t) => t.kind === 'partitioned table');
+      if (!parents.length) return;
+      const { rows: raw } = await c.query<{ ps: string; pn: string; cs: string; cn: string }>(
+        `WITH RECURSIVE tree AS (
+           SELECT i.inhparent AS root, i.inhrelid AS rel FROM pg_inherits i
+           UNION ALL SELECT tree.root, i.inhrelid FROM tree JOIN pg_inherits i ON i.inhparent = tree.rel)
+         SELECT pn.nspname AS ps, p.relname AS pn, cn.nspname AS cs, ch.relname AS cn
+           FROM tree JOIN pg_class p ON p.oid = tree.root JOIN pg_namespace pn ON pn.oid = p.relnamespace
+           JOIN pg_class ch ON ch.oid = tree.rel JOIN pg_namespace cn ON cn.oid = ch.relnamespace WHERE ch.relkind = 'r'`,
+      );
+      const rows = raw.map((r) => ({ parent: tkey(r.ps, r.pn), child: tkey(r.cs, r.cn) }));
+      for (const parent of parents) {
+        const key = tkey(parent.schema, parent.name);
+        const children = rows.filter((r) => r.parent === key).map((r) => counts.get(r.child));
+        if (children.some((ch) => !ch || ch.rows === null)) {
+          const { rows: r } = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualifiedName(parent.schema, parent.name)}`);
+          counts.set(key, { rows: BigInt(r[0]!.n) });
+        } else {
+          counts.set(key, { rows: children.reduce((s, ch) => s + (ch!.rows ?? 0n), 0n) });
+        }
+      }
+    };
+    if (!o.estimate) await Promise.all([partitionSums(srcClients[0]!, srcCounts, srcTables), partitionSums(tgtClients[0]!, tgtCounts, tgtTables)]);
+
+    const tables: TableComparison[] = [];
+    for (const p of pairs) {
+      const s = p.source;
+      const t = p.target;
+      const base = (s ?? t)!;
+      const sc = s ? (o.estimate ? { rows: s.estimate === null ? null : BigInt(s.estimate) } : srcCounts.get(p.key)) : undefined;
+      const tc = t ? (o.estimate ? { rows: t.estimate === null ? null : BigInt(t.estimate) } : tgtCounts.get(p.key)) : undefined;
+      const row: TableComparison = {
+        schema: base.schema, name: base.name, kind: base.kind, unlogged: base.unlogged,
+        sourceRows: jsonCount(sc?.rows), targetRows: jsonCount(tc?.rows),
+        status: 'match', problems: [],
+        sourceAccessMethod: s?.am ?? null, targetAccessMethod: t?.am ?? null,
+      };
+      const notes: string[] = [];
+      if (!s) {
+        row.status = 'extra_in_target';
+      } else if (!t) {
+        row.status = 'missing_in_target';
+      } else {
+        const problems: TableProblem[] = [];
+        if (sc?.error || tc?.error) {
+          problems.push('count_failed');
+          notes.push(`count failed: ${sc?.error ?? tc?.error}`);
+        } else if (sc?.rows !== tc?.rows && !(o.estimate && (sc?.rows === null || tc?.rows === null))) {
+          problems.push('row_count');
+          const diff = (tc?.rows ?? 0n) - (sc?.rows ?? 0n);
+          notes.push(`${diff > 0n ? '+' : ''}${diff} rows in the target`);
+        }
+        if ((s.am ?? null) !== (t.am ?? null)) {
+          problems.push('access_method');
+          notes.push(`access method ${s.am} on the source, ${t.am} on the target`);
+        }
+        if (s.columns !== t.columns) {
+          problems.push('columns');
+          notes.push(`columns differ: source (${s.columns}) target (${t.columns})`);
+        }
+        if (o.checksums && !o.estimate && sc?.checksum !== undefined && tc?.checksum !== undefined) {
+          row.sourceChecksum = sc.checksum;
+          row.targetChecksum = tc.checksum;
+          if (sc.checksum !== tc.checksum) {
+            problems.push('checksum');
+            if (s.intKey && s.intKey === t.intKey && !problems.includes('columns')) {
+              row.differingRanges = await differingRanges(srcClients[0]!, tgtClients[0]!, s);
+              if (row.differingRanges.length) notes.push(`rows with ${s.intKey} ${row.differingRanges.map((r) => (r.from === r.to ? r.from : `${r.from}–${r.to}`)).join(', ')} differ`);
+            } else {
+              notes.push('content differs (no single integer primary key to locate the rows)');
+            }
+          }
+        }
+        row.problems = problems;
+        row.status = problems.length ? 'different' : 'match';
+      }
+      if (notes.length) row.detail = notes.join('; ');
+      tables.push(row);
+    }
+
+    // Objects and sequences.
+    const [srcObjs, tgtObjs, srcSeq, tgtSeq] = await Promise.all([
+      objectInventory(srcClients[0]!, o.schemas), objectInventory(tgtClients[0]!, o.schemas),
+      sequenceValues(srcClients[0]!, o.schemas), sequenceValues(tgtClients[0]!, o.schemas),
+    ]);
+    const objects: ObjectComparison[] = compareByKey(srcObjs, tgtObjs, (x) => `${x.kind}\u0000${x.schema}\u0000${x.name}`).map((p) => {
+      const base = (p.source ?? p.target)!;
+      const status: CompareStatus = !p.target ? 'missing_in_target' : !p.source ? 'extra_in_target' : p.source.def !== p.target.def ? 'different' : 'match';
+      const c: ObjectComparison = { kind: base.kind, schema: base.schema, name: base.name, status };
+      if (status === 'different') c.detail = `source: ${p.source?.def ?? ''} / target: ${p.target?.def ?? ''}`;
+      return c;
+    });
+    const sequences: SequenceComparison[] = [...new Set([...srcSeq.keys(), ...tgtSeq.keys()])].sort().map((key) => {
+      const dot = key.indexOf('\u0000');
+      const sv = srcSeq.has(key) ? srcSeq.get(key)! : undefined;
+      const tv = tgtSeq.has(key) ? tgtSeq.get(key)! : undefined;
+      const status: CompareStatus = tv === undefined ? 'missing_in_target' : sv === undefined ? 'extra_in_target' : sv === tv ? 'match' : 'different';
+      return { schema: key.slice(0, dot), name: key.slice(dot + 1), sourceValue: jsonCount(sv ?? null), targetValue: jsonCount(tv ?? null), status };
+    });
+
+    const sum = (vals: Array<string | number | null>): string | number | null => jsonCount(vals.reduce<bigint>((acc, v) => acc + (countToBigInt(v) ?? 0n), 0n));
+    const report: ValidationReport = {
+      ok: false,
+      mode: o.estimate ? 'estimate' : 'exact',
+      checksums: !!o.checksums && !o.estimate,
+      source: { server: describeTarget(o.source.target, o.source.database), version: srcInfo.serverVersion, database: srcInfo.database },
+      target: { server: describeTarget(o.target.target, o.target.database), version: tgtInfo.serverVersion, database: tgtInfo.database },
+      startedAt,
+      durationMs: 0,
+      summary: {
+        tables: tables.length,
+        matching: tables.filter((t) => t.status === 'match').length,
+        different: tables.filter((t) => t.status === 'different').length,
+        missingInTarget: tables.filter((t) => t.status === 'missing_in_target').length,
+        extraInTarget: tables.filter((t) => t.status === 'extra_in_target').length,
+        sourceRows: sum(tables.filter((t) => t.kind !== 'partitioned table').map((t) => t.sourceRows)),
+        targetRows: sum(tables.filter((t) => t.kind !== 'partitioned table').map((t) => t.targetRows)),
+        objects: objects.length,
+        objectsDifferent: objects.filter((x) => x.status !== 'match').length,
+        sequencesDifferent: sequences.filter((x) => x.status !== 'match').length,
+      },
+      tables,
+      objects,
+      sequences,
+    };
+    if (o.schemas?.length) report.schemas = o.schemas;
+    report.ok = report.summary.matching === report.summary.tables && report.summary.objectsDifferent === 0 && report.summary.sequencesDifferent === 0;
+    report.durationMs = Math.round(performance.now() - started);
+    return report;
+  } finally {
+    await Promise.all([...srcClients, ...tgtClients].map((c) => c.end().catch(() => undefined)));
+  }
+}

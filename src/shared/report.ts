@@ -1,0 +1,81 @@
+/**
+ * The validation report: produced by src/core/validate.ts, printed by the CLI, shown by the
+ * webview. Plain data (JSON-safe): numbers above 2^53 are strings.
+ */
+
+export type CompareStatus = 'match' | 'different' | 'missing_in_target' | 'extra_in_target';
+export type TableProblem = 'row_count' | 'access_method' | 'columns' | 'checksum' | 'count_failed';
+export type RowCount = number | string | null;
+
+export interface TableComparison {
+  schema: string;
+  name: string;
+  /** table, partition, partitioned table, materialized view */
+  kind: string;
+  unlogged: boolean;
+  sourceRows: RowCount;
+  targetRows: RowCount;
+  status: CompareStatus;
+  problems: TableProblem[];
+  sourceAccessMethod: string | null;
+  targetAccessMethod: string | null;
+  sourceChecksum?: string;
+  targetChecksum?: string;
+  /** Key ranges whose rows differ (checksums with an integer primary key). */
+  differingRanges?: Array<{ key: string; from: string; to: string }>;
+  /** Human explanation of the problems. */
+  detail?: string;
+}
+
+export interface ObjectComparison {
+  kind: string;
+  schema: string;
+  name: string;
+  status: CompareStatus;
+  detail?: string;
+}
+
+export interface SequenceComparison {
+  schema: string;
+  name: string;
+  sourceValue: RowCount;
+  targetValue: RowCount;
+  status: CompareStatus;
+}
+
+export interface ValidationReport {
+  ok: boolean;
+  mode: 'exact' | 'estimate';
+  checksums: boolean;
+  source: { server: string; version: string; database: string };
+  target: { server: string; version: string; database: string };
+  schemas?: string[];
+  startedAt: string;
+  durationMs: number;
+  summary: {
+    tables: number;
+    matching: number;
+    different: number;
+    missingInTarget: number;
+    extraInTarget: number;
+    sourceRows: RowCount;
+    targetRows: RowCount;
+    objects: number;
+    objectsDifferent: number;
+    sequencesDifferent: number;
+  };
+  tables: TableComparison[];
+  objects: ObjectComparison[];
+  sequences: SequenceComparison[];
+}
+
+/** A count as a JSON number when exact, a string above 2^53. */
+export function jsonCount(v: bigint | number | string | null | undefined): RowCount {
+  if (v === null || v === undefined) return null;
+  const b = typeof v === 'bigint' ? v : BigInt(typeof v === 'number' ? Math.trunc(v) : v);
+  return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b.toString();
+}
+
+export function countToBigInt(v: RowCount): bigint | null {
+  return v === null ? null : BigInt(v);
+}

@@ -1,0 +1,196 @@
+/**
+ * Validation against real servers: a faithful PG15 -> PG17 copy reports ok with no false alarm;
+ * then every kind of damage is detected, named and (for changed rows) located by key range.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { reportToCsv, reportToMarkdown } from '../../src/core/reportFormat.js';
+import { createDatabase, dump, readDatabaseLocale, restore, type SideConnection } from '../../src/core/steps.js';
+import { validate } from '../../src/core/validate.js';
+import type { ValidationReport } from '../../src/shared/report.js';
+import { addMigrationObjects, AWKWARD, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, q } from '../helpers/fixtures.js';
+import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DB = 'shop';
+let pg15: TestServer;
+let pg17: TestServer;
+let dir: string;
+
+const src = (): SideConnection => ({ target: { host: '127.0.0.1', port: pg15.port, database: DB, user: MIGRATOR, sslmode: 'disable' }, password: MIGRATOR_PASSWORD, database: DB });
+const tgt = (db: string): SideConnection => ({ target: { host: '127.0.0.1', port: pg17.port, database: db, user: pg17.adminUser, sslmode: 'disable' }, password: pg17.adminPassword, database: db });
+
+async function copyTo(db: string): Promise<void> {
+  const created = await createDatabase(tgt('postgres'), db, await readDatabaseLocale(src()));
+  assert.ok(created.ok, created.failure?.message);
+  const r = await restore({ target: tgt(db), pgRestore: join(PG15_TOOLS, 'pg_restore'), archive: join(dir, 'shop.dump'), jobs: 2, noOwner: true, noAcl: true });
+  assert.ok(r.ok, r.failure?.message);
+}
+
+const table = (r: ValidationReport, schema: string, name: string) => {
+  const t = r.tables.find((x) => x.schema === schema && x.name === name);
+  assert.ok(t, `${schema}.${name} is in the report`);
+  return t;
+};
+
+before(async () => {
+  ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
+  await createSampleDatabase(pg15, DB);
+  await addMigrationObjects(pg15, DB);
+  await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.ledger (id int PRIMARY KEY, v text); INSERT INTO public.ledger SELECT g, md5(g::text) FROM generate_series(1, 100000) g; ANALYZE;`, DB);
+  await createMigrator(pg17);
+  dir = mkdtempSync(join(tmpdir(), 'hm-validate-'));
+  const d = await dump({ source: src(), pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore'), out: join(dir, 'shop.dump'), format: 'custom', noOwner: true, noAcl: true });
+  assert.ok(d.ok, d.failure?.message);
+  await copyTo('faithful');
+  await copyTo('tampered');
+});
+after(async () => {
+  await Promise.all([pg15?.stop(), pg17?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('validate a faithful migration', () => {
+  it('reports ok with exact counts, every table matching, no false alarm', async () => {
+    const r = await validate({ source: src(), target: tgt('faithful'), checksums: true });
+    const bad = [...r.tables.filter((t) => t.status !== 'match'), ...r.objects.filter((o) => o.status !== 'match'), ...r.sequences.filter((x) => x.status !== 'match')];
+    assert.deepEqual(bad, []);
+    assert.equal(r.ok, true);
+    assert.equal(r.mode, 'exact');
+    assert.equal(table(r, 'public', 'ledger').sourceRows, 100000);
+    assert.equal(table(r, 'public', 'events').targetAccessMethod, 'columnar');
+    assert.equal(table(r, 'public', 'measurements').kind, 'partitioned table');
+    assert.equal(table(r, 'public', 'measurements').targetRows, 800);
+    assert.equal(table(r, AWKWARD.schemaQuote, AWKWARD.tableSemicolon).targetRows, 42);
+    assert.equal(table(r, AWKWARD.schemaDot, AWKWARD.table63).status, 'match');
+    assert.equal(table(r, AWKWARD.schemaUnicode, AWKWARD.tableUnicode).sourceAccessMethod, 'columnar');
+    assert.ok(r.objects.some((o) => o.kind === 'function' && o.name === 'add_tax(numeric)'));
+    assert.ok(r.objects.some((o) => o.kind === 'large objects' && o.status === 'match'));
+    assert.equal(r.sequences.find((x) => x.name === 'invoice_no')?.targetValue, 1234);
+    assert.equal(r.source.version.split('.')[0], '15');
+    assert.equal(r.target.version.split('.')[0], '17');
+  });
+
+  it('estimate mode is marked as such', async () => {
+    const r = await validate({ source: src(), target: tgt('faithful'), estimate: true });
+    assert.equal(r.mode, 'estimate');
+    assert.equal(r.checksums, false);
+  });
+});
+
+describe('validate a damaged target', () => {
+  let plain: ValidationReport;
+  let sums: ValidationReport;
+  before(async () => {
+    await pg17.sql(`
+      DELETE FROM public.accounts WHERE id = 5;
+      INSERT INTO inventory.products VALUES ('extra-sku', 1);
+      INSERT INTO public.audit_log SELECT * FROM public.audit_log LIMIT 10;
+      DROP TABLE public.scratch;
+      CREATE TABLE public.surprise (id int);
+      ALTER TABLE public.events SET ACCESS METHOD heap;
+      UPDATE public.ledger SET v = 'tampered' WHERE id = 40500;
+      DROP VIEW public.rich_accounts;
+      DROP INDEX public.accounts_name_idx;
+      DROP TRIGGER accounts_audit ON public.accounts;
+      DROP FUNCTION public.log_change();
+      DROP FUNCTION public.add_tax(numeric);
+      SELECT setval('public.invoice_no', 1100);
+      UPDATE ${q(AWKWARD.schemaQuote)}.${q(AWKWARD.tableSemicolon)} SET id = id + 1000 WHERE id = 42;
+    `, 'tampered');
+    [plain, sums] = await Promise.all([
+      validate({ source: src(), target: tgt('tampered') }),
+      validate({ source: src(), target: tgt('tampered'), checksums: true }),
+    ]);
+  });
+
+  it('is not ok', () => {
+    assert.equal(plain.ok, false);
+    assert.equal(sums.ok, false);
+  });
+  it('a deleted row', () => assert.deepEqual([table(plain, 'public', 'accounts').problems, table(plain, 'public', 'accounts').targetRows], [['row_count'], 999]));
+  it('an extra row', () => assert.equal(table(plain, 'inventory', 'products').targetRows, 301));
+  it('rows duplicated in a table without primary key', () => assert.deepEqual([table(plain, 'public', 'audit_log').sourceRows, table(plain, 'public', 'audit_log').targetRows], [250, 260]));
+  it('a dropped table', () => assert.equal(table(plain, 'public', 'scratch').status, 'missing_in_target'));
+  it('an extra table', () => assert.equal(table(plain, 'public', 'surprise').status, 'extra_in_target'));
+  it('a table that went from columnar to heap, counts equal', () => {
+    const t = table(plain, 'public', 'events');
+    assert.deepEqual(t.problems, ['access_method']);
+    assert.equal(t.sourceRows, t.targetRows);
+    assert.match(t.detail ?? '', /columnar on the source, heap on the target/);
+  });
+  it('a changed row with equal counts: only with checksums, located by key range', () => {
+    assert.equal(table(plain, 'public', 'ledger').status, 'match', 'counts alone cannot see it');
+    const t = table(sums, 'public', 'ledger');
+    assert.deepEqual(t.problems, ['checksum']);
+    assert.equal(t.differingRanges?.length, 1);
+    const range = t.differingRanges![0]!;
+    assert.ok(BigInt(range.from) <= 40500n && BigInt(range.to) >= 40500n && BigInt(range.to) - BigInt(range.from) < 1000n, JSON.stringify(range));
+    assert.match(t.detail ?? '', /rows with id \d+–\d+ differ/);
+    const awkward = table(sums, AWKWARD.schemaQuote, AWKWARD.tableSemicolon);
+    assert.deepEqual(awkward.problems, ['checksum'], 'awkward names are checksummed too');
+  });
+  it('a missing view, function, index and trigger', () => {
+    const missing = sums.objects.filter((o) => o.status === 'missing_in_target').map((o) => `${o.kind} ${o.schema}.${o.name}`);
+    for (const m of ['view public.rich_accounts', 'function public.add_tax(numeric)', 'function public.log_change()', 'index public.accounts_name_idx', 'trigger public.accounts.accounts_audit']) {
+      assert.ok(missing.includes(m), `${m} in ${missing.join(', ')}`);
+    }
+  });
+  it('a sequence behind', () => {
+    assert.deepEqual(sums.sequences.find((x) => x.name === 'invoice_no'), { schema: 'public', name: 'invoice_no', sourceValue: 1234, targetValue: 1100, status: 'different' });
+  });
+  it('nothing else is flagged (no false alarms)', () => {
+    const flagged = sums.tables.filter((t) => t.status !== 'match').map((t) => `${t.schema}.${t.name}`).sort();
+    assert.deepEqual(flagged, ['inventory.products', 'public.accounts', 'public.audit_log', 'public.events', 'public.ledger', 'public.scratch', 'public.surprise', `${AWKWARD.schemaQuote}.${AWKWARD.tableSemicolon}`].sort());
+  });
+  it('exports CSV and Markdown with the differences first', () => {
+    const csv = reportToCsv(sums).split('\r\n');
+    assert.equal(csv[0], 'schema,name,kind,unlogged,source_rows,target_rows,status,problems,source_access_method,target_access_method,detail');
+    assert.ok(csv.slice(1, 9).every((l) => !/,match,/.test(l)), 'differences come first');
+    assert.ok(csv.some((l) => l.startsWith('"sales ""EU""",order items; DROP TABLE x,table,')), 'quotes escaped');
+    const md = reportToMarkdown(sums);
+    assert.match(md, /^# Migration validation: DIFFERENCES FOUND/);
+    assert.match(md, /\| different \| public \| events \| table \| 500 \| 500 \| columnar → heap \|/);
+  });
+});
+
+describe('hydra-migrate validate', () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, [join(repo, 'dist', 'cli.cjs'), 'validate', ...args], {
+    encoding: 'utf8', env: { ...process.env, HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: pg17.adminPassword }, timeout: 60_000,
+  });
+  const uri = (port: number, user: string, db: string) => `postgresql://${user}@127.0.0.1:${port}/${db}?sslmode=disable`;
+
+  it('exit 0 and a JSON document for a faithful copy', () => {
+    const r = cli(['--source', uri(pg15.port, MIGRATOR, DB), '--target', uri(pg17.port, pg17.adminUser, 'faithful'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.ok, true);
+    const t = doc.tables.find((x: { name: string }) => x.name === 'ledger');
+    assert.deepEqual(Object.keys(t).filter((k) => ['schema', 'name', 'kind', 'sourceRows', 'targetRows', 'status', 'problems', 'sourceAccessMethod', 'targetAccessMethod'].includes(k)).sort(),
+      ['kind', 'name', 'problems', 'schema', 'sourceAccessMethod', 'sourceRows', 'status', 'targetAccessMethod', 'targetRows']);
+    assert.equal(typeof t.sourceRows, 'number');
+    assert.ok(Array.isArray(doc.objects) && Array.isArray(doc.sequences));
+  });
+
+  it('exit 1 and the differences first in the readable table', () => {
+    const r = cli(['--source', uri(pg15.port, MIGRATOR, DB), '--target', uri(pg17.port, pg17.adminUser, 'tampered'), '--schema', 'public']);
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stdout.split('\n');
+    const first = lines.findIndex((l) => /^DIFFERENT|^MISSING|^EXTRA/.test(l));
+    const firstMatch = lines.findIndex((l) => /^match /.test(l));
+    assert.ok(first > 0 && (firstMatch === -1 || first < firstMatch));
+    assert.match(r.stdout, /NOT OK/);
+    assert.ok(!r.stdout.includes('inventory.'), '--schema limits the comparison');
+  });
+
+  it('exit 2 with a one-line reason when a server cannot be reached', () => {
+    const r = cli(['--source', uri(pg15.port, MIGRATOR, DB), '--target', uri(1, 'x', 'db')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr.trim(), /^hydra-migrate validate: Could not connect to the target: .*refused/);
+  });
+});
