@@ -47,7 +47,7 @@ export function formatReportText(r: ValidationReport, options: { all?: boolean }
   return lines.join('\n');
 }
 
-function csvCell(v: unknown): string {
+function csvCell(v: string | number | boolean | null | undefined): string {
   const s = v === null || v === undefined ? '' : String(v);
   return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -58,7 +58,7 @@ export function reportToCsv(r: ValidationReport): string {
   return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
 
-function mdCell(v: unknown): string {
+function mdCell(v: string | number | boolean | null | undefined): string {
   return (v === null || v === undefined ? '' : String(v)).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
