@@ -5,6 +5,7 @@ import { registerCommands, type Ctx } from './commands.js';
 import { ConnectionStore } from './connectionStore.js';
 import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import { RunHistory } from './runHistory.js';
+import { ValidationPanel, ValidationSerializer, VIEW_TYPE } from './validationPanel.js';
 
 /** What activate() returns: read-only views for automation and the extension-host tests. */
 export interface HydraMigrateApi {
@@ -14,6 +15,8 @@ export interface HydraMigrateApi {
   explorer: vscode.TreeDataProvider<ExplorerNode>;
   /** Whether SecretStorage holds a password for the connection (the password itself is not exposed). */
   passwordStored(connectionId: string): Promise<boolean>;
+  /** Open validation panels (what they received and what they show). */
+  validationPanels(): ValidationPanel[];
   /** The run history (Runs view). */
   runs: RunHistory;
   /** Milliseconds spent evaluating the bundle and running activate(). */
@@ -39,7 +42,8 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     statusBar.name = 'Hydra Migrate step';
     statusBar.command = 'workbench.action.terminal.focus';
     context.subscriptions.push(history, runsView, statusBar);
-    const ctx: Ctx = { store, explorer, log, view, history, statusBar };
+    const ctx: Ctx = { extensionUri: context.extensionUri, store, explorer, log, view, history, statusBar };
+    context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, new ValidationSerializer({ extensionUri: context.extensionUri, store, log })));
     context.subscriptions.push(...registerCommands(ctx));
     const updateEmpty = (): void => void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
     updateEmpty();
@@ -52,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       explorer,
       passwordStored: (id) => store.hasPassword(id),
       runs: history,
+      validationPanels: () => ValidationPanel.all(),
       timings: { bundleEvaluationMs: bundleEvaluated - bundleEvaluationStarted, activateMs },
     };
   } catch (err) {

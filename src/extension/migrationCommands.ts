@@ -20,12 +20,16 @@ import {
 import type { ConnectionStore } from './connectionStore.js';
 import { databaseOf, profileOf, type ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import type { RunHistory, RunRecord } from './runHistory.js';
+import type { ValidationArgs } from '../shared/protocol.js';
+import type { ValidationReport } from '../shared/report.js';
+import { ValidationPanel } from './validationPanel.js';
 import { settings } from './settings.js';
 import { runStepInTerminal, style, type StepIo, type StepOutcome } from './stepTerminal.js';
 
 const t = vscode.l10n.t;
 
 export interface StepCtx {
+  extensionUri: vscode.Uri;
   store: ConnectionStore;
   explorer: ConnectionsExplorer;
   log: vscode.LogOutputChannel;
@@ -404,7 +408,21 @@ function openStep(ctx: StepCtx, title: string, record: Omit<RunRecord, 'id' | 's
   };
 }
 
-async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateArgs): Promise<{ ok: boolean; failedStep?: MigrateStepName; steps: StepCommandResult[] } | undefined> {
+async function validateCommand(ctx: StepCtx, arg?: ExplorerNode | ValidationArgs): Promise<{ report: ValidationReport | undefined; rendered?: ValidationPanel['lastRendered'] } | undefined> {
+  let args: ValidationArgs;
+  if (arg && !isNode(arg)) {
+    args = arg;
+  } else {
+    const pair = await pairArgs(ctx, arg);
+    const checksums = await vscode.window.showQuickPick([{ label: t('Exact row counts'), id: false }, { label: t('Exact row counts and content checksums'), description: t('slower: reads every row'), id: true }], { placeHolder: t('How thorough?'), ignoreFocusOut: true });
+    if (!checksums) return undefined;
+    args = { sourceConnectionId: pair.sourceConnectionId, sourceDatabase: pair.sourceDatabase ?? profile(ctx, pair.sourceConnectionId).database, targetConnectionId: pair.targetConnectionId, targetDatabase: pair.targetDatabase ?? profile(ctx, pair.targetConnectionId).database, checksums: checksums.id };
+  }
+  const { panel, report } = await ValidationPanel.show({ extensionUri: ctx.extensionUri, store: ctx.store, log: ctx.log }, args);
+  return { report, ...(panel.lastRendered ? { rendered: panel.lastRendered } : {}) };
+}
+
+async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateArgs): Promise<{ ok: boolean; failedStep?: MigrateStepName; steps: StepCommandResult[]; validation?: ValidationReport } | undefined> {
   const args: MigrateArgs = await pairArgs(ctx, arg);
   const s = profile(ctx, args.sourceConnectionId);
   const tg = profile(ctx, args.targetConnectionId);
@@ -457,10 +475,12 @@ async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateArgs): P
   });
   const steps = await Promise.all(finished);
   ctx.explorer.refresh({ kind: 'connection', profile: tg });
+  let validation: ValidationReport | undefined;
   if (result.ok) {
-    void vscode.window.showInformationMessage(t('Migrated {0} to {1} in {2} s.', `${s.name}/${sourceDb}`, `${tg.name}/${targetDb}`, (result.durationMs / 1000).toFixed(1)));
+    void vscode.window.showInformationMessage(t('Migrated {0} to {1} in {2} s. Validating…', `${s.name}/${sourceDb}`, `${tg.name}/${targetDb}`, (result.durationMs / 1000).toFixed(1)));
+    validation = (await validateCommand(ctx, { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb }))?.report;
   }
-  return { ok: result.ok, ...(result.failedStep ? { failedStep: result.failedStep } : {}), steps };
+  return { ok: result.ok && (validation?.ok ?? false), ...(result.failedStep ? { failedStep: result.failedStep } : {}), steps, ...(validation ? { validation } : {}) };
 }
 
 function sha256Of(detail: string | undefined): string | undefined {
@@ -506,6 +526,7 @@ async function transferCommand(ctx: StepCtx, arg?: TransferArgs | vscode.Uri | R
 }
 
 export const STEP_COMMANDS = {
+  'hydraMigrate.validateMigration': validateCommand,
   'hydraMigrate.transferDump': transferCommand,
   'hydraMigrate.preflight': preflightCommand,
   'hydraMigrate.dumpDatabase': dumpCommand,

@@ -1,46 +1,277 @@
 /**
- * Browser side of the extension's webviews. Built with @vscode-elements/elements (the maintained
- * successor of @vscode/webview-ui-toolkit); styled only with --vscode-* theme variables.
- * It announces `ready`, then renders what the host sends.
+ * The validation view: a summary, then every table (sortable, filterable, searchable, paginated
+ * for 10,000+ tables) and a second tab for objects and sequences. Built with
+ * @vscode-elements/elements and styled only with --vscode-* theme variables.
  */
-import '@vscode-elements/elements/dist/vscode-table/index.js';
-import '@vscode-elements/elements/dist/vscode-table-header/index.js';
-import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
-import '@vscode-elements/elements/dist/vscode-table-body/index.js';
-import '@vscode-elements/elements/dist/vscode-table-row/index.js';
-import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
-import type { HostToWebview, WebviewToHost } from '../../src/shared/protocol.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import type { HostToWebview, ValidationViewState, WebviewToHost } from '../../src/shared/protocol.js';
+import type { RowCount, TableComparison, ValidationReport } from '../../src/shared/report.js';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;
+  getState(): ValidationViewState | undefined;
+  setState(state: ValidationViewState): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
-const root = document.getElementById('root');
+const PAGE = 200;
+const state: ValidationViewState = { filter: 'differences', search: '', tab: 'tables', page: 0, sort: { column: 'status', descending: false }, ...vscode.getState() };
+let report: ValidationReport | undefined;
+let userChoseFilter = vscode.getState()?.filter !== undefined;
+const root = document.getElementById('root')!;
+// What to validate again after a window reload (the serializer reads it from the state).
+if (!state.args && root.dataset.args) {
+  const initial = JSON.parse(decodeURIComponent(root.dataset.args)) as ValidationViewState;
+  if (initial.args) state.args = initial.args;
+  vscode.setState(state);
+}
 
-function render(message: HostToWebview): void {
-  if (!root) return;
-  root.replaceChildren();
-  const h = document.createElement('h2');
-  h.textContent = message.title;
-  const table = document.createElement('vscode-table');
-  const body = document.createElement('vscode-table-body');
-  body.setAttribute('slot', 'body');
-  for (const row of message.rows) {
-    const tr = document.createElement('vscode-table-row');
-    for (const text of [row.label, row.value]) {
-      const td = document.createElement('vscode-table-cell');
-      td.textContent = text;
-      tr.append(td);
-    }
+function save(): void {
+  vscode.setState(state);
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}
+
+function button(label: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLElement {
+  const b = document.createElement('vscode-button');
+  b.textContent = label;
+  for (const [k, v] of Object.entries(attrs)) b.setAttribute(k, v);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+const fmt = (v: RowCount): string => (v === null ? '–' : typeof v === 'number' ? v.toLocaleString() : v);
+const big = (v: RowCount): bigint | null => (v === null ? null : BigInt(v));
+const statusLabel: Record<string, string> = { match: '✔ match', different: '✖ different', missing_in_target: '✖ missing in target', extra_in_target: '! extra in target' };
+
+function difference(t: TableComparison): string {
+  const a = big(t.sourceRows);
+  const b = big(t.targetRows);
+  if (a === null || b === null) return '';
+  const d = b - a;
+  return d === 0n ? '0' : `${d > 0n ? '+' : ''}${d.toLocaleString()}`;
+}
+
+const columns: Array<{ id: string; label: string; value: (t: TableComparison) => string | bigint | number; numeric?: boolean }> = [
+  { id: 'status', label: 'Status', value: (t) => (t.status === 'match' ? 1 : 0) },
+  { id: 'schema', label: 'Schema', value: (t) => t.schema },
+  { id: 'name', label: 'Table', value: (t) => t.name },
+  { id: 'kind', label: 'Kind', value: (t) => t.kind },
+  { id: 'source', label: 'Source rows', value: (t) => big(t.sourceRows) ?? -1n, numeric: true },
+  { id: 'target', label: 'Target rows', value: (t) => big(t.targetRows) ?? -1n, numeric: true },
+  { id: 'diff', label: 'Difference', value: (t) => (big(t.targetRows) ?? 0n) - (big(t.sourceRows) ?? 0n), numeric: true },
+  { id: 'am', label: 'Access method', value: (t) => `${t.sourceAccessMethod ?? ''}>${t.targetAccessMethod ?? ''}` },
+  { id: 'problems', label: 'Problems', value: (t) => t.detail ?? t.problems.join(', ') },
+];
+
+function visibleTables(r: ValidationReport): TableComparison[] {
+  const needle = (state.search ?? '').trim().toLowerCase();
+  let rows = r.tables;
+  if (state.filter === 'differences') rows = rows.filter((t) => t.status !== 'match');
+  if (needle) rows = rows.filter((t) => `${t.schema}.${t.name} ${t.kind} ${t.detail ?? ''} ${t.problems.join(' ')}`.toLowerCase().includes(needle));
+  const col = columns.find((c) => c.id === state.sort?.column) ?? columns[0]!;
+  const dir = state.sort?.descending ? -1 : 1;
+  return [...rows].sort((a, b) => {
+    const x = col.value(a);
+    const y = col.value(b);
+    const c = x < y ? -1 : x > y ? 1 : 0;
+    return c * dir || a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name);
+  });
+}
+
+function summary(r: ValidationReport): HTMLElement {
+  const s = r.summary;
+  const box = el('section', { class: `summary ${r.ok ? 'ok' : 'bad'}`, role: 'status' });
+  box.append(
+    el('h2', {}, r.ok ? '✔ The target matches the source' : '✖ The target differs from the source'),
+    el('p', {}, `${r.source.server} (PostgreSQL ${r.source.version}) → ${r.target.server} (PostgreSQL ${r.target.version})`),
+    el('ul', { class: 'facts' },
+      el('li', {}, `${s.tables} tables compared`), el('li', {}, `${s.matching} matching`), el('li', {}, `${s.different} different`),
+      el('li', {}, `${s.missingInTarget} missing in target`), el('li', {}, `${s.extraInTarget} extra in target`),
+      el('li', {}, `rows: ${fmt(s.sourceRows)} source / ${fmt(s.targetRows)} target`),
+      el('li', {}, `${s.objects} objects, ${s.objectsDifferent} differ; ${s.sequencesDifferent} sequences differ`),
+      el('li', {}, `${r.mode === 'estimate' ? 'ESTIMATES from statistics' : 'exact counts'}${r.checksums ? ' + checksums' : ''}, ${(r.durationMs / 1000).toFixed(1)} s`)),
+  );
+  return box;
+}
+
+function toolbar(): HTMLElement {
+  const bar = el('div', { class: 'toolbar', role: 'toolbar' });
+  bar.append(
+    button('Re-run', () => vscode.postMessage({ type: 'rerun', checksums: false })),
+    button('Re-run with checksums', () => vscode.postMessage({ type: 'rerun', checksums: true }), { secondary: '' }),
+    button('Export JSON', () => vscode.postMessage({ type: 'export', format: 'json' }), { secondary: '' }),
+    button('Export CSV', () => vscode.postMessage({ type: 'export', format: 'csv' }), { secondary: '' }),
+    button('Export Markdown', () => vscode.postMessage({ type: 'export', format: 'markdown' }), { secondary: '' }),
+  );
+  return bar;
+}
+
+function tabs(): HTMLElement {
+  const t = el('div', { class: 'tabs', role: 'tablist' });
+  for (const [id, label] of [['tables', 'Tables'], ['objects', 'Objects and sequences']] as const) {
+    const b = el('button', { role: 'tab', 'aria-selected': String(state.tab === id), class: state.tab === id ? 'tab active' : 'tab' }, label);
+    b.addEventListener('click', () => {
+      state.tab = id;
+      save();
+      render();
+    });
+    t.append(b);
+  }
+  return t;
+}
+
+function tablesTab(r: ValidationReport): { node: HTMLElement; shown: number; total: number } {
+  const wrap = el('div');
+  const controls = el('div', { class: 'controls' });
+  const filter = el('select', { 'aria-label': 'Show' }, el('option', { value: 'differences' }, 'Only differences'), el('option', { value: 'all' }, 'All tables'));
+  filter.value = state.filter ?? 'differences';
+  filter.addEventListener('change', () => {
+    state.filter = filter.value as 'differences' | 'all';
+    userChoseFilter = true;
+    state.page = 0;
+    save();
+    render();
+  });
+  const search = document.createElement('vscode-textfield');
+  search.setAttribute('placeholder', 'Search tables');
+  search.setAttribute('aria-label', 'Search tables');
+  (search as unknown as { value: string }).value = state.search ?? '';
+  search.addEventListener('input', () => {
+    state.search = (search as unknown as { value: string }).value;
+    state.page = 0;
+    save();
+    renderTableOnly();
+  });
+  controls.append(filter, search);
+  wrap.append(controls);
+  const holder = el('div', { id: 'table-holder' });
+  wrap.append(holder);
+  const counts = fillTable(holder, r);
+  return { node: wrap, ...counts };
+}
+
+function fillTable(holder: HTMLElement, r: ValidationReport): { shown: number; total: number } {
+  holder.replaceChildren();
+  const rows = visibleTables(r);
+  const pages = Math.max(1, Math.ceil(rows.length / PAGE));
+  state.page = Math.min(state.page ?? 0, pages - 1);
+  const slice = rows.slice(state.page * PAGE, (state.page + 1) * PAGE);
+  const table = el('table', { class: 'grid', 'aria-rowcount': String(rows.length + 1) });
+  const head = el('tr');
+  for (const c of columns) {
+    const sorted = state.sort?.column === c.id;
+    const th = el('th', { scope: 'col', 'aria-sort': sorted ? (state.sort!.descending ? 'descending' : 'ascending') : 'none', class: c.numeric ? 'num' : '' });
+    const b = el('button', { class: 'sort' }, `${c.label}${sorted ? (state.sort!.descending ? ' ▼' : ' ▲') : ''}`);
+    b.addEventListener('click', () => {
+      state.sort = { column: c.id, descending: sorted ? !state.sort!.descending : false };
+      save();
+      renderTableOnly();
+    });
+    th.append(b);
+    head.append(th);
+  }
+  head.append(el('th', { scope: 'col' }, 'Actions'));
+  table.append(el('thead', {}, head));
+  const body = el('tbody');
+  for (const t of slice) {
+    const tr = el('tr', { class: t.status });
+    const am = t.sourceAccessMethod === t.targetAccessMethod ? (t.sourceAccessMethod ?? '–') : `${t.sourceAccessMethod ?? '–'} → ${t.targetAccessMethod ?? '–'}`;
+    tr.append(
+      el('td', { class: `status ${t.status}` }, statusLabel[t.status] ?? t.status),
+      el('td', {}, t.schema), el('td', {}, t.name), el('td', {}, t.kind + (t.unlogged ? ', unlogged' : '')),
+      el('td', { class: 'num' }, fmt(t.sourceRows)), el('td', { class: 'num' }, fmt(t.targetRows)), el('td', { class: 'num' }, difference(t)),
+      el('td', { class: t.problems.includes('access_method') ? 'warn' : '' }, am),
+      el('td', {}, t.detail ?? t.problems.join(', ')),
+    );
+    const actions = el('td', { class: 'actions' });
+    const recheck = el('button', { class: 'link', title: `Re-check ${t.schema}.${t.name}` }, 'Re-check');
+    recheck.addEventListener('click', () => vscode.postMessage({ type: 'recheckTable', schema: t.schema, name: t.name }));
+    const copy = el('button', { class: 'link', title: 'Copy the count query' }, 'Copy query');
+    copy.addEventListener('click', () => vscode.postMessage({ type: 'copyCountQuery', schema: t.schema, name: t.name }));
+    actions.append(recheck, copy);
+    tr.append(actions);
     body.append(tr);
   }
   table.append(body);
-  root.append(h, table);
+  holder.append(table);
+  if (rows.length === 0) holder.append(el('p', { class: 'empty' }, state.filter === 'differences' ? 'No differences.' : 'No table matches the search.'));
+  if (pages > 1) {
+    const pager = el('div', { class: 'pager' });
+    pager.append(
+      button('Previous', () => { state.page = Math.max(0, (state.page ?? 0) - 1); save(); renderTableOnly(); }, { secondary: '' }),
+      el('span', {}, ` page ${state.page + 1} of ${pages} (${rows.length} tables) `),
+      button('Next', () => { state.page = Math.min(pages - 1, (state.page ?? 0) + 1); save(); renderTableOnly(); }, { secondary: '' }),
+    );
+    holder.append(pager);
+  }
+  return { shown: slice.length, total: rows.length };
+}
+
+function objectsTab(r: ValidationReport): HTMLElement {
+  const wrap = el('div');
+  const objs = [...r.objects].sort((a, b) => (a.status === 'match' ? 1 : 0) - (b.status === 'match' ? 1 : 0) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+  const t1 = el('table', { class: 'grid' }, el('thead', {}, el('tr', {}, el('th', {}, 'Status'), el('th', {}, 'Kind'), el('th', {}, 'Schema'), el('th', {}, 'Name'), el('th', {}, 'Detail'))));
+  const b1 = el('tbody');
+  for (const o of objs) b1.append(el('tr', {}, el('td', { class: `status ${o.status}` }, statusLabel[o.status] ?? o.status), el('td', {}, o.kind), el('td', {}, o.schema), el('td', {}, o.name), el('td', {}, o.detail ?? '')));
+  t1.append(b1);
+  const t2 = el('table', { class: 'grid' }, el('thead', {}, el('tr', {}, el('th', {}, 'Status'), el('th', {}, 'Schema'), el('th', {}, 'Sequence'), el('th', { class: 'num' }, 'Source value'), el('th', { class: 'num' }, 'Target value'))));
+  const b2 = el('tbody');
+  for (const q of r.sequences) b2.append(el('tr', {}, el('td', { class: `status ${q.status}` }, statusLabel[q.status] ?? q.status), el('td', {}, q.schema), el('td', {}, q.name), el('td', { class: 'num' }, fmt(q.sourceValue)), el('td', { class: 'num' }, fmt(q.targetValue))));
+  t2.append(b2);
+  wrap.append(el('h3', {}, `Objects (${r.objects.length})`), t1, el('h3', {}, `Sequences (${r.sequences.length})`), t2);
+  return wrap;
+}
+
+function renderTableOnly(): void {
+  const holder = document.getElementById('table-holder');
+  if (!holder || !report) return render();
+  const counts = fillTable(holder, report);
+  vscode.postMessage({ type: 'rendered', rows: counts.shown, totalRows: counts.total, summary: document.querySelector('.summary h2')?.textContent ?? '', tab: 'tables' });
+}
+
+function render(): void {
+  if (!report) return;
+  const r = report;
+  if (!userChoseFilter) state.filter = r.ok ? 'all' : 'differences';
+  root.replaceChildren(summary(r), toolbar(), tabs());
+  if (state.tab === 'objects') {
+    root.append(objectsTab(r));
+    vscode.postMessage({ type: 'rendered', rows: r.objects.length, totalRows: r.objects.length, summary: document.querySelector('.summary h2')?.textContent ?? '', tab: 'objects' });
+  } else {
+    const t = tablesTab(r);
+    root.append(t.node);
+    vscode.postMessage({ type: 'rendered', rows: t.shown, totalRows: t.total, summary: document.querySelector('.summary h2')?.textContent ?? '', tab: 'tables' });
+  }
 }
 
 window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
-  if (event.data && event.data.type === 'show') render(event.data);
+  const m = event.data;
+  switch (m.type) {
+    case 'running':
+      root.replaceChildren(el('div', { class: 'running', role: 'status' }, document.createElement('vscode-progress-ring'), el('span', { id: 'progress' }, ` Validating${m.checksums ? ' with checksums' : ''}…`)));
+      break;
+    case 'progress': {
+      const p = document.getElementById('progress');
+      if (p) p.textContent = ` Counting rows: ${m.done} of ${m.total}`;
+      break;
+    }
+    case 'report':
+      report = m.report;
+      document.title = m.title;
+      render();
+      break;
+    case 'error':
+      root.replaceChildren(el('section', { class: 'summary bad', role: 'alert' }, el('h2', {}, 'Validation could not run'), el('p', {}, m.message)), toolbar());
+      break;
+  }
 });
 vscode.postMessage({ type: 'ready' });

@@ -10,6 +10,8 @@ import * as vscode from 'vscode';
 import type { HydraMigrateApi } from '../../../src/extension/extension.js';
 import type { ExplorerNode } from '../../../src/extension/explorer.js';
 import type { StepCommandResult } from '../../../src/extension/migrationCommands.js';
+import type { ValidationReport } from '../../../src/shared/report.js';
+import pg from 'pg';
 
 interface Fixture {
   database: string;
@@ -64,7 +66,7 @@ describe('Migration steps as commands', function () {
 
   it('Migrate Database…: five steps, each in its terminal, recorded, target complete', async () => {
     const dumpPath = join(fixture.dumpDir, 'migrate.dir');
-    const result = await vscode.commands.executeCommand<{ ok: boolean; steps: StepCommandResult[]; failedStep?: string }>('hydraMigrate.migrateDatabase', {
+    const result = await vscode.commands.executeCommand<{ ok: boolean; steps: StepCommandResult[]; failedStep?: string; validation?: ValidationReport }>('hydraMigrate.migrateDatabase', {
       sourceConnectionId: sourceId, sourceDatabase: fixture.database, targetConnectionId: targetId, targetDatabase: 'migrated', noOwner: true, noAcl: true, dumpPath,
     });
     assert.ok(result, 'the command returned');
@@ -83,6 +85,13 @@ describe('Migration steps as commands', function () {
     for (const secret of [fixture.migratorPassword, fixture.pg17.adminPassword]) assert.ok(!all.includes(secret), 'no password in terminal output');
     assert.ok(existsSync(join(dumpPath, 'toc.dat')), 'the archive is kept');
 
+    // The validation view opened by itself and shows every table matching.
+    assert.equal(result.validation?.ok, true, JSON.stringify(result.validation?.tables.filter((t) => t.status !== 'match')));
+    const panel = api.validationPanels().at(-1)!;
+    assert.ok(panel, 'a validation panel is open');
+    assert.equal(panel.lastRendered?.summary, '✔ The target matches the source');
+    assert.equal(panel.lastRendered?.totalRows, result.validation!.summary.tables, 'with no differences every table is listed');
+
     // Every step is in the Runs view with its log.
     const runs = api.runs.list().slice(0, 5).reverse().sort((a, b) => a.startedAt.localeCompare(b.startedAt));
     assert.deepEqual(runs.map((r) => [r.step, r.ok, r.exitCode]), [['preflight', true, 0], ['dump', true, 0], ['create-database', true, 0], ['restore', true, 0], ['analyze', true, 0]]);
@@ -100,6 +109,31 @@ describe('Migration steps as commands', function () {
 
     // A key press closes a finished step terminal with the step's exit code.
     assert.equal(await closeWithKey('Migrate 4/5: restore into migrated'), 0);
+  });
+
+  it('Validate Migration… on a damaged target shows exactly the differences and exports them', async () => {
+    const client = new pg.Client({ host: '127.0.0.1', port: fixture.pg17.port, user: fixture.pg17.adminUser, password: fixture.pg17.adminPassword, database: 'migrated' });
+    await client.connect();
+    try {
+      await client.query('DELETE FROM public.accounts WHERE id <= 3; ALTER TABLE public.events SET ACCESS METHOD heap; DROP MATERIALIZED VIEW public.account_totals');
+    } finally {
+      await client.end();
+    }
+    const opened = await vscode.commands.executeCommand<{ report: ValidationReport; rendered: { rows: number; totalRows: number; summary: string } }>('hydraMigrate.validateMigration', {
+      sourceConnectionId: sourceId, sourceDatabase: fixture.database, targetConnectionId: targetId, targetDatabase: 'migrated',
+    });
+    assert.ok(opened?.report);
+    assert.equal(opened.report.ok, false);
+    const different = opened.report.tables.filter((t) => t.status !== 'match').map((t) => `${t.name}:${t.problems.join('+') || t.status}`).sort();
+    assert.deepEqual(different, ['account_totals:missing_in_target', 'accounts:row_count', 'events:access_method']);
+    assert.equal(opened.rendered.summary, '✖ The target differs from the source');
+    assert.equal(opened.rendered.totalRows, 3, 'only the differences are listed by default');
+    const panel = api.validationPanels().at(-1)!;
+    const csv = vscode.Uri.file(join(fixture.dumpDir, 'report.csv'));
+    await panel.export('csv', csv);
+    const text = readFileSync(csv.fsPath, 'utf8');
+    assert.match(text.split('\r\n')[1] ?? '', /^public,account_totals|^public,accounts|^public,events/);
+    assert.match(text, /public,events,table,false,500,500,different,access_method,columnar,heap/);
   });
 
   it('Restore Dump… refuses the now non-empty database, exit code 1, nothing restored', async () => {

@@ -1,0 +1,210 @@
+/**
+ * The validation webview: runs the core validation for a source/target pair, posts the report to
+ * the view, answers its requests (re-run, re-check one table, export, copy a count query), and
+ * comes back after a window reload through a WebviewPanelSerializer (it validates again: the
+ * report is data and is not kept in webview state).
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { countQuery, reportToCsv, reportToMarkdown } from '../core/reportFormat.js';
+import { validate } from '../core/validate.js';
+import type { ExportFormat, HostToWebview, ValidationArgs, ValidationViewState, WebviewToHost } from '../shared/protocol.js';
+import type { ValidationReport } from '../shared/report.js';
+import type { ConnectionStore } from './connectionStore.js';
+
+export const VIEW_TYPE = 'hydraMigrate.validation';
+const t = vscode.l10n.t;
+
+export interface PanelDeps {
+  extensionUri: vscode.Uri;
+  store: ConnectionStore;
+  log: vscode.LogOutputChannel;
+}
+
+/** Brings validation panels back after a window reload: the webview state holds what to validate. */
+export class ValidationSerializer implements vscode.WebviewPanelSerializer<ValidationViewState> {
+  constructor(private readonly deps: PanelDeps) {}
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: ValidationViewState | undefined): Promise<void> {
+    if (!state?.args) {
+      panel.dispose();
+      return;
+    }
+    const revived = new ValidationPanel(this.deps, panel, state.args);
+    await revived.run(state.args.checksums ?? false);
+  }
+}
+
+export class ValidationPanel implements vscode.Disposable {
+  private static readonly open = new Set<ValidationPanel>();
+  report: ValidationReport | undefined;
+  /** What the webview last said it shows (tests, diagnostics). */
+  lastRendered: Extract<WebviewToHost, { type: 'rendered' }> | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready: Promise<void>;
+  private markReady!: () => void;
+  private controller: AbortController | undefined;
+  private readonly renderedWaiters: Array<() => void> = [];
+
+  static all(): ValidationPanel[] {
+    return [...ValidationPanel.open];
+  }
+
+  /** Opens a panel and validates; resolves with the report once the view has shown it. */
+  static async show(deps: PanelDeps, args: ValidationArgs): Promise<{ panel: ValidationPanel; report: ValidationReport | undefined }> {
+    const panel = ValidationPanel.create(deps, args);
+    const rendered = panel.whenRendered();
+    const report = await panel.run(args.checksums ?? false);
+    if (report) await Promise.race([rendered, new Promise((r) => setTimeout(r, 15_000))]);
+    return { panel, report };
+  }
+
+  static create(deps: PanelDeps, args: ValidationArgs): ValidationPanel {
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, t('Validation'), vscode.ViewColumn.Active, ValidationPanel.options(deps.extensionUri));
+    return new ValidationPanel(deps, panel, args);
+  }
+
+  static options(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
+    };
+  }
+
+  constructor(private readonly deps: PanelDeps, readonly panel: vscode.WebviewPanel, private args: ValidationArgs) {
+    ValidationPanel.open.add(this);
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'hydra.svg');
+    panel.webview.options = ValidationPanel.options(deps.extensionUri);
+    panel.webview.html = this.html(args);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: WebviewToHost) => void this.onMessage(m)),
+    );
+  }
+
+  get title(): string {
+    const s = this.deps.store.get(this.args.sourceConnectionId);
+    const tg = this.deps.store.get(this.args.targetConnectionId);
+    return t('Validate {0} → {1}', `${s?.name ?? '?'}/${this.args.sourceDatabase}`, `${tg?.name ?? '?'}/${this.args.targetDatabase}`);
+  }
+
+  private post(m: HostToWebview): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  /** Resolves when the webview reported a render after the current report arrived. */
+  whenRendered(): Promise<void> {
+    return new Promise((resolve) => this.renderedWaiters.push(resolve));
+  }
+
+  async run(checksums: boolean, only?: { schema: string; name: string }): Promise<ValidationReport | undefined> {
+    this.controller?.abort();
+    const controller = new AbortController();
+    this.controller = controller;
+    this.panel.title = this.title;
+    await this.ready;
+    if (!only) this.post({ type: 'running', title: this.title, checksums });
+    try {
+      const s = this.deps.store.get(this.args.sourceConnectionId);
+      const tg = this.deps.store.get(this.args.targetConnectionId);
+      if (!s || !tg) throw new Error(t('A connection of this validation was removed; open it again from the explorer.'));
+      const [sp, tp] = await Promise.all([this.deps.store.getPassword(s.id), this.deps.store.getPassword(tg.id)]);
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: t('Validating…') }, () => validate({
+        source: { target: s, password: sp, database: this.args.sourceDatabase },
+        target: { target: tg, password: tp, database: this.args.targetDatabase },
+        checksums, signal: controller.signal,
+        ...(this.args.schemas?.length ? { schemas: this.args.schemas } : {}),
+        ...(only ? { tables: [only] } : {}),
+        onProgress: (p) => this.post({ type: 'progress', done: p.done, total: p.total }),
+      }));
+      if (controller.signal.aborted) return undefined;
+      if (only && this.report) {
+        // Re-check of one table: replace its row, keep the rest of the report.
+        const fresh = result.tables[0];
+        const tables = this.report.tables.map((x) => (fresh && x.schema === fresh.schema && x.name === fresh.name ? fresh : x));
+        const matching = tables.filter((x) => x.status === 'match').length;
+        this.report = { ...this.report, tables, summary: { ...this.report.summary, matching, different: tables.filter((x) => x.status === 'different').length } };
+        this.report.ok = matching === tables.length && this.report.summary.objectsDifferent === 0 && this.report.summary.sequencesDifferent === 0;
+      } else {
+        this.report = result;
+      }
+      this.deps.log.info(`${this.title}: ${this.report.ok ? 'OK' : 'differences found'} (${this.report.summary.tables} tables, ${this.report.durationMs} ms)`);
+      this.post({ type: 'report', title: this.title, report: this.report });
+      return this.report;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.deps.log.error(`Validation failed: ${message}`);
+      this.post({ type: 'error', title: this.title, message });
+      return undefined;
+    }
+  }
+
+  private async onMessage(m: WebviewToHost): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        this.markReady();
+        if (this.report) this.post({ type: 'report', title: this.title, report: this.report });
+        break;
+      case 'rendered':
+        this.lastRendered = m;
+        this.renderedWaiters.splice(0).forEach((w) => w());
+        break;
+      case 'rerun':
+        await this.run(m.checksums);
+        break;
+      case 'recheckTable':
+        await this.run(this.report?.checksums ?? false, { schema: m.schema, name: m.name });
+        break;
+      case 'export':
+        await this.export(m.format);
+        break;
+      case 'copyCountQuery':
+        await vscode.env.clipboard.writeText(countQuery(m.schema, m.name));
+        void vscode.window.setStatusBarMessage(t('Copied the count query of {0}', `${m.schema}.${m.name}`), 3000);
+        break;
+    }
+  }
+
+  async export(format: ExportFormat, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    if (!this.report) return undefined;
+    const ext = format === 'markdown' ? 'md' : format;
+    const stamp = this.report.startedAt.replace(/[:T]/g, '-').replace(/\..*$/, '');
+    const uri = target ?? (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`${this.args.targetDatabase.replace(/[^\p{L}\p{N}._-]+/gu, '_')}-validation-${stamp}.${ext}`), filters: { [format.toUpperCase()]: [ext] } }));
+    if (!uri) return undefined;
+    const text = format === 'json' ? JSON.stringify(this.report, null, 2) : format === 'csv' ? reportToCsv(this.report) : reportToMarkdown(this.report);
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
+    void vscode.window.showInformationMessage(t('Exported the validation report to {0}', uri.fsPath));
+    return uri;
+  }
+
+  private html(args: ValidationArgs): string {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webview', 'main.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, 'media', 'validation.css'));
+    const initial: ValidationViewState = { args };
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style.toString()}">
+<title>Validation</title>
+</head>
+<body>
+<main id="root" data-args="${encodeURIComponent(JSON.stringify(initial))}"><p>Loading…</p></main>
+<script type="module" nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    this.controller?.abort();
+    ValidationPanel.open.delete(this);
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}
