@@ -7,3 +7,4 @@ node scripts/build.mjs --production
 node scripts/build.mjs --tests
 node --import tsx bench/foundation.ts
 node --import tsx bench/migration.ts
+node --import tsx bench/validation.ts
