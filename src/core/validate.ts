@@ -264,13 +264,22 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     const wanted = o.tables ? new Set(o.tables.map((t) => tkey(t.schema, t.name))) : undefined;
     const pairs = compareByKey(srcTables, tgtTables, (t) => tkey(t.schema, t.name)).filter((p) => !wanted || wanted.has(p.key));
 
+    // Objects and sequences on the first connection of each side while the others count rows.
+    const inventories = (): Promise<[NamedObject[], NamedObject[], Map<string, bigint | null>, Map<string, bigint | null>]> => Promise.all([
+      objectInventory(srcClients[0]!, o.schemas), objectInventory(tgtClients[0]!, o.schemas),
+      sequenceValues(srcClients[0]!, o.schemas), sequenceValues(tgtClients[0]!, o.schemas),
+    ]);
+    const early = srcClients.length > 1 && tgtClients.length > 1 ? inventories() : undefined;
+    const countSrc = srcClients.length > 1 ? srcClients.slice(1) : srcClients;
+    const countTgt = tgtClients.length > 1 ? tgtClients.slice(1) : tgtClients;
+
     // Row counts (and checksums) on both servers at once.
     const srcCounts = new Map<string, CountResult>();
     const tgtCounts = new Map<string, CountResult>();
     const total = pairs.length * (o.estimate ? 0 : 1);
     let done = 0;
     if (!o.estimate) {
-      const batchSize = o.checksums ? 1 : 40;
+      const batchSize = o.checksums ? 1 : 25;
       const srcList = pairs.filter((p) => p.source && p.source.kind !== 'partitioned table').map((p) => p.source!);
       const tgtList = pairs.filter((p) => p.target && p.target.kind !== 'partitioned table').map((p) => p.target!);
       const progress = (k: number): void => {
@@ -278,11 +287,11 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         o.onProgress?.({ done: Math.min(done, total * 2), total: total * 2 });
       };
       await Promise.all([
-        inPool(srcClients, batches(srcList, batchSize), async (c, b) => {
+        inPool(countSrc, batches(srcList, batchSize), async (c, b) => {
           for (const [k, v] of await countBatch(c, b, !!o.checksums)) srcCounts.set(k, v);
           progress(b.length);
         }, o.signal),
-        inPool(tgtClients, batches(tgtList, batchSize), async (c, b) => {
+        inPool(countTgt, batches(tgtList, batchSize), async (c, b) => {
           for (const [k, v] of await countBatch(c, b, !!o.checksums)) tgtCounts.set(k, v);
           progress(b.length);
         }, o.signal),
@@ -313,7 +322,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         }
       }
     };
-    if (!o.estimate) await Promise.all([partitionSums(srcClients[0]!, srcCounts, srcTables), partitionSums(tgtClients[0]!, tgtCounts, tgtTables)]);
+    if (!o.estimate) await Promise.all([partitionSums(countSrc[0]!, srcCounts, srcTables), partitionSums(countTgt[0]!, tgtCounts, tgtTables)]);
 
     const tables: TableComparison[] = [];
     for (const p of pairs) {
@@ -357,7 +366,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
           if (sc.checksum !== tc.checksum) {
             problems.push('checksum');
             if (s.intKey && s.intKey === t.intKey && !problems.includes('columns')) {
-              row.differingRanges = await differingRanges(srcClients[0]!, tgtClients[0]!, s);
+              row.differingRanges = await differingRanges(countSrc[0]!, countTgt[0]!, s);
               if (row.differingRanges.length) notes.push(`rows with ${s.intKey} ${row.differingRanges.map((r) => (r.from === r.to ? r.from : `${r.from}–${r.to}`)).join(', ')} differ`);
             } else {
               notes.push('content differs (no single integer primary key to locate the rows)');
@@ -372,10 +381,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     }
 
     // Objects and sequences.
-    const [srcObjs, tgtObjs, srcSeq, tgtSeq] = await Promise.all([
-      objectInventory(srcClients[0]!, o.schemas), objectInventory(tgtClients[0]!, o.schemas),
-      sequenceValues(srcClients[0]!, o.schemas), sequenceValues(tgtClients[0]!, o.schemas),
-    ]);
+    const [srcObjs, tgtObjs, srcSeq, tgtSeq] = await (early ?? inventories());
     const objects: ObjectComparison[] = compareByKey(srcObjs, tgtObjs, (x) => `${x.kind}\u0000${x.schema}\u0000${x.name}`).map((p) => {
       const base = (p.source ?? p.target)!;
       const status: CompareStatus = !p.target ? 'missing_in_target' : !p.source ? 'extra_in_target' : p.source.def !== p.target.def ? 'different' : 'match';
