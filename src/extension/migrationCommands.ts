@@ -424,6 +424,16 @@ async function validateCommand(ctx: StepCtx, arg?: ExplorerNode | ValidationArgs
 
 async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateArgs): Promise<{ ok: boolean; failedStep?: MigrateStepName; steps: StepCommandResult[]; validation?: ValidationReport } | undefined> {
   const args: MigrateArgs = await pairArgs(ctx, arg);
+  if (!arg || isNode(arg)) {
+    const flags = await pickFlags(t('Migration options'), [
+      { id: 'noOwner', label: '--no-owner', detail: t('objects belong to the restoring user (roles usually differ between servers)'), picked: true },
+      { id: 'noAcl', label: '--no-acl', detail: t('skip GRANTs'), picked: true },
+      { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
+    ]);
+    args.noOwner = flags.has('noOwner');
+    args.noAcl = flags.has('noAcl');
+    args.noTableAccessMethod = flags.has('noTableAccessMethod');
+  }
   const s = profile(ctx, args.sourceConnectionId);
   const tg = profile(ctx, args.targetConnectionId);
   const sourceDb = args.sourceDatabase ?? s.database;

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { openWorkbench, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
 import { createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
-import { startServer, type TestServer } from '../helpers/servers.js';
+import { PG15_TOOLS, startServer, type TestServer } from '../helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const vsix = join(repo, 'dist', 'hydra-migrate.vsix');
@@ -22,6 +22,8 @@ const DB = 'shop';
 
 describe('packaged extension in a real workbench', { skip: requireWorkbench() }, () => {
   let pg15: TestServer;
+  let pg17: TestServer;
+  let dumps: string;
   let code: CodeServer;
   let browser: Browser | undefined;
   let page: Page;
@@ -30,9 +32,10 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   before(async () => {
     assert.ok(existsSync(vsix), 'run `npm run package` first');
     mkdirSync(shots, { recursive: true });
-    pg15 = await startServer('pg15');
+    [pg15, pg17] = await Promise.all([startServer('pg15'), startServer('pg17')]);
     await createSampleDatabase(pg15, DB);
-    code = await startCodeServer();
+    dumps = mkdtempSync(join(tmpdir(), 'hm-e2e-dumps-'));
+    code = await startCodeServer({ settings: { 'hydraMigrate.pgBinDir': PG15_TOOLS, 'hydraMigrate.dumpFolder': dumps } });
     await code.installExtension(vsix);
     workspace = mkdtempSync(join(tmpdir(), 'hm-ws-'));
     ({ browser, page } = await openWorkbench(code, workspace));
@@ -42,7 +45,8 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     if (page && process.env.HM_KEEP_FAILURE_SHOT) await page.screenshot({ path: join(shots, 'smoke-last.png') }).catch(() => undefined);
     await browser?.close();
     await code?.stop();
-    await pg15?.stop();
+    await Promise.all([pg15?.stop(), pg17?.stop()]);
+    if (dumps) rmSync(dumps, { recursive: true, force: true });
     if (workspace) rmSync(workspace, { recursive: true, force: true });
   });
 
@@ -89,5 +93,54 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.match(await events.innerText(), /\[columnar\]/);
     assert.match(await row('accounts').innerText(), /~1\.0k rows/);
     await page.screenshot({ path: join(shots, 'smoke-explorer.png') });
+  });
+
+  it('migrates the source database to a PG17 target from the context menu and shows the validation', async () => {
+    // Add the target through the command palette, pasting a URI with the password in it.
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.fill('>Hydra Migrate: Add Target Connection');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Add Target Connection' }).first().click();
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Paste a connection URI' }).click();
+    await input.fill(`postgresql://${pg17.adminUser}:${encodeURIComponent(pg17.adminPassword)}@127.0.0.1:${pg17.port}/postgres?sslmode=disable`);
+    await input.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Connection name' }).waitFor();
+    await input.fill('Cloud (PG17)');
+    await input.press('Enter');
+    await page.locator('.notifications-toasts', { hasText: 'Connected to "Cloud (PG17)": PostgreSQL 17' }).waitFor({ timeout: 20_000 });
+
+    // Right-click the source database -> Migrate Database…
+    const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    const dbRow = tree.locator(`.monaco-list-row[aria-label^="${DB}, database"]`).first();
+    await dbRow.click();
+    await dbRow.click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: 'Migrate Database…' }).first();
+    await item.waitFor({ timeout: 10_000 }).catch(async (e: unknown) => {
+      const labels = await page.locator('.monaco-menu .action-label').allInnerTexts();
+      throw new Error(`${String(e)}\nmenu: ${JSON.stringify(labels)}`);
+    });
+    await page.screenshot({ path: join(shots, 'context-menu.png') });
+    await item.hover();
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Target database name' }).waitFor({ timeout: 10_000 });
+    await input.fill('shop_v17');
+    await input.press('Enter');
+    // Options: --no-owner --no-acl are preselected (roles differ between servers).
+    await page.locator('.quick-input-widget', { hasText: 'Migration options' }).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(shots, 'migrate-options.png') });
+    await input.press('Enter');
+
+    // The steps run in terminals; the validation view opens and shows every table matching.
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    await view.locator('h2', { hasText: 'The target matches the source' }).waitFor({ timeout: 120_000 });
+    const facts = await view.locator('.facts').innerText();
+    assert.match(facts, /0 different/);
+    assert.match(facts, /0 missing in target/);
+    assert.ok(await view.locator('td', { hasText: 'events' }).count() > 0, 'every table is listed');
+    await page.screenshot({ path: join(shots, 'validation.png') });
+    // The Runs view lists the five steps.
+    await page.locator('.pane-header', { hasText: 'Runs' }).click();
+    await page.locator('.monaco-list-row', { hasText: 'Migrate 5/5: analyze shop_v17' }).first().waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(shots, 'runs.png') });
   });
 });
