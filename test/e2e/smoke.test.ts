@@ -34,6 +34,10 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     mkdirSync(shots, { recursive: true });
     [pg15, pg17] = await Promise.all([startServer('pg15'), startServer('pg17')]);
     await createSampleDatabase(pg15, DB);
+    // A source whose columnar access method belongs to an extension the PG17 target lacks (FACTS: adminpack).
+    await pg15.sql(`CREATE DATABASE hydra_ext OWNER ${MIGRATOR} TEMPLATE template0`);
+    await pg15.sql(`CREATE EXTENSION adminpack; CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;
+      ALTER EXTENSION adminpack ADD ACCESS METHOD columnar; SET ROLE ${MIGRATOR}; CREATE TABLE public.metrics (id int, v float8) USING columnar;`, 'hydra_ext');
     dumps = mkdtempSync(join(tmpdir(), 'hm-e2e-dumps-'));
     code = await startCodeServer({ settings: { 'hydraMigrate.pgBinDir': PG15_TOOLS, 'hydraMigrate.dumpFolder': dumps } });
     await code.installExtension(vsix);
@@ -142,5 +146,46 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await page.locator('.pane-header', { hasText: 'Runs' }).click();
     await page.locator('.monaco-list-row', { hasText: 'Migrate 5/5: analyze shop_v17' }).first().waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(shots, 'runs.png') });
+  });
+
+  it('tampering with the target and re-running the validation shows exactly the differences', async () => {
+    await pg17.sql('DELETE FROM public.accounts WHERE id <= 3; ALTER TABLE public.events SET ACCESS METHOD heap', 'shop_v17');
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    await page.locator('.tab', { hasText: /^Validate / }).first().click();
+    const rerun = view.getByRole('button', { name: 'Re-run', exact: true });
+    await rerun.waitFor({ timeout: 20_000 }).catch(async (e: unknown) => {
+      await page.screenshot({ path: join(shots, 'rerun-missing.png') });
+      throw e;
+    });
+    await rerun.click();
+    await view.locator('h2', { hasText: 'The target differs from the source' }).waitFor({ timeout: 60_000 });
+    const rows = await view.locator('tbody tr').allInnerTexts();
+    assert.equal(rows.length, 2, rows.join('\n'));
+    assert.ok(rows.some((r) => /accounts/.test(r) && /-3/.test(r)), 'accounts: 3 rows missing');
+    assert.ok(rows.some((r) => /events/.test(r) && /columnar → heap/.test(r)), 'events: columnar became heap');
+    await page.screenshot({ path: join(shots, 'differences.png') });
+  });
+
+  it('a target lacking the columnar extension: the readiness checks stop the migration with the fix', async () => {
+    const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    const dbRow = tree.locator('.monaco-list-row[aria-label^="hydra_ext, database"]').first();
+    await dbRow.click();
+    await dbRow.click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: 'Migrate Database…' }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await item.hover();
+    await page.keyboard.press('Enter');
+    const input = page.locator('.quick-input-widget input.input');
+    await page.locator('.quick-input-widget', { hasText: 'Target database name' }).waitFor({ timeout: 10_000 });
+    await input.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Migration options' }).waitFor({ timeout: 10_000 });
+    await input.press('Enter');
+    await page.locator('.notifications-toasts', { hasText: 'readiness checks failed' }).waitFor({ timeout: 60_000 });
+    const terminal = await page.locator('.terminal-wrapper.active .xterm-rows').innerText();
+    // xterm wraps long lines mid-word: compare without whitespace.
+    const flat = terminal.replace(/\s+/g, '');
+    assert.match(flat, /extension\(s\)usedbythesource:adminpack/);
+    assert.match(flat, /--no-table-access-method/);
+    await page.screenshot({ path: join(shots, 'blocked.png') });
   });
 });

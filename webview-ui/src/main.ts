@@ -187,7 +187,7 @@ function fillTable(holder: HTMLElement, r: ValidationReport): { shown: number; t
     const am = t.sourceAccessMethod === t.targetAccessMethod ? (t.sourceAccessMethod ?? '–') : `${t.sourceAccessMethod ?? '–'} → ${t.targetAccessMethod ?? '–'}`;
     tr.append(
       el('td', { class: `status ${t.status}` }, statusLabel[t.status] ?? t.status),
-      el('td', {}, t.schema), el('td', {}, t.name), el('td', {}, t.kind + (t.unlogged ? ', unlogged' : '')),
+      el('td', { class: 'name' }, t.schema), el('td', { class: 'name' }, t.name), el('td', {}, t.kind + (t.unlogged ? ', unlogged' : '')),
       el('td', { class: 'num' }, fmt(t.sourceRows)), el('td', { class: 'num' }, fmt(t.targetRows)), el('td', { class: 'num' }, difference(t)),
       el('td', { class: t.problems.includes('access_method') ? 'warn' : '' }, am),
       el('td', {}, t.detail ?? t.problems.join(', ')),
