@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { openWorkbench, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
 import { createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServer, type TestServer } from '../helpers/servers.js';
+import { dump } from '../../src/core/steps.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const vsix = join(repo, 'dist', 'hydra-migrate.vsix');
@@ -187,5 +188,55 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.match(flat, /extension\(s\)usedbythesource:adminpack/);
     assert.match(flat, /--no-table-access-method/);
     await page.screenshot({ path: join(shots, 'blocked.png') });
+  });
+
+  it('cancelling a long restore stops pg_restore and says what state the database is in', async () => {
+    // A big archive, made with the real pg_dump outside the UI, and an empty target database.
+    await pg15.sql(`CREATE DATABASE bigdb OWNER ${MIGRATOR} TEMPLATE template0`);
+    await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 2000000) g`, 'bigdb');
+    const archive = join(dumps, 'big.dump');
+    const made = await dump({
+      source: { target: { host: '127.0.0.1', port: pg15.port, database: 'bigdb', user: MIGRATOR, sslmode: 'disable' }, password: MIGRATOR_PASSWORD },
+      pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore'), out: archive, format: 'custom',
+    });
+    assert.ok(made.ok, made.failure?.message);
+    await pg17.sql('CREATE DATABASE restore_me TEMPLATE template0');
+
+    const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    const target = tree.locator('.monaco-list-row[aria-label^="Cloud (PG17)"]').first();
+    await target.click();
+    const dbRow = tree.locator('.monaco-list-row[aria-label^="restore_me, database"]').first();
+    await dbRow.waitFor({ timeout: 20_000 });
+    await dbRow.click();
+    await dbRow.click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: 'Restore Dump…' }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await item.hover();
+    await page.keyboard.press('Enter');
+    // The file dialog (code-server's own): type the archive's path.
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(archive);
+    await input.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Restore 1' }).or(page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' })).first().waitFor({ timeout: 20_000 });
+    await input.press('Enter');
+    // Wait until pg_restore is copying the data, then Ctrl+C in the step terminal.
+    const rows = page.locator('.terminal-wrapper.active .xterm-rows');
+    const deadline = Date.now() + 30_000;
+    while (!/processing data for table|launching item/.test(await rows.innerText()) && Date.now() < deadline) await page.waitForTimeout(100);
+    await page.locator('.terminal-wrapper.active .xterm').click();
+    const t0 = Date.now();
+    await page.keyboard.press('Control+C');
+    const text = async (): Promise<string> => (await rows.innerText()).replace(/\s+/g, '');
+    while (!/cancelled/.test(await text()) && Date.now() - t0 < 15_000) await page.waitForTimeout(100);
+    const flat = await text();
+    assert.match(flat, /cancelled/, flat);
+    assert.match(flat, /"restore_me"ispartiallyrestored/);
+    assert.match(flat, /Dropandrecreate"restore_me"/);
+    assert.match(flat, /Exitcode130/);
+    const { execFileSync } = await import('node:child_process');
+    const left = (() => { try { return execFileSync('pgrep', ['-f', 'pg_restore.*big.dump']).toString().trim(); } catch { return ''; } })();
+    assert.equal(left, '', 'no pg_restore left running');
+    await page.screenshot({ path: join(shots, 'cancelled.png') });
   });
 });
