@@ -278,6 +278,8 @@ export interface RestoreOptions extends StepCallbacks {
   useList?: string;
   /** Restore only these schemas (a -L list is written from the archive's table of contents). */
   schemas?: string[];
+  /** Called with the archive's table of contents once it has been read, before anything is restored. */
+  onToc?: (toc: Toc) => void;
   /**
    * Restoring into a database that already holds objects duplicates rows and fails on every
    * object: refused unless this names exactly the target database.
@@ -345,6 +347,7 @@ async function restoreChecked(
   command: string, started: number, fail: (failure: StepFailure, extra?: Partial<RestoreResult>) => RestoreResult,
 ): Promise<RestoreResult> {
   const read = { toc };
+  o.onToc?.(toc);
   let contents: DatabaseContents;
   try {
     contents = await inspectDatabase(o.target);

@@ -231,8 +231,8 @@ async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri | Re
       ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
       ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}), ...(args.schemas ? { schemas: args.schemas } : {}),
       signal: io.signal, onCommand: io.command, onLine: io.line, onProgress: io.progress,
+      onToc: (toc) => io.line(style.dim(`archive: ${toc.format ?? '?'} format, dumped from PostgreSQL ${toc.dumpedFromVersion ?? '?'}, ${toc.entries.length} entries: ${summarizeToc(toc).slice(0, 6).map((k) => `${k.count} ${k.desc}`).join(', ')}`)),
     });
-    if (r.toc) io.line(style.dim(`archive: ${r.toc.format ?? '?'}, dumped from PostgreSQL ${r.toc.dumpedFromVersion ?? '?'}, ${r.toc.entries.length} entries`));
     if (!r.ok) {
       confirm = undefined;
       extra.errorSummary = r.failure?.message;
