@@ -8,3 +8,4 @@ node scripts/build.mjs --tests
 node --import tsx bench/foundation.ts
 node --import tsx bench/migration.ts
 node --import tsx bench/validation.ts
+node --import tsx bench/webview.ts
