@@ -55,12 +55,12 @@ try {
       await page.waitForFunction('window.sent && window.sent.length > 0');
       const r = report(n, differing);
       // A string, not a function: tsx would add helpers that do not exist in the page.
-      const ms = (await page.evaluate(`new Promise((resolve) => {
+      const ms = await page.evaluate<number>(`new Promise((resolve) => {
         const t0 = performance.now();
         window.postMessage({ type: 'report', title: 'bench', report: ${JSON.stringify(r)} }, '*');
         const check = () => (window.hmLastRenderMs !== undefined ? resolve(performance.now() - t0) : requestAnimationFrame(check));
         check();
-      })`)) as number;
+      })`);
       times.push(ms);
       await page.close();
     }
