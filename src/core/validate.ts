@@ -129,12 +129,13 @@ function batches<T>(list: T[], size: number): T[][] {
 }
 
 async function openPool(side: SideConnection, n: number): Promise<pg.Client[]> {
-  const clients: pg.Client[] = [];
-  try {
-    for (let i = 0; i < n; i++) clients.push(await connect(side.target, { password: side.password, database: side.database ?? side.target.database, connectTimeoutSeconds: 10, applicationName: 'hydra-migrate validate' }));
-  } catch (err) {
+  // In parallel: each connection costs a round trip and a SCRAM exchange.
+  const opened = await Promise.allSettled(Array.from({ length: n }, () => connect(side.target, { password: side.password, database: side.database ?? side.target.database, connectTimeoutSeconds: 10, applicationName: 'hydra-migrate validate' })));
+  const clients = opened.filter((o): o is PromiseFulfilledResult<pg.Client> => o.status === 'fulfilled').map((o) => o.value);
+  const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
-    throw err;
+    throw failed.reason;
   }
   return clients;
 }
@@ -259,8 +260,10 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       if (err instanceof ConnectionError) throw new ValidationError(`Could not connect to ${side}: ${err.explained.message} ${err.explained.hint}`);
       throw err instanceof Error ? err : new Error(String(err));
     }
-    const [srcInfo, tgtInfo] = await Promise.all([serverInfo(srcClients[0]!), serverInfo(tgtClients[0]!)]);
-    const [srcTables, tgtTables] = await Promise.all([tableInventory(srcClients[0]!, o.schemas), tableInventory(tgtClients[0]!, o.schemas)]);
+    const second = (cs: pg.Client[]): pg.Client => cs[1] ?? cs[0]!;
+    const [srcInfo, tgtInfo, srcTables, tgtTables] = await Promise.all([
+      serverInfo(srcClients[0]!), serverInfo(tgtClients[0]!), tableInventory(second(srcClients), o.schemas), tableInventory(second(tgtClients), o.schemas),
+    ]);
     const wanted = o.tables ? new Set(o.tables.map((t) => tkey(t.schema, t.name))) : undefined;
     const pairs = compareByKey(srcTables, tgtTables, (t) => tkey(t.schema, t.name)).filter((p) => !wanted || wanted.has(p.key));
 
