@@ -7,7 +7,8 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { summarizeToc } from '../core/archive.js';
-import { formatBytes } from '../core/catalog.js';
+import { formatBytes, listSchemas } from '../core/catalog.js';
+import { connect, ConnectionError } from '../core/pg.js';
 import { describeTarget, type ConnectionProfile } from '../core/connection.js';
 import { migrate, type MigrateStepName } from '../core/migrate.js';
 import { locateTool } from '../core/pgbin.js';
@@ -46,7 +47,7 @@ export interface StepCommandResult {
 }
 
 /** Options accepted by the step commands instead of prompts (automation, tests, Re-run). */
-export interface DumpArgs { connectionId: string; database?: string; out?: string; format?: 'custom' | 'directory'; jobs?: number; noOwner?: boolean; noAcl?: boolean; overwrite?: boolean }
+export interface DumpArgs { connectionId: string; database?: string; out?: string; format?: 'custom' | 'directory'; jobs?: number; noOwner?: boolean; noAcl?: boolean; overwrite?: boolean; schemas?: string[] }
 export interface RestoreArgs { connectionId: string; database: string; archive: string; jobs?: number; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string; analyze?: boolean; schemas?: string[] }
 export interface CreateDatabaseArgs { connectionId: string; name: string; likeConnectionId?: string; likeDatabase?: string; owner?: string; createRoles?: boolean; createExtensions?: boolean }
 export interface PairArgs { sourceConnectionId: string; sourceDatabase?: string; targetConnectionId: string; targetDatabase?: string; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string }
@@ -153,12 +154,29 @@ async function dumpCommand(ctx: StepCtx, arg?: ExplorerNode | DumpArgs): Promise
       { id: 'noOwner', label: '--no-owner', detail: t('do not record object owners (roles differ between environments)'), picked: true },
       { id: 'noAcl', label: '--no-acl', detail: t('do not record GRANTs'), picked: true },
     ]);
+    let schemas: string[] | undefined;
+    try {
+      const client = await connect(p, { password: await ctx.store.getPassword(p.id), database, connectTimeoutSeconds: settings().connectTimeoutSeconds });
+      try {
+        const all = (await listSchemas(async (text, values) => (await client.query(text, values)).rows as never)).map((x) => x.name);
+        if (all.length > 1) {
+          const pick = await vscode.window.showQuickPick(all.map((x) => ({ label: x, picked: true })), { canPickMany: true, title: t('Schemas to dump (all by default)'), ignoreFocusOut: true });
+          if (!pick || pick.length === 0) return undefined;
+          if (pick.length < all.length) schemas = pick.map((x) => x.label);
+        }
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    } catch (err) {
+      if (err instanceof ConnectionError) throw new Error(`${err.explained.message} ${err.explained.hint}`);
+      throw err;
+    }
     const folder = defaultDumpFolder();
     const defaultUri = vscode.Uri.file(join(folder, `${safeFileName(database)}-${timestamp()}${format.id === 'custom' ? '.dump' : '.dir'}`));
     await vscode.workspace.fs.createDirectory(vscode.Uri.file(folder));
     const target = await vscode.window.showSaveDialog({ defaultUri, title: t('Where to write the archive'), saveLabel: t('Dump here') });
     if (!target) return undefined;
-    args = { connectionId: p.id, database, out: target.fsPath, format: format.id, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), overwrite: false };
+    args = { connectionId: p.id, database, out: target.fsPath, format: format.id, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), overwrite: false, ...(schemas ? { schemas } : {}) };
   }
   const p = profile(ctx, args.connectionId);
   const database = args.database ?? p.database;
@@ -173,6 +191,7 @@ async function dumpCommand(ctx: StepCtx, arg?: ExplorerNode | DumpArgs): Promise
       source: await sideOf(ctx, p, database), pgDump: pgDump.path, pgRestore: pgRestore.path, out, format,
       ...(format === 'directory' ? { jobs: args.jobs ?? cfg.jobs } : {}),
       ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.overwrite ? { overwrite: true } : {}),
+      ...(args.schemas?.length ? { schemas: args.schemas } : {}),
       signal: io.signal, onCommand: io.command, onLine: io.line, onProgress: io.progress,
     });
     if (r.archive) {
@@ -408,11 +427,17 @@ function openStep(ctx: StepCtx, title: string, record: Omit<RunRecord, 'id' | 's
   };
 }
 
-async function validateCommand(ctx: StepCtx, arg?: ExplorerNode | ValidationArgs): Promise<{ report: ValidationReport | undefined; rendered?: ValidationPanel['lastRendered'] } | undefined> {
+async function validateCommand(ctx: StepCtx, arg?: ExplorerNode | ValidationArgs | RunRecord): Promise<{ report: ValidationReport | undefined; rendered?: ValidationPanel['lastRendered'] } | undefined> {
   let args: ValidationArgs;
-  if (arg && !isNode(arg)) {
+  if (arg && 'rerun' in arg && arg.rerun?.command === 'hydraMigrate.migrateDatabase') {
+    // A migration run in the Runs view: validate the pair it migrated.
+    const m = arg.rerun.args as unknown as MigrateArgs;
+    const sourceDatabase = m.sourceDatabase ?? profile(ctx, m.sourceConnectionId).database;
+    args = { sourceConnectionId: m.sourceConnectionId, sourceDatabase, targetConnectionId: m.targetConnectionId, targetDatabase: m.targetDatabase ?? sourceDatabase };
+  } else if (arg && !isNode(arg) && 'sourceConnectionId' in arg) {
     args = arg;
   } else {
+    if (arg && !isNode(arg)) return undefined;
     const pair = await pairArgs(ctx, arg);
     const checksums = await vscode.window.showQuickPick([{ label: t('Exact row counts'), id: false }, { label: t('Exact row counts and content checksums'), description: t('slower: reads every row'), id: true }], { placeHolder: t('How thorough?'), ignoreFocusOut: true });
     if (!checksums) return undefined;

@@ -82,7 +82,7 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     const seconds = ((Date.parse(r.endedAt) - when.getTime()) / 1000).toFixed(1);
     item.description = `${when.toLocaleString()} · ${seconds} s · exit ${r.exitCode}`;
     item.iconPath = new vscode.ThemeIcon(r.ok ? 'pass' : r.exitCode === 130 ? 'circle-slash' : 'error', new vscode.ThemeColor(r.ok ? 'testing.iconPassed' : 'testing.iconFailed'));
-    item.contextValue = `hm:run:${r.step}${r.rerun ? ':rerunnable' : ''}`;
+    item.contextValue = `hm:run:${r.step}${r.rerun ? ':rerunnable' : ''}${r.rerun?.command === 'hydraMigrate.migrateDatabase' ? ':migration' : ''}`;
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${r.title}** — ${r.ok ? 'succeeded' : 'failed'} (exit ${r.exitCode})\n\n`);
     if (r.source) md.appendMarkdown(`- source: ${r.source}\n`);

@@ -100,6 +100,11 @@ describe('Migration steps as commands', function () {
     assert.match(log, /pg_restore: /);
     assert.ok(!/\u001b\[/.test(log), 'logs are plain text');
 
+    // Validate Migration… from a migration run in the Runs view validates the same pair.
+    const fromRun = await vscode.commands.executeCommand<{ report: ValidationReport }>('hydraMigrate.validateMigration', runs[4]);
+    assert.equal(fromRun?.report.ok, true);
+    assert.equal(fromRun.report.target.database, 'migrated');
+
     // The tree shows the new database with the columnar table.
     const group = (await api.explorer.getChildren())!.find((g) => g.kind === 'group' && g.role === 'target')!;
     const conn = await child(group, 'Step target');
