@@ -73,6 +73,18 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
     this.status.set(connectionId, status);
   }
 
+  /**
+   * Records a connection's state and repaints its item when the state changed. Repainting reloads
+   * its children, so an unchanged state must not fire again (a failing server would loop).
+   */
+  private markStatus(node: ConnectionNode, status: ConnectionStatus): void {
+    const prev = this.status.get(node.profile.id);
+    this.status.set(node.profile.id, status);
+    const same = prev?.state === status.state && (prev.state !== 'error' || (status.state === 'error' && prev.message === status.message));
+    if (!same && prev !== undefined) setTimeout(() => this.changed.fire(node), 0);
+    if (!same && prev === undefined && status.state === 'error') setTimeout(() => this.changed.fire(node), 0);
+  }
+
   getParent(node: ExplorerNode): ExplorerNode | undefined {
     if (node.kind === 'group') return undefined;
     if (node.kind === 'connection') return this.groups[node.profile.role];
@@ -91,7 +103,7 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
       case 'connection':
         return this.load(node, node.profile, undefined, async (q) => {
           const dbs = await listDatabases(q);
-          this.status.set(node.profile.id, { state: 'ok' });
+          this.markStatus(node, { state: 'ok' });
           return dbs.map((database) => this.child(node, { kind: 'database', profile: node.profile, database }));
         }, 'No databases (or none this user may see).');
       case 'database':
@@ -129,11 +141,7 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
       const explained = err instanceof ConnectionError ? err.explained : undefined;
       const text = explained ? explained.message : err instanceof Error ? err.message : String(err);
       this.log.error(`Could not list ${describeTarget(profile, database)}: ${explained ? `${explained.message} (${explained.detail})` : text}`);
-      if (parent.kind === 'connection') {
-        this.status.set(profile.id, { state: 'error', message: text });
-        // The connection's own icon shows the failure too.
-        setTimeout(() => this.changed.fire(parent), 0);
-      }
+      if (parent.kind === 'connection') this.markStatus(parent, { state: 'error', message: text });
       const node: MessageNode = { kind: 'message', parent, severity: 'error', text };
       if (explained) {
         node.detail = explained.hint;
