@@ -5,7 +5,7 @@
  * test-results/.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -238,5 +238,31 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const left = (() => { try { return execFileSync('pgrep', ['-f', 'pg_restore.*big.dump']).toString().trim(); } catch { return ''; } })();
     assert.equal(left, '', 'no pg_restore left running');
     await page.screenshot({ path: join(shots, 'cancelled.png') });
+  });
+
+  it('a wrong password shows the explanation in the tree without retrying in a loop', async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.fill('>Hydra Migrate: Add Target Connection');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Add Target Connection' }).first().click();
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Paste a connection URI' }).click();
+    await input.fill(`postgresql://${pg17.adminUser}:not-the-password@127.0.0.1:${pg17.port}/postgres?sslmode=disable`);
+    await input.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Connection name' }).waitFor();
+    await input.fill('Wrong password');
+    await input.press('Enter');
+    await page.locator('.notifications-toasts', { hasText: 'rejected the password' }).first().waitFor({ timeout: 20_000 });
+    const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    const wrong = tree.locator('.monaco-list-row[aria-label^="Wrong password"]').first();
+    await wrong.click();
+    if ((await wrong.getAttribute('aria-expanded')) !== 'true') await page.keyboard.press('ArrowRight');
+    await tree.locator('.monaco-list-row', { hasText: 'rejected the password' }).first().waitFor({ timeout: 20_000 });
+    const log = join(dirname(pg17.dataDir), 'server.log');
+    const failures = (): number => (readFileSync(log, 'utf8').match(/password authentication failed/g) ?? []).length;
+    const before = failures();
+    await page.waitForTimeout(4000);
+    assert.ok(failures() - before <= 1, `${failures() - before} more failed logins in 4 s: the tree retries in a loop`);
+    await page.screenshot({ path: join(shots, 'wrong-password.png') });
   });
 });
