@@ -165,6 +165,24 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.ok(rows.some((r) => /accounts/.test(r) && /-3/.test(r)), 'accounts: 3 rows missing');
     assert.ok(rows.some((r) => /events/.test(r) && /columnar → heap/.test(r)), 'events: columnar became heap');
     await page.screenshot({ path: join(shots, 'differences.png') });
+
+    // Export the report as Markdown through the save dialog.
+    const out = join(dumps, 'validation-report.md');
+    await view.getByRole('button', { name: 'Export Markdown', exact: true }).click();
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ timeout: 10_000 });
+    // The dialog fills in the suggested path first; replace it once it is there.
+    await page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input') as HTMLInputElement | null)?.value.endsWith('.md') ?? false, undefined, { timeout: 10_000 });
+    await input.fill(out);
+    await page.waitForTimeout(300);
+    await input.press('Enter');
+    const deadline = Date.now() + 15_000;
+    while (!existsSync(out) && Date.now() < deadline) await page.waitForTimeout(100);
+    if (!existsSync(out)) await page.screenshot({ path: join(shots, 'export-failed.png') });
+    const md = readFileSync(out, 'utf8');
+    assert.match(md, /^# Migration validation: DIFFERENCES FOUND/);
+    assert.match(md, /\| different \| public \| events \| table \| 500 \| 500 \| columnar → heap \|/);
+    assert.match(md, /\| different \| public \| accounts \| table \| 1,000 \| 997 \|/);
   });
 
   it('a target lacking the columnar extension: the readiness checks stop the migration with the fix', async () => {
