@@ -172,7 +172,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const input = page.locator('.quick-input-widget input.input');
     await input.waitFor({ timeout: 10_000 });
     // The dialog fills in the suggested path first; replace it once it is there.
-    await page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input') as HTMLInputElement | null)?.value.endsWith('.md') ?? false, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value.endsWith('.md') ?? false, undefined, { timeout: 10_000 });
     await input.fill(out);
     await page.waitForTimeout(300);
     await input.press('Enter');
