@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseConnectionString } from '../src/core/connection.js';
 import { startCodeServer, type CodeServer } from '../test/helpers/codeServer.js';
 import { createMigrator, createSampleDatabase, MIGRATOR } from '../test/helpers/fixtures.js';
 import { startServers, type TestServer } from '../test/helpers/servers.js';
@@ -15,6 +16,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const DB = 'shop';
 const DEMO_PASSWORD = 'hydra-demo';
+const TARGET_ADMIN = 'hydra_admin';
 
 let servers: Record<'pg15' | 'pg17', TestServer> | undefined;
 let code: CodeServer | undefined;
@@ -50,12 +52,15 @@ try {
   await servers.pg17.sql(`ALTER ROLE ${MIGRATOR} CREATEDB`);
   // A throwaway password for throwaway servers, easy to type; the tests use an awkward one.
   for (const s of [servers.pg15, servers.pg17]) await s.sql(`ALTER ROLE ${MIGRATOR} PASSWORD '${DEMO_PASSWORD}'`);
+  // The sample's columnar stand-in is a plain access method: creating it on the target takes a superuser
+  // (with real Hydra the columnar extension does that). The demo target connects as one.
+  await servers.pg17.sql(`CREATE ROLE ${TARGET_ADMIN} LOGIN SUPERUSER PASSWORD '${DEMO_PASSWORD}'`);
   workspace = mkdtempSync(join(tmpdir(), 'hm-demo-ws-'));
   code = await startCodeServer({ env: { HYDRA_MIGRATE_DEMO: '1' }, settings: { 'hydraMigrate.pgBinDir': '/usr/lib/postgresql/15/bin' } });
   await code.installExtension(join(repo, 'dist', 'hydra-migrate.vsix'));
   const enc = encodeURIComponent;
   const source = `postgresql://${MIGRATOR}@127.0.0.1:${servers.pg15.port}/${DB}?sslmode=disable`;
-  const target = `postgresql://${MIGRATOR}@127.0.0.1:${servers.pg17.port}/postgres?sslmode=disable`;
+  const target = `postgresql://${TARGET_ADMIN}@127.0.0.1:${servers.pg17.port}/postgres?sslmode=disable`;
   console.log(`
 Hydra Migrate demo is running.
 
@@ -64,7 +69,7 @@ Hydra Migrate demo is running.
 
   Source (PostgreSQL ${servers.pg15.major}, database "${DB}": a columnar table, partitions, awkward names, 300,000 orders)
     ${source}
-  Target (PostgreSQL ${servers.pg17.major}, empty)
+  Target (PostgreSQL ${servers.pg17.major}, empty; then right-click "${DB}" under the source -> Migrate Database…)
     ${target}
   Password for both (a throwaway demo password; type it when asked, it goes to the keychain only):
     ${DEMO_PASSWORD}
@@ -76,7 +81,16 @@ Press Ctrl+C to stop everything and remove the temporary data.`);
   if (check) {
     const res = await fetch(`${code.url}/healthz`);
     console.log(`check: code-server ${res.ok ? 'answers' : 'does not answer'}`);
-    await stop(res.ok ? 0 : 1);
+    // The demo's own path, without the UI: migrate the sample to the target and validate it.
+    const { migrate } = await import('../src/core/migrate.js');
+    const { validate } = await import('../src/core/validate.js');
+    const src = { target: parseConnectionString(source).target, password: DEMO_PASSWORD, database: DB };
+    const tgt = { target: parseConnectionString(target).target, password: DEMO_PASSWORD, database: 'shop_check' };
+    const dumpPath = join(workspace, 'shop.dir');
+    const m = await migrate({ source: src, target: tgt, dumpPath, noOwner: true, noAcl: true, binDir: '/usr/lib/postgresql/15/bin' });
+    const v = m.ok ? await validate({ source: src, target: tgt }) : undefined;
+    console.log(`check: migrate ${m.ok ? 'succeeded' : `failed at ${m.failedStep}: ${m.steps.at(-1)?.failure?.message ?? ''}`}; validation ${v ? (v.ok ? `ok (${v.summary.tables} tables, ${v.summary.targetRows} rows)` : 'found differences') : 'not run'}`);
+    await stop(res.ok && m.ok && v?.ok ? 0 : 1);
   }
   await new Promise(() => undefined);
 } catch (err) {
