@@ -234,7 +234,11 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     // The file dialog (code-server's own): type the archive's path.
     const input = page.locator('.quick-input-widget input.input');
     await input.waitFor({ timeout: 10_000 });
+    // The dialog fills in its starting folder first; replace it once it is there.
+    await page.waitForFunction(() => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'), undefined, { timeout: 10_000 });
+    await page.waitForTimeout(300);
     await input.fill(archive);
+    await page.waitForTimeout(300);
     await input.press('Enter');
     await page.locator('.quick-input-widget', { hasText: 'Restore 1' }).or(page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' })).first().waitFor({ timeout: 20_000 });
     await input.press('Enter');
@@ -272,10 +276,15 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await input.press('Enter');
     await page.locator('.notifications-toasts', { hasText: 'rejected the password' }).first().waitFor({ timeout: 20_000 });
     const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    // The tree may still be repainting after the test of the new connection: expand until the error shows.
     const wrong = tree.locator('.monaco-list-row[aria-label^="Wrong password"]').first();
-    await wrong.click();
-    if ((await wrong.getAttribute('aria-expanded')) !== 'true') await page.keyboard.press('ArrowRight');
-    await tree.locator('.monaco-list-row', { hasText: 'rejected the password' }).first().waitFor({ timeout: 20_000 });
+    const errorRow = tree.locator('.monaco-list-row', { hasText: 'rejected the password' }).first();
+    for (let attempt = 0; attempt < 10 && !(await errorRow.isVisible()); attempt++) {
+      await wrong.scrollIntoViewIfNeeded();
+      if ((await wrong.getAttribute('aria-expanded')) !== 'true') await wrong.locator('.monaco-tl-twistie').click();
+      await page.waitForTimeout(1000);
+    }
+    await errorRow.waitFor({ timeout: 5_000 });
     const log = join(dirname(pg17.dataDir), 'server.log');
     const failures = (): number => (readFileSync(log, 'utf8').match(/password authentication failed/g) ?? []).length;
     const before = failures();
