@@ -3,7 +3,7 @@
  * database, analyze (vacuumdb). Each builds an argv, runs it with the password only in the
  * environment, reports progress, and returns a result that never calls a failure a success.
  */
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, tmpdir } from 'node:os';
 import { archiveSha256, archiveSize, groupRestoreErrors, parseToc, type RestoreErrorGroup, type Toc } from './archive.js';
@@ -574,13 +574,4 @@ export async function analyze(o: StepCallbacks & { target: SideConnection; vacuu
   const run = await runTool(o.vacuumdb, args, { connection, ...(o.signal ? { signal: o.signal } : {}), ...(o.onLine ? { onLine: o.onLine } : {}) });
   if (run.exitCode === 0 && !run.cancelled) return { ok: true, command, durationMs: run.durationMs, cancelled: false };
   return { ok: false, command, durationMs: run.durationMs, cancelled: run.cancelled, failure: run.cancelled ? { problem: 'cancelled', message: 'ANALYZE was cancelled.', hint: 'Run it again later; the data is complete.' } : explainToolFailure(run, o.target) };
-}
-
-export function pathExists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

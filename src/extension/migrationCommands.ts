@@ -15,7 +15,7 @@ import { locateTool } from '../core/pgbin.js';
 import { preflight, type PreflightReport } from '../core/preflight.js';
 import { transfer } from '../core/transfer.js';
 import {
-  analyze, createDatabase, defaultJobs, dump, prepareTarget, readArchive, readDatabaseLocale, restore,
+  analyze, createDatabase, dump, prepareTarget, readArchive, readDatabaseLocale, restore,
   type SideConnection, type StepFailure, type StepProgress,
 } from '../core/steps.js';
 import type { ConnectionStore } from './connectionStore.js';
@@ -54,7 +54,7 @@ export interface PairArgs { sourceConnectionId: string; sourceDatabase?: string;
 export interface MigrateArgs extends PairArgs { dumpPath?: string; format?: 'custom' | 'directory'; jobs?: number }
 
 /** The user dismissed a prompt: the command ends quietly. */
-class Cancelled extends Error {
+export class Cancelled extends Error {
   override name = 'Cancelled';
 }
 
@@ -570,5 +570,4 @@ export const STEP_COMMANDS = {
   'hydraMigrate.migrateDatabase': migrateCommand,
 } as const;
 
-export { Cancelled, defaultJobs };
 

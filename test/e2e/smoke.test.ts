@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { openWorkbench, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
 import { createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServer, type TestServer } from '../helpers/servers.js';
@@ -54,6 +54,36 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     if (dumps) rmSync(dumps, { recursive: true, force: true });
     if (workspace) rmSync(workspace, { recursive: true, force: true });
   });
+
+  const quickInput = () => page.locator('.quick-input-widget input.input');
+
+  /** In the Add Connection prompts: paste a URI, then name the connection. */
+  async function pasteUri(uri: string, name: string): Promise<void> {
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Paste a connection URI' }).click();
+    await quickInput().fill(uri);
+    await quickInput().press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Connection name' }).waitFor();
+    await quickInput().fill(name);
+    await quickInput().press('Enter');
+  }
+
+  async function addTargetFromPalette(uri: string, name: string): Promise<void> {
+    await page.keyboard.press('F1');
+    await quickInput().fill('>Hydra Migrate: Add Target Connection');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Add Target Connection' }).first().click();
+    await pasteUri(uri, name);
+  }
+
+  /** Right-click a tree row and choose a context-menu entry. */
+  async function contextMenu(row: Locator, entry: string, screenshot?: string): Promise<void> {
+    await row.click();
+    await row.click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: entry }).first();
+    await item.waitFor({ timeout: 10_000 });
+    if (screenshot) await page.screenshot({ path: join(shots, screenshot) });
+    await item.hover();
+    await page.keyboard.press('Enter');
+  }
 
   it('shows the Hydra Migrate view with its welcome actions', async () => {
     const tab = page.locator('.activitybar [aria-label^="Hydra Migrate"]').first();
@@ -102,31 +132,13 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
 
   it('migrates the source database to a PG17 target from the context menu and shows the validation', async () => {
     // Add the target through the command palette, pasting a URI with the password in it.
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.fill('>Hydra Migrate: Add Target Connection');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Add Target Connection' }).first().click();
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Paste a connection URI' }).click();
-    await input.fill(`postgresql://${pg17.adminUser}:${encodeURIComponent(pg17.adminPassword)}@127.0.0.1:${pg17.port}/postgres?sslmode=disable`);
-    await input.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'Connection name' }).waitFor();
-    await input.fill('Cloud (PG17)');
-    await input.press('Enter');
+    const input = quickInput();
+    await addTargetFromPalette(`postgresql://${pg17.adminUser}:${encodeURIComponent(pg17.adminPassword)}@127.0.0.1:${pg17.port}/postgres?sslmode=disable`, 'Cloud (PG17)');
     await page.locator('.notifications-toasts', { hasText: 'Connected to "Cloud (PG17)": PostgreSQL 17' }).waitFor({ timeout: 20_000 });
 
     // Right-click the source database -> Migrate Database…
     const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
-    const dbRow = tree.locator(`.monaco-list-row[aria-label^="${DB}, database"]`).first();
-    await dbRow.click();
-    await dbRow.click({ button: 'right' });
-    const item = page.locator('.monaco-menu .action-item', { hasText: 'Migrate Database…' }).first();
-    await item.waitFor({ timeout: 10_000 }).catch(async (e: unknown) => {
-      const labels = await page.locator('.monaco-menu .action-label').allInnerTexts();
-      throw new Error(`${String(e)}\nmenu: ${JSON.stringify(labels)}`);
-    });
-    await page.screenshot({ path: join(shots, 'context-menu.png') });
-    await item.hover();
-    await page.keyboard.press('Enter');
+    await contextMenu(tree.locator(`.monaco-list-row[aria-label^="${DB}, database"]`).first(), 'Migrate Database…', 'context-menu.png');
     await page.locator('.quick-input-widget', { hasText: 'Target database name' }).waitFor({ timeout: 10_000 });
     await input.fill('shop_v17');
     await input.press('Enter');
@@ -187,14 +199,8 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
 
   it('a target lacking the columnar extension: the readiness checks stop the migration with the fix', async () => {
     const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
-    const dbRow = tree.locator('.monaco-list-row[aria-label^="hydra_ext, database"]').first();
-    await dbRow.click();
-    await dbRow.click({ button: 'right' });
-    const item = page.locator('.monaco-menu .action-item', { hasText: 'Migrate Database…' }).first();
-    await item.waitFor({ timeout: 10_000 });
-    await item.hover();
-    await page.keyboard.press('Enter');
-    const input = page.locator('.quick-input-widget input.input');
+    await contextMenu(tree.locator('.monaco-list-row[aria-label^="hydra_ext, database"]').first(), 'Migrate Database…');
+    const input = quickInput();
     await page.locator('.quick-input-widget', { hasText: 'Target database name' }).waitFor({ timeout: 10_000 });
     await input.press('Enter');
     await page.locator('.quick-input-widget', { hasText: 'Migration options' }).waitFor({ timeout: 10_000 });
@@ -225,14 +231,9 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await target.click();
     const dbRow = tree.locator('.monaco-list-row[aria-label^="restore_me, database"]').first();
     await dbRow.waitFor({ timeout: 20_000 });
-    await dbRow.click();
-    await dbRow.click({ button: 'right' });
-    const item = page.locator('.monaco-menu .action-item', { hasText: 'Restore Dump…' }).first();
-    await item.waitFor({ timeout: 10_000 });
-    await item.hover();
-    await page.keyboard.press('Enter');
+    await contextMenu(dbRow, 'Restore Dump…');
     // The file dialog (code-server's own): type the archive's path.
-    const input = page.locator('.quick-input-widget input.input');
+    const input = quickInput();
     await input.waitFor({ timeout: 10_000 });
     // The dialog fills in its starting folder first; replace it once it is there.
     await page.waitForFunction(() => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'), undefined, { timeout: 10_000 });
@@ -264,16 +265,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
 
   it('a wrong password shows the explanation in the tree without retrying in a loop', async () => {
     await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.fill('>Hydra Migrate: Add Target Connection');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Add Target Connection' }).first().click();
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Paste a connection URI' }).click();
-    await input.fill(`postgresql://${pg17.adminUser}:not-the-password@127.0.0.1:${pg17.port}/postgres?sslmode=disable`);
-    await input.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'Connection name' }).waitFor();
-    await input.fill('Wrong password');
-    await input.press('Enter');
+    await addTargetFromPalette(`postgresql://${pg17.adminUser}:not-the-password@127.0.0.1:${pg17.port}/postgres?sslmode=disable`, 'Wrong password');
     await page.locator('.notifications-toasts', { hasText: 'rejected the password' }).first().waitFor({ timeout: 20_000 });
     const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
     // The tree may still be repainting after the test of the new connection: expand until the error shows.
