@@ -15,7 +15,7 @@ import type { ConnectionStore } from './connectionStore.js';
 import { databaseOf, profileOf, type ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import { STEP_COMMANDS, type StepCtx } from './migrationCommands.js';
 import type { RunHistory, RunRecord } from './runHistory.js';
-import { settings } from './settings.js';
+import { settings, toolOptions } from './settings.js';
 
 const t = vscode.l10n.t;
 
@@ -213,7 +213,7 @@ async function openPsql(ctx: Ctx, arg?: ConnectionArg): Promise<string | undefin
   if (!profile) return undefined;
   const database = (arg && typeof arg === 'object' && 'kind' in arg ? databaseOf(arg) : undefined) ?? profile.database;
   const cfg = settings();
-  const psql = await locateTool('psql', { binDir: cfg.pgBinDir });
+  const psql = await locateTool('psql', toolOptions(cfg));
   const password = await ctx.store.getPassword(profile.id);
   const env: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(libpqEnvironment(profile, password, { database, connectTimeoutSeconds: cfg.connectTimeoutSeconds, applicationName: 'hydra-migrate psql' }))) {

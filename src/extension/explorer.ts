@@ -81,8 +81,8 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
     const prev = this.status.get(node.profile.id);
     this.status.set(node.profile.id, status);
     const same = prev?.state === status.state && (prev.state !== 'error' || (status.state === 'error' && prev.message === status.message));
-    if (!same && prev !== undefined) setTimeout(() => this.changed.fire(node), 0);
-    if (!same && prev === undefined && status.state === 'error') setTimeout(() => this.changed.fire(node), 0);
+    // A first success needs no repaint (the item is being drawn); a first failure shows its red icon.
+    if (!same && (prev !== undefined || status.state === 'error')) setTimeout(() => this.changed.fire(node), 0);
   }
 
   getParent(node: ExplorerNode): ExplorerNode | undefined {

@@ -24,7 +24,7 @@ import type { RunHistory, RunRecord } from './runHistory.js';
 import type { ValidationArgs } from '../shared/protocol.js';
 import type { ValidationReport } from '../shared/report.js';
 import { ValidationPanel } from './validationPanel.js';
-import { settings } from './settings.js';
+import { settings, toolOptions } from './settings.js';
 import { runStepInTerminal, style, type StepIo, type StepOutcome } from './stepTerminal.js';
 
 const t = vscode.l10n.t;
@@ -183,7 +183,7 @@ async function dumpCommand(ctx: StepCtx, arg?: ExplorerNode | DumpArgs): Promise
   const format = args.format ?? 'directory';
   const out = args.out ?? join(defaultDumpFolder(), `${safeFileName(database)}-${timestamp()}${format === 'custom' ? '.dump' : '.dir'}`);
   const cfg = settings();
-  const binOpts = cfg.pgBinDir ? { binDir: cfg.pgBinDir } : {};
+  const binOpts = toolOptions(cfg);
   return runRecorded(ctx, t('Dump {0}', `${p.name}/${database}`), { step: 'dump', title: t('Dump {0}', `${p.name}/${database}`), source: `${p.name}/${database}`, archivePath: out, rerun: { command: 'hydraMigrate.dumpDatabase', args: { ...args, out, overwrite: false } } }, async (io, _c, extra) => {
     const [pgDump, pgRestore] = await Promise.all([locateTool('pg_dump', binOpts), locateTool('pg_restore', binOpts)]);
     await vscode.workspace.fs.createDirectory(vscode.Uri.file(join(out, '..')));
@@ -218,7 +218,7 @@ async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri | Re
       archive = picked[0].fsPath;
     }
     const cfg = settings();
-    const binOpts = cfg.pgBinDir ? { binDir: cfg.pgBinDir } : {};
+    const binOpts = toolOptions(cfg);
     const read = await readArchive((await locateTool('pg_restore', binOpts)).path, archive);
     if ('failure' in read) throw new Error(`${read.failure.message} ${read.failure.hint}`);
     const kinds = summarizeToc(read.toc).slice(0, 6).map((k) => `${k.count} ${k.desc}`).join(', ');
@@ -239,7 +239,7 @@ async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri | Re
   }
   const p = profile(ctx, args.connectionId);
   const cfg = settings();
-  const binOpts = cfg.pgBinDir ? { binDir: cfg.pgBinDir } : {};
+  const binOpts = toolOptions(cfg);
   const title = t('Restore into {0}', `${p.name}/${args.database}`);
   return runRecorded(ctx, title, { step: 'restore', title, target: `${p.name}/${args.database}`, archivePath: args.archive, rerun: { command: 'hydraMigrate.restoreDump', args: { ...args, confirmNonEmpty: undefined } } }, async (io, _c, extra) => {
     const pgRestore = await locateTool('pg_restore', binOpts);
@@ -367,7 +367,7 @@ async function preflightCommand(ctx: StepCtx, arg?: ExplorerNode | PairArgs): Pr
   const cfg = settings();
   const result = await runRecorded(ctx, title, { step: 'preflight', title, source: `${s.name}/${sourceDb}`, target: `${tg.name}/${targetDb}`, rerun: { command: 'hydraMigrate.preflight', args: { ...args } } }, async (io, _c, extra) => {
     report = await preflight({
-      source: await sideOf(ctx, s, sourceDb), target: await sideOf(ctx, tg, targetDb), ...(cfg.pgBinDir ? { binDir: cfg.pgBinDir } : {}),
+      source: await sideOf(ctx, s, sourceDb), target: await sideOf(ctx, tg, targetDb), ...toolOptions(cfg),
       ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
       ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
     });
@@ -485,7 +485,7 @@ async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateArgs): P
     source: await sideOf(ctx, s, sourceDb), target: await sideOf(ctx, tg, targetDb), dumpPath, format, jobs: args.jobs ?? cfg.jobs,
     ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
     ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
-    ...(cfg.pgBinDir ? { binDir: cfg.pgBinDir } : {}),
+    ...toolOptions(cfg),
     signal: controller.signal,
     onStep: (step, state, record) => {
       if (state === 'start') {

@@ -22,3 +22,8 @@ export function settings(): Settings {
     jobs: clamp(c.get('jobs'), 0, 64, 0) || defaultJobs(),
   };
 }
+
+/** Options for locating the pg tools: the hydraMigrate.pgBinDir setting when it is set. */
+export function toolOptions(cfg: Settings = settings()): { binDir?: string } {
+  return cfg.pgBinDir ? { binDir: cfg.pgBinDir } : {};
+}

@@ -116,15 +116,16 @@ export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<St
       options.statusBar?.hide();
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    // A step that failed because it was cancelled counts as cancelled; the printed code is the real one.
+    if (!result.ok && controller.signal.aborted) result.cancelled = true;
     const exitCode = result.ok ? 0 : result.cancelled ? 130 : 1;
     out('\n');
     out(result.ok ? style.green(style.bold(`✔ ${name} succeeded in ${seconds} s\n`)) : result.cancelled ? style.yellow(style.bold(`■ ${name} cancelled after ${seconds} s\n`)) : style.red(style.bold(`✖ ${name} failed after ${seconds} s\n`)));
     for (const l of result.summary) out(`  ${l}\n`);
     out(style.dim(`\nExit code ${exitCode}. Press any key to close this terminal.\n`));
     finished = { exitCode };
-    if (controller.signal.aborted && !result.cancelled && !result.ok) finished.exitCode = 130;
     options.log?.info(`${name}: ${result.ok ? 'succeeded' : result.cancelled ? 'cancelled' : 'failed'} in ${seconds} s`);
-    return { ...result, exitCode: finished.exitCode, output: transcript.join('').replace(ANSI_CODES, '') };
+    return { ...result, exitCode, output: transcript.join('').replace(ANSI_CODES, '') };
   })();
   void outcome.finally(() => write.dispose());
   return { terminal, outcome };
