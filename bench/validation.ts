@@ -9,7 +9,9 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Side } from '../src/core/side.js';
 import { validate } from '../src/core/validate.js';
+import { sideOn } from '../test/helpers/fixtures.js';
 import { PG15_TOOLS, startServer, type TestServer } from '../test/helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,7 +28,7 @@ async function makeTables(server: TestServer, db: string, count: number, rows: n
     END LOOP; END $$`, db);
 }
 
-const side = (s: TestServer, db: string) => ({ target: { host: '127.0.0.1', port: s.port, database: db, user: s.adminUser, sslmode: 'disable' as const }, password: s.adminPassword, database: db });
+const side = (s: TestServer, db: string): Side => sideOn(s, db, { admin: true });
 
 try {
   // 1. 1,000 tables: CLI validate vs psql counting every table in turn on each side.

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConnectionString } from '../src/core/connection.js';
+import type { Side } from '../src/core/side.js';
 import { startCodeServer, type CodeServer } from '../test/helpers/codeServer.js';
 import { createMigrator, createSampleDatabase, MIGRATOR } from '../test/helpers/fixtures.js';
 import { startServers, type TestServer } from '../test/helpers/servers.js';
@@ -84,8 +85,8 @@ Press Ctrl+C to stop everything and remove the temporary data.`);
     // The demo's own path, without the UI: migrate the sample to the target and validate it.
     const { migrate } = await import('../src/core/migrate.js');
     const { validate } = await import('../src/core/validate.js');
-    const src = { target: parseConnectionString(source).target, password: DEMO_PASSWORD, database: DB };
-    const tgt = { target: parseConnectionString(target).target, password: DEMO_PASSWORD, database: 'shop_check' };
+    const src: Side = { role: 'source', profile: parseConnectionString(source).target, password: DEMO_PASSWORD, database: DB };
+    const tgt: Side = { role: 'target', profile: parseConnectionString(target).target, password: DEMO_PASSWORD, database: 'shop_check' };
     const dumpPath = join(workspace, 'shop.dir');
     const m = await migrate({ source: src, target: tgt, dumpPath, noOwner: true, noAcl: true, binDir: '/usr/lib/postgresql/15/bin' });
     const v = m.ok ? await validate({ source: src, target: tgt }) : undefined;

@@ -17,7 +17,7 @@ set +e
 
 mkdir -p test-results
 log=test-results/test-output.txt
-files=(test/unit/*.test.ts test/integration/*.test.ts test/vscode/run.test.ts test/e2e/*.test.ts)
+files=(test/unit/*.test.ts test/integration/*.test.ts test/vscode/run.test.ts test/e2e/*.test.ts test/setup/*.test.ts)
 if [ -n "${HM_TEST_FILES:-}" ]; then read -r -a files <<<"$HM_TEST_FILES"; fi
 node --import tsx --test --test-reporter=spec --test-timeout=900000 "${files[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -11,7 +11,7 @@ import { formatBytes, listDatabases, listSchemas, listTables, type QueryFn } fro
 import { connect, ConnectionError, testConnection } from '../core/pg.js';
 import { redact } from '../core/errors.js';
 import { UsageError, type Io } from './io.js';
-import { runStep, STEP_VERBS } from './steps.js';
+import { connectTimeoutOption, runStep, STEP_VERBS } from './verbs.js';
 
 declare const HYDRA_MIGRATE_VERSION: string;
 const VERSION = typeof HYDRA_MIGRATE_VERSION === 'string' ? HYDRA_MIGRATE_VERSION : 'dev';
@@ -126,9 +126,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       throw e;
     }
     password = values['password-stdin'] ? io.readStdin().split(/\r?\n/)[0] : io.env.PGPASSWORD ?? conn.password;
-    const timeout = values['connect-timeout'] !== undefined ? Number(values['connect-timeout']) : 10;
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--connect-timeout must be a positive number of seconds.');
-    const options = { password, connectTimeoutSeconds: timeout, applicationName: 'hydra-migrate cli' };
+    const options = { password, connectTimeoutSeconds: connectTimeoutOption(values), applicationName: 'hydra-migrate cli' };
 
     if (verb === 'test-connection') {
       const result = await testConnection(conn.target, options);

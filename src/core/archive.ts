@@ -3,8 +3,10 @@
  * (file or directory), and the grouping of pg_restore's errors by cause with a fix for each.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { runTool } from './run.js';
+import { firstError, type Result } from './step.js';
 
 export interface TocEntry {
   dumpId: number;
@@ -193,4 +195,33 @@ export function groupRestoreErrors(lines: string[]): { groups: RestoreErrorGroup
   const out: { groups: RestoreErrorGroup[]; ignoredReported?: number; total: number } = { groups: [...groups.values()].sort((a, b) => b.count - a.count), total };
   if (ignoredReported !== undefined) out.ignoredReported = ignoredReported;
   return out;
+}
+
+/** Reads an archive's table of contents with pg_restore -l; explains files that are not archives. */
+export async function readArchive(pgRestore: string, path: string, signal?: AbortSignal): Promise<Result<Toc>> {
+  if (!existsSync(path)) {
+    return { ok: false, failure: { problem: 'archive_missing', message: `There is no archive at ${path}.`, hint: 'Check the path, or run the dump first.' } };
+  }
+  const run = await runTool(pgRestore, ['--list', path], { captureStdout: true, ...(signal ? { signal } : {}) });
+  if (run.exitCode === 0) return { ok: true, value: parseToc(run.stdout) };
+  const text = run.stderrLines.join('\n');
+  if (/does not appear to be a valid archive|input file is too short|unsupported version|did not find magic string/.test(text)) {
+    return { ok: false, failure: {
+      problem: 'not_an_archive',
+      message: `${path} is not a pg_dump archive (custom or directory format).`,
+      hint: 'Choose a file made by pg_dump -Fc or a directory made by pg_dump -Fd. Plain SQL dumps are restored with psql.',
+    } };
+  }
+  if (/could not read from input file|end of file|unexpected end/i.test(text)) {
+    return { ok: false, failure: {
+      problem: 'truncated_archive',
+      message: `${path} is truncated: the archive ends before its table of contents does.`,
+      hint: 'The dump or the copy did not finish. Dump again (or copy again) and compare the sha256.',
+    } };
+  }
+  return { ok: false, failure: {
+    problem: 'archive_unreadable',
+    message: `pg_restore could not read ${path}: ${firstError(run) ?? text.trim()}`,
+    hint: 'Check the file and that pg_restore is at least as new as the pg_dump that wrote it.',
+  } };
 }

@@ -2,12 +2,15 @@
  * The whole migration in order: readiness checks, dump, create the target database (when
  * missing), restore, analyze. Stops at the first failure and says which step failed and why.
  */
+import { analyze } from './analyze.js';
+import { createDatabase } from './createDatabase.js';
+import { dump, type ArchiveFormat, type ArchiveInfo, type DumpResult } from './dump.js';
+import { readDatabaseLocale } from './inspect.js';
 import { locateTool } from './pgbin.js';
 import { preflight, type PreflightReport } from './preflight.js';
-import {
-  analyze, createDatabase, defaultJobs, dump, readDatabaseLocale, restore,
-  type DumpResult, type RestoreResult, type SideConnection, type StepFailure, type StepProgress,
-} from './steps.js';
+import { restore, type RestoreResult } from './restore.js';
+import { onDatabase, sideDatabase, type Side } from './side.js';
+import { defaultJobs, type StepFailure, type StepProgress } from './step.js';
 
 export type MigrateStepName = 'preflight' | 'dump' | 'create-database' | 'restore' | 'analyze';
 
@@ -19,14 +22,16 @@ export interface MigrateStepRecord {
   command?: string;
   failure?: StepFailure;
   detail?: string;
+  /** The dump step's archive (without its table of contents). */
+  archive?: Omit<ArchiveInfo, 'toc'>;
 }
 
 export interface MigrateOptions {
-  source: SideConnection;
+  source: Side;
   /** Target server; `database` is the database to create/restore into. */
-  target: SideConnection;
+  target: Side;
   dumpPath: string;
-  format?: 'custom' | 'directory';
+  format?: ArchiveFormat;
   jobs?: number;
   noOwner?: boolean;
   noAcl?: boolean;
@@ -59,7 +64,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   const result: MigrateResult = { ok: false, steps, durationMs: 0 };
   const jobs = o.jobs ?? defaultJobs();
   const format = o.format ?? 'directory';
-  const targetDb = o.target.database ?? o.target.target.database;
+  const targetDb = sideDatabase(o.target);
+  const target = onDatabase(o.target, targetDb);
   const finish = (record: MigrateStepRecord): boolean => {
     steps.push(record);
     o.onStep?.(record.step, 'end', record);
@@ -77,7 +83,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   o.onStep?.('preflight', 'start');
   let t0 = performance.now();
   const checks = await preflight({
-    source: o.source, target: { ...o.target, database: targetDb },
+    source: o.source, target,
     ...(o.binDir ? { binDir: o.binDir } : {}),
     ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
     ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
@@ -102,7 +108,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     ...callbacks('dump'),
   });
   result.dump = dumped;
-  if (!finish({ step: 'dump', ok: dumped.ok, durationMs: dumped.durationMs, command: dumped.command, ...(dumped.failure ? { failure: dumped.failure } : {}), ...(dumped.archive ? { detail: `${dumped.archive.entries} entries, sha256 ${dumped.archive.sha256}` } : {}) })) return done();
+  if (!finish({ step: 'dump', ok: dumped.ok, durationMs: dumped.durationMs, command: dumped.command, ...(dumped.failure ? { failure: dumped.failure } : {}), ...(dumped.archive ? { detail: `${dumped.archive.entries} entries, sha256 ${dumped.archive.sha256}`, archive: withoutToc(dumped.archive) } : {}) })) return done();
 
   // 3. Create the target database like the source
   o.onStep?.('create-database', 'start');
@@ -111,14 +117,14 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     finish({ step: 'create-database', ok: true, skipped: true, durationMs: 0, detail: `"${targetDb}" exists already` });
   } else {
     const locale = await readDatabaseLocale(o.source);
-    const created = await createDatabase({ ...o.target, database: 'postgres' }, targetDb, locale);
+    const created = await createDatabase(onDatabase(o.target, 'postgres'), targetDb, locale);
     if (!finish({ step: 'create-database', ok: created.ok, durationMs: performance.now() - t0, command: created.sql, ...(created.failure ? { failure: created.failure } : {}) })) return done();
   }
 
   // 4. Restore
   o.onStep?.('restore', 'start');
   const restored = await restore({
-    target: { ...o.target, database: targetDb }, pgRestore: pgRestore.path, archive: dumpPath, jobs,
+    target, pgRestore: pgRestore.path, archive: dumpPath, jobs,
     ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
     ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
     ...callbacks('restore'),
@@ -131,8 +137,13 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     finish({ step: 'analyze', ok: true, skipped: true, durationMs: 0, detail: o.skipAnalyze ? 'skipped on request' : 'vacuumdb not found' });
   } else {
     o.onStep?.('analyze', 'start');
-    const analyzed = await analyze({ target: { ...o.target, database: targetDb }, vacuumdb: vacuumdb.path, jobs, ...callbacks('analyze') });
+    const analyzed = await analyze({ target, vacuumdb: vacuumdb.path, jobs, ...callbacks('analyze') });
     finish({ step: 'analyze', ok: analyzed.ok, durationMs: analyzed.durationMs, command: analyzed.command, ...(analyzed.failure ? { failure: analyzed.failure } : {}) });
   }
   return done();
+}
+
+function withoutToc(archive: ArchiveInfo): Omit<ArchiveInfo, 'toc'> {
+  const { toc: _toc, ...rest } = archive;
+  return rest;
 }

@@ -5,9 +5,10 @@
  */
 import type pg from 'pg';
 import { formatBytes } from './catalog.js';
-import { ConnectionError, connect, serverInfo, type ServerInfo } from './pg.js';
+import { availableExtensions, inspectDatabase, ownerAndGranteeRoles, userSchemaSql } from './inspect.js';
+import { ConnectionError, serverInfo, type ServerInfo } from './pg.js';
 import { locateTool, type LocatedTool, type PgTool } from './pgbin.js';
-import { inspectDatabase, type SideConnection } from './steps.js';
+import { connectSide, onDatabase, sideDatabase, type Side } from './side.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'blocker' | 'unknown';
 
@@ -33,9 +34,9 @@ export interface PreflightReport {
 }
 
 export interface PreflightOptions {
-  source: SideConnection;
+  source: Side;
   /** The target server and the database to restore into (created when missing). */
-  target: SideConnection;
+  target: Side;
   binDir?: string;
   /** The exact target database name the user confirmed may be restored into although not empty. */
   confirmNonEmptyDatabase?: string;
@@ -48,37 +49,20 @@ export interface PreflightOptions {
 
 const LIST_MAX = 50;
 
-/** Roles that own objects or hold privileges in the connected database (built-in pg_* roles excluded). */
-export async function ownerAndGranteeRoles(client: pg.Client): Promise<string[]> {
-  const { rows } = await client.query<{ rolname: string }>(
-    `SELECT DISTINCT r.rolname FROM pg_roles r WHERE r.oid IN (
-        SELECT relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
-        UNION SELECT nspowner FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
-        UNION SELECT proowner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-        UNION SELECT (aclexplode(relacl)).grantee FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE relacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        UNION SELECT (aclexplode(nspacl)).grantee FROM pg_namespace WHERE nspacl IS NOT NULL AND nspname NOT IN ('pg_catalog', 'information_schema'))
-      AND r.rolname NOT LIKE 'pg\\_%' ORDER BY 1`,
-  );
-  return rows.map((r) => r.rolname);
-}
 const names = (list: string[]): string[] => (list.length > LIST_MAX ? [...list.slice(0, LIST_MAX - 1), `… ${list.length - LIST_MAX + 1} more`] : list);
 const preview = (list: string[], n = 5): string => list.slice(0, n).join(', ') + (list.length > n ? `, … (${list.length} in all)` : '');
 
-async function open(c: SideConnection, database: string): Promise<pg.Client> {
-  return connect(c.target, { password: c.password, database, connectTimeoutSeconds: 10 });
-}
-
 export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
   const checks: PreflightCheck[] = [];
-  const targetDb = o.target.database ?? o.target.target.database;
-  const sourceDb = o.source.database ?? o.source.target.database;
+  const targetDb = sideDatabase(o.target);
+  const sourceDb = sideDatabase(o.source);
   const report: PreflightReport = { ready: false, checks, targetDatabase: { name: targetDb, exists: false, objects: 0 } };
   let src: pg.Client | undefined;
   let tgt: pg.Client | undefined;
   try {
     // 1. Source reachable and authenticated.
     try {
-      src = await open(o.source, sourceDb);
+      src = await connectSide(o.source);
       report.source = await serverInfo(src);
       checks.push({ id: 'source', title: 'Source server reachable', status: 'ok', detail: `PostgreSQL ${report.source.serverVersion} as ${report.source.currentUser}${report.source.superuser ? ' (superuser)' : ''}, SSL ${report.source.ssl ? 'on' : 'off'}.` });
     } catch (err) {
@@ -87,9 +71,9 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
     }
     // 2. Target reachable (its database may not exist yet: then the maintenance database).
     try {
-      const contents = await inspectDatabase({ ...o.target, database: targetDb });
+      const contents = await inspectDatabase(o.target);
       report.targetDatabase = { name: targetDb, exists: contents.exists, objects: contents.objects + contents.schemas };
-      tgt = await open(o.target, contents.exists ? targetDb : 'postgres');
+      tgt = await connectSide(contents.exists ? o.target : onDatabase(o.target, 'postgres'));
       report.target = await serverInfo(tgt);
       checks.push({ id: 'target', title: 'Target server reachable', status: 'ok', detail: `PostgreSQL ${report.target.serverVersion} as ${report.target.currentUser}${report.target.superuser ? ' (superuser)' : ''}, SSL ${report.target.ssl ? 'on' : 'off'}.` });
     } catch (err) {
@@ -132,7 +116,7 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
       const unreadable = await src.query<{ name: string; kind: string }>(
         `SELECT format('%I.%I', n.nspname, c.relname) AS name, CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind IN ('r', 'p', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+          WHERE c.relkind IN ('r', 'p', 'm', 'S') AND ${userSchemaSql()}
             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
             AND (NOT has_schema_privilege(n.oid, 'USAGE') OR NOT has_table_privilege(c.oid, 'SELECT'))
           ORDER BY 1`,
@@ -156,7 +140,7 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
     if (src && tgt) {
       // 5. Extensions.
       const exts = await src.query<{ extname: string; extversion: string }>(`SELECT extname, extversion FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`);
-      const available = new Set((await tgt.query<{ name: string }>(`SELECT name FROM pg_available_extensions`)).rows.map((r) => r.name));
+      const available = await availableExtensions(tgt);
       const missingExt = exts.rows.filter((e) => !available.has(e.extname)).map((e) => e.extname);
       // 6. Table access methods used by source tables, and who provides them.
       const ams = await src.query<{ amname: string; extname: string | null; tables: string[] }>(

@@ -3,8 +3,8 @@
  * child's environment, streams its output line by line, and stops it (and its children) within
  * two seconds when the AbortSignal fires.
  */
-import type { ConnectionTarget } from './connection.js';
 import { libpqEnvironment } from './connection.js';
+import { connectTimeoutOf, sideDatabase, type Side } from './side.js';
 
 export interface ToolRun {
   /** The tool's path and arguments (no password anywhere). */
@@ -19,8 +19,8 @@ export interface ToolRun {
 }
 
 export interface RunToolOptions {
-  /** Connection whose password goes to the child through PGPASSWORD. */
-  connection?: { target: ConnectionTarget; password: string | undefined; database?: string };
+  /** The side the tool connects to; its password goes to the child through PGPASSWORD. */
+  connection?: Side;
   /** Extra environment variables. */
   env?: Record<string, string>;
   signal?: AbortSignal;
@@ -39,9 +39,14 @@ export function shellQuote(arg: string): string {
 
 /** The command line to show the user: argv quoted, plus the libpq variables that matter (not the password). */
 export function displayCommand(argv: string[], connection?: RunToolOptions['connection']): string {
-  const prefix = connection
-    ? `PGHOST=${shellQuote(connection.target.host)} PGPORT=${connection.target.port} PGUSER=${shellQuote(connection.target.user)} PGDATABASE=${shellQuote(connection.database ?? connection.target.database)} PGSSLMODE=${connection.target.sslmode}${connection.password !== undefined ? ' PGPASSWORD=***' : ''} `
-    : '';
+  if (!connection) return argv.map(shellQuote).join(' ');
+  const p = connection.profile;
+  const vars = [
+    `PGHOST=${shellQuote(p.host)}`, `PGPORT=${p.port}`, `PGUSER=${shellQuote(p.user)}`,
+    `PGDATABASE=${shellQuote(sideDatabase(connection))}`, `PGSSLMODE=${p.sslmode}`,
+  ];
+  if (connection.password !== undefined) vars.push('PGPASSWORD=***');
+  const prefix = `${vars.join(' ')} `;
   return prefix + argv.map(shellQuote).join(' ');
 }
 
@@ -49,7 +54,11 @@ export async function runTool(tool: string, args: string[], options: RunToolOpti
   const { execa } = await import('execa');
   const env: Record<string, string | undefined> = { LC_MESSAGES: 'C', LC_ALL: undefined, ...options.env };
   if (options.connection) {
-    Object.assign(env, libpqEnvironment(options.connection.target, options.connection.password, options.connection.database !== undefined ? { database: options.connection.database } : {}));
+    const side = options.connection;
+    Object.assign(env, libpqEnvironment(side.profile, side.password, {
+      database: sideDatabase(side),
+      connectTimeoutSeconds: connectTimeoutOf(side),
+    }));
   }
   const started = performance.now();
   const stderrLines: string[] = [];

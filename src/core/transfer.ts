@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { displayCommand, runTool, shellQuote } from './run.js';
-import type { StepCallbacks, StepFailure } from './steps.js';
+import type { StepCallbacks, StepFailure } from './step.js';
 
 export interface TransferOptions extends StepCallbacks {
   archive: string;

@@ -12,12 +12,14 @@ import {
 } from '../shared/report.js';
 import { qualifiedName, quoteIdent } from './catalog.js';
 import { describeTarget } from './connection.js';
-import { ConnectionError, connect, serverInfo } from './pg.js';
-import type { SideConnection, StepProgress } from './steps.js';
+import { userSchemaSql } from './inspect.js';
+import { ConnectionError, serverInfo } from './pg.js';
+import { connectSide, sideDatabase, type Side } from './side.js';
+import type { StepProgress } from './step.js';
 
 export interface ValidateOptions {
-  source: SideConnection;
-  target: SideConnection;
+  source: Side;
+  target: Side;
   checksums?: boolean;
   estimate?: boolean;
   /** Only these schemas (default: every non-system schema). */
@@ -47,7 +49,7 @@ interface TableMeta {
 /** Map key of a relation: schema and name joined by NUL (no identifier can contain it). */
 const tkey = (schema: string, name: string): string => `${schema}\u0000${name}`;
 
-const SYSTEM = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`;
+const SYSTEM = userSchemaSql();
 const notExtensionMember = (classid: string, oid: string): string =>
   `NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = '${classid}'::regclass AND dep.objid = ${oid} AND dep.deptype = 'e')`;
 
@@ -128,9 +130,9 @@ function batches<T>(list: T[], size: number): T[][] {
   return out;
 }
 
-async function openPool(side: SideConnection, n: number): Promise<pg.Client[]> {
+async function openPool(side: Side, n: number): Promise<pg.Client[]> {
   // In parallel: each connection costs a round trip and a SCRAM exchange.
-  const opened = await Promise.allSettled(Array.from({ length: n }, () => connect(side.target, { password: side.password, database: side.database ?? side.target.database, connectTimeoutSeconds: 10, applicationName: 'hydra-migrate validate' })));
+  const opened = await Promise.allSettled(Array.from({ length: n }, () => connectSide(side, { applicationName: 'hydra-migrate validate' })));
   const clients = opened.filter((o): o is PromiseFulfilledResult<pg.Client> => o.status === 'fulfilled').map((o) => o.value);
   const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed) {
@@ -220,12 +222,20 @@ async function objectInventory(c: pg.Client, schemas: string[] | undefined): Pro
   return out;
 }
 
-async function sequenceValues(c: pg.Client, schemas: string[] | undefined): Promise<Map<string, bigint | null>> {
+/** Last values of the sequences; a failure to read them fails the validation (never "match"). */
+async function sequenceValues(c: pg.Client, schemas: string[] | undefined, side: 'source' | 'target'): Promise<Map<string, bigint | null>> {
   const f = schemaFilter(schemas, 'schemaname');
-  const { rows } = await c.query<{ s: string; n: string; v: string | null }>(
-    `SELECT schemaname AS s, sequencename AS n, last_value::text AS v FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema')${f.sql}`,
-    f.values,
-  ).catch(async () => c.query<{ s: string; n: string; v: string | null }>(`SELECT schemaname AS s, sequencename AS n, NULL::text AS v FROM pg_sequences WHERE false`));
+  let rows: Array<{ s: string; n: string; v: string | null }>;
+  try {
+    ({ rows } = await c.query<{ s: string; n: string; v: string | null }>(
+      `SELECT schemaname AS s, sequencename AS n, last_value::text AS v FROM pg_sequences
+        WHERE schemaname NOT IN ('pg_catalog', 'information_schema')${f.sql}`,
+      f.values,
+    ));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ValidationError(`Could not read the sequences of the ${side}: ${message}. Grant the validating user SELECT on pg_sequences (or validate as the owner).`);
+  }
   return new Map(rows.map((r) => [tkey(r.s, r.n), r.v === null ? null : BigInt(r.v)]));
 }
 
@@ -270,9 +280,10 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     // Objects and sequences on the first connection of each side while the others count rows.
     const inventories = (): Promise<[NamedObject[], NamedObject[], Map<string, bigint | null>, Map<string, bigint | null>]> => Promise.all([
       objectInventory(srcClients[0]!, o.schemas), objectInventory(tgtClients[0]!, o.schemas),
-      sequenceValues(srcClients[0]!, o.schemas), sequenceValues(tgtClients[0]!, o.schemas),
+      sequenceValues(srcClients[0]!, o.schemas, 'source'), sequenceValues(tgtClients[0]!, o.schemas, 'target'),
     ]);
     const early = srcClients.length > 1 && tgtClients.length > 1 ? inventories() : undefined;
+    early?.catch(() => undefined); // awaited below; a failure must not be an unhandled rejection meanwhile
     const countSrc = srcClients.length > 1 ? srcClients.slice(1) : srcClients;
     const countTgt = tgtClients.length > 1 ? tgtClients.slice(1) : tgtClients;
 
@@ -405,8 +416,8 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       ok: false,
       mode: o.estimate ? 'estimate' : 'exact',
       checksums: !!o.checksums && !o.estimate,
-      source: { server: describeTarget(o.source.target, o.source.database), version: srcInfo.serverVersion, database: srcInfo.database },
-      target: { server: describeTarget(o.target.target, o.target.database), version: tgtInfo.serverVersion, database: tgtInfo.database },
+      source: { server: describeTarget(o.source.profile, sideDatabase(o.source)), version: srcInfo.serverVersion, database: srcInfo.database },
+      target: { server: describeTarget(o.target.profile, sideDatabase(o.target)), version: tgtInfo.serverVersion, database: tgtInfo.database },
       startedAt,
       durationMs: 0,
       summary: {

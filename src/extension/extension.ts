@@ -5,6 +5,7 @@ import { registerCommands, type Ctx } from './commands.js';
 import { ConnectionStore } from './connectionStore.js';
 import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import { RunHistory } from './runHistory.js';
+import { RunningSteps } from './runningSteps.js';
 import { ValidationPanel, ValidationSerializer, VIEW_TYPE } from './validationPanel.js';
 
 /** What activate() returns: read-only views for automation and the extension-host tests. */
@@ -19,6 +20,8 @@ export interface HydraMigrateApi {
   validationPanels(): ValidationPanel[];
   /** The run history (Runs view). */
   runs: RunHistory;
+  /** The steps running now (what the status bar shows). */
+  running: RunningSteps;
   /** Milliseconds spent evaluating the bundle and running activate(). */
   timings: { bundleEvaluationMs: number; activateMs: number };
 }
@@ -38,11 +41,9 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     context.subscriptions.push(store, explorer, view);
     const history = new RunHistory(context.globalState, context.globalStorageUri);
     const runsView = vscode.window.createTreeView('hydraMigrate.runs', { treeDataProvider: history });
-    const statusBar = vscode.window.createStatusBarItem('hydraMigrate.step', vscode.StatusBarAlignment.Left, 10);
-    statusBar.name = 'Hydra Migrate step';
-    statusBar.command = 'workbench.action.terminal.focus';
-    context.subscriptions.push(history, runsView, statusBar);
-    const ctx: Ctx = { extensionUri: context.extensionUri, store, explorer, log, view, history, statusBar };
+    const running = new RunningSteps();
+    context.subscriptions.push(history, runsView, running);
+    const ctx: Ctx = { extensionUri: context.extensionUri, store, explorer, log, view, history, running };
     context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, new ValidationSerializer({ extensionUri: context.extensionUri, store, log })));
     context.subscriptions.push(...registerCommands(ctx));
     const updateEmpty = (): void => void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
@@ -56,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       explorer,
       passwordStored: (id) => store.hasPassword(id),
       runs: history,
+      running,
       validationPanels: () => ValidationPanel.all(),
       timings: { bundleEvaluationMs: bundleEvaluated - bundleEvaluationStarted, activateMs },
     };

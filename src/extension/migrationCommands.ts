@@ -6,21 +6,25 @@
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
-import { summarizeToc } from '../core/archive.js';
+import { readArchive, summarizeToc } from '../core/archive.js';
+import { analyze } from '../core/analyze.js';
 import { formatBytes, listSchemas } from '../core/catalog.js';
-import { connect, ConnectionError } from '../core/pg.js';
+import { createDatabase, prepareTarget } from '../core/createDatabase.js';
+import { dump, type ArchiveFormat } from '../core/dump.js';
+import { readDatabaseLocale } from '../core/inspect.js';
+import { ConnectionError } from '../core/pg.js';
 import { describeTarget, type ConnectionProfile } from '../core/connection.js';
 import { migrate, type MigrateStepName } from '../core/migrate.js';
 import { locateTool } from '../core/pgbin.js';
 import { preflight, type PreflightReport } from '../core/preflight.js';
+import { restore } from '../core/restore.js';
+import { withSide, type Side, type SideRole } from '../core/side.js';
+import type { StepFailure, StepProgress } from '../core/step.js';
 import { transfer } from '../core/transfer.js';
-import {
-  analyze, createDatabase, dump, prepareTarget, readArchive, readDatabaseLocale, restore,
-  type SideConnection, type StepFailure, type StepProgress,
-} from '../core/steps.js';
 import type { ConnectionStore } from './connectionStore.js';
 import { databaseOf, profileOf, type ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import type { RunHistory, RunRecord } from './runHistory.js';
+import type { RunningSteps } from './runningSteps.js';
 import type { ValidationArgs } from '../shared/protocol.js';
 import type { ValidationReport } from '../shared/report.js';
 import { ValidationPanel } from './validationPanel.js';
@@ -35,7 +39,7 @@ export interface StepCtx {
   explorer: ConnectionsExplorer;
   log: vscode.LogOutputChannel;
   history: RunHistory;
-  statusBar: vscode.StatusBarItem;
+  running: RunningSteps;
 }
 
 export interface StepCommandResult {
@@ -47,11 +51,11 @@ export interface StepCommandResult {
 }
 
 /** Options accepted by the step commands instead of prompts (automation, tests, Re-run). */
-export interface DumpArgs { connectionId: string; database?: string; out?: string; format?: 'custom' | 'directory'; jobs?: number; noOwner?: boolean; noAcl?: boolean; overwrite?: boolean; schemas?: string[] }
+export interface DumpArgs { connectionId: string; database?: string; out?: string; format?: ArchiveFormat; jobs?: number; noOwner?: boolean; noAcl?: boolean; overwrite?: boolean; schemas?: string[] }
 export interface RestoreArgs { connectionId: string; database: string; archive: string; jobs?: number; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string; analyze?: boolean; schemas?: string[] }
 export interface CreateDatabaseArgs { connectionId: string; name: string; likeConnectionId?: string; likeDatabase?: string; owner?: string; createRoles?: boolean; createExtensions?: boolean }
 export interface PairArgs { sourceConnectionId: string; sourceDatabase?: string; targetConnectionId: string; targetDatabase?: string; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string }
-export interface MigrateArgs extends PairArgs { dumpPath?: string; format?: 'custom' | 'directory'; jobs?: number }
+export interface MigrateArgs extends PairArgs { dumpPath?: string; format?: ArchiveFormat; jobs?: number }
 
 /** The user dismissed a prompt: the command ends quietly. */
 export class Cancelled extends Error {
@@ -62,8 +66,8 @@ function isNode(arg: unknown): arg is ExplorerNode {
   return !!arg && typeof arg === 'object' && 'kind' in arg;
 }
 
-async function sideOf(ctx: StepCtx, profile: ConnectionProfile, database: string): Promise<SideConnection> {
-  return { target: profile, password: await ctx.store.getPassword(profile.id), database };
+async function sideOf(ctx: StepCtx, profile: ConnectionProfile, database: string, role: SideRole = profile.role): Promise<Side> {
+  return { role, profile, password: await ctx.store.getPassword(profile.id), database, connectTimeoutSeconds: settings().connectTimeoutSeconds };
 }
 
 function profile(ctx: StepCtx, id: string): ConnectionProfile {
@@ -122,7 +126,7 @@ async function runRecorded(
   const startedAt = new Date().toISOString();
   const commands: string[] = [];
   const extra: Partial<RunRecord> = {};
-  const run = runStepInTerminal(name, (io) => work({ ...io, command: (c) => { commands.push(c); io.command(c); } }, commands, extra), { statusBar: ctx.statusBar, log: ctx.log });
+  const run = runStepInTerminal(name, (io) => work({ ...io, command: (c) => { commands.push(c); io.command(c); } }, commands, extra), { running: ctx.running, log: ctx.log });
   const outcome = await run.outcome;
   const saved = await ctx.history.add({ ...record, ...extra, commands, startedAt, endedAt: new Date().toISOString(), exitCode: outcome.exitCode, ok: outcome.ok }, outcome.output);
   if (!outcome.ok && !outcome.cancelled) {
@@ -156,16 +160,12 @@ async function dumpCommand(ctx: StepCtx, arg?: ExplorerNode | DumpArgs): Promise
     ]);
     let schemas: string[] | undefined;
     try {
-      const client = await connect(p, { password: await ctx.store.getPassword(p.id), database, connectTimeoutSeconds: settings().connectTimeoutSeconds });
-      try {
-        const all = (await listSchemas(async (text, values) => (await client.query(text, values)).rows as never)).map((x) => x.name);
-        if (all.length > 1) {
-          const pick = await vscode.window.showQuickPick(all.map((x) => ({ label: x, picked: true })), { canPickMany: true, title: t('Schemas to dump (all by default)'), ignoreFocusOut: true });
-          if (!pick || pick.length === 0) return undefined;
-          if (pick.length < all.length) schemas = pick.map((x) => x.label);
-        }
-      } finally {
-        await client.end().catch(() => undefined);
+      const all = await withSide(await sideOf(ctx, p, database), async (client) =>
+        (await listSchemas(async (text, values) => (await client.query(text, values)).rows as never)).map((x) => x.name));
+      if (all.length > 1) {
+        const pick = await vscode.window.showQuickPick(all.map((x) => ({ label: x, picked: true })), { canPickMany: true, title: t('Schemas to dump (all by default)'), ignoreFocusOut: true });
+        if (!pick || pick.length === 0) return undefined;
+        if (pick.length < all.length) schemas = pick.map((x) => x.label);
       }
     } catch (err) {
       if (err instanceof ConnectionError) throw new Error(`${err.explained.message} ${err.explained.hint}`);
@@ -220,15 +220,16 @@ async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri | Re
     const cfg = settings();
     const binOpts = toolOptions(cfg);
     const read = await readArchive((await locateTool('pg_restore', binOpts)).path, archive);
-    if ('failure' in read) throw new Error(`${read.failure.message} ${read.failure.hint}`);
-    const kinds = summarizeToc(read.toc).slice(0, 6).map((k) => `${k.count} ${k.desc}`).join(', ');
-    const flags = await pickFlags(t('Restore {0} entries (PostgreSQL {1}): {2}', read.toc.entries.length, read.toc.dumpedFromVersion ?? '?', kinds), [
+    if (!read.ok) throw new Error(`${read.failure.message} ${read.failure.hint}`);
+    const toc = read.value;
+    const kinds = summarizeToc(toc).slice(0, 6).map((k) => `${k.count} ${k.desc}`).join(', ');
+    const flags = await pickFlags(t('Restore {0} entries (PostgreSQL {1}): {2}', toc.entries.length, toc.dumpedFromVersion ?? '?', kinds), [
       { id: 'noOwner', label: '--no-owner', detail: t('objects belong to the restoring user'), picked: true },
       { id: 'noAcl', label: '--no-acl', detail: t('skip GRANTs'), picked: true },
       { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
       { id: 'analyze', label: 'ANALYZE', detail: t('vacuumdb --analyze-only afterwards'), picked: true },
     ]);
-    const schemasInArchive = [...new Set(read.toc.entries.map((e) => e.schema).filter((x) => x !== '-'))].sort();
+    const schemasInArchive = [...new Set(toc.entries.map((e) => e.schema).filter((x) => x !== '-'))].sort();
     let schemas: string[] | undefined;
     if (schemasInArchive.length > 1) {
       const pick = await vscode.window.showQuickPick(schemasInArchive.map((x) => ({ label: x, picked: true })), { canPickMany: true, title: t('Schemas to restore (all by default)'), ignoreFocusOut: true });
@@ -499,7 +500,7 @@ async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateArgs): P
       const summary = [...(record.detail ? [record.detail] : []), ...failureLines(record.failure)];
       const extra: Partial<RunRecord> = {};
       if (record.failure) extra.errorSummary = record.failure.message;
-      if (step === 'dump' && sha256Of(record.detail)) extra.sha256 = sha256Of(record.detail)!;
+      if (record.archive) extra.sha256 = record.archive.sha256;
       finished.push(session.finish({ ok: record.ok || !!record.skipped, summary, cancelled: record.failure?.problem === 'cancelled' }, extra));
     },
     onPreflight: (report) => {
@@ -516,10 +517,6 @@ async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateArgs): P
     validation = (await validateCommand(ctx, { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb }))?.report;
   }
   return { ok: result.ok && (validation?.ok ?? false), ...(result.failedStep ? { failedStep: result.failedStep } : {}), steps, ...(validation ? { validation } : {}) };
-}
-
-function sha256Of(detail: string | undefined): string | undefined {
-  return /sha256 ([0-9a-f]{64})/.exec(detail ?? '')?.[1];
 }
 
 export interface TransferArgs { archive: string; host: string; user: string; port?: number; remoteDir: string; identityFile?: string; tool?: 'rsync' | 'scp' }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { defaultJobs } from '../core/steps.js';
+import { defaultJobs } from '../core/step.js';
 
 export interface Settings {
   /** Folder with psql, pg_dump, pg_restore; empty = PATH, then /usr/lib/postgresql/<newest>/bin. */

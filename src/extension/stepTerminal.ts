@@ -6,7 +6,8 @@
  * terminal's exit status is the step's.
  */
 import * as vscode from 'vscode';
-import type { StepProgress } from '../core/steps.js';
+import type { StepProgress } from '../core/step.js';
+import type { RunningSteps } from './runningSteps.js';
 
 const ESC = '\u001b[';
 const ANSI_CODES = /\u001b\[[0-9;]*m/g;
@@ -39,7 +40,7 @@ export interface StepTerminalRun {
 }
 
 /** Runs `work` in a new terminal named `name`; resolves when the work is done (not when closed). */
-export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<StepOutcome>, options: { statusBar?: vscode.StatusBarItem; log?: vscode.LogOutputChannel; show?: boolean } = {}): StepTerminalRun {
+export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<StepOutcome>, options: { running?: RunningSteps; log?: vscode.LogOutputChannel; show?: boolean } = {}): StepTerminalRun {
   const write = new vscode.EventEmitter<string>();
   const close = new vscode.EventEmitter<number | void>();
   const controller = new AbortController();
@@ -74,6 +75,7 @@ export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<St
   const started = Date.now();
   let lastPercent = -1;
   let reportProgress: ((p: StepProgress) => void) | undefined;
+  const running = options.running?.start(name, controller);
 
   const outcome = (async () => {
     await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
@@ -83,7 +85,7 @@ export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<St
       progress: (p) => {
         reportProgress?.(p);
         const percent = p.total > 0 ? Math.floor((100 * p.done) / p.total) : 0;
-        if (options.statusBar) options.statusBar.text = `$(sync~spin) ${name}: ${percent}%`;
+        running?.update(percent);
         if (percent !== lastPercent && percent % 10 === 0) {
           lastPercent = percent;
           out(style.dim(`[${percent}%] ${p.done}/${p.total}${p.label ? ` ${p.label}` : ''}\n`));
@@ -91,10 +93,6 @@ export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<St
       },
       signal: controller.signal,
     };
-    if (options.statusBar) {
-      options.statusBar.text = `$(sync~spin) ${name}`;
-      options.statusBar.show();
-    }
     let result: StepOutcome;
     try {
       result = await vscode.window.withProgress(
@@ -113,7 +111,7 @@ export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<St
     } catch (err) {
       result = { ok: false, summary: [`Unexpected failure: ${err instanceof Error ? err.message : String(err)}`] };
     } finally {
-      options.statusBar?.hide();
+      running?.end();
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     // A step that failed because it was cancelled counts as cancelled; the printed code is the real one.

@@ -11,6 +11,7 @@ import { validate } from '../core/validate.js';
 import type { ExportFormat, HostToWebview, ValidationArgs, ValidationViewState, WebviewToHost } from '../shared/protocol.js';
 import type { ValidationReport } from '../shared/report.js';
 import type { ConnectionStore } from './connectionStore.js';
+import { settings } from './settings.js';
 
 export const VIEW_TYPE = 'hydraMigrate.validation';
 const t = vscode.l10n.t;
@@ -112,8 +113,8 @@ export class ValidationPanel implements vscode.Disposable {
       if (!s || !tg) throw new Error(t('A connection of this validation was removed; open it again from the explorer.'));
       const [sp, tp] = await Promise.all([this.deps.store.getPassword(s.id), this.deps.store.getPassword(tg.id)]);
       const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: t('Validating…') }, () => validate({
-        source: { target: s, password: sp, database: this.args.sourceDatabase },
-        target: { target: tg, password: tp, database: this.args.targetDatabase },
+        source: { role: 'source', profile: s, password: sp, database: this.args.sourceDatabase, connectTimeoutSeconds: settings().connectTimeoutSeconds },
+        target: { role: 'target', profile: tg, password: tp, database: this.args.targetDatabase, connectTimeoutSeconds: settings().connectTimeoutSeconds },
         checksums, signal: controller.signal,
         ...(this.args.schemas?.length ? { schemas: this.args.schemas } : {}),
         ...(only ? { tables: [only] } : {}),

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { openWorkbench, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
-import { createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
+import { createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, sideOn } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServer, type TestServer } from '../helpers/servers.js';
-import { dump } from '../../src/core/steps.js';
+import { dump } from '../../src/core/dump.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const vsix = join(repo, 'dist', 'hydra-migrate.vsix');
@@ -220,7 +220,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 2000000) g`, 'bigdb');
     const archive = join(dumps, 'big.dump');
     const made = await dump({
-      source: { target: { host: '127.0.0.1', port: pg15.port, database: 'bigdb', user: MIGRATOR, sslmode: 'disable' }, password: MIGRATOR_PASSWORD },
+      source: sideOn(pg15, 'bigdb'),
       pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore'), out: archive, format: 'custom',
     });
     assert.ok(made.ok, made.failure?.message);

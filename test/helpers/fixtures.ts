@@ -2,6 +2,7 @@
  * Sample data for tests: a Hydra-shaped database (a columnar stand-in table, see FACTS: an access
  * method named columnar over the heap handler), awkward identifiers, and a non-superuser role.
  */
+import type { Side, SideRole } from '../../src/core/side.js';
 import { literal, type TestServer } from './servers.js';
 
 export const MIGRATOR = 'migrator';
@@ -90,4 +91,14 @@ export async function addMigrationObjects(server: TestServer, name: string): Pro
     SELECT lo_from_bytea(0, 'large object one'::bytea), lo_from_bytea(0, 'large object two'::bytea);
     RESET ROLE;
   `, name);
+}
+
+/** A side on a test server: the migrator by default, the server's admin with `admin`. */
+export function sideOn(server: TestServer, database: string, options: { admin?: boolean; role?: SideRole } = {}): Side {
+  return {
+    role: options.role ?? (server.kind === 'pg15' ? 'source' : 'target'),
+    profile: { host: '127.0.0.1', port: server.port, database, user: options.admin ? server.adminUser : MIGRATOR, sslmode: 'disable' },
+    password: options.admin ? server.adminPassword : MIGRATOR_PASSWORD,
+    database,
+  };
 }

@@ -252,3 +252,26 @@ function makeCertificates(dir: string): string {
   writeFileSync(ca, readFileSync(join(dir, 'ca.crt')));
   return ca;
 }
+
+/**
+ * A TCP server on 127.0.0.1 that accepts connections and never answers: what a firewall that
+ * drops packets or a hung server looks like to a client, for connect-timeout tests.
+ */
+export async function blackhole(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}

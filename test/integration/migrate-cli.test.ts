@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
-import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
+import { blackhole, PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(repo, 'dist', 'cli.cjs');
@@ -162,6 +162,22 @@ describe('bad input on the command line', () => {
     assert.match(r.stdout, /refused/);
   });
 
+  it('--connect-timeout bounds the step verbs too (dump, through pg_dump)', async () => {
+    const hole = await blackhole();
+    try {
+      const out = join(dir, 'silent.dump');
+      const r = run(['dump', '--source', `postgresql://x@127.0.0.1:${hole.port}/db?sslmode=disable`, '--out', out, '--format', 'custom', '--connect-timeout', '1'], { HYDRA_SOURCE_PASSWORD: 'not-the-password' });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /did not answer within 1 s/);
+      assert.ok(!existsSync(out));
+      const bad = run(['dump', '--source', src(), '--out', out, '--connect-timeout', 'soon'], passwords());
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--connect-timeout must be a positive number of seconds/);
+    } finally {
+      await hole.close();
+    }
+  });
+
   it('pg binaries missing: a clear message', () => {
     const r = run(['dump', '--source', src(), '--out', join(dir, 'x.dump'), '--pg-bin-dir', '/nonexistent/bin'], passwords());
     assert.equal(r.code, 2);
@@ -185,6 +201,13 @@ describe('bad input on the command line', () => {
 });
 
 describe('create-database with roles and extensions, selective restore', () => {
+  // Its own archive, so that it does not depend on what the migration test wrote.
+  const archive = (): string => join(dir, 'selective.dir');
+  before(() => {
+    const r = run(['dump', '--source', src(), '--out', archive(), '--format', 'directory'], passwords());
+    assert.equal(r.code, 0, r.stderr);
+  });
+
   it('--create-roles creates the source\'s owner roles (NOLOGIN) and --create-extensions its extensions', async () => {
     const r = run(['create-database', '--target', tgt('prepared'), '--like', src(), '--create-roles', '--create-extensions'], passwords());
     assert.equal(r.code, 0, r.stderr);
@@ -193,11 +216,11 @@ describe('create-database with roles and extensions, selective restore', () => {
   });
 
   it('restore --schema restores only that schema, with owners now that the role exists', async () => {
-    const r = run(['restore', '--target', tgt('prepared'), '--in', join(dir, 'shop.dir'), '--schema', 'inventory', '--no-acl'], passwords());
+    const r = run(['restore', '--target', tgt('prepared'), '--in', archive(), '--schema', 'inventory', '--no-acl'], passwords());
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await scalar(pg17, 'prepared', 'SELECT count(*) FROM inventory.products'), '300');
     assert.equal(await scalar(pg17, 'prepared', `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`), '0');
-    const bad = run(['restore', '--target', tgt('postgres'), '--in', join(dir, 'shop.dir'), '--schema', 'nope'], passwords());
+    const bad = run(['restore', '--target', tgt('postgres'), '--in', archive(), '--schema', 'nope'], passwords());
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /no schema named "nope"/);
   });

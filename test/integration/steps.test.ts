@@ -7,10 +7,15 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  analyze, createDatabase, dump, readArchive, readDatabaseLocale, restore, type SideConnection, type StepProgress,
-} from '../../src/core/steps.js';
-import { AWKWARD, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, q } from '../helpers/fixtures.js';
+import { analyze } from '../../src/core/analyze.js';
+import { readArchive } from '../../src/core/archive.js';
+import { createDatabase } from '../../src/core/createDatabase.js';
+import { dump } from '../../src/core/dump.js';
+import { readDatabaseLocale } from '../../src/core/inspect.js';
+import { restore } from '../../src/core/restore.js';
+import type { Side } from '../../src/core/side.js';
+import type { StepProgress } from '../../src/core/step.js';
+import { AWKWARD, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, q, sideOn } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 const tools = { pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore'), vacuumdb: join(PG15_TOOLS, 'vacuumdb') };
@@ -19,11 +24,7 @@ let pg15: TestServer;
 let pg17: TestServer;
 let dir: string;
 
-const side = (server: TestServer, database: string, admin = false): SideConnection => ({
-  target: { host: '127.0.0.1', port: server.port, database, user: admin ? server.adminUser : MIGRATOR, sslmode: 'disable' },
-  password: admin ? server.adminPassword : MIGRATOR_PASSWORD,
-  database,
-});
+const side = (server: TestServer, database: string, admin = false): Side => sideOn(server, database, { admin });
 
 async function count(server: TestServer, db: string, table: string): Promise<number> {
   return Number((await server.sql(`SELECT count(*) AS n FROM ${table}`, db)).rows[0].n);
@@ -46,18 +47,18 @@ describe('dump', () => {
     const out = join(dir, 'app.dump');
     const progress: StepProgress[] = [];
     const leaks: string[] = [];
-    let scanned = false;
+    // Scan every process's command line while pg_dump runs, until a scan has seen pg_dump itself.
+    let sawPgDump = false;
     const result = await dump({
       source: side(pg15, DB), ...tools, out, format: 'custom', noOwner: true, noAcl: true,
       onProgress: (p) => progress.push(p),
       onLine: () => {
-        if (scanned) return;
-        scanned = true;
+        if (sawPgDump) return;
         for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
           try {
             const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
             if (cmd.includes(MIGRATOR_PASSWORD) || cmd.includes(encodeURIComponent(MIGRATOR_PASSWORD))) leaks.push(cmd);
-            if (cmd.includes('pg_dump')) scanned = true;
+            if (cmd.split('\0')[0]?.endsWith('pg_dump')) sawPgDump = true;
           } catch {
             // process ended
           }
@@ -65,15 +66,15 @@ describe('dump', () => {
       },
     });
     assert.ok(result.ok, result.failure?.message);
-    assert.ok(scanned, 'the command lines were scanned while pg_dump ran');
+    assert.ok(sawPgDump, 'a scan of the command lines saw pg_dump running');
     assert.deepEqual(leaks, []);
     assert.ok(!result.command.includes(MIGRATOR_PASSWORD));
     assert.match(result.command, /PGPASSWORD=\*\*\* .*pg_dump --verbose --no-password --format=custom/);
-    assert.match(result.archive!.sha256, /^[0-9a-f]{64}$/);
-    assert.ok(result.archive!.entries > 20);
-    assert.equal(result.archive!.toc.format, 'CUSTOM');
-    assert.ok(result.archive!.toc.entries.some((e) => e.desc === 'TABLE DATA' && e.tag === 'accounts'));
-    assert.ok(result.archive!.toc.entries.some((e) => e.desc === 'ACCESS METHOD' && e.tag === 'columnar'));
+    assert.match(result.archive.sha256, /^[0-9a-f]{64}$/);
+    assert.ok(result.archive.entries > 20);
+    assert.equal(result.archive.toc.format, 'CUSTOM');
+    assert.ok(result.archive.toc.entries.some((e) => e.desc === 'TABLE DATA' && e.tag === 'accounts'));
+    assert.ok(result.archive.toc.entries.some((e) => e.desc === 'ACCESS METHOD' && e.tag === 'columnar'));
     assert.ok(!existsSync(`${out}.partial`));
     const last = progress.at(-1)!;
     assert.equal(last.done, last.total, 'progress reaches the total');
@@ -141,6 +142,22 @@ describe('dump', () => {
 
 describe('create database and restore PG15 -> PG17', () => {
   const target = `migrated "db"; ü`;
+  // This describe's own archives, so that no test depends on what another one wrote.
+  let customArchive: string;
+  let directoryArchive: string;
+  before(async () => {
+    customArchive = join(dir, 'restore-input.dump');
+    directoryArchive = join(dir, 'restore-input.dir');
+    const [c, d] = await Promise.all([
+      dump({ source: side(pg15, DB), ...tools, out: customArchive, format: 'custom' }),
+      dump({ source: side(pg15, DB), ...tools, out: directoryArchive, format: 'directory', jobs: 2 }),
+    ]);
+    assert.ok(c.ok && d.ok, `${c.failure?.message ?? ''} ${d.failure?.message ?? ''}`);
+  });
+  const emptyDatabase = async (name: string): Promise<void> => {
+    const created = await createDatabase(side(pg17, 'postgres', true), name, await readDatabaseLocale(side(pg15, DB)), { owner: MIGRATOR });
+    assert.ok(created.ok, created.failure?.message);
+  };
 
   it('creates the target database like the source (encoding, locale, template0), any name', async () => {
     const locale = await readDatabaseLocale(side(pg15, DB));
@@ -153,10 +170,12 @@ describe('create database and restore PG15 -> PG17', () => {
   });
 
   it('restores everything with --jobs 2: rows, columnar access method, awkward names; no password in any command line', async () => {
+    const restored = `restored "db"; ü`;
+    await emptyDatabase(restored);
     const leaks: string[] = [];
     let sawRestore = false;
     const result = await restore({
-      target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump'), jobs: 2,
+      target: side(pg17, restored, true), pgRestore: tools.pgRestore, archive: customArchive, jobs: 2,
       onLine: () => {
         for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
           try {
@@ -173,30 +192,40 @@ describe('create database and restore PG15 -> PG17', () => {
     assert.deepEqual(leaks, []);
     assert.ok(result.ok, `${result.failure?.message}\n${result.errors.map((e) => e.title).join('\n')}`);
     assert.equal(result.errorCount, 0);
-    assert.equal(await count(pg17, target, 'public.accounts'), 1000);
-    assert.equal(await count(pg17, target, 'public.events'), 500);
-    assert.equal(await count(pg17, target, 'public.measurements'), 800);
-    assert.equal(await count(pg17, target, `${q(AWKWARD.schemaQuote)}.${q(AWKWARD.tableSemicolon)}`), 42);
-    const am = await pg17.sql(`SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.oid = 'public.events'::regclass`, target);
+    assert.equal(await count(pg17, restored, 'public.accounts'), 1000);
+    assert.equal(await count(pg17, restored, 'public.events'), 500);
+    assert.equal(await count(pg17, restored, 'public.measurements'), 800);
+    assert.equal(await count(pg17, restored, `${q(AWKWARD.schemaQuote)}.${q(AWKWARD.tableSemicolon)}`), 42);
+    const am = await pg17.sql(`SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.oid = 'public.events'::regclass`, restored);
     assert.equal(am.rows[0].amname, 'columnar');
-    const analyzed = await analyze({ target: side(pg17, target, true), vacuumdb: tools.vacuumdb, jobs: 2 });
+    const analyzed = await analyze({ target: side(pg17, restored, true), vacuumdb: tools.vacuumdb, jobs: 2 });
     assert.ok(analyzed.ok, analyzed.failure?.message);
   });
 
   it('refuses a non-empty target database unless that exact name is confirmed', async () => {
-    const before = await count(pg17, target, 'public.accounts');
-    const refused = await restore({ target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump') });
+    const busy = 'busy db';
+    await emptyDatabase(busy);
+    const first = await restore({ target: side(pg17, busy, true), pgRestore: tools.pgRestore, archive: customArchive });
+    assert.ok(first.ok, first.failure?.message);
+    const before = await count(pg17, busy, 'public.accounts');
+    const refused = await restore({ target: side(pg17, busy, true), pgRestore: tools.pgRestore, archive: customArchive });
     assert.equal(refused.failure?.problem, 'target_not_empty');
     assert.match(refused.failure.message, /is not empty/);
-    const wrongConfirmation = await restore({ target: side(pg17, target, true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump'), confirmNonEmptyDatabase: 'postgres' });
+    assert.equal(refused.run, undefined, 'pg_restore was not started');
+    const wrongConfirmation = await restore({ target: side(pg17, busy, true), pgRestore: tools.pgRestore, archive: customArchive, confirmNonEmptyDatabase: 'postgres' });
     assert.equal(wrongConfirmation.failure?.problem, 'target_not_empty');
-    assert.equal(await count(pg17, target, 'public.accounts'), before, 'nothing was restored');
+    assert.equal(await count(pg17, busy, 'public.accounts'), before, 'nothing was restored');
+    // With exactly this name confirmed pg_restore runs; on top of the existing objects it fails on each of them.
+    const confirmed = await restore({ target: side(pg17, busy, true), pgRestore: tools.pgRestore, archive: customArchive, confirmNonEmptyDatabase: busy });
+    assert.notEqual(confirmed.run, undefined, 'pg_restore ran');
+    assert.equal(confirmed.failure?.problem, 'restore_errors');
+    assert.ok(confirmed.errors.some((g) => g.cause === 'already_exists'), confirmed.errors.map((g) => g.cause).join(','));
   });
 
   it('groups restore errors by cause and never calls them a success', async () => {
     await pg17.sql(`CREATE DATABASE errs OWNER ${MIGRATOR} TEMPLATE template0`);
     // As a non-superuser: the access method cannot be created and owners cannot be set.
-    const result = await restore({ target: side(pg17, 'errs'), pgRestore: tools.pgRestore, archive: join(dir, 'app.dir') });
+    const result = await restore({ target: side(pg17, 'errs'), pgRestore: tools.pgRestore, archive: directoryArchive });
     assert.equal(result.ok, false);
     assert.equal(result.failure?.problem, 'restore_errors');
     assert.ok(result.errorCount > 0);
@@ -211,15 +240,15 @@ describe('create database and restore PG15 -> PG17', () => {
     writeFileSync(notArchive, 'SELECT 1;\n'.repeat(100));
     assert.equal((await restore({ target: side(pg17, 'errs', true), pgRestore: tools.pgRestore, archive: notArchive })).failure?.problem, 'not_an_archive');
     const truncated = join(dir, 'truncated.dump');
-    copyFileSync(join(dir, 'app.dump'), truncated);
+    copyFileSync(customArchive, truncated);
     truncateSync(truncated, 600);
     const read = await readArchive(tools.pgRestore, truncated);
-    assert.ok('failure' in read && read.failure.problem === 'truncated_archive', JSON.stringify(read));
+    assert.ok(!read.ok && read.failure.problem === 'truncated_archive', JSON.stringify(read));
     assert.equal((await restore({ target: side(pg17, 'errs', true), pgRestore: tools.pgRestore, archive: join(dir, 'missing.dump') })).failure?.problem, 'archive_missing');
   });
 
   it('a target database that does not exist is named with the fix', async () => {
-    const r = await restore({ target: side(pg17, 'nosuchdb', true), pgRestore: tools.pgRestore, archive: join(dir, 'app.dump') });
+    const r = await restore({ target: side(pg17, 'nosuchdb', true), pgRestore: tools.pgRestore, archive: customArchive });
     assert.equal(r.failure?.problem, 'database_missing');
     assert.match(r.failure.hint, /Create it first/);
   });
@@ -233,6 +262,8 @@ describe('failures in the middle of a step', () => {
     mkdirSync(mount);
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]).status === 0;
     if (!mounted) {
+      // In CI the machine is ours (root): a skipped disk-full test would hide a regression.
+      assert.ok(!process.env.CI, 'CI must be able to mount a 64 KiB tmpfs for the disk-full test (run as root)');
       t.skip('cannot mount a tmpfs here (not root or no permission)');
       return;
     }
@@ -270,10 +301,37 @@ describe('failures in the middle of a step', () => {
       assert.ok(stopped, 'the server was stopped during the restore');
       assert.equal(r.ok, false);
       assert.match(r.failure?.message ?? '', /went away|closed the connection|refused/, JSON.stringify(r.failure));
-      assert.match(r.failure!.hint, /drop and recreate "victim"/);
+      assert.match(r.failure.hint, /drop and recreate "victim"/);
     } finally {
       await doomed.stop();
       await pg15.sql(`DROP TABLE IF EXISTS public.bulk`, DB);
+    }
+  });
+});
+
+describe('the connect timeout (hydraMigrate.connectTimeoutSeconds / --connect-timeout)', () => {
+  it('bounds the dump (pg_dump and the catalog probe) and the readiness checks', async () => {
+    const { blackhole } = await import('../helpers/servers.js');
+    const { preflight } = await import('../../src/core/preflight.js');
+    const hole = await blackhole();
+    try {
+      const silent: Side = { ...side(pg15, DB), profile: { ...side(pg15, DB).profile, port: hole.port }, connectTimeoutSeconds: 1 };
+      let started = performance.now();
+      const out = join(dir, 'silent.dump');
+      const dumped = await dump({ source: silent, ...tools, out, format: 'custom' });
+      assert.equal(dumped.failure?.problem, 'timeout', dumped.failure?.message);
+      // The default is 10 s: well under that means the setting reached pg_dump (PGCONNECT_TIMEOUT) and the probe.
+      assert.ok(performance.now() - started < 6000, `dump gave up after ${Math.round(performance.now() - started)} ms`);
+      assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+
+      started = performance.now();
+      const report = await preflight({ source: silent, target: side(pg17, 'postgres', true), binDir: PG15_TOOLS });
+      const source = report.checks.find((c) => c.id === 'source');
+      assert.equal(source?.status, 'blocker');
+      assert.match(source.detail, /did not answer within 1 s/);
+      assert.ok(performance.now() - started < 6000, `readiness checks gave up after ${Math.round(performance.now() - started)} ms`);
+    } finally {
+      await hole.close();
     }
   });
 });

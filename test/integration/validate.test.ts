@@ -10,10 +10,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { reportToCsv, reportToMarkdown } from '../../src/core/reportFormat.js';
-import { createDatabase, dump, readDatabaseLocale, restore, type SideConnection } from '../../src/core/steps.js';
+import { createDatabase } from '../../src/core/createDatabase.js';
+import { dump } from '../../src/core/dump.js';
+import { readDatabaseLocale } from '../../src/core/inspect.js';
+import { restore } from '../../src/core/restore.js';
+import type { Side } from '../../src/core/side.js';
 import { validate } from '../../src/core/validate.js';
 import type { ValidationReport } from '../../src/shared/report.js';
-import { addMigrationObjects, AWKWARD, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, q } from '../helpers/fixtures.js';
+import { addMigrationObjects, AWKWARD, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, q, sideOn } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -22,8 +26,8 @@ let pg15: TestServer;
 let pg17: TestServer;
 let dir: string;
 
-const src = (): SideConnection => ({ target: { host: '127.0.0.1', port: pg15.port, database: DB, user: MIGRATOR, sslmode: 'disable' }, password: MIGRATOR_PASSWORD, database: DB });
-const tgt = (db: string): SideConnection => ({ target: { host: '127.0.0.1', port: pg17.port, database: db, user: pg17.adminUser, sslmode: 'disable' }, password: pg17.adminPassword, database: db });
+const src = (): Side => sideOn(pg15, DB);
+const tgt = (db: string): Side => sideOn(pg17, db, { admin: true });
 
 async function copyTo(db: string): Promise<void> {
   const created = await createDatabase(tgt('postgres'), db, await readDatabaseLocale(src()));
@@ -192,5 +196,35 @@ describe('hydra-migrate validate', () => {
     const r = cli(['--source', uri(pg15.port, MIGRATOR, DB), '--target', uri(1, 'x', 'db')]);
     assert.equal(r.status, 2);
     assert.match(r.stderr.trim(), /^hydra-migrate validate: Could not connect to the target: .*refused/);
+  });
+});
+
+describe('an error is never a match', () => {
+  it('sequences that cannot be read fail the validation instead of showing as matching', async () => {
+    await pg17.sql(`CREATE DATABASE seqfail OWNER ${MIGRATOR}`);
+    await pg17.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.t (id serial PRIMARY KEY); INSERT INTO public.t DEFAULT VALUES;`, 'seqfail');
+    // Reading pg_sequences fails for the (non-superuser) migrator in this database.
+    await pg17.sql(`REVOKE SELECT ON pg_catalog.pg_sequences FROM PUBLIC`, 'seqfail');
+    const side = sideOn(pg17, 'seqfail');
+    await assert.rejects(validate({ source: side, target: side }), (err: Error) => {
+      assert.match(err.message, /Could not read the sequences of the (source|target): permission denied/);
+      return true;
+    });
+  });
+});
+
+describe('the connect timeout', () => {
+  it('bounds every connection of a validation (hydraMigrate.connectTimeoutSeconds / --connect-timeout)', async () => {
+    const { blackhole } = await import('../helpers/servers.js');
+    const hole = await blackhole();
+    try {
+      const started = performance.now();
+      const silent: Side = { ...tgt('db'), profile: { ...tgt('db').profile, port: hole.port }, connectTimeoutSeconds: 1 };
+      await assert.rejects(validate({ source: src(), target: silent }), /did not answer within 1 s/);
+      // The default is 10 s: well under that means the setting was used.
+      assert.ok(performance.now() - started < 6000, `gave up after ${Math.round(performance.now() - started)} ms`);
+    } finally {
+      await hole.close();
+    }
   });
 });

@@ -46,6 +46,7 @@ export async function run(): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const runner = mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} extension-host test(s) failed.`)) : resolve()));
     if (results) {
+      appendFileSync(results, JSON.stringify({ planned: runner.total }) + '\n');
       runner.on('pass', (test) => appendFileSync(results, JSON.stringify({ title: test.fullTitle(), state: 'passed', durationMs: test.duration ?? 0 }) + '\n'));
       runner.on('fail', (test, err: Error) => appendFileSync(results, JSON.stringify({ title: test.fullTitle(), state: 'failed', error: String(err?.stack ?? err) }) + '\n'));
       runner.on('pending', (test) => appendFileSync(results, JSON.stringify({ title: test.fullTitle(), state: 'skipped' }) + '\n'));

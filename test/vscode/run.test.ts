@@ -15,6 +15,7 @@ import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DB = 'hydra app';
+const suiteDir = join(repo, 'test', 'vscode', 'suite');
 
 function filesUnder(dir: string): string[] {
   const out: string[] = [];
@@ -32,7 +33,7 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
   let servers: Record<'pg15' | 'pg17', TestServer>;
   let code: CodeServer | undefined;
   let work: string;
-  let results: Array<{ title: string; state: string; error?: string }> = [];
+  let results: Array<{ title: string; state: string; error?: string; planned?: number }> = [];
   let exitCode = -1;
   let log: string[] = [];
   const leaked: string[] = [];
@@ -79,7 +80,14 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
   });
 
   it('the in-host suites ran and all passed', () => {
-    assert.ok(results.length >= 8, `expected the in-host tests to report (got ${results.length}); host log:\n${log.join('\n')}\n${code?.output() ?? ''}`);
+    const planned = results.find((r) => r.planned !== undefined)?.planned;
+    const reported = results.filter((r) => r.planned === undefined);
+    const context = `host log:\n${log.join('\n')}\n${code?.output() ?? ''}`;
+    // Every test written in the suites was planned by mocha, and every planned test reported.
+    const written = readdirSync(suiteDir).filter((f) => f.endsWith('.test.ts'))
+      .reduce((n, f) => n + (readFileSync(join(suiteDir, f), 'utf8').match(/^\s*(?:it|test)\(/gm)?.length ?? 0), 0);
+    assert.equal(planned, written, `mocha planned ${planned} in-host tests, the suites define ${written}; ${context}`);
+    assert.equal(reported.length, written, `expected ${written} in-host tests to report (got ${reported.length}); ${context}`);
     const failed = results.filter((r) => r.state === 'failed');
     assert.deepEqual(failed.map((f) => `${f.title}: ${f.error}`), []);
     assert.equal(exitCode, 0, `codeAutomationExit(${exitCode})\n${log.join('\n')}`);
@@ -92,7 +100,7 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
 
   describe('each in-host test', () => {
     it("reports every test by name", async (t) => {
-      for (const r of results) {
+      for (const r of results.filter((x) => x.planned === undefined)) {
         await t.test(r.title, { skip: r.state === 'skipped' }, () => {
           if (r.state === 'failed') throw new Error(r.error);
         });

@@ -159,6 +159,14 @@ describe('Migration steps as commands', function () {
     const deadline = Date.now() + 20_000;
     while (!existsSync(`${out}.partial`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(`${out}.partial`), 'pg_dump started writing');
+    // Another step that ends while the dump runs must not take the dump out of the status bar.
+    const quick = await vscode.commands.executeCommand<StepCommandResult>('hydraMigrate.restoreDump', {
+      connectionId: targetId, database: 'migrated', archive: join(fixture.dumpDir, 'migrate.dir'),
+    });
+    assert.equal(quick?.ok, false);
+    await closeWithKey(quick.terminalName);
+    assert.deepEqual(api.running.names(), [name], 'the dump is still listed as running');
+    assert.match(api.running.statusText() ?? '', new RegExp(`^\\$\\(sync~spin\\) ${name.replace('/', '\\/')}`));
     const terminal = vscode.window.terminals.find((t) => t.name === name)!;
     const t0 = Date.now();
     terminal.sendText('\u0003', false);
@@ -170,5 +178,7 @@ describe('Migration steps as commands', function () {
     assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no archive that looks complete');
     const run = api.runs.list()[0]!;
     assert.deepEqual([run.step, run.ok, run.exitCode], ['dump', false, 130]);
+    assert.deepEqual(api.running.names(), [], 'nothing runs any more');
+    assert.equal(api.running.statusText(), undefined, 'the status bar item is hidden');
   });
 });

@@ -12,7 +12,12 @@ import { formatReportText } from '../core/reportFormat.js';
 import { validate, ValidationError } from '../core/validate.js';
 import { locateTool, ToolNotFoundError } from '../core/pgbin.js';
 import { formatPreflight, preflight, preflightExitCode } from '../core/preflight.js';
-import { createDatabase, defaultJobs, dump, prepareTarget, readDatabaseLocale, restore, type SideConnection, type StepFailure } from '../core/steps.js';
+import { createDatabase, prepareTarget } from '../core/createDatabase.js';
+import { dump, type ArchiveFormat } from '../core/dump.js';
+import { readDatabaseLocale } from '../core/inspect.js';
+import { restore } from '../core/restore.js';
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS, onDatabase, sideDatabase, type Side, type SideRole } from '../core/side.js';
+import { defaultJobs, type StepFailure } from '../core/step.js';
 import { UsageError, type Io } from './io.js';
 
 export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate', 'validate'];
@@ -23,17 +28,31 @@ const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'stri
 const bool = (v: Values, k: string): boolean => v[k] === true;
 const list = (v: Values, k: string): string[] => (Array.isArray(v[k]) ? (v[k]) : []);
 
-function side(v: Values, key: 'source' | 'target', env: NodeJS.ProcessEnv): SideConnection {
-  const uri = str(v, key);
-  if (!uri) throw new UsageError(`--${key} postgresql://user@host:port/dbname is required.`);
+/** --connect-timeout SECONDS (default 10), for every connection a verb opens, its tools' included. */
+export function connectTimeoutOption(v: Values): number {
+  const text = str(v, 'connect-timeout');
+  if (text === undefined) return DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError('--connect-timeout must be a positive number of seconds.');
+  return n;
+}
+
+/** The side named by --source/--target (or --like, a source), its password from the environment. */
+function sideFrom(v: Values, option: 'source' | 'target' | 'like', role: SideRole, env: NodeJS.ProcessEnv): Side {
+  const uri = str(v, option);
+  if (!uri) throw new UsageError(`--${option} postgresql://user@host:port/dbname is required.`);
   try {
     const parsed = parseConnectionString(uri);
-    const password = env[key === 'source' ? 'HYDRA_SOURCE_PASSWORD' : 'HYDRA_TARGET_PASSWORD'] ?? parsed.password ?? env.PGPASSWORD;
-    return { target: parsed.target, password, database: parsed.target.database };
+    const password = env[role === 'source' ? 'HYDRA_SOURCE_PASSWORD' : 'HYDRA_TARGET_PASSWORD'] ?? parsed.password ?? env.PGPASSWORD;
+    return { role, profile: parsed.target, password, database: parsed.target.database, connectTimeoutSeconds: connectTimeoutOption(v) };
   } catch (e) {
-    if (e instanceof ConnectionStringError) throw new UsageError(`--${key}: ${e.message}`);
+    if (e instanceof ConnectionStringError) throw new UsageError(`--${option}: ${e.message}`);
     throw e;
   }
+}
+
+function side(v: Values, key: SideRole, env: NodeJS.ProcessEnv): Side {
+  return sideFrom(v, key, key, env);
 }
 
 function jobsOf(v: Values): number {
@@ -44,7 +63,7 @@ function jobsOf(v: Values): number {
   return n;
 }
 
-function formatOf(v: Values): 'custom' | 'directory' {
+function formatOf(v: Values): ArchiveFormat {
   const f = str(v, 'format') ?? 'directory';
   if (f === 'custom' || f === 'c') return 'custom';
   if (f === 'directory' || f === 'd') return 'directory';
@@ -117,26 +136,17 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
       case 'create-database': {
         const target = side(v, 'target', io.env);
         const like = str(v, 'like');
-        let locale;
-        if (like) {
-          try {
-            const parsed = parseConnectionString(like);
-            locale = await readDatabaseLocale({ target: parsed.target, password: io.env.HYDRA_SOURCE_PASSWORD ?? parsed.password ?? io.env.PGPASSWORD });
-          } catch (e) {
-            if (e instanceof ConnectionStringError) throw new UsageError(`--like: ${e.message}`);
-            throw e;
-          }
-        }
-        const name = target.database ?? target.target.database;
+        const source = like ? sideFrom(v, 'like', 'source', io.env) : undefined;
+        const locale = source ? await readDatabaseLocale(source) : undefined;
+        const name = sideDatabase(target);
         const owner = str(v, 'owner');
         const withRoles = bool(v, 'create-roles');
         const withExtensions = bool(v, 'create-extensions');
         if ((withRoles || withExtensions) && !like) throw new UsageError('--create-roles and --create-extensions need --like SOURCE_URI (they copy what the source uses).');
-        const result = await createDatabase({ ...target, database: 'postgres' }, name, locale, owner ? { owner } : {});
+        const result = await createDatabase(onDatabase(target, 'postgres'), name, locale, owner ? { owner } : {});
         let prepared: Awaited<ReturnType<typeof prepareTarget>> | undefined;
-        if (result.ok && like && (withRoles || withExtensions)) {
-          const parsed = parseConnectionString(like);
-          prepared = await prepareTarget({ target: parsed.target, password: io.env.HYDRA_SOURCE_PASSWORD ?? parsed.password ?? io.env.PGPASSWORD }, { ...target, database: name }, { roles: withRoles, extensions: withExtensions });
+        if (result.ok && source && (withRoles || withExtensions)) {
+          prepared = await prepareTarget(source, onDatabase(target, name), { roles: withRoles, extensions: withExtensions });
         }
         const ok = result.ok && (prepared?.failures.length ?? 0) === 0;
         if (json) io.stdout(JSON.stringify({ ok, database: name, sql: result.sql, failure: result.failure, prepared }, null, 2));

@@ -1,0 +1,118 @@
+/**
+ * Catalog probes shared by the readiness checks, create-database, dump and restore. Every query
+ * here runs on a connection opened through connectSide (the user's connect timeout).
+ */
+import type pg from 'pg';
+import { explainSideError } from './step.js';
+import { withSide, type Side } from './side.js';
+
+/**
+ * SQL condition on a pg_namespace aliased `n`: true for user schemas, false for pg_catalog,
+ * information_schema, pg_toast and the temporary schemas. The one system-schema filter.
+ */
+export function userSchemaSql(alias = 'n'): string {
+  return `${alias}.nspname NOT IN ('pg_catalog', 'information_schema') AND ${alias}.nspname NOT LIKE 'pg\\_%'`;
+}
+
+export interface DatabaseContents {
+  exists: boolean;
+  /** User tables, views, sequences, functions... outside system schemas. */
+  objects: number;
+  /** Schemas other than public and system ones. */
+  schemas: number;
+}
+
+const NOT_FROM_EXTENSION = (cls: string, alias: string): string =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${cls}'::regclass AND d.objid = ${alias}.oid AND d.deptype = 'e')`;
+
+/** Whether the side's database exists and how much it holds (a restore target must be empty). */
+export async function inspectDatabase(side: Side): Promise<DatabaseContents> {
+  try {
+    return await withSide(side, async (client) => {
+      const { rows } = await client.query<{ objects: string; schemas: string }>(
+        `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE ${userSchemaSql()} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
+              + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                  WHERE ${userSchemaSql()} AND ${NOT_FROM_EXTENSION('pg_proc', 'p')}) AS objects,
+                (SELECT count(*) FROM pg_namespace n
+                  WHERE ${userSchemaSql()} AND n.nspname <> 'public' AND ${NOT_FROM_EXTENSION('pg_namespace', 'n')}) AS schemas`,
+      );
+      return { exists: true, objects: Number(rows[0]?.objects ?? 0), schemas: Number(rows[0]?.schemas ?? 0) };
+    });
+  } catch (err) {
+    if (explainSideError(err, side).problem === 'database_missing') return { exists: false, objects: 0, schemas: 0 };
+    throw err;
+  }
+}
+
+/** Roles that own objects or hold privileges in the connected database (built-in pg_* roles excluded). */
+export async function ownerAndGranteeRoles(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ rolname: string }>(
+    `SELECT DISTINCT r.rolname FROM pg_roles r WHERE r.oid IN (
+        SELECT relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${userSchemaSql()}
+        UNION SELECT nspowner FROM pg_namespace n WHERE ${userSchemaSql()}
+        UNION SELECT proowner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+        UNION SELECT (aclexplode(relacl)).grantee FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE relacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        UNION SELECT (aclexplode(nspacl)).grantee FROM pg_namespace
+               WHERE nspacl IS NOT NULL AND nspname NOT IN ('pg_catalog', 'information_schema'))
+      AND r.rolname NOT LIKE 'pg\\_%' ORDER BY 1`,
+  );
+  return rows.map((r) => r.rolname);
+}
+
+/** Extensions installed in the connected database, plpgsql excluded. */
+export async function installedExtensions(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ extname: string }>(`SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`);
+  return rows.map((r) => r.extname);
+}
+
+/** Extensions the connected server offers (pg_available_extensions). */
+export async function availableExtensions(client: pg.Client): Promise<Set<string>> {
+  const { rows } = await client.query<{ name: string }>('SELECT name FROM pg_available_extensions');
+  return new Set(rows.map((r) => r.name));
+}
+
+/** The number of ordinary tables pg_dump will dump, for progress; undefined when it cannot tell. */
+export async function countTablesToDump(side: Side, schemas: string[] | undefined, excluded: string[] | undefined): Promise<number | undefined> {
+  try {
+    return await withSide(side, async (client) => {
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'r' AND ${userSchemaSql()}
+            AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1)) AND NOT (n.nspname = ANY($2))`,
+        [schemas ?? [], excluded ?? []],
+      );
+      return Number(rows[0]?.n ?? 0);
+    });
+  } catch {
+    return undefined; // pg_dump will report the connection problem itself
+  }
+}
+
+export interface DatabaseLocale {
+  encoding: string;
+  collate: string;
+  ctype: string;
+  /** 'libc' or 'icu' (PG15+). */
+  provider?: string;
+  icuLocale?: string;
+}
+
+/** Reads the encoding and locale of a database (for CREATE DATABASE ... like the source). */
+export async function readDatabaseLocale(side: Side): Promise<DatabaseLocale> {
+  return withSide(side, async (client) => {
+    const { rows } = await client.query<{ d: Record<string, unknown>; encoding: string }>(
+      `SELECT to_jsonb(d) AS d, pg_encoding_to_char(d.encoding) AS encoding FROM pg_database d WHERE d.datname = current_database()`,
+    );
+    const d = rows[0]!.d;
+    const locale: DatabaseLocale = { encoding: rows[0]!.encoding, collate: String(d.datcollate), ctype: String(d.datctype) };
+    if (d.datlocprovider === 'i') {
+      locale.provider = 'icu';
+      const icu = d.daticulocale ?? d.datlocale;
+      if (typeof icu === 'string') locale.icuLocale = icu;
+    }
+    return locale;
+  });
+}

@@ -1,0 +1,211 @@
+/**
+ * Restore: pg_restore into an empty target database (refused otherwise unless that exact name is
+ * confirmed), progress from the table of contents, every error grouped by cause; a restore that
+ * reported errors is a failure, never a success.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { groupRestoreErrors, parseToc, readArchive, type RestoreErrorGroup, type Toc } from './archive.js';
+import { inspectDatabase, type DatabaseContents } from './inspect.js';
+import { displayCommand, runTool, type ToolRun } from './run.js';
+import { sideDatabase, type Side } from './side.js';
+import {
+  cancelledFailure, conninfoDbname, explainSideError, explainToolFailure, failureOf, type StepCallbacks, type StepFailure,
+} from './step.js';
+
+export interface RestoreFlags {
+  jobs?: number;
+  noOwner?: boolean;
+  noAcl?: boolean;
+  noTableAccessMethod?: boolean;
+  exitOnError?: boolean;
+  singleTransaction?: boolean;
+  /** A -L list file for a selective restore. */
+  useList?: string;
+}
+
+export interface RestoreOptions extends StepCallbacks, RestoreFlags {
+  target: Side;
+  pgRestore: string;
+  archive: string;
+  /** Restore only these schemas (a -L list is written from the archive's table of contents). */
+  schemas?: string[];
+  /** Called with the archive's table of contents once it has been read, before anything is restored. */
+  onToc?: (toc: Toc) => void;
+  /**
+   * Restoring into a database that already holds objects duplicates rows and fails on every
+   * object: refused unless this names exactly the target database.
+   */
+  confirmNonEmptyDatabase?: string;
+}
+
+interface RestoreRun {
+  cancelled: boolean;
+  command: string;
+  durationMs: number;
+  exitCode?: number;
+  toc?: Toc;
+  errors: RestoreErrorGroup[];
+  errorCount: number;
+  run?: ToolRun;
+}
+
+export type RestoreResult =
+  | (RestoreRun & { ok: true; failure?: undefined })
+  | (RestoreRun & { ok: false; failure: StepFailure });
+
+export function buildRestoreArgs(o: RestoreFlags & { archive: string }, database: string): string[] {
+  const args = ['--verbose', '--no-password', `--dbname=${conninfoDbname(database)}`];
+  if (o.jobs && o.jobs > 1 && !o.singleTransaction) args.push(`--jobs=${o.jobs}`);
+  if (o.noOwner) args.push('--no-owner');
+  if (o.noAcl) args.push('--no-acl');
+  if (o.noTableAccessMethod) args.push('--no-table-access-method');
+  if (o.exitOnError) args.push('--exit-on-error');
+  if (o.singleTransaction) args.push('--single-transaction');
+  if (o.useList) args.push(`--use-list=${o.useList}`);
+  args.push(o.archive);
+  return args;
+}
+
+/**
+ * A pg_restore --use-list that keeps only the given schemas: their SCHEMA entries, everything
+ * inside them, and the database-wide entries (extensions, access methods, large objects) they
+ * may need.
+ */
+export function useListForSchemas(toc: Toc, schemas: string[]): string {
+  const keep = new Set(schemas);
+  const global = new Set(['EXTENSION', 'ACCESS METHOD', 'COLLATION', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH', 'DATABASE PROPERTIES']);
+  const commentOnKept = (tag: string): boolean => /^(EXTENSION|SCHEMA) /.test(tag) && [...keep].some((k) => tag.endsWith(` ${k}`));
+  return toc.entries
+    .filter((e) => keep.has(e.schema)
+      || (e.desc === 'SCHEMA' && keep.has(e.tag))
+      || (e.schema === '-' && global.has(e.desc))
+      || (e.desc === 'COMMENT' && e.schema === '-' && commentOnKept(e.tag)))
+    .map((e) => e.line)
+    .join('\n') + '\n';
+}
+
+/** The entry a pg_restore --verbose line reports as started (serial) or finished (parallel). */
+export function restoredEntry(line: string, parallel: boolean): string | undefined {
+  const m = parallel
+    ? /finished item \d+ (.+)$/.exec(line)
+    : /^pg_restore: (?:creating|processing data for table|executing|processing item \d+) (.+)$/.exec(line);
+  return m?.[1];
+}
+
+const SERVER_GONE = /server closed the connection unexpectedly|terminating connection|could not connect to server|connection to server .* failed|SSL SYSCALL error|no connection to the server/i;
+
+export async function restore(o: RestoreOptions): Promise<RestoreResult> {
+  const started = performance.now();
+  const database = sideDatabase(o.target);
+  const args = buildRestoreArgs(o, database);
+  const command = displayCommand([o.pgRestore, ...args], o.target);
+  o.onCommand?.(command);
+  const fail = (failure: StepFailure, extra: Partial<RestoreRun> = {}): RestoreResult =>
+    ({ ok: false, cancelled: false, command, durationMs: performance.now() - started, errors: [], errorCount: 0, failure, ...extra });
+
+  const read = await readArchive(o.pgRestore, o.archive, o.signal);
+  if (!read.ok) return fail(read.failure);
+  let toc = read.value;
+  let listDir: string | undefined;
+  if (o.schemas?.length) {
+    const present = new Set(toc.entries.map((e) => e.schema));
+    const absent = o.schemas.filter((s) => !present.has(s));
+    if (absent.length) {
+      return fail({
+        problem: 'schema_not_in_archive',
+        message: `The archive holds no schema named ${absent.map((a) => `"${a}"`).join(', ')}.`,
+        hint: `Schemas in the archive: ${[...present].filter((s) => s !== '-').join(', ')}.`,
+      }, { toc });
+    }
+    listDir = mkdtempSync(join(tmpdir(), 'hm-list-'));
+    const listFile = join(listDir, 'restore.list');
+    writeFileSync(listFile, useListForSchemas(toc, o.schemas));
+    args.splice(args.length - 1, 0, `--use-list=${listFile}`);
+    toc = { ...toc, entries: parseToc(readFileSync(listFile, 'utf8')).entries };
+  }
+  try {
+    o.onToc?.(toc);
+    let contents: DatabaseContents;
+    try {
+      contents = await inspectDatabase(o.target);
+    } catch (err) {
+      return fail(failureOf(explainSideError(err, o.target)), { toc });
+    }
+    const refused = refuseTarget(contents, database, o.confirmNonEmptyDatabase);
+    if (refused) return fail(refused, { toc });
+    return await runRestore(o, toc, args, command, started, fail);
+  } finally {
+    if (listDir) rmSync(listDir, { recursive: true, force: true });
+  }
+}
+
+/** Why the target database must not be restored into, or undefined when it may. */
+export function refuseTarget(contents: DatabaseContents, database: string, confirmed: string | undefined): StepFailure | undefined {
+  if (!contents.exists) {
+    return {
+      problem: 'database_missing',
+      message: `The target database "${database}" does not exist.`,
+      hint: 'Create it first (Create Database… / hydra-migrate create-database), with the source\'s encoding and locale from template0.',
+    };
+  }
+  if ((contents.objects > 0 || contents.schemas > 0) && confirmed !== database) {
+    return {
+      problem: 'target_not_empty',
+      message: `The target database "${database}" is not empty (${contents.objects} objects, ${contents.schemas} schemas); nothing was restored.`,
+      hint: 'Restore into a new, empty database. Restoring on top of existing objects fails on each of them and duplicates the rows of '
+        + 'tables without a primary key. To do it anyway, confirm this exact database name.',
+    };
+  }
+  return undefined;
+}
+
+async function runRestore(
+  o: RestoreOptions, toc: Toc, args: string[], command: string, started: number,
+  fail: (failure: StepFailure, extra?: Partial<RestoreRun>) => RestoreResult,
+): Promise<RestoreResult> {
+  const database = sideDatabase(o.target);
+  const total = toc.entries.length;
+  let done = 0;
+  o.onProgress?.({ done, total });
+  const parallel = !!o.jobs && o.jobs > 1 && !o.singleTransaction;
+  const run = await runTool(o.pgRestore, args, {
+    connection: o.target,
+    ...(o.signal ? { signal: o.signal } : {}),
+    onLine: (line) => {
+      o.onLine?.(line);
+      const entry = restoredEntry(line, parallel);
+      if (entry !== undefined) {
+        done++;
+        o.onProgress?.({ done: Math.min(done, total), total, label: entry });
+      }
+    },
+  });
+  const grouped = groupRestoreErrors(run.stderrLines);
+  const base = {
+    run, toc, errors: grouped.groups, errorCount: grouped.ignoredReported ?? grouped.total,
+    durationMs: performance.now() - started, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
+  };
+  if (run.cancelled) {
+    const failure = cancelledFailure(`The restore was cancelled; "${database}" is partially restored.`, `Drop and recreate "${database}" before restoring again.`);
+    return fail(failure, { ...base, cancelled: true });
+  }
+  if (run.exitCode === 0 && grouped.total === 0) {
+    o.onProgress?.({ done: total, total });
+    return { ok: true, cancelled: false, command, ...base };
+  }
+  if (grouped.total === 0) return fail(explainToolFailure(run, o.target), base);
+  // The server went away (restart, crash, network): say that, not "N errors".
+  const lost = run.stderrLines.find((l) => SERVER_GONE.test(l));
+  if (lost) {
+    const e = explainToolFailure({ ...run, stderrLines: [lost] }, o.target);
+    return fail({
+      problem: e.problem === 'tool_failed' ? 'server_closed' : e.problem,
+      message: `The target server went away during the restore: ${e.message} "${database}" is partially restored.`,
+      hint: `When the server is back, drop and recreate "${database}" and restore again.`,
+    }, base);
+  }
+  const first = grouped.groups[0]!;
+  return fail({ problem: 'restore_errors', message: `pg_restore reported ${base.errorCount} error(s); the restore is incomplete. ${first.title}.`, hint: first.fix }, base);
+}

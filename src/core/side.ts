@@ -1,0 +1,63 @@
+/**
+ * One side of a migration: its role, the connection profile, the password (from SecretStorage or
+ * the CLI's environment, never argv) and the database to work on. Every connection a step,
+ * readiness check or validation opens goes through connectSide(), so the user's connect timeout
+ * holds everywhere.
+ */
+import type pg from 'pg';
+import type { ConnectionTarget } from './connection.js';
+import { connect } from './pg.js';
+
+export type SideRole = 'source' | 'target';
+
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+
+export interface Side {
+  role: SideRole;
+  profile: ConnectionTarget;
+  password: string | undefined;
+  /** The database to work on (default: the profile's). */
+  database?: string;
+  /** hydraMigrate.connectTimeoutSeconds / --connect-timeout (default 10). */
+  connectTimeoutSeconds?: number;
+}
+
+export function sideDatabase(side: Side): string {
+  return side.database ?? side.profile.database;
+}
+
+/** The same side on another database of its server. */
+export function onDatabase(side: Side, database: string): Side {
+  return { ...side, database };
+}
+
+export function connectTimeoutOf(side: Side): number {
+  return side.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
+}
+
+export interface ConnectSideOptions {
+  /** Another database of the same server (default: the side's). */
+  database?: string;
+  applicationName?: string;
+  statementTimeoutMs?: number;
+}
+
+export function connectSide(side: Side, options: ConnectSideOptions = {}): Promise<pg.Client> {
+  return connect(side.profile, {
+    password: side.password,
+    database: options.database ?? sideDatabase(side),
+    connectTimeoutSeconds: connectTimeoutOf(side),
+    ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+    ...(options.statementTimeoutMs !== undefined ? { statementTimeoutMs: options.statementTimeoutMs } : {}),
+  });
+}
+
+/** Connect, run `work`, end the connection whatever happened. */
+export async function withSide<T>(side: Side, work: (client: pg.Client) => Promise<T>, options: ConnectSideOptions = {}): Promise<T> {
+  const client = await connectSide(side, options);
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
