@@ -9,9 +9,12 @@ import { formatBytes } from '../core/catalog.js';
 import { ConnectionStringError, parseConnectionString } from '../core/connection.js';
 import { migrate } from '../core/migrate.js';
 import { formatReportText } from '../core/reportFormat.js';
-import { validate, ValidationError } from '../core/validate.js';
+import { validate } from '../core/validate.js';
+import { ValidationError } from '../core/validateInventory.js';
 import { locateTool, ToolNotFoundError } from '../core/pgbin.js';
-import { formatPreflight, preflight, preflightExitCode } from '../core/preflight.js';
+import { preflight, preflightExitCode } from '../core/preflight.js';
+import { duration, failureLines, preflightText, restoreErrorLines, stepRecordLine } from '../core/present/steps.js';
+import { plain } from '../core/present/style.js';
 import { createDatabase, prepareTarget } from '../core/createDatabase.js';
 import { dump, type ArchiveFormat } from '../core/dump.js';
 import { readDatabaseLocale } from '../core/inspect.js';
@@ -71,10 +74,10 @@ function formatOf(v: Values): ArchiveFormat {
 }
 
 function failureText(f: StepFailure): string {
-  return `${f.message}\n${f.hint}`;
+  return failureLines(f, plain).join('\n');
 }
 
-const ms = (n: number): string => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+const ms = duration;
 
 export async function runStep(verb: string, v: Values, io: Io): Promise<number> {
   const json = bool(v, 'json');
@@ -103,7 +106,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), noTableAccessMethod: bool(v, 'no-table-access-method'),
           ...(str(v, 'confirm-non-empty') ? { confirmNonEmptyDatabase: str(v, 'confirm-non-empty')! } : {}),
         });
-        io.stdout(json ? JSON.stringify({ ready: report.ready, checks: report.checks, source: report.source, target: report.target, sourceDatabase: report.sourceDatabase, targetDatabase: report.targetDatabase }, null, 2) : formatPreflight(report));
+        io.stdout(json ? JSON.stringify({ ready: report.ready, checks: report.checks, source: report.source, target: report.target, sourceDatabase: report.sourceDatabase, targetDatabase: report.targetDatabase }, null, 2) : preflightText(report, plain));
         return preflightExitCode(report);
       }
       case 'dump': {
@@ -178,10 +181,8 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
             archive: result.toc && { format: result.toc.format, dumpedFromVersion: result.toc.dumpedFromVersion, entries: result.toc.entries.length, kinds: summarizeToc(result.toc) } }, null, 2));
         } else {
           if (result.toc) io.stderr(`Archive: ${result.toc.format ?? '?'} format, dumped from PostgreSQL ${result.toc.dumpedFromVersion ?? '?'}, ${result.toc.entries.length} entries`);
-          for (const g of result.errors) {
-            io.stderr(`\n✖ ${g.title} (${g.count})\n  fix: ${g.fix}`);
-            for (const ex of g.examples.slice(0, 3)) io.stderr(`  - ${ex.error}${ex.command ? `\n    Command was: ${ex.command}` : ''}`);
-          }
+          const errorLines = restoreErrorLines(result.errors, plain);
+          if (errorLines.length) io.stderr(errorLines.join('\n'));
           if (result.ok) io.stdout(`Restore finished in ${ms(result.durationMs)}.`);
           else if (result.failure) io.stderr(`\n${failureText(result.failure)}`);
         }
@@ -199,7 +200,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           onStep: (step, state, record) => {
             if (json) return;
             if (state === 'start') io.stderr(`\n== ${step} ==`);
-            else if (record) io.stderr(`${record.skipped ? '-' : record.ok ? '✔' : '✖'} ${step}${record.detail ? `: ${record.detail}` : ''} (${ms(record.durationMs)})${record.command ? `\n  $ ${record.command}` : ''}`);
+            else if (record) io.stderr(stepRecordLine(record, plain));
           },
           onLine: (step, line) => {
             if (!json && step !== 'preflight') io.stderr(line);
@@ -211,7 +212,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
             archive: result.dump?.archive && { path: result.dump.archive.path, sha256: result.dump.archive.sha256, sizeBytes: result.dump.archive.sizeBytes, entries: result.dump.archive.entries },
             restoreErrors: result.restore?.errors }, null, 2));
         } else {
-          if (result.preflight && !result.preflight.ready) io.stderr(formatPreflight(result.preflight));
+          if (result.preflight && !result.preflight.ready) io.stderr(preflightText(result.preflight, plain));
           const failed = result.steps.find((s) => s.step === result.failedStep);
           if (result.ok) io.stdout(`Migration finished in ${ms(result.durationMs)}: ${result.steps.map((s) => `${s.step} ${s.skipped ? 'skipped' : ms(s.durationMs)}`).join(', ')}.`);
           else if (failed?.failure) io.stderr(`\nMigration stopped at ${failed.step}: ${failureText(failed.failure)}`);

@@ -2,7 +2,7 @@
  * Dump archives: the table of contents printed by `pg_restore -l`, the sha256 of an archive
  * (file or directory), and the grouping of pg_restore's errors by cause with a fix for each.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTool } from './run.js';
@@ -82,6 +82,19 @@ export function summarizeToc(toc: Toc): Array<{ desc: string; count: number }> {
   return [...counts].map(([desc, count]) => ({ desc, count })).sort((a, b) => b.count - a.count || a.desc.localeCompare(b.desc));
 }
 
+function hashFile(hash: Hash, file: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    createReadStream(file).on('data', (d) => hash.update(d)).on('end', resolve).on('error', reject);
+  });
+}
+
+/** sha256 of one file, as sha256sum prints it. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await hashFile(hash, path);
+  return hash.digest('hex');
+}
+
 /** sha256 of a file, or of a directory archive (every file, sorted by name, name and content hashed). */
 export async function archiveSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -89,9 +102,7 @@ export async function archiveSha256(path: string): Promise<string> {
   const files = st.isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)) : [path];
   for (const file of files) {
     if (st.isDirectory()) hash.update(`${file.slice(path.length + 1)}\0`);
-    await new Promise<void>((resolve, reject) => {
-      createReadStream(file).on('data', (d) => hash.update(d)).on('end', resolve).on('error', reject);
-    });
+    await hashFile(hash, file);
   }
   return hash.digest('hex');
 }

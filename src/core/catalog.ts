@@ -25,6 +25,14 @@ export interface SchemaInfo {
 
 export type TableKind = 'table' | 'partitioned table' | 'partition' | 'materialized view' | 'foreign table';
 
+/** The kind of a relation from pg_class.relkind and relispartition. */
+export function tableKind(relkind: string, relispartition: boolean): TableKind {
+  if (relkind === 'p') return 'partitioned table';
+  if (relkind === 'm') return 'materialized view';
+  if (relkind === 'f') return 'foreign table';
+  return relispartition ? 'partition' : 'table';
+}
+
 export interface TableInfo {
   schema: string;
   name: string;
@@ -91,11 +99,7 @@ export async function listTables(query: QueryFn, schema: string): Promise<TableI
     [schema],
   );
   return rows.map((r) => {
-    const kind: TableKind =
-      r.relkind === 'p' ? 'partitioned table'
-        : r.relkind === 'm' ? 'materialized view'
-          : r.relkind === 'f' ? 'foreign table'
-            : r.relispartition ? 'partition' : 'table';
+    const kind = tableKind(r.relkind, r.relispartition);
     const t: TableInfo = { schema, name: r.relname, kind, unlogged: r.relpersistence === 'u', sizeBytes: toNumber(r.size) };
     if (r.reltuples >= 0 && r.relkind !== 'p') t.estimatedRows = Math.round(r.reltuples);
     if (r.amname !== null) t.accessMethod = r.amname;

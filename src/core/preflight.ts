@@ -226,12 +226,3 @@ export function preflightExitCode(r: PreflightReport): 0 | 1 | 2 {
   if (!r.source || !r.target) return 2;
   return r.ready ? 0 : 1;
 }
-
-export function formatPreflight(r: PreflightReport): string {
-  const icon = { ok: '✔', warning: '!', blocker: '✖', unknown: '?' } as const;
-  const lines = r.checks.map((c) => `${icon[c.status]} ${c.title}: ${c.detail}${c.fix && c.status !== 'ok' ? `\n    fix: ${c.fix}` : ''}`);
-  const blockers = r.checks.filter((c) => c.status === 'blocker').length;
-  const warnings = r.checks.filter((c) => c.status === 'warning').length;
-  lines.push('', r.ready ? `Ready to migrate${warnings ? ` (${warnings} warning${warnings > 1 ? 's' : ''})` : ''}.` : `Not ready: ${blockers} blocking problem${blockers === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}.`);
-  return lines.join('\n');
-}

@@ -3,6 +3,7 @@
  * itself.
  */
 import type { TableComparison, ValidationReport } from '../shared/report.js';
+import { qualifiedName } from './catalog.js';
 
 const statusText: Record<string, string> = { match: 'match', different: 'DIFFERENT', missing_in_target: 'MISSING in target', extra_in_target: 'EXTRA in target' };
 
@@ -90,6 +91,5 @@ export function reportToMarkdown(r: ValidationReport): string {
 
 /** The count query a DBA can paste into psql for one table. */
 export function countQuery(schema: string, name: string): string {
-  const q = (x: string): string => `"${x.replace(/"/g, '""')}"`;
-  return `SELECT count(*) FROM ${q(schema)}.${q(name)};`;
+  return `SELECT count(*) FROM ${qualifiedName(schema, name)};`;
 }

@@ -3,9 +3,9 @@
  * authentication, never a password prompt), then compare sha256 sums on the far side when a
  * shell is available there.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { sha256File } from './archive.js';
 import { displayCommand, runTool, shellQuote } from './run.js';
 import type { StepCallbacks, StepFailure } from './step.js';
 
@@ -43,14 +43,6 @@ function sshOptions(o: TransferOptions): string[] {
   if (o.knownHostsFile) opts.push('-o', `UserKnownHostsFile=${o.knownHostsFile}`);
   if (o.identityFile) opts.push('-i', o.identityFile);
   return opts;
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(path).on('data', (d) => hash.update(d)).on('end', resolve).on('error', reject);
-  });
-  return hash.digest('hex');
 }
 
 /** sha256 of each file of the archive, keyed by its path relative to the archive's parent. */

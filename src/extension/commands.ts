@@ -12,8 +12,10 @@ import { testConnection, type TestConnectionResult } from '../core/pg.js';
 import { locateTool } from '../core/pgbin.js';
 import { pickRole, promptDetails, promptName, promptUri } from './connectionForm.js';
 import type { ConnectionStore } from './connectionStore.js';
+import { Cancelled, UserError } from './errors.js';
 import { databaseOf, profileOf, type ConnectionsExplorer, type ExplorerNode } from './explorer.js';
-import { STEP_COMMANDS, type StepCtx } from './migrationCommands.js';
+import { type StepCtx } from './steps/stepCommand.js';
+import { STEP_COMMANDS } from './steps/stepCommands.js';
 import type { RunHistory, RunRecord } from './runHistory.js';
 import { settings, toolOptions } from './settings.js';
 
@@ -38,9 +40,6 @@ export interface AddConnectionArgs {
 }
 
 type ConnectionArg = ExplorerNode | { id: string } | string | undefined;
-
-/** A user-facing failure: shown as is, without a stack. */
-class UserError extends Error {}
 
 async function resolveConnection(ctx: Ctx, arg: ConnectionArg, placeHolder: string): Promise<ConnectionProfile | undefined> {
   if (typeof arg === 'string') return ctx.store.get(arg) ?? raise(t('No connection with id {0}.', arg));
@@ -356,7 +355,7 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       try {
         return await (handler as (ctx: Ctx, ...a: unknown[]) => unknown)(ctx, ...args);
       } catch (err) {
-        if (err instanceof Error && err.name === 'Cancelled') return undefined;
+        if (err instanceof Cancelled) return undefined;
         const message = err instanceof Error ? err.message : String(err);
         ctx.log.error(`${id} failed: ${message}`);
         if (!(err instanceof UserError) && !(err instanceof ConnectionStringError) && err instanceof Error && err.stack) ctx.log.debug(err.stack);

@@ -6,19 +6,10 @@
  * terminal's exit status is the step's.
  */
 import * as vscode from 'vscode';
+import { ansi as style, stripAnsi } from '../core/present/style.js';
 import type { StepProgress } from '../core/step.js';
 import type { RunningSteps } from './runningSteps.js';
 
-const ESC = '\u001b[';
-const ANSI_CODES = /\u001b\[[0-9;]*m/g;
-export const style = {
-  bold: (s: string) => `${ESC}1m${s}${ESC}0m`,
-  dim: (s: string) => `${ESC}2m${s}${ESC}0m`,
-  red: (s: string) => `${ESC}31m${s}${ESC}0m`,
-  green: (s: string) => `${ESC}32m${s}${ESC}0m`,
-  yellow: (s: string) => `${ESC}33m${s}${ESC}0m`,
-  cyan: (s: string) => `${ESC}36m${s}${ESC}0m`,
-};
 
 export interface StepIo {
   line: (text: string) => void;
@@ -123,7 +114,7 @@ export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<St
     out(style.dim(`\nExit code ${exitCode}. Press any key to close this terminal.\n`));
     finished = { exitCode };
     options.log?.info(`${name}: ${result.ok ? 'succeeded' : result.cancelled ? 'cancelled' : 'failed'} in ${seconds} s`);
-    return { ...result, exitCode, output: transcript.join('').replace(ANSI_CODES, '') };
+    return { ...result, exitCode, output: stripAnsi(transcript.join('')) };
   })();
   void outcome.finally(() => write.dispose());
   return { terminal, outcome };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { HydraMigrateApi } from '../../../src/extension/extension.js';
 import type { ExplorerNode } from '../../../src/extension/explorer.js';
-import type { StepCommandResult } from '../../../src/extension/migrationCommands.js';
+import type { StepCommandResult } from '../../../src/extension/steps/stepCommand.js';
 import type { ValidationReport } from '../../../src/shared/report.js';
 import pg from 'pg';
 

@@ -1,0 +1,72 @@
+/**
+ * Readiness reports, step failures, grouped restore errors and step summaries as lines of text,
+ * the same for the CLI (plain) and the step terminals (ANSI).
+ */
+import type { RestoreErrorGroup, Toc } from '../archive.js';
+import { summarizeToc } from '../archive.js';
+import type { MigrateStepRecord } from '../migrate.js';
+import type { PreflightReport } from '../preflight.js';
+import type { StepFailure } from '../step.js';
+import { statusSymbol } from './icons.js';
+import type { Style } from './style.js';
+
+/** One line per check (with its fix on the next line when it is not ok). */
+export function preflightLines(report: PreflightReport, style: Style): string[] {
+  const lines: string[] = [];
+  for (const c of report.checks) {
+    lines.push(`${statusSymbol(c.status, style)} ${style.bold(c.title)}: ${c.detail}`);
+    if (c.fix && c.status !== 'ok') lines.push(`    ${style.bold('fix:')} ${c.fix}`);
+  }
+  return lines;
+}
+
+/** "Ready to migrate (1 warning)." / "Not ready: 2 blocking problems, 1 warning." */
+export function preflightVerdict(report: PreflightReport): string {
+  const blockers = report.checks.filter((c) => c.status === 'blocker').length;
+  const warnings = report.checks.filter((c) => c.status === 'warning').length;
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (report.ready) return `Ready to migrate${warnings ? ` (${plural(warnings, 'warning')})` : ''}.`;
+  return `Not ready: ${plural(blockers, 'blocking problem')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}.`;
+}
+
+/** The whole readiness report: checks, a blank line, the verdict. */
+export function preflightText(report: PreflightReport, style: Style): string {
+  return [...preflightLines(report, style), '', preflightVerdict(report)].join('\n');
+}
+
+/** What failed and what to do. */
+export function failureLines(failure: StepFailure | undefined, style: Style): string[] {
+  return failure ? [style.red(failure.message), `${style.bold('fix:')} ${failure.hint}`] : [];
+}
+
+/** pg_restore's errors grouped by cause: title and count, the fix, up to three examples with their statement. */
+export function restoreErrorLines(groups: RestoreErrorGroup[], style: Style): string[] {
+  const lines: string[] = [];
+  for (const g of groups) {
+    lines.push('', style.red(`✖ ${g.title} (${g.count})`), `  ${style.bold('fix:')} ${g.fix}`);
+    for (const e of g.examples.slice(0, 3)) {
+      lines.push(`  - ${e.error}`);
+      if (e.command) lines.push(`    Command was: ${e.command}`);
+    }
+  }
+  return lines;
+}
+
+/** "archive: CUSTOM format, dumped from PostgreSQL 15.8, 120 entries: 40 TABLE DATA, …" */
+export function tocLine(toc: Toc): string {
+  const kinds = summarizeToc(toc).slice(0, 6).map((k) => `${k.count} ${k.desc}`).join(', ');
+  return `archive: ${toc.format ?? '?'} format, dumped from PostgreSQL ${toc.dumpedFromVersion ?? '?'}, ${toc.entries.length} entries: ${kinds}`;
+}
+
+/** A duration for people: "850 ms", "12.3 s". */
+export function duration(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+/** "✔ dump: 120 entries, sha256 … (2.1 s)" and the command below it. */
+export function stepRecordLine(record: MigrateStepRecord, style: Style): string {
+  const status = record.skipped ? 'skipped' : record.ok ? 'ok' : 'blocker';
+  const detail = record.detail ? `: ${record.detail}` : '';
+  const command = record.command ? `\n  $ ${record.command}` : '';
+  return `${statusSymbol(status, style)} ${record.step}${detail} (${duration(record.durationMs)})${command}`;
+}

@@ -1,0 +1,123 @@
+/**
+ * What validation reads from each side's catalog: the tables with their kind, access method,
+ * columns and integer key; the objects (schemas, views, functions, indexes, constraints, triggers,
+ * types, extensions, large objects, access methods) with their definitions; the sequences.
+ */
+import type pg from 'pg';
+import { tableKind } from './catalog.js';
+import { userSchemaSql } from './inspect.js';
+
+/** Validation could not run (a server unreachable, a catalog unreadable, cancelled). */
+export class ValidationError extends Error {}
+
+export interface TableMeta {
+  schema: string;
+  name: string;
+  kind: string;
+  unlogged: boolean;
+  am: string | null;
+  columns: string;
+  estimate: number | null;
+  /** Single integer primary key column, for narrowing checksums down to ranges. */
+  intKey: string | null;
+}
+
+/** Map key of a relation: schema and name joined by NUL (no identifier can contain it). */
+export const tkey = (schema: string, name: string): string => `${schema}\u0000${name}`;
+
+const SYSTEM = userSchemaSql();
+const notExtensionMember = (classid: string, oid: string): string =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = '${classid}'::regclass AND dep.objid = ${oid} AND dep.deptype = 'e')`;
+
+export function schemaFilter(schemas: string[] | undefined, col = 'n.nspname'): { sql: string; values: unknown[] } {
+  return schemas?.length ? { sql: ` AND ${col} = ANY($1::text[])`, values: [schemas] } : { sql: '', values: [] };
+}
+
+export async function tableInventory(c: pg.Client, schemas: string[] | undefined): Promise<TableMeta[]> {
+  const f = schemaFilter(schemas);
+  const { rows } = await c.query<{ nspname: string; relname: string; relkind: string; relpersistence: string; relispartition: boolean; amname: string | null; cols: string | null; reltuples: number; intkey: string | null }>(
+    `SELECT n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, am.amname, c.reltuples::float8 AS reltuples,
+            (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+               FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols,
+            (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+              WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS intkey
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_am am ON am.oid = c.relam
+      WHERE c.relkind IN ('r', 'p', 'm') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`,
+    f.values,
+  );
+  return rows.map((r) => ({
+    schema: r.nspname,
+    name: r.relname,
+    kind: tableKind(r.relkind, r.relispartition),
+    unlogged: r.relpersistence === 'u',
+    am: r.amname,
+    columns: r.cols ?? '',
+    estimate: r.reltuples >= 0 ? Math.round(r.reltuples) : null,
+    intKey: r.intkey,
+  }));
+}
+
+export interface NamedObject {
+  kind: string;
+  schema: string;
+  name: string;
+  /** Compared between sides when present (definition, version). */
+  def?: string;
+}
+
+export async function objectInventory(c: pg.Client, schemas: string[] | undefined): Promise<NamedObject[]> {
+  const f = schemaFilter(schemas);
+  const q = async <R extends pg.QueryResultRow>(sql: string): Promise<R[]> => (await c.query<R>(sql, f.values)).rows;
+  const out: NamedObject[] = [];
+  for (const r of await q<{ s: string }>(`SELECT n.nspname AS s FROM pg_namespace n WHERE ${SYSTEM} AND ${notExtensionMember('pg_namespace', 'n.oid')}${f.sql}`)) {
+    out.push({ kind: 'schema', schema: r.s, name: r.s });
+  }
+  for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, c.relname AS n, c.relkind AS k FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm', 'f') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+    out.push({ kind: r.k === 'v' ? 'view' : r.k === 'm' ? 'materialized view' : 'foreign table', schema: r.s, name: r.n });
+  }
+  for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS n, p.prokind AS k FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${SYSTEM} AND ${notExtensionMember('pg_proc', 'p.oid')}${f.sql}`)) {
+    out.push({ kind: r.k === 'p' ? 'procedure' : r.k === 'a' ? 'aggregate' : r.k === 'w' ? 'window function' : 'function', schema: r.s, name: r.n });
+  }
+  for (const r of await q<{ s: string; n: string; d: string }>(`SELECT n.nspname AS s, c.relname AS n, regexp_replace(pg_get_indexdef(c.oid), ' ON (ONLY )?\\S+ ', ' ON ') AS d FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+    out.push({ kind: 'index', schema: r.s, name: r.n, def: r.d });
+  }
+  for (const r of await q<{ s: string; t: string; n: string; d: string }>(`SELECT n.nspname AS s, cl.relname AS t, co.conname AS n, pg_get_constraintdef(co.oid) AS d FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE ${SYSTEM}${f.sql}`)) {
+    out.push({ kind: 'constraint', schema: r.s, name: `${r.t}.${r.n}`, def: r.d });
+  }
+  for (const r of await q<{ s: string; t: string; n: string }>(`SELECT n.nspname AS s, cl.relname AS t, tg.tgname AS n FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE NOT tg.tgisinternal AND ${SYSTEM}${f.sql}`)) {
+    out.push({ kind: 'trigger', schema: r.s, name: `${r.t}.${r.n}` });
+  }
+  for (const r of await q<{ s: string; n: string }>(`SELECT n.nspname AS s, c.relname AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+    out.push({ kind: 'sequence', schema: r.s, name: r.n });
+  }
+  for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, t.typname AS n, t.typtype AS k FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE t.typtype IN ('e', 'd', 'r', 'm', 'c') AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c') AND ${SYSTEM} AND ${notExtensionMember('pg_type', 't.oid')}${f.sql}`)) {
+    out.push({ kind: 'type', schema: r.s, name: r.n });
+  }
+  for (const r of (await c.query<{ n: string; v: string }>(`SELECT extname AS n, extversion AS v FROM pg_extension`)).rows) {
+    out.push({ kind: 'extension', schema: '', name: r.n, def: r.v });
+  }
+  for (const r of (await c.query<{ n: string }>(`SELECT amname AS n FROM pg_am WHERE amtype = 't'`)).rows) {
+    out.push({ kind: 'table access method', schema: '', name: r.n });
+  }
+  const lo = (await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_largeobject_metadata`)).rows[0]!.n;
+  out.push({ kind: 'large objects', schema: '', name: 'count', def: lo });
+  return out;
+}
+
+/** Last values of the sequences; a failure to read them fails the validation (never "match"). */
+export async function sequenceValues(c: pg.Client, schemas: string[] | undefined, side: 'source' | 'target'): Promise<Map<string, bigint | null>> {
+  const f = schemaFilter(schemas, 'schemaname');
+  let rows: Array<{ s: string; n: string; v: string | null }>;
+  try {
+    ({ rows } = await c.query<{ s: string; n: string; v: string | null }>(
+      `SELECT schemaname AS s, sequencename AS n, last_value::text AS v FROM pg_sequences
+        WHERE schemaname NOT IN ('pg_catalog', 'information_schema')${f.sql}`,
+      f.values,
+    ));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ValidationError(`Could not read the sequences of the ${side}: ${message}. Grant the validating user SELECT on pg_sequences (or validate as the owner).`);
+  }
+  return new Map(rows.map((r) => [tkey(r.s, r.n), r.v === null ? null : BigInt(r.v)]));
+}

@@ -1,0 +1,86 @@
+/** Migrate Database…: every step in order, each in its own terminal, then the validation. */
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { ansi as style } from '../../core/present/style.js';
+import { migrate, type MigrateStepName } from '../../core/migrate.js';
+import { type ExplorerNode } from '../explorer.js';
+import type { RunRecord } from '../runHistory.js';
+import type { ValidationReport } from '../../shared/report.js';
+import { settings, toolOptions } from '../settings.js';
+
+import { defaultDumpFolder, failureLines, isNode, openStep, pairArgs, pickFlags, profile, safeFileName, sideOf, timestamp, type MigrateArgs, type OpenStep, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import { preflightLines } from './preflightCommand.js';
+import { validateCommand } from './validateCommand.js';
+
+const t = vscode.l10n.t;
+
+export async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateArgs): Promise<{ ok: boolean; failedStep?: MigrateStepName; steps: StepCommandResult[]; validation?: ValidationReport } | undefined> {
+  const args: MigrateArgs = await pairArgs(ctx, arg);
+  if (!arg || isNode(arg)) {
+    const flags = await pickFlags(t('Migration options'), [
+      { id: 'noOwner', label: '--no-owner', detail: t('objects belong to the restoring user (roles usually differ between servers)'), picked: true },
+      { id: 'noAcl', label: '--no-acl', detail: t('skip GRANTs'), picked: true },
+      { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
+    ]);
+    args.noOwner = flags.has('noOwner');
+    args.noAcl = flags.has('noAcl');
+    args.noTableAccessMethod = flags.has('noTableAccessMethod');
+  }
+  const s = profile(ctx, args.sourceConnectionId);
+  const tg = profile(ctx, args.targetConnectionId);
+  const sourceDb = args.sourceDatabase ?? s.database;
+  const targetDb = args.targetDatabase ?? sourceDb;
+  const cfg = settings();
+  const format = args.format ?? 'directory';
+  const dumpPath = args.dumpPath ?? join(defaultDumpFolder(), `${safeFileName(sourceDb)}-${timestamp()}${format === 'custom' ? '.dump' : '.dir'}`);
+  await vscode.workspace.fs.createDirectory(vscode.Uri.file(join(dumpPath, '..')));
+  const titles: Record<MigrateStepName, string> = {
+    preflight: t('Migrate 1/5: readiness checks'), dump: t('Migrate 2/5: dump {0}', sourceDb), 'create-database': t('Migrate 3/5: create database {0}', targetDb),
+    restore: t('Migrate 4/5: restore into {0}', targetDb), analyze: t('Migrate 5/5: analyze {0}', targetDb),
+  };
+  const controller = new AbortController();
+  const finished: Array<Promise<StepCommandResult>> = [];
+  let current: OpenStep | undefined;
+  const open = (step: MigrateStepName): OpenStep => {
+    current = openStep(ctx, titles[step], {
+      step, title: titles[step], source: `${s.name}/${sourceDb}`, target: `${tg.name}/${targetDb}`, archivePath: dumpPath,
+      rerun: { command: 'hydraMigrate.migrateDatabase', args: { ...args, dumpPath: undefined } },
+    }, () => controller.abort());
+    return current;
+  };
+  const result = await migrate({
+    source: await sideOf(ctx, s, sourceDb), target: await sideOf(ctx, tg, targetDb), dumpPath, format, jobs: args.jobs ?? cfg.jobs,
+    ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+    ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
+    ...toolOptions(cfg),
+    signal: controller.signal,
+    onStep: (step, state, record) => {
+      if (state === 'start') {
+        open(step);
+        return;
+      }
+      if (!record) return;
+      const session = current ?? open(step);
+      current = undefined;
+      if (record.command) session.line(`${style.cyan('$')} ${style.bold(record.command)}`);
+      const summary = [...(record.detail ? [record.detail] : []), ...failureLines(record.failure)];
+      const extra: Partial<RunRecord> = {};
+      if (record.failure) extra.errorSummary = record.failure.message;
+      if (record.archive) extra.sha256 = record.archive.sha256;
+      finished.push(session.finish({ ok: record.ok || !!record.skipped, summary, cancelled: record.failure?.problem === 'cancelled' }, extra));
+    },
+    onPreflight: (report) => {
+      for (const l of preflightLines(report)) current?.line(l);
+    },
+    onLine: (_step, line) => current?.line(line),
+    onProgress: (_step, p) => current?.progress(p),
+  });
+  const steps = await Promise.all(finished);
+  ctx.explorer.refresh({ kind: 'connection', profile: tg });
+  let validation: ValidationReport | undefined;
+  if (result.ok) {
+    void vscode.window.showInformationMessage(t('Migrated {0} to {1} in {2} s. Validating…', `${s.name}/${sourceDb}`, `${tg.name}/${targetDb}`, (result.durationMs / 1000).toFixed(1)));
+    validation = (await validateCommand(ctx, { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb }))?.report;
+  }
+  return { ok: result.ok && (validation?.ok ?? false), ...(result.failedStep ? { failedStep: result.failedStep } : {}), steps, ...(validation ? { validation } : {}) };
+}

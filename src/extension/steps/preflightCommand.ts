@@ -1,0 +1,49 @@
+/** Run Readiness Checks…: the checks in a step terminal and as a checklist. */
+import * as vscode from 'vscode';
+import { statusCodicon } from '../../core/present/icons.js';
+import { preflightLines as presentPreflight } from '../../core/present/steps.js';
+import { ansi as style } from '../../core/present/style.js';
+import { preflight, type PreflightReport } from '../../core/preflight.js';
+import { type ExplorerNode } from '../explorer.js';
+import { settings, toolOptions } from '../settings.js';
+
+import { isNode, pairArgs, profile, runRecorded, sideOf, type PairArgs, type StepCommandResult, type StepCtx } from './stepCommand.js';
+
+const t = vscode.l10n.t;
+
+export function preflightLines(report: PreflightReport): string[] {
+  return presentPreflight(report, style);
+}
+
+export async function preflightCommand(ctx: StepCtx, arg?: ExplorerNode | PairArgs): Promise<(StepCommandResult & { report?: PreflightReport }) | undefined> {
+  const args = await pairArgs(ctx, arg);
+  const s = profile(ctx, args.sourceConnectionId);
+  const tg = profile(ctx, args.targetConnectionId);
+  const sourceDb = args.sourceDatabase ?? s.database;
+  const targetDb = args.targetDatabase ?? sourceDb;
+  const title = t('Readiness checks {0} → {1}', `${s.name}/${sourceDb}`, `${tg.name}/${targetDb}`);
+  let report: PreflightReport | undefined;
+  const cfg = settings();
+  const result = await runRecorded(ctx, title, { step: 'preflight', title, source: `${s.name}/${sourceDb}`, target: `${tg.name}/${targetDb}`, rerun: { command: 'hydraMigrate.preflight', args: { ...args } } }, async (io, _c, extra) => {
+    report = await preflight({
+      source: await sideOf(ctx, s, sourceDb), target: await sideOf(ctx, tg, targetDb), ...toolOptions(cfg),
+      ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+      ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
+    });
+    for (const l of preflightLines(report)) io.line(l);
+    const blockers = report.checks.filter((c) => c.status === 'blocker');
+    if (!report.ready) extra.errorSummary = blockers.map((b) => b.title).join('; ') || 'a server could not be reached';
+    return report.ready
+      ? { ok: true, summary: [t('Ready to migrate.')] }
+      : { ok: false, summary: [t('Not ready: {0} blocking problem(s). Fix them and run the checks again.', blockers.length)] };
+  });
+  if (report && (isNode(arg) || arg === undefined)) void showChecklist(report);
+  return report ? { ...result, report } : result;
+}
+
+/** The readiness checks as a list: one item per check with its status icon, detail and fix. */
+export async function showChecklist(report: PreflightReport): Promise<void> {
+  const items = report.checks.map((c) => ({ label: `${statusCodicon(c.status)} ${c.title}`, description: c.status === 'ok' ? '' : c.status, detail: c.fix && c.status !== 'ok' ? `${c.detail} — Fix: ${c.fix}` : c.detail }));
+  const blockers = report.checks.filter((c) => c.status === 'blocker').length;
+  await vscode.window.showQuickPick(items, { title: report.ready ? t('Ready to migrate') : t('Not ready: {0} blocking problem(s)', blockers), placeHolder: t('Readiness checks (Escape to close)'), matchOnDetail: true });
+}

@@ -1,0 +1,172 @@
+/**
+ * What every step command shares: the context, the typed arguments automation passes instead of
+ * prompts, the prompts themselves, and running a step in its terminal with a run record.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { failureLines as presentFailure } from '../../core/present/steps.js';
+import { ansi as style } from '../../core/present/style.js';
+import { type ArchiveFormat } from '../../core/dump.js';
+import { describeTarget, type ConnectionProfile } from '../../core/connection.js';
+import { type Side, type SideRole } from '../../core/side.js';
+import type { StepFailure, StepProgress } from '../../core/step.js';
+import type { ConnectionStore } from '../connectionStore.js';
+import { Cancelled } from '../errors.js';
+import { databaseOf, profileOf, type ConnectionsExplorer, type ExplorerNode } from '../explorer.js';
+import type { RunHistory, RunRecord } from '../runHistory.js';
+import type { RunningSteps } from '../runningSteps.js';
+import { settings } from '../settings.js';
+import { runStepInTerminal, type StepIo, type StepOutcome } from '../stepTerminal.js';
+
+
+const t = vscode.l10n.t;
+
+export interface StepCtx {
+  extensionUri: vscode.Uri;
+  store: ConnectionStore;
+  explorer: ConnectionsExplorer;
+  log: vscode.LogOutputChannel;
+  history: RunHistory;
+  running: RunningSteps;
+}
+
+export interface StepCommandResult {
+  ok: boolean;
+  exitCode: number;
+  runId?: string;
+  terminalName: string;
+  output: string;
+}
+
+/** Options accepted by the step commands instead of prompts (automation, tests, Re-run). */
+export interface DumpArgs { connectionId: string; database?: string; out?: string; format?: ArchiveFormat; jobs?: number; noOwner?: boolean; noAcl?: boolean; overwrite?: boolean; schemas?: string[] }
+export interface RestoreArgs { connectionId: string; database: string; archive: string; jobs?: number; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string; analyze?: boolean; schemas?: string[] }
+export interface CreateDatabaseArgs { connectionId: string; name: string; likeConnectionId?: string; likeDatabase?: string; owner?: string; createRoles?: boolean; createExtensions?: boolean }
+export interface PairArgs { sourceConnectionId: string; sourceDatabase?: string; targetConnectionId: string; targetDatabase?: string; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string }
+export interface MigrateArgs extends PairArgs { dumpPath?: string; format?: ArchiveFormat; jobs?: number }
+
+
+export function isNode(arg: unknown): arg is ExplorerNode {
+  return !!arg && typeof arg === 'object' && 'kind' in arg;
+}
+
+export async function sideOf(ctx: StepCtx, profile: ConnectionProfile, database: string, role: SideRole = profile.role): Promise<Side> {
+  return { role, profile, password: await ctx.store.getPassword(profile.id), database, connectTimeoutSeconds: settings().connectTimeoutSeconds };
+}
+
+export function profile(ctx: StepCtx, id: string): ConnectionProfile {
+  const p = ctx.store.get(id);
+  if (!p) throw new Error(t('No connection with id {0}: it may have been removed.', id));
+  return p;
+}
+
+export function failureLines(f: StepFailure | undefined): string[] {
+  return presentFailure(f, style);
+}
+
+export function defaultDumpFolder(): string {
+  const configured = vscode.workspace.getConfiguration('hydraMigrate').get<string>('dumpFolder')?.trim();
+  return configured ? configured.replace(/^~(?=$|\/)/, homedir()) : join(homedir(), 'hydra-migrate-dumps');
+}
+
+export function timestamp(): string {
+  return new Date().toISOString().replace(/[:T]/g, '-').replace(/\..*$/, '');
+}
+
+export function safeFileName(name: string): string {
+  return name.replace(/[^\p{L}\p{N}._-]+/gu, '_').slice(0, 80) || 'database';
+}
+
+export async function pickConnection(ctx: StepCtx, role: 'source' | 'target', placeHolder: string): Promise<ConnectionProfile> {
+  const list = ctx.store.list(role);
+  if (list.length === 0) throw new Error(role === 'target' ? t('Add a target connection first (Hydra Migrate view → Add Target Connection).') : t('Add a source connection first.'));
+  if (list.length === 1) return list[0]!;
+  const picked = await vscode.window.showQuickPick(list.map((p) => ({ label: p.name, description: describeTarget(p), p })), { placeHolder, ignoreFocusOut: true });
+  if (!picked) throw new Cancelled();
+  return picked.p;
+}
+
+export async function ask(prompt: string, value: string, validate?: (v: string) => string | undefined): Promise<string> {
+  const options: vscode.InputBoxOptions = { prompt, value, ignoreFocusOut: true };
+  if (validate) options.validateInput = validate;
+  const answer = await vscode.window.showInputBox(options);
+  if (answer === undefined) throw new Cancelled();
+  return answer.trim();
+}
+
+export async function pickFlags(title: string, flags: Array<{ id: string; label: string; detail: string; picked: boolean }>): Promise<Set<string>> {
+  const picked = await vscode.window.showQuickPick(flags, { canPickMany: true, title, ignoreFocusOut: true });
+  if (!picked) throw new Cancelled();
+  return new Set(picked.map((p) => p.id));
+}
+
+/** Runs one step in its terminal and records it. */
+export async function runRecorded(
+  ctx: StepCtx,
+  name: string,
+  record: Omit<RunRecord, 'id' | 'startedAt' | 'endedAt' | 'exitCode' | 'ok' | 'commands'>,
+  work: (io: StepIo, commands: string[], extra: Partial<RunRecord>) => Promise<StepOutcome>,
+): Promise<StepCommandResult> {
+  const startedAt = new Date().toISOString();
+  const commands: string[] = [];
+  const extra: Partial<RunRecord> = {};
+  const run = runStepInTerminal(name, (io) => work({ ...io, command: (c) => { commands.push(c); io.command(c); } }, commands, extra), { running: ctx.running, log: ctx.log });
+  const outcome = await run.outcome;
+  const saved = await ctx.history.add({ ...record, ...extra, commands, startedAt, endedAt: new Date().toISOString(), exitCode: outcome.exitCode, ok: outcome.ok }, outcome.output);
+  if (!outcome.ok && !outcome.cancelled) {
+    void vscode.window.showErrorMessage(t('{0} failed: {1}', name, extra.errorSummary ?? t('see the terminal')), t('Show Terminal')).then((a) => {
+      if (a) run.terminal.show();
+    });
+  }
+  return { ok: outcome.ok, exitCode: outcome.exitCode, runId: saved.id, terminalName: name, output: outcome.output };
+}
+
+
+export async function pairArgs(ctx: StepCtx, arg: ExplorerNode | PairArgs | undefined): Promise<PairArgs> {
+  if (arg && !isNode(arg)) return arg;
+  const src = profileOf(arg) ?? (await pickConnection(ctx, 'source', t('Migrate from which source connection?')));
+  const sourceDatabase = databaseOf(arg) ?? src.database;
+  const tgt = await pickConnection(ctx, 'target', t('Migrate "{0}" to which target connection?', sourceDatabase));
+  const targetDatabase = await ask(t('Target database name (created when missing; must be empty)'), sourceDatabase);
+  return { sourceConnectionId: src.id, sourceDatabase, targetConnectionId: tgt.id, targetDatabase };
+}
+
+export interface OpenStep {
+  line: (text: string) => void;
+  progress: (p: StepProgress) => void;
+  /** Ends the step with its outcome; resolves when the run is recorded. */
+  finish: (outcome: StepOutcome, extra?: Partial<RunRecord>) => Promise<StepCommandResult>;
+}
+
+/** A step terminal whose work is driven from outside (the steps of Migrate Database…). */
+export function openStep(ctx: StepCtx, title: string, record: Omit<RunRecord, 'id' | 'startedAt' | 'endedAt' | 'exitCode' | 'ok' | 'commands'>, onCancel: () => void): OpenStep {
+  let resolveIo!: (io: StepIo) => void;
+  let resolveOutcome!: (o: StepOutcome) => void;
+  const ioReady = new Promise<StepIo>((r) => (resolveIo = r));
+  const outcome = new Promise<StepOutcome>((r) => (resolveOutcome = r));
+  let extraOut: Partial<RunRecord> = {};
+  let chain: Promise<unknown> = ioReady;
+  const done = runRecorded(ctx, title, record, async (io, _commands, extra) => {
+    io.signal.addEventListener('abort', onCancel, { once: true });
+    resolveIo(io);
+    const o = await outcome;
+    Object.assign(extra, extraOut);
+    return o;
+  });
+  const later = (fn: (io: StepIo) => void): void => {
+    chain = chain.then(async () => fn(await ioReady));
+  };
+  return {
+    line: (text) => later((io) => io.line(text)),
+    progress: (p) => later((io) => io.progress(p)),
+    finish: async (o, extra = {}) => {
+      extraOut = extra;
+      await chain;
+      resolveOutcome(o);
+      return done;
+    },
+  };
+}
+
+export interface TransferArgs { archive: string; host: string; user: string; port?: number; remoteDir: string; identityFile?: string; tool?: 'rsync' | 'scp' }

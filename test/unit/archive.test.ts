@@ -1,0 +1,99 @@
+/** The archive's table of contents, selective restore lists and grouped restore errors (no servers). */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { groupRestoreErrors, parseToc, summarizeToc } from '../../src/core/archive.js';
+import { useListForSchemas } from '../../src/core/restore.js';
+
+const LISTING = `;
+; Archive created at 2026-11-30 10:00:00 UTC
+;     dbname: shop
+;     TOC Entries: 9
+;     Compression: gzip
+;     Dump Version: 1.15-0
+;     Format: CUSTOM
+;     Integer: 4 bytes
+;     Dumped from database version: 15.20 (Debian 15.20-0+deb12u1)
+;     Dumped by pg_dump version: 15.20 (Debian 15.20-0+deb12u1)
+;
+; Selected TOC Entries:
+;
+3365; 2601 16619 ACCESS METHOD - columnar
+6; 2615 16385 SCHEMA - inventory app_owner
+2; 3079 16400 EXTENSION - pgcrypto
+4210; 0 0 COMMENT - EXTENSION pgcrypto
+215; 1259 16392 TABLE public accounts migrator
+216; 1259 16393 TABLE inventory products app_owner
+6619; 0 16392 TABLE DATA public accounts migrator
+6620; 0 16393 TABLE DATA inventory products app_owner
+4100; 0 0 SEQUENCE SET public accounts_id_seq migrator
+7001; 2606 16500 FK CONSTRAINT inventory products products_account_fk app_owner
+this line is not an entry
+`;
+
+describe('parseToc', () => {
+  const toc = parseToc(LISTING);
+  it('reads the header', () => {
+    assert.deepEqual(
+      [toc.format, toc.entriesDeclared, toc.database, toc.compression, toc.dumpedFromVersion, toc.dumpedByVersion],
+      ['CUSTOM', 9, 'shop', 'gzip', '15.20 (Debian 15.20-0+deb12u1)', '15.20 (Debian 15.20-0+deb12u1)'],
+    );
+  });
+  it('reads every entry, descriptions with spaces included, and skips what is not one', () => {
+    assert.equal(toc.entries.length, 10);
+    const byId = (id: number) => toc.entries.find((e) => e.dumpId === id);
+    assert.deepEqual(byId(3365), { dumpId: 3365, desc: 'ACCESS METHOD', schema: '-', tag: 'columnar', owner: '', line: '3365; 2601 16619 ACCESS METHOD - columnar' });
+    assert.deepEqual([byId(6619)?.desc, byId(6619)?.schema, byId(6619)?.tag, byId(6619)?.owner], ['TABLE DATA', 'public', 'accounts', 'migrator']);
+    assert.deepEqual([byId(4100)?.desc, byId(4100)?.tag], ['SEQUENCE SET', 'accounts_id_seq']);
+    assert.deepEqual([byId(7001)?.desc, byId(7001)?.schema, byId(7001)?.tag], ['FK CONSTRAINT', 'inventory', 'products products_account_fk']);
+  });
+  it('counts entries by kind, most frequent first', () => {
+    assert.deepEqual(summarizeToc(toc).slice(0, 2), [{ desc: 'TABLE', count: 2 }, { desc: 'TABLE DATA', count: 2 }]);
+  });
+});
+
+describe('useListForSchemas', () => {
+  it('keeps the chosen schemas, their contents and the database-wide entries they need', () => {
+    const ids = useListForSchemas(parseToc(LISTING), ['inventory']).trim().split('\n').map((l) => Number(l.split(';')[0]));
+    assert.deepEqual(ids, [3365, 6, 2, 216, 6620, 7001]);
+  });
+  it('the comment of an extension follows its schema only', () => {
+    const list = useListForSchemas(parseToc(LISTING), ['public']);
+    assert.doesNotMatch(list, /^6; /m, 'the other schema is left out');
+    assert.match(list, /^6619; /m);
+  });
+});
+
+describe('groupRestoreErrors', () => {
+  const lines = [
+    'pg_restore: creating TABLE "public.accounts"',
+    'pg_restore: error: could not execute query: ERROR:  role "app_owner" does not exist',
+    'Command was: ALTER TABLE inventory.products OWNER TO app_owner;',
+    'pg_restore: error: could not execute query: ERROR:  role "app_owner" does not exist',
+    'Command was: ALTER SCHEMA inventory OWNER TO app_owner;',
+    'pg_restore: error: could not execute query: ERROR:  extension "adminpack" is not available',
+    'DETAIL:  Could not open extension control file "/usr/share/postgresql/17/extension/adminpack.control": No such file or directory.',
+    'Command was: CREATE EXTENSION IF NOT EXISTS adminpack WITH SCHEMA pg_catalog;',
+    'pg_restore: error: could not execute query: ERROR:  relation "accounts" already exists',
+    'pg_restore: error: something nobody has seen',
+    'pg_restore: warning: errors ignored on restore: 5',
+  ];
+  const grouped = groupRestoreErrors(lines);
+  it('counts every error and reads the count pg_restore reports', () => {
+    assert.equal(grouped.total, 5);
+    assert.equal(grouped.ignoredReported, 5);
+  });
+  it('groups by cause with names, fixes and the failed statements', () => {
+    const byCause = Object.fromEntries(grouped.groups.map((g) => [g.cause, g]));
+    assert.deepEqual(Object.keys(byCause).sort(), ['already_exists', 'missing_extension', 'missing_role', 'other']);
+    assert.equal(byCause.missing_role?.count, 2);
+    assert.deepEqual(byCause.missing_role?.names, ['app_owner']);
+    assert.match(byCause.missing_role?.title ?? '', /Roles missing on the target: app_owner/);
+    assert.match(byCause.missing_role?.fix ?? '', /--no-owner --no-acl/);
+    assert.equal(byCause.missing_role?.examples[0]?.command, 'ALTER TABLE inventory.products OWNER TO app_owner;');
+    assert.match(byCause.missing_extension?.examples[0]?.error ?? '', /DETAIL: {2}Could not open extension control file/);
+    assert.deepEqual(byCause.missing_extension?.names, ['adminpack']);
+  });
+  it('no error lines, no groups', () => {
+    assert.deepEqual(groupRestoreErrors(['pg_restore: creating TABLE "a.b"']), { groups: [], total: 0 });
+  });
+});
