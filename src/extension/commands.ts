@@ -11,23 +11,14 @@ import {
 import { testConnection, type TestConnectionResult } from '../core/pg.js';
 import { locateTool } from '../core/pgbin.js';
 import { pickRole, promptDetails, promptName, promptUri } from './connectionForm.js';
-import type { ConnectionStore } from './connectionStore.js';
 import { Cancelled, UserError } from './errors.js';
-import { databaseOf, profileOf, type ConnectionsExplorer, type ExplorerNode } from './explorer.js';
-import { type StepCtx } from './steps/stepCommand.js';
+import { databaseOf, profileOf, type ExplorerNode } from './explorer.js';
+import type { Ctx } from './ctx.js';
 import { STEP_COMMANDS } from './steps/stepCommands.js';
-import type { RunHistory, RunRecord } from './runHistory.js';
+import type { RunRecord } from './runHistory.js';
 import { settings, toolOptions } from './settings.js';
 
 const t = vscode.l10n.t;
-
-export interface Ctx extends StepCtx {
-  store: ConnectionStore;
-  explorer: ConnectionsExplorer;
-  log: vscode.LogOutputChannel;
-  view: vscode.TreeView<ExplorerNode>;
-  history: RunHistory;
-}
 
 /** Options for adding a connection without prompts (automation, tests, walkthroughs). */
 export interface AddConnectionArgs {

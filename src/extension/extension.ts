@@ -1,7 +1,8 @@
 import { bundleEvaluationStarted } from './loadClock.js';
 import * as vscode from 'vscode';
 import { PoolCache } from '../core/pg.js';
-import { registerCommands, type Ctx } from './commands.js';
+import { registerCommands } from './commands.js';
+import type { Ctx } from './ctx.js';
 import { ConnectionStore } from './connectionStore.js';
 import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import { RunHistory } from './runHistory.js';

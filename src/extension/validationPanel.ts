@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { countQuery, reportToCsv, reportToMarkdown } from '../core/reportFormat.js';
 import { validate } from '../core/validate.js';
-import type { ExportFormat, HostToWebview, ValidationArgs, ValidationViewState, WebviewToHost } from '../shared/protocol.js';
+import { assertNever, parseWebviewMessage, type ExportFormat, type HostToWebview, type RenderedMessage, type ValidationArgs, type ValidationViewState, type WebviewRequest } from '../shared/protocol.js';
 import type { ValidationReport } from '../shared/report.js';
 import type { ConnectionStore } from './connectionStore.js';
 import { settings } from './settings.js';
@@ -40,7 +40,7 @@ export class ValidationPanel implements vscode.Disposable {
   private static readonly open = new Set<ValidationPanel>();
   report: ValidationReport | undefined;
   /** What the webview last said it shows (tests, diagnostics). */
-  lastRendered: Extract<WebviewToHost, { type: 'rendered' }> | undefined;
+  lastRendered: RenderedMessage | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private ready: Promise<void>;
   private markReady!: () => void;
@@ -81,7 +81,7 @@ export class ValidationPanel implements vscode.Disposable {
     panel.webview.html = this.html(args);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m: WebviewToHost) => void this.onMessage(m)),
+      panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
     );
   }
 
@@ -142,30 +142,69 @@ export class ValidationPanel implements vscode.Disposable {
     }
   }
 
-  private async onMessage(m: WebviewToHost): Promise<void> {
+  /** Every message from the webview passes the guard; a malformed one is logged and dropped. */
+  private receive(raw: unknown): void {
+    const m = parseWebviewMessage(raw);
+    if (!m) {
+      this.deps.log.warn(`Validation view: ignored a malformed message ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
     switch (m.type) {
       case 'ready':
         this.markReady();
         if (this.report) this.post({ type: 'report', title: this.title, report: this.report });
-        break;
+        return;
       case 'rendered':
         this.lastRendered = m;
         this.renderedWaiters.splice(0).forEach((w) => w());
-        break;
+        return;
       case 'rerun':
-        await this.run(m.checksums);
-        break;
       case 'recheckTable':
-        await this.run(this.report?.checksums ?? false, { schema: m.schema, name: m.name });
-        break;
       case 'export':
-        await this.export(m.format);
-        break;
       case 'copyCountQuery':
-        await vscode.env.clipboard.writeText(countQuery(m.schema, m.name));
-        void vscode.window.setStatusBarMessage(t('Copied the count query of {0}', `${m.schema}.${m.name}`), 3000);
-        break;
+        void this.answer(m);
+        return;
+      default:
+        assertNever(m);
     }
+  }
+
+  /** Carries out a request of the webview and answers it with `done` (same id). */
+  private async answer(m: WebviewRequest): Promise<void> {
+    let message: string;
+    let ok = true;
+    try {
+      switch (m.type) {
+        case 'rerun':
+          ok = (await this.run(m.checksums)) !== undefined;
+          message = ok ? t('Validated again.') : t('The validation could not run.');
+          break;
+        case 'recheckTable': {
+          const report = await this.run(this.report?.checksums ?? false, { schema: m.schema, name: m.name });
+          const row = report?.tables.find((x) => x.schema === m.schema && x.name === m.name);
+          ok = report !== undefined;
+          message = row ? t('Re-checked {0}: {1}', `${m.schema}.${m.name}`, row.status.replace(/_/g, ' ')) : t('The re-check could not run.');
+          break;
+        }
+        case 'export': {
+          const uri = await this.export(m.format);
+          message = uri ? t('Exported to {0}', uri.fsPath) : t('Export cancelled.');
+          break;
+        }
+        case 'copyCountQuery':
+          await vscode.env.clipboard.writeText(countQuery(m.schema, m.name));
+          message = t('Copied the count query of {0}', `${m.schema}.${m.name}`);
+          void vscode.window.setStatusBarMessage(message, 3000);
+          break;
+        default:
+          assertNever(m);
+      }
+    } catch (err) {
+      ok = false;
+      message = err instanceof Error ? err.message : String(err);
+      this.deps.log.error(`Validation view: ${m.type} failed: ${message}`);
+    }
+    this.post({ type: 'done', id: m.id, ok, message });
   }
 
   async export(format: ExportFormat, target?: vscode.Uri): Promise<vscode.Uri | undefined> {

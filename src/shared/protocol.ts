@@ -1,25 +1,41 @@
 /**
  * Messages between the extension host and the validation webview. Discriminated unions only; the
- * webview says `ready` before the host posts data.
+ * webview says `ready` before the host posts data; requests (the user's actions) carry an id and
+ * are answered with a `done` message of the same id. Anything that arrives passes a runtime guard
+ * first: a webview is a separate origin and its messages are untrusted input.
  */
 import type { ValidationReport } from './report.js';
 
 export type ExportFormat = 'json' | 'csv' | 'markdown';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['json', 'csv', 'markdown'];
+
+/** The user's actions in the view; each is answered by `done` with the same id. */
+export type WebviewRequest =
+  | { type: 'rerun'; id: number; checksums: boolean }
+  | { type: 'recheckTable'; id: number; schema: string; name: string }
+  | { type: 'export'; id: number; format: ExportFormat }
+  | { type: 'copyCountQuery'; id: number; schema: string; name: string };
 
 export type WebviewToHost =
   | { type: 'ready' }
-  | { type: 'rerun'; checksums: boolean }
-  | { type: 'recheckTable'; schema: string; name: string }
-  | { type: 'export'; format: ExportFormat }
-  | { type: 'copyCountQuery'; schema: string; name: string }
-  /** What the view shows after a render (for tests and diagnostics). */
-  | { type: 'rendered'; rows: number; totalRows: number; summary: string; tab: 'tables' | 'objects' };
+  | WebviewRequest
+  /** What the view shows after a render: diagnostics the host keeps (and automation reads). */
+  | RenderedMessage;
+
+export interface RenderedMessage {
+  type: 'rendered';
+  rows: number;
+  totalRows: number;
+  summary: string;
+  tab: 'tables' | 'objects';
+}
 
 export type HostToWebview =
   | { type: 'running'; title: string; checksums: boolean }
   | { type: 'progress'; done: number; total: number }
   | { type: 'report'; title: string; report: ValidationReport }
-  | { type: 'error'; title: string; message: string };
+  | { type: 'error'; title: string; message: string }
+  | { type: 'done'; id: number; ok: boolean; message: string };
 
 /** What the webview keeps with getState/setState: UI state and what to validate again after a reload. */
 export interface ValidationViewState {
@@ -38,4 +54,58 @@ export interface ValidationArgs {
   targetDatabase: string;
   checksums?: boolean;
   schemas?: string[];
+}
+
+/** For the `default` of an exhaustive switch: a new message type that is not handled is a type error. */
+export function assertNever(value: never): never {
+  throw new Error(`unexpected message ${JSON.stringify(value)}`);
+}
+
+type Fields = Record<string, unknown>;
+const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isText = (v: unknown, max = 1000): v is string => typeof v === 'string' && v.length <= max;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isId = (v: unknown): v is number => isCount(v) && (v) <= Number.MAX_SAFE_INTEGER;
+
+/** The message if it is a well-formed WebviewToHost, otherwise undefined. */
+export function parseWebviewMessage(v: unknown): WebviewToHost | undefined {
+  if (!isObject(v)) return undefined;
+  switch (v.type) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'rerun':
+      return isId(v.id) && typeof v.checksums === 'boolean' ? { type: 'rerun', id: v.id, checksums: v.checksums } : undefined;
+    case 'recheckTable':
+    case 'copyCountQuery':
+      return isId(v.id) && isText(v.schema, 200) && isText(v.name, 200) ? { type: v.type, id: v.id, schema: v.schema, name: v.name } : undefined;
+    case 'export':
+      return isId(v.id) && EXPORT_FORMATS.includes(v.format as ExportFormat) ? { type: 'export', id: v.id, format: v.format as ExportFormat } : undefined;
+    case 'rendered':
+      return isCount(v.rows) && isCount(v.totalRows) && isText(v.summary) && (v.tab === 'tables' || v.tab === 'objects')
+        ? { type: 'rendered', rows: v.rows, totalRows: v.totalRows, summary: v.summary, tab: v.tab }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The message if it is a well-formed HostToWebview (the report's shape is the host's), otherwise undefined. */
+export function parseHostMessage(v: unknown): HostToWebview | undefined {
+  if (!isObject(v)) return undefined;
+  switch (v.type) {
+    case 'running':
+      return isText(v.title) && typeof v.checksums === 'boolean' ? { type: 'running', title: v.title, checksums: v.checksums } : undefined;
+    case 'progress':
+      return isCount(v.done) && isCount(v.total) ? { type: 'progress', done: v.done, total: v.total } : undefined;
+    case 'report':
+      return isText(v.title) && isObject(v.report) && Array.isArray(v.report.tables)
+        ? { type: 'report', title: v.title, report: v.report as unknown as ValidationReport }
+        : undefined;
+    case 'error':
+      return isText(v.title) && isText(v.message, 10_000) ? { type: 'error', title: v.title, message: v.message } : undefined;
+    case 'done':
+      return isId(v.id) && typeof v.ok === 'boolean' && isText(v.message, 10_000) ? { type: 'done', id: v.id, ok: v.ok, message: v.message } : undefined;
+    default:
+      return undefined;
+  }
 }

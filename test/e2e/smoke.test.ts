@@ -178,6 +178,10 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.ok(rows.some((r) => /events/.test(r) && /columnar → heap/.test(r)), 'events: columnar became heap');
     await page.screenshot({ path: join(shots, 'differences.png') });
 
+    // Re-check one table: the view answers in its status line.
+    await view.locator('tbody tr', { hasText: 'accounts' }).getByRole('button', { name: 'Re-check', exact: true }).click();
+    await view.locator('#status-line', { hasText: 'Re-checked public.accounts: different' }).waitFor({ timeout: 30_000 });
+
     // Export the report as Markdown through the save dialog.
     const out = join(dumps, 'validation-report.md');
     await view.getByRole('button', { name: 'Export Markdown', exact: true }).click();
@@ -191,6 +195,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const deadline = Date.now() + 15_000;
     while (!existsSync(out) && Date.now() < deadline) await page.waitForTimeout(100);
     if (!existsSync(out)) await page.screenshot({ path: join(shots, 'export-failed.png') });
+    await view.locator('#status-line', { hasText: `Exported to ${out}` }).waitFor({ timeout: 10_000 });
     const md = readFileSync(out, 'utf8');
     assert.match(md, /^# Migration validation: DIFFERENCES FOUND/);
     assert.match(md, /\| different \| public \| events \| table \| 500 \| 500 \| columnar → heap \|/);

@@ -6,7 +6,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import type { HostToWebview, ValidationViewState, WebviewToHost } from '../../src/shared/protocol.js';
+import { assertNever, parseHostMessage, type ValidationViewState, type WebviewRequest, type WebviewToHost } from '../../src/shared/protocol.js';
 import type { RowCount, TableComparison, ValidationReport } from '../../src/shared/report.js';
 
 interface VsCodeApi {
@@ -31,6 +31,29 @@ if (!state.args && root.dataset.args) {
 
 function save(): void {
   vscode.setState(state);
+}
+
+type Request = WebviewRequest extends infer R ? (R extends WebviewRequest ? Omit<R, 'id'> : never) : never;
+let nextId = 1;
+const pending = new Map<number, string>();
+
+/** Sends a request; its answer (`done`, same id) is shown in the status line. */
+function request(r: Request, pendingText: string): void {
+  const id = nextId++;
+  pending.set(id, pendingText);
+  showStatus(pendingText, 'busy');
+  vscode.postMessage({ ...r, id });
+}
+
+/** The one status line of the view (role=status: screen readers announce it). */
+function showStatus(text: string, kind: 'busy' | 'ok' | 'error'): void {
+  let line = document.getElementById('status-line');
+  if (!line) {
+    line = el('div', { id: 'status-line', role: 'status', 'aria-live': 'polite' });
+    document.body.prepend(line);
+  }
+  line.className = `status-line ${kind}`;
+  line.textContent = text;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
@@ -106,11 +129,11 @@ function summary(r: ValidationReport): HTMLElement {
 function toolbar(): HTMLElement {
   const bar = el('div', { class: 'toolbar', role: 'toolbar' });
   bar.append(
-    button('Re-run', () => vscode.postMessage({ type: 'rerun', checksums: false })),
-    button('Re-run with checksums', () => vscode.postMessage({ type: 'rerun', checksums: true }), { secondary: '' }),
-    button('Export JSON', () => vscode.postMessage({ type: 'export', format: 'json' }), { secondary: '' }),
-    button('Export CSV', () => vscode.postMessage({ type: 'export', format: 'csv' }), { secondary: '' }),
-    button('Export Markdown', () => vscode.postMessage({ type: 'export', format: 'markdown' }), { secondary: '' }),
+    button('Re-run', () => request({ type: 'rerun', checksums: false }, 'Validating again…')),
+    button('Re-run with checksums', () => request({ type: 'rerun', checksums: true }, 'Validating again with checksums…'), { secondary: '' }),
+    button('Export JSON', () => request({ type: 'export', format: 'json' }, 'Exporting JSON…'), { secondary: '' }),
+    button('Export CSV', () => request({ type: 'export', format: 'csv' }, 'Exporting CSV…'), { secondary: '' }),
+    button('Export Markdown', () => request({ type: 'export', format: 'markdown' }, 'Exporting Markdown…'), { secondary: '' }),
   );
   return bar;
 }
@@ -194,9 +217,9 @@ function fillTable(holder: HTMLElement, r: ValidationReport): { shown: number; t
     );
     const actions = el('td', { class: 'actions' });
     const recheck = el('button', { class: 'link', title: `Re-check ${t.schema}.${t.name}` }, 'Re-check');
-    recheck.addEventListener('click', () => vscode.postMessage({ type: 'recheckTable', schema: t.schema, name: t.name }));
+    recheck.addEventListener('click', () => request({ type: 'recheckTable', schema: t.schema, name: t.name }, `Re-checking ${t.schema}.${t.name}…`));
     const copy = el('button', { class: 'link', title: 'Copy the count query' }, 'Copy query');
-    copy.addEventListener('click', () => vscode.postMessage({ type: 'copyCountQuery', schema: t.schema, name: t.name }));
+    copy.addEventListener('click', () => request({ type: 'copyCountQuery', schema: t.schema, name: t.name }, 'Copying…'));
     actions.append(recheck, copy);
     tr.append(actions);
     body.append(tr);
@@ -253,8 +276,9 @@ function render(): void {
   }
 }
 
-window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
-  const m = event.data;
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const m = parseHostMessage(event.data);
+  if (!m) return; // not from the host, or malformed: ignored
   switch (m.type) {
     case 'running':
       root.replaceChildren(el('div', { class: 'running', role: 'status' }, document.createElement('vscode-progress-ring'), el('span', { id: 'progress' }, ` Validating${m.checksums ? ' with checksums' : ''}…`)));
@@ -278,6 +302,11 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
     case 'error':
       root.replaceChildren(el('section', { class: 'summary bad', role: 'alert' }, el('h2', {}, 'Validation could not run'), el('p', {}, m.message)), toolbar());
       break;
+    case 'done':
+      if (pending.delete(m.id)) showStatus(m.message, m.ok ? 'ok' : 'error');
+      break;
+    default:
+      assertNever(m);
   }
 });
 vscode.postMessage({ type: 'ready' });

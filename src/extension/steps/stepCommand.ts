@@ -11,25 +11,18 @@ import { type ArchiveFormat } from '../../core/dump.js';
 import { describeTarget, type ConnectionProfile } from '../../core/connection.js';
 import { type Side, type SideRole } from '../../core/side.js';
 import type { StepFailure, StepProgress } from '../../core/step.js';
-import type { ConnectionStore } from '../connectionStore.js';
+import type { Ctx } from '../ctx.js';
 import { Cancelled } from '../errors.js';
-import { databaseOf, profileOf, type ConnectionsExplorer, type ExplorerNode } from '../explorer.js';
-import type { RunHistory, RunRecord } from '../runHistory.js';
-import type { RunningSteps } from '../runningSteps.js';
+import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
+import type { RunRecord } from '../runHistory.js';
 import { settings } from '../settings.js';
 import { runStepInTerminal, type StepIo, type StepOutcome } from '../stepTerminal.js';
 
 
 const t = vscode.l10n.t;
 
-export interface StepCtx {
-  extensionUri: vscode.Uri;
-  store: ConnectionStore;
-  explorer: ConnectionsExplorer;
-  log: vscode.LogOutputChannel;
-  history: RunHistory;
-  running: RunningSteps;
-}
+/** Step commands get the one context of the extension. */
+export type StepCtx = Ctx;
 
 export interface StepCommandResult {
   ok: boolean;
