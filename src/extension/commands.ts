@@ -14,8 +14,9 @@ import { pickRole, promptDetails, promptName, promptUri } from './connectionForm
 import { Cancelled, UserError } from './errors.js';
 import { databaseOf, profileOf, type ExplorerNode } from './explorer.js';
 import type { Ctx } from './ctx.js';
-import { STEP_COMMANDS } from './steps/stepCommands.js';
-import type { RunRecord } from './runHistory.js';
+import { isRerun } from './steps/args.js';
+import { rerun, STEP_COMMANDS } from './steps/stepCommands.js';
+import { isRunRecord, type RunRecord } from './runHistory.js';
 import { settings, toolOptions } from './settings.js';
 
 const t = vscode.l10n.t;
@@ -327,9 +328,9 @@ export const COMMANDS = {
     await vscode.window.showTextDocument(doc, { preview: true });
     return doc.uri.toString();
   },
-  'hydraMigrate.rerun': async (_ctx: Ctx, run?: RunRecord) => {
-    if (!run?.rerun) raise(t('This run cannot be re-run.'));
-    return vscode.commands.executeCommand(run.rerun.command, run.rerun.args);
+  'hydraMigrate.rerun': async (ctx: Ctx, run?: RunRecord) => {
+    if (!isRunRecord(run) || !isRerun(run.rerun)) raise(t('This run cannot be re-run.'));
+    return rerun(ctx, run.rerun);
   },
   'hydraMigrate.clearRuns': async (ctx: Ctx) => {
     const answer = await vscode.window.showWarningMessage(t('Clear the run history and its logs?'), { modal: true }, t('Clear'));

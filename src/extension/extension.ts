@@ -7,6 +7,7 @@ import { ConnectionStore } from './connectionStore.js';
 import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import { RunHistory } from './runHistory.js';
 import { RunningSteps } from './runningSteps.js';
+import { stepApi, type StepApi } from './steps/stepCommands.js';
 import { ValidationPanel, ValidationSerializer, VIEW_TYPE } from './validationPanel.js';
 
 /** What activate() returns: read-only views for automation and the extension-host tests. */
@@ -23,6 +24,8 @@ export interface HydraMigrateApi {
   runs: RunHistory;
   /** The steps running now (what the status bar shows). */
   running: RunningSteps;
+  /** The migration steps without prompts: typed arguments in, the step's result out. */
+  steps: StepApi;
   /** Milliseconds spent evaluating the bundle and running activate(). */
   timings: { bundleEvaluationMs: number; activateMs: number };
 }
@@ -59,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       passwordStored: (id) => store.hasPassword(id),
       runs: history,
       running,
+      steps: stepApi(ctx),
       validationPanels: () => ValidationPanel.all(),
       timings: { bundleEvaluationMs: bundleEvaluated - bundleEvaluationStarted, activateMs },
     };

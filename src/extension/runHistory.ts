@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
+import { isRerun, type Rerun } from './steps/args.js';
 
 export interface RunRecord {
   id: string;
@@ -21,8 +22,15 @@ export interface RunRecord {
   archivePath?: string;
   sha256?: string;
   errorSummary?: string;
-  /** The command and argument object that re-runs this step (connection ids, options; no secrets). */
-  rerun?: { command: string; args: Record<string, unknown> };
+  /** What re-runs this step (connection ids, options; no secrets). */
+  rerun?: Rerun;
+}
+
+/** A record of the Runs view (what its context menus pass to a command). */
+export function isRunRecord(v: unknown): v is RunRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Partial<RunRecord>;
+  return typeof r.id === 'string' && typeof r.step === 'string' && typeof r.startedAt === 'string';
 }
 
 const KEY = 'hydraMigrate.runs';
@@ -82,7 +90,9 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     const seconds = ((Date.parse(r.endedAt) - when.getTime()) / 1000).toFixed(1);
     item.description = `${when.toLocaleString()} · ${seconds} s · exit ${r.exitCode}`;
     item.iconPath = new vscode.ThemeIcon(r.ok ? 'pass' : r.exitCode === 130 ? 'circle-slash' : 'error', new vscode.ThemeColor(r.ok ? 'testing.iconPassed' : 'testing.iconFailed'));
-    item.contextValue = `hm:run:${r.step}${r.rerun ? ':rerunnable' : ''}${r.rerun?.command === 'hydraMigrate.migrateDatabase' ? ':migration' : ''}`;
+    const rerunnable = isRerun(r.rerun);
+    const migration = rerunnable && r.rerun?.step === 'migrate';
+    item.contextValue = `hm:run:${r.step}${rerunnable ? ':rerunnable' : ''}${migration ? ':migration' : ''}`;
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${r.title}** — ${r.ok ? 'succeeded' : 'failed'} (exit ${r.exitCode})\n\n`);
     if (r.source) md.appendMarkdown(`- source: ${r.source}\n`);

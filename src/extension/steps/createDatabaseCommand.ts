@@ -5,42 +5,43 @@ import { createDatabase, prepareTarget } from '../../core/createDatabase.js';
 import { readDatabaseLocale } from '../../core/inspect.js';
 import { profileOf, type ExplorerNode } from '../explorer.js';
 
-import { ask, failureLines, isNode, pickConnection, pickFlags, profile, runRecorded, sideOf, type CreateDatabaseArgs, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import { ask, failureLines, pickConnection, pickFlags, profile, runRecorded, sideOf, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import type { CreateDatabaseArgs } from './args.js';
 
 const t = vscode.l10n.t;
 
-export async function createDatabaseCommand(ctx: StepCtx, arg?: ExplorerNode | CreateDatabaseArgs): Promise<StepCommandResult | undefined> {
-  let args: CreateDatabaseArgs;
-  if (arg && !isNode(arg)) {
-    args = arg;
-  } else {
-    const p = profileOf(arg) ?? (await pickConnection(ctx, 'target', t('Create the database on which connection?')));
-    const sources = ctx.store.list('source');
-    let like: { connectionId: string; database: string } | undefined;
-    if (sources.length) {
-      const pick = await vscode.window.showQuickPick(
-        [{ label: t('Server defaults'), description: t('no source to copy encoding and locale from'), id: '' }, ...sources.map((s) => ({ label: t('Like {0}', `${s.name}/${s.database}`), description: t('same encoding, LC_COLLATE and LC_CTYPE'), id: s.id }))],
-        { title: t('Create Database'), placeHolder: t('Copy encoding and locale from a source database?'), ignoreFocusOut: true },
-      );
-      if (!pick) return undefined;
-      if (pick.id) {
-        const s = profile(ctx, pick.id);
-        like = { connectionId: s.id, database: await ask(t('Source database to copy encoding and locale from'), s.database) };
-      }
+/** Asks what the step needs; undefined when the user dismissed a prompt. */
+export async function promptCreateDatabase(ctx: StepCtx, arg?: ExplorerNode): Promise<CreateDatabaseArgs | undefined> {
+  const p = profileOf(arg) ?? (await pickConnection(ctx, 'target', t('Create the database on which connection?')));
+  const sources = ctx.store.list('source');
+  let like: { connectionId: string; database: string } | undefined;
+  if (sources.length) {
+    const pick = await vscode.window.showQuickPick(
+      [{ label: t('Server defaults'), description: t('no source to copy encoding and locale from'), id: '' }, ...sources.map((s) => ({ label: t('Like {0}', `${s.name}/${s.database}`), description: t('same encoding, LC_COLLATE and LC_CTYPE'), id: s.id }))],
+      { title: t('Create Database'), placeHolder: t('Copy encoding and locale from a source database?'), ignoreFocusOut: true },
+    );
+    if (!pick) return undefined;
+    if (pick.id) {
+      const s = profile(ctx, pick.id);
+      like = { connectionId: s.id, database: await ask(t('Source database to copy encoding and locale from'), s.database) };
     }
-    const name = await ask(t('Name of the new database'), like?.database ?? '', (v) => (v.trim() === '' ? t('Enter a name.') : Buffer.byteLength(v, 'utf8') > 63 ? t('PostgreSQL names are at most 63 bytes.') : undefined));
-    let extras = new Set<string>();
-    if (like) {
-      extras = await pickFlags(t('Also prepare what the dump needs but does not carry'), [
-        { id: 'roles', label: t('Create missing roles'), detail: t('roles that own objects or hold grants on the source, created NOLOGIN without passwords'), picked: false },
-        { id: 'extensions', label: t('Create the source\'s extensions'), detail: t('CREATE EXTENSION IF NOT EXISTS for each one the target offers'), picked: false },
-      ]);
-    }
-    args = { connectionId: p.id, name, ...(like ? { likeConnectionId: like.connectionId, likeDatabase: like.database, createRoles: extras.has('roles'), createExtensions: extras.has('extensions') } : {}) };
   }
+  const name = await ask(t('Name of the new database'), like?.database ?? '', (v) => (v.trim() === '' ? t('Enter a name.') : Buffer.byteLength(v, 'utf8') > 63 ? t('PostgreSQL names are at most 63 bytes.') : undefined));
+  let extras = new Set<string>();
+  if (like) {
+    extras = await pickFlags(t('Also prepare what the dump needs but does not carry'), [
+      { id: 'roles', label: t('Create missing roles'), detail: t('roles that own objects or hold grants on the source, created NOLOGIN without passwords'), picked: false },
+      { id: 'extensions', label: t('Create the source\'s extensions'), detail: t('CREATE EXTENSION IF NOT EXISTS for each one the target offers'), picked: false },
+    ]);
+  }
+  return { connectionId: p.id, name, ...(like ? { likeConnectionId: like.connectionId, likeDatabase: like.database, createRoles: extras.has('roles'), createExtensions: extras.has('extensions') } : {}) };
+}
+
+/** Runs the step with these arguments (after the prompts, from the API, on Re-run). */
+export async function runCreateDatabase(ctx: StepCtx, args: CreateDatabaseArgs): Promise<StepCommandResult> {
   const p = profile(ctx, args.connectionId);
   const title = t('Create database {0}', `${p.name}/${args.name}`);
-  return runRecorded(ctx, title, { step: 'create-database', title, target: `${p.name}/${args.name}`, rerun: { command: 'hydraMigrate.createDatabase', args: { ...args } } }, async (io, _c, extra) => {
+  return runRecorded(ctx, title, { step: 'create-database', title, target: `${p.name}/${args.name}`, rerun: { step: 'create-database', args: { ...args } } }, async (io, _c, extra) => {
     let locale;
     if (args.likeConnectionId) {
       const s = profile(ctx, args.likeConnectionId);
@@ -69,4 +70,9 @@ export async function createDatabaseCommand(ctx: StepCtx, arg?: ExplorerNode | C
     }
     return { ok: true, summary };
   });
+}
+
+export async function createDatabaseCommand(ctx: StepCtx, arg?: ExplorerNode): Promise<StepCommandResult | undefined> {
+  const args = await promptCreateDatabase(ctx, arg);
+  return args ? runCreateDatabase(ctx, args) : undefined;
 }

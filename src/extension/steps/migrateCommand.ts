@@ -8,24 +8,32 @@ import type { RunRecord } from '../runHistory.js';
 import type { ValidationReport } from '../../shared/report.js';
 import { settings, toolOptions } from '../settings.js';
 
-import { defaultDumpFolder, failureLines, isNode, openStep, pairArgs, pickFlags, profile, safeFileName, sideOf, timestamp, type MigrateArgs, type OpenStep, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import type { MigrateArgs } from './args.js';
+import { defaultDumpFolder, failureLines, openStep, pickFlags, profile, promptPair, safeFileName, sideOf, timestamp, type OpenStep, type StepCommandResult, type StepCtx } from './stepCommand.js';
 import { preflightLines } from './preflightCommand.js';
-import { validateCommand } from './validateCommand.js';
+import { runValidate } from './validateCommand.js';
 
 const t = vscode.l10n.t;
 
-export async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateArgs): Promise<{ ok: boolean; failedStep?: MigrateStepName; steps: StepCommandResult[]; validation?: ValidationReport } | undefined> {
-  const args: MigrateArgs = await pairArgs(ctx, arg);
-  if (!arg || isNode(arg)) {
-    const flags = await pickFlags(t('Migration options'), [
-      { id: 'noOwner', label: '--no-owner', detail: t('objects belong to the restoring user (roles usually differ between servers)'), picked: true },
-      { id: 'noAcl', label: '--no-acl', detail: t('skip GRANTs'), picked: true },
-      { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
-    ]);
-    args.noOwner = flags.has('noOwner');
-    args.noAcl = flags.has('noAcl');
-    args.noTableAccessMethod = flags.has('noTableAccessMethod');
-  }
+export interface MigrateCommandResult { ok: boolean; failedStep?: MigrateStepName; steps: StepCommandResult[]; validation?: ValidationReport }
+
+/** Asks for the target and the options. */
+export async function promptMigrate(ctx: StepCtx, arg?: ExplorerNode): Promise<MigrateArgs> {
+  const args: MigrateArgs = await promptPair(ctx, arg);
+  const flags = await pickFlags(t('Migration options'), [
+    { id: 'noOwner', label: '--no-owner', detail: t('objects belong to the restoring user (roles usually differ between servers)'), picked: true },
+    { id: 'noAcl', label: '--no-acl', detail: t('skip GRANTs'), picked: true },
+    { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
+  ]);
+  return { ...args, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), noTableAccessMethod: flags.has('noTableAccessMethod') };
+}
+
+export async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode): Promise<MigrateCommandResult> {
+  return runMigrate(ctx, await promptMigrate(ctx, arg));
+}
+
+/** Every step in its terminal, then the validation (after the prompts, from the API, on Re-run). */
+export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<MigrateCommandResult> {
   const s = profile(ctx, args.sourceConnectionId);
   const tg = profile(ctx, args.targetConnectionId);
   const sourceDb = args.sourceDatabase ?? s.database;
@@ -44,7 +52,7 @@ export async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateA
   const open = (step: MigrateStepName): OpenStep => {
     current = openStep(ctx, titles[step], {
       step, title: titles[step], source: `${s.name}/${sourceDb}`, target: `${tg.name}/${targetDb}`, archivePath: dumpPath,
-      rerun: { command: 'hydraMigrate.migrateDatabase', args: { ...args, dumpPath: undefined } },
+      rerun: { step: 'migrate', args: { ...args, dumpPath: undefined } },
     }, () => controller.abort());
     return current;
   };
@@ -80,7 +88,7 @@ export async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode | MigrateA
   let validation: ValidationReport | undefined;
   if (result.ok) {
     void vscode.window.showInformationMessage(t('Migrated {0} to {1} in {2} s. Validating…', `${s.name}/${sourceDb}`, `${tg.name}/${targetDb}`, (result.durationMs / 1000).toFixed(1)));
-    validation = (await validateCommand(ctx, { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb }))?.report;
+    validation = (await runValidate(ctx, { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb }))?.report;
   }
   return { ok: result.ok && (validation?.ok ?? false), ...(result.failedStep ? { failedStep: result.failedStep } : {}), steps, ...(validation ? { validation } : {}) };
 }

@@ -7,7 +7,8 @@ import { preflight, type PreflightReport } from '../../core/preflight.js';
 import { type ExplorerNode } from '../explorer.js';
 import { settings, toolOptions } from '../settings.js';
 
-import { isNode, pairArgs, profile, runRecorded, sideOf, type PairArgs, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import type { PairArgs } from './args.js';
+import { profile, promptPair, runRecorded, sideOf, type StepCommandResult, type StepCtx } from './stepCommand.js';
 
 const t = vscode.l10n.t;
 
@@ -15,8 +16,17 @@ export function preflightLines(report: PreflightReport): string[] {
   return presentPreflight(report, style);
 }
 
-export async function preflightCommand(ctx: StepCtx, arg?: ExplorerNode | PairArgs): Promise<(StepCommandResult & { report?: PreflightReport }) | undefined> {
-  const args = await pairArgs(ctx, arg);
+export type PreflightCommandResult = StepCommandResult & { report?: PreflightReport };
+
+/** Source database (from the node), target connection and database: then the checks, and the checklist. */
+export async function preflightCommand(ctx: StepCtx, arg?: ExplorerNode): Promise<PreflightCommandResult | undefined> {
+  const result = await runPreflight(ctx, await promptPair(ctx, arg));
+  if (result.report) void showChecklist(result.report);
+  return result;
+}
+
+/** Runs the readiness checks in a step terminal (after the prompts, from the API, on Re-run). */
+export async function runPreflight(ctx: StepCtx, args: PairArgs): Promise<PreflightCommandResult> {
   const s = profile(ctx, args.sourceConnectionId);
   const tg = profile(ctx, args.targetConnectionId);
   const sourceDb = args.sourceDatabase ?? s.database;
@@ -24,7 +34,7 @@ export async function preflightCommand(ctx: StepCtx, arg?: ExplorerNode | PairAr
   const title = t('Readiness checks {0} → {1}', `${s.name}/${sourceDb}`, `${tg.name}/${targetDb}`);
   let report: PreflightReport | undefined;
   const cfg = settings();
-  const result = await runRecorded(ctx, title, { step: 'preflight', title, source: `${s.name}/${sourceDb}`, target: `${tg.name}/${targetDb}`, rerun: { command: 'hydraMigrate.preflight', args: { ...args } } }, async (io, _c, extra) => {
+  const result = await runRecorded(ctx, title, { step: 'preflight', title, source: `${s.name}/${sourceDb}`, target: `${tg.name}/${targetDb}`, rerun: { step: 'preflight', args: { ...args } } }, async (io, _c, extra) => {
     report = await preflight({
       source: await sideOf(ctx, s, sourceDb), target: await sideOf(ctx, tg, targetDb), ...toolOptions(cfg),
       ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
@@ -37,7 +47,6 @@ export async function preflightCommand(ctx: StepCtx, arg?: ExplorerNode | PairAr
       ? { ok: true, summary: [t('Ready to migrate.')] }
       : { ok: false, summary: [t('Not ready: {0} blocking problem(s). Fix them and run the checks again.', blockers.length)] };
   });
-  if (report && (isNode(arg) || arg === undefined)) void showChecklist(report);
   return report ? { ...result, report } : result;
 }
 

@@ -9,50 +9,51 @@ import { restore } from '../../core/restore.js';
 import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
 import { settings, toolOptions } from '../settings.js';
 
-import { ask, defaultDumpFolder, failureLines, isNode, pickConnection, pickFlags, profile, runRecorded, sideOf, type RestoreArgs, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import { ask, defaultDumpFolder, failureLines, isNode, pickConnection, pickFlags, profile, runRecorded, sideOf, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import type { RestoreArgs } from './args.js';
 
 const t = vscode.l10n.t;
 
-export async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri | RestoreArgs): Promise<StepCommandResult | undefined> {
-  let args: RestoreArgs;
-  if (arg && !isNode(arg) && !(arg instanceof vscode.Uri)) {
-    args = arg;
-  } else {
-    const fromNode = isNode(arg) ? arg : undefined;
-    const p = profileOf(fromNode) ?? (await pickConnection(ctx, 'target', t('Restore into which connection?')));
-    const database = databaseOf(fromNode) ?? (await ask(t('Database to restore into (it must exist and be empty)'), p.database));
-    let archive = arg instanceof vscode.Uri ? arg.fsPath : undefined;
-    if (!archive) {
-      const picked = await vscode.window.showOpenDialog({ title: t('Choose the archive (a .dump file or a dump directory)'), canSelectFiles: true, canSelectFolders: true, canSelectMany: false, defaultUri: vscode.Uri.file(defaultDumpFolder()), openLabel: t('Restore this') });
-      if (!picked?.[0]) return undefined;
-      archive = picked[0].fsPath;
-    }
-    const cfg = settings();
-    const binOpts = toolOptions(cfg);
-    const read = await readArchive((await locateTool('pg_restore', binOpts)).path, archive);
-    if (!read.ok) throw new Error(`${read.failure.message} ${read.failure.hint}`);
-    const toc = read.value;
-    const kinds = summarizeToc(toc).slice(0, 6).map((k) => `${k.count} ${k.desc}`).join(', ');
-    const flags = await pickFlags(t('Restore {0} entries (PostgreSQL {1}): {2}', toc.entries.length, toc.dumpedFromVersion ?? '?', kinds), [
-      { id: 'noOwner', label: '--no-owner', detail: t('objects belong to the restoring user'), picked: true },
-      { id: 'noAcl', label: '--no-acl', detail: t('skip GRANTs'), picked: true },
-      { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
-      { id: 'analyze', label: 'ANALYZE', detail: t('vacuumdb --analyze-only afterwards'), picked: true },
-    ]);
-    const schemasInArchive = [...new Set(toc.entries.map((e) => e.schema).filter((x) => x !== '-'))].sort();
-    let schemas: string[] | undefined;
-    if (schemasInArchive.length > 1) {
-      const pick = await vscode.window.showQuickPick(schemasInArchive.map((x) => ({ label: x, picked: true })), { canPickMany: true, title: t('Schemas to restore (all by default)'), ignoreFocusOut: true });
-      if (!pick || pick.length === 0) return undefined;
-      if (pick.length < schemasInArchive.length) schemas = pick.map((x) => x.label);
-    }
-    args = { connectionId: p.id, database, archive, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), noTableAccessMethod: flags.has('noTableAccessMethod'), analyze: flags.has('analyze'), ...(schemas ? { schemas } : {}) };
+/** Asks what the step needs; undefined when the user dismissed a prompt. */
+export async function promptRestore(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri): Promise<RestoreArgs | undefined> {
+  const fromNode = isNode(arg) ? arg : undefined;
+  const p = profileOf(fromNode) ?? (await pickConnection(ctx, 'target', t('Restore into which connection?')));
+  const database = databaseOf(fromNode) ?? (await ask(t('Database to restore into (it must exist and be empty)'), p.database));
+  let archive = arg instanceof vscode.Uri ? arg.fsPath : undefined;
+  if (!archive) {
+    const picked = await vscode.window.showOpenDialog({ title: t('Choose the archive (a .dump file or a dump directory)'), canSelectFiles: true, canSelectFolders: true, canSelectMany: false, defaultUri: vscode.Uri.file(defaultDumpFolder()), openLabel: t('Restore this') });
+    if (!picked?.[0]) return undefined;
+    archive = picked[0].fsPath;
   }
+  const cfg = settings();
+  const binOpts = toolOptions(cfg);
+  const read = await readArchive((await locateTool('pg_restore', binOpts)).path, archive);
+  if (!read.ok) throw new Error(`${read.failure.message} ${read.failure.hint}`);
+  const toc = read.value;
+  const kinds = summarizeToc(toc).slice(0, 6).map((k) => `${k.count} ${k.desc}`).join(', ');
+  const flags = await pickFlags(t('Restore {0} entries (PostgreSQL {1}): {2}', toc.entries.length, toc.dumpedFromVersion ?? '?', kinds), [
+    { id: 'noOwner', label: '--no-owner', detail: t('objects belong to the restoring user'), picked: true },
+    { id: 'noAcl', label: '--no-acl', detail: t('skip GRANTs'), picked: true },
+    { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
+    { id: 'analyze', label: 'ANALYZE', detail: t('vacuumdb --analyze-only afterwards'), picked: true },
+  ]);
+  const schemasInArchive = [...new Set(toc.entries.map((e) => e.schema).filter((x) => x !== '-'))].sort();
+  let schemas: string[] | undefined;
+  if (schemasInArchive.length > 1) {
+    const pick = await vscode.window.showQuickPick(schemasInArchive.map((x) => ({ label: x, picked: true })), { canPickMany: true, title: t('Schemas to restore (all by default)'), ignoreFocusOut: true });
+    if (!pick || pick.length === 0) return undefined;
+    if (pick.length < schemasInArchive.length) schemas = pick.map((x) => x.label);
+  }
+  return { connectionId: p.id, database, archive, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), noTableAccessMethod: flags.has('noTableAccessMethod'), analyze: flags.has('analyze'), ...(schemas ? { schemas } : {}) };
+}
+
+/** Runs the step with these arguments (after the prompts, from the API, on Re-run). */
+export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepCommandResult> {
   const p = profile(ctx, args.connectionId);
   const cfg = settings();
   const binOpts = toolOptions(cfg);
   const title = t('Restore into {0}', `${p.name}/${args.database}`);
-  return runRecorded(ctx, title, { step: 'restore', title, target: `${p.name}/${args.database}`, archivePath: args.archive, rerun: { command: 'hydraMigrate.restoreDump', args: { ...args, confirmNonEmpty: undefined } } }, async (io, _c, extra) => {
+  return runRecorded(ctx, title, { step: 'restore', title, target: `${p.name}/${args.database}`, archivePath: args.archive, rerun: { step: 'restore', args: { ...args, confirmNonEmpty: undefined } } }, async (io, _c, extra) => {
     const pgRestore = await locateTool('pg_restore', binOpts);
     const side = await sideOf(ctx, p, args.database);
     let confirm = args.confirmNonEmpty;
@@ -80,4 +81,9 @@ export async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.U
     }
     return { ok: true, summary };
   });
+}
+
+export async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri): Promise<StepCommandResult | undefined> {
+  const args = await promptRestore(ctx, arg);
+  return args ? runRestore(ctx, args) : undefined;
 }

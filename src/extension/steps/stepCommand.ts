@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { failureLines as presentFailure } from '../../core/present/steps.js';
 import { ansi as style } from '../../core/present/style.js';
-import { type ArchiveFormat } from '../../core/dump.js';
+import type { PairArgs } from './args.js';
 import { describeTarget, type ConnectionProfile } from '../../core/connection.js';
 import { type Side, type SideRole } from '../../core/side.js';
 import type { StepFailure, StepProgress } from '../../core/step.js';
@@ -32,12 +32,6 @@ export interface StepCommandResult {
   output: string;
 }
 
-/** Options accepted by the step commands instead of prompts (automation, tests, Re-run). */
-export interface DumpArgs { connectionId: string; database?: string; out?: string; format?: ArchiveFormat; jobs?: number; noOwner?: boolean; noAcl?: boolean; overwrite?: boolean; schemas?: string[] }
-export interface RestoreArgs { connectionId: string; database: string; archive: string; jobs?: number; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string; analyze?: boolean; schemas?: string[] }
-export interface CreateDatabaseArgs { connectionId: string; name: string; likeConnectionId?: string; likeDatabase?: string; owner?: string; createRoles?: boolean; createExtensions?: boolean }
-export interface PairArgs { sourceConnectionId: string; sourceDatabase?: string; targetConnectionId: string; targetDatabase?: string; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string }
-export interface MigrateArgs extends PairArgs { dumpPath?: string; format?: ArchiveFormat; jobs?: number }
 
 
 export function isNode(arg: unknown): arg is ExplorerNode {
@@ -116,8 +110,8 @@ export async function runRecorded(
 }
 
 
-export async function pairArgs(ctx: StepCtx, arg: ExplorerNode | PairArgs | undefined): Promise<PairArgs> {
-  if (arg && !isNode(arg)) return arg;
+/** Source (from the node, or asked), target connection and target database name. */
+export async function promptPair(ctx: StepCtx, arg: ExplorerNode | undefined): Promise<PairArgs> {
   const src = profileOf(arg) ?? (await pickConnection(ctx, 'source', t('Migrate from which source connection?')));
   const sourceDatabase = databaseOf(arg) ?? src.database;
   const tgt = await pickConnection(ctx, 'target', t('Migrate "{0}" to which target connection?', sourceDatabase));
@@ -162,4 +156,3 @@ export function openStep(ctx: StepCtx, title: string, record: Omit<RunRecord, 'i
   };
 }
 
-export interface TransferArgs { archive: string; host: string; user: string; port?: number; remoteDir: string; identityFile?: string; tool?: 'rsync' | 'scp' }

@@ -1,11 +1,17 @@
-/** The step commands, by command id (registered with the others in commands.ts). */
-import { createDatabaseCommand } from './createDatabaseCommand.js';
-import { dumpCommand } from './dumpCommand.js';
-import { migrateCommand } from './migrateCommand.js';
-import { preflightCommand } from './preflightCommand.js';
-import { restoreCommand } from './restoreCommand.js';
-import { transferCommand } from './transferCommand.js';
-import { validateCommand } from './validateCommand.js';
+/**
+ * The step commands by command id (registered with the others in commands.ts), the typed API
+ * that automation uses instead of passing option objects to commands, and Re-run.
+ */
+import { assertNever } from '../../shared/protocol.js';
+import type { Ctx } from '../ctx.js';
+import type { Rerun } from './args.js';
+import { createDatabaseCommand, runCreateDatabase } from './createDatabaseCommand.js';
+import { dumpCommand, runDump } from './dumpCommand.js';
+import { migrateCommand, runMigrate } from './migrateCommand.js';
+import { preflightCommand, runPreflight } from './preflightCommand.js';
+import { restoreCommand, runRestore } from './restoreCommand.js';
+import { runTransfer, transferCommand } from './transferCommand.js';
+import { runValidate, validateCommand } from './validateCommand.js';
 
 export const STEP_COMMANDS = {
   'hydraMigrate.validateMigration': validateCommand,
@@ -16,3 +22,31 @@ export const STEP_COMMANDS = {
   'hydraMigrate.restoreDump': restoreCommand,
   'hydraMigrate.migrateDatabase': migrateCommand,
 } as const;
+
+/** The steps without prompts, for automation (the extension's exported API). */
+export function stepApi(ctx: Ctx) {
+  return {
+    preflight: (args: Parameters<typeof runPreflight>[1]) => runPreflight(ctx, args),
+    dump: (args: Parameters<typeof runDump>[1]) => runDump(ctx, args),
+    createDatabase: (args: Parameters<typeof runCreateDatabase>[1]) => runCreateDatabase(ctx, args),
+    restore: (args: Parameters<typeof runRestore>[1]) => runRestore(ctx, args),
+    migrate: (args: Parameters<typeof runMigrate>[1]) => runMigrate(ctx, args),
+    transfer: (args: Parameters<typeof runTransfer>[1]) => runTransfer(ctx, args),
+    validate: (args: Parameters<typeof runValidate>[1]) => runValidate(ctx, args),
+  };
+}
+
+export type StepApi = ReturnType<typeof stepApi>;
+
+/** Runs a recorded step again with the arguments it kept. */
+export function rerun(ctx: Ctx, r: Rerun): Promise<unknown> {
+  switch (r.step) {
+    case 'dump': return runDump(ctx, r.args);
+    case 'restore': return runRestore(ctx, r.args);
+    case 'create-database': return runCreateDatabase(ctx, r.args);
+    case 'preflight': return runPreflight(ctx, r.args);
+    case 'migrate': return runMigrate(ctx, r.args);
+    case 'transfer': return runTransfer(ctx, r.args);
+    default: return assertNever(r);
+  }
+}

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { HydraMigrateApi } from '../../../src/extension/extension.js';
 import type { ExplorerNode } from '../../../src/extension/explorer.js';
-import type { StepCommandResult } from '../../../src/extension/steps/stepCommand.js';
 import type { ValidationReport } from '../../../src/shared/report.js';
 import pg from 'pg';
 
@@ -66,7 +65,7 @@ describe('Migration steps as commands', function () {
 
   it('Migrate Database…: five steps, each in its terminal, recorded, target complete', async () => {
     const dumpPath = join(fixture.dumpDir, 'migrate.dir');
-    const result = await vscode.commands.executeCommand<{ ok: boolean; steps: StepCommandResult[]; failedStep?: string; validation?: ValidationReport }>('hydraMigrate.migrateDatabase', {
+    const result = await api.steps.migrate({
       sourceConnectionId: sourceId, sourceDatabase: fixture.database, targetConnectionId: targetId, targetDatabase: 'migrated', noOwner: true, noAcl: true, dumpPath,
     });
     assert.ok(result, 'the command returned');
@@ -124,13 +123,14 @@ describe('Migration steps as commands', function () {
     } finally {
       await client.end();
     }
-    const opened = await vscode.commands.executeCommand<{ report: ValidationReport; rendered: { rows: number; totalRows: number; summary: string } }>('hydraMigrate.validateMigration', {
+    const opened = await api.steps.validate({
       sourceConnectionId: sourceId, sourceDatabase: fixture.database, targetConnectionId: targetId, targetDatabase: 'migrated',
     });
     assert.ok(opened?.report);
     assert.equal(opened.report.ok, false);
     const different = opened.report.tables.filter((t) => t.status !== 'match').map((t) => `${t.name}:${t.problems.join('+') || t.status}`).sort();
     assert.deepEqual(different, ['account_totals:missing_in_target', 'accounts:row_count', 'events:access_method']);
+    assert.ok(opened.rendered, 'the view reported what it rendered');
     assert.equal(opened.rendered.summary, '✖ The target differs from the source');
     assert.equal(opened.rendered.totalRows, 3, 'only the differences are listed by default');
     const panel = api.validationPanels().at(-1)!;
@@ -142,7 +142,7 @@ describe('Migration steps as commands', function () {
   });
 
   it('Restore Dump… refuses the now non-empty database, exit code 1, nothing restored', async () => {
-    const result = await vscode.commands.executeCommand<StepCommandResult>('hydraMigrate.restoreDump', {
+    const result = await api.steps.restore({
       connectionId: targetId, database: 'migrated', archive: join(fixture.dumpDir, 'migrate.dir'),
     });
     assert.equal(result?.ok, false);
@@ -154,13 +154,13 @@ describe('Migration steps as commands', function () {
 
   it('Ctrl+C in the terminal cancels a dump within seconds and removes the partial archive', async () => {
     const out = join(fixture.dumpDir, 'big.dump');
-    const running = vscode.commands.executeCommand<StepCommandResult>('hydraMigrate.dumpDatabase', { connectionId: sourceId, database: 'bigdb', out, format: 'custom' });
+    const running = api.steps.dump({ connectionId: sourceId, database: 'bigdb', out, format: 'custom' });
     const name = 'Dump Step source/bigdb';
     const deadline = Date.now() + 20_000;
     while (!existsSync(`${out}.partial`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(`${out}.partial`), 'pg_dump started writing');
     // Another step that ends while the dump runs must not take the dump out of the status bar.
-    const quick = await vscode.commands.executeCommand<StepCommandResult>('hydraMigrate.restoreDump', {
+    const quick = await api.steps.restore({
       connectionId: targetId, database: 'migrated', archive: join(fixture.dumpDir, 'migrate.dir'),
     });
     assert.equal(quick?.ok, false);

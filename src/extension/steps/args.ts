@@ -1,0 +1,36 @@
+/**
+ * The typed arguments of the step commands: what their prompts produce, what automation (the
+ * exported API) passes, and what a run record keeps to run the step again. No secrets.
+ */
+import type { ArchiveFormat } from '../../core/dump.js';
+
+export interface DumpArgs { connectionId: string; database?: string; out?: string; format?: ArchiveFormat; jobs?: number; noOwner?: boolean; noAcl?: boolean; overwrite?: boolean; schemas?: string[] }
+export interface RestoreArgs {
+  connectionId: string; database: string; archive: string; jobs?: number; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean;
+  confirmNonEmpty?: string; analyze?: boolean; schemas?: string[];
+}
+export interface CreateDatabaseArgs { connectionId: string; name: string; likeConnectionId?: string; likeDatabase?: string; owner?: string; createRoles?: boolean; createExtensions?: boolean }
+export interface PairArgs {
+  sourceConnectionId: string; sourceDatabase?: string; targetConnectionId: string; targetDatabase?: string;
+  noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string;
+}
+export interface MigrateArgs extends PairArgs { dumpPath?: string; format?: ArchiveFormat; jobs?: number }
+export interface TransferArgs { archive: string; host: string; user: string; port?: number; remoteDir: string; identityFile?: string; tool?: 'rsync' | 'scp' }
+
+/** What a run record keeps to run its step again. */
+export type Rerun =
+  | { step: 'dump'; args: DumpArgs }
+  | { step: 'restore'; args: RestoreArgs }
+  | { step: 'create-database'; args: CreateDatabaseArgs }
+  | { step: 'preflight'; args: PairArgs }
+  | { step: 'migrate'; args: MigrateArgs }
+  | { step: 'transfer'; args: TransferArgs };
+
+const RERUN_STEPS: ReadonlySet<string> = new Set(['dump', 'restore', 'create-database', 'preflight', 'migrate', 'transfer']);
+
+/** A stored Rerun (globalState may hold records of an older version: those are not re-runnable). */
+export function isRerun(v: unknown): v is Rerun {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as { step?: unknown; args?: unknown };
+  return typeof r.step === 'string' && RERUN_STEPS.has(r.step) && typeof r.args === 'object' && r.args !== null;
+}
