@@ -46,6 +46,8 @@ Connection:
 Options:
   --json               print one JSON document on stdout
   --connect-timeout S  seconds before an unreachable server is given up (default 10)
+  --lock-wait-timeout S  dump, migrate, validate: seconds to wait for a table another session
+                       has locked (default 30); then the dump fails / the table is reported unread
   -h, --help           this help
   -v, --version        the version
 
@@ -66,6 +68,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         json: { type: 'boolean', default: false },
         'password-stdin': { type: 'boolean', default: false },
         'connect-timeout': { type: 'string' },
+        'lock-wait-timeout': { type: 'string' },
         source: { type: 'string' },
         target: { type: 'string' },
         out: { type: 'string' },

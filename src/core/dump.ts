@@ -23,7 +23,11 @@ export interface DumpSelection {
   excludeTables?: string[];
   /** 0-9 */
   compress?: number;
+  /** How long pg_dump waits for a table lock another session holds (default 30 s), then fails. */
+  lockWaitTimeoutSeconds?: number;
 }
+
+export const DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS = 30;
 
 export interface DumpOptions extends StepCallbacks, DumpSelection {
   source: Side;
@@ -73,6 +77,7 @@ export function buildDumpArgs(o: DumpSelection, file: string): string[] {
   for (const t of o.tables ?? []) args.push(`--table=${t}`);
   for (const t of o.excludeTables ?? []) args.push(`--exclude-table=${t}`);
   args.push(`--compress=${o.compress ?? DEFAULT_COMPRESSION}`);
+  args.push(`--lock-wait-timeout=${Math.round((o.lockWaitTimeoutSeconds ?? DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS) * 1000)}`);
   return args;
 }
 
@@ -114,6 +119,15 @@ export async function dump(o: DumpOptions): Promise<DumpResult> {
     rmSync(partial, { recursive: true, force: true }); // never leave a partial archive that looks complete
     if (run.cancelled) {
       return fail(cancelledFailure('The dump was cancelled; the partial archive was removed.', 'Run the dump again when ready.'), { ...base, cancelled: true });
+    }
+    // pg_dump enforces --lock-wait-timeout with a statement_timeout around LOCK TABLE.
+    const locked = run.stderrLines.find((l) => /lock timeout|could not obtain lock|canceling statement due to statement timeout/i.test(l));
+    if (locked) {
+      return fail({
+        problem: 'lock_timeout',
+        message: `A source table is locked by another session; pg_dump waited ${o.lockWaitTimeoutSeconds ?? DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS} s and gave up: ${locked.replace(/^pg_dump: (error|detail): /, '')}. The partial archive was removed.`,
+        hint: 'Find the session holding the lock (pg_locks, pg_stat_activity) or dump when it is released; or wait longer (--lock-wait-timeout / hydraMigrate.lockWaitTimeoutSeconds).',
+      }, base);
     }
     return fail(explainToolFailure(run, o.source), base);
   }

@@ -40,6 +40,8 @@ export interface MigrateOptions {
   overwriteDump?: boolean;
   confirmNonEmptyDatabase?: string;
   skipAnalyze?: boolean;
+  /** How long pg_dump waits for a table another session has locked (default 30 s). */
+  lockWaitTimeoutSeconds?: number;
   signal?: AbortSignal;
   onStep?: (step: MigrateStepName, state: 'start' | 'end', record?: MigrateStepRecord) => void;
   onLine?: (step: MigrateStepName, line: string) => void;
@@ -105,6 +107,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   const dumped = await dump({
     source: o.source, pgDump: pgDump.path, pgRestore: pgRestore.path, out: dumpPath, format, ...(format === 'directory' ? { jobs } : {}),
     ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.overwriteDump ? { overwrite: true } : {}),
+    ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
     ...callbacks('dump'),
   });
   result.dump = dumped;

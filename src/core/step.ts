@@ -44,7 +44,8 @@ export type StepProblem =
   | 'ssh_auth'
   | 'host_key'
   | 'path'
-  | 'checksum_mismatch';
+  | 'checksum_mismatch'
+  | 'lock_timeout';
 
 export interface StepFailure {
   problem: StepProblem;

@@ -13,10 +13,10 @@ import {
 import { qualifiedName, quoteIdent } from './catalog.js';
 import { describeTarget } from './connection.js';
 import { ConnectionError, serverInfo } from './pg.js';
-import { connectSide, sideDatabase, type Side } from './side.js';
+import { connectSide, sideDatabase, withSide, type Side } from './side.js';
 import type { StepProgress } from './step.js';
 import {
-  objectInventory, sequenceValues, tableInventory, tkey, ValidationError, type NamedObject, type TableMeta,
+  lockedTables, objectInventory, sequenceValues, tableInventory, tkey, ValidationError, type NamedObject, type TableMeta,
 } from './validateInventory.js';
 
 export interface ValidateOptions {
@@ -32,6 +32,22 @@ export interface ValidateOptions {
   tables?: Array<{ schema: string; name: string }>;
   signal?: AbortSignal;
   onProgress?: (p: StepProgress) => void;
+  /** How long a query waits for a lock another session holds on a table (default 30 s): then that table is reported unreadable. */
+  lockTimeoutSeconds?: number;
+}
+
+export const DEFAULT_LOCK_TIMEOUT_SECONDS = 30;
+
+/**
+ * Session settings of every validation connection. Checksums hash each row's text, which depends
+ * on these settings: a target that runs another TimeZone (managed services often do) would make
+ * every timestamptz row differ. Pinned to the same values on both sides.
+ */
+export function validationSessionSql(lockTimeoutSeconds: number): string {
+  return [
+    "SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, MDY'", "SET IntervalStyle = 'postgres'", 'SET extra_float_digits = 3',
+    "SET bytea_output = 'hex'", `SET lock_timeout = ${Math.max(1, Math.round(lockTimeoutSeconds * 1000))}`,
+  ].join('; ');
 }
 
 
@@ -84,9 +100,19 @@ function batches<T>(list: T[], size: number): T[][] {
   return out;
 }
 
-async function openPool(side: Side, n: number): Promise<pg.Client[]> {
+async function openPool(side: Side, n: number, sessionSql: string): Promise<pg.Client[]> {
   // In parallel: each connection costs a round trip and a SCRAM exchange.
-  const opened = await Promise.allSettled(Array.from({ length: n }, () => connectSide(side, { applicationName: 'hydra-migrate validate' })));
+  const open = async (): Promise<pg.Client> => {
+    const client = await connectSide(side, { applicationName: 'hydra-migrate validate' });
+    try {
+      await client.query(sessionSql);
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+  };
+  const opened = await Promise.allSettled(Array.from({ length: n }, open));
   const clients = opened.filter((o): o is PromiseFulfilledResult<pg.Client> => o.status === 'fulfilled').map((o) => o.value);
   const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed) {
@@ -94,6 +120,17 @@ async function openPool(side: Side, n: number): Promise<pg.Client[]> {
     throw failed.reason;
   }
   return clients;
+}
+
+/**
+ * Cancels what the pool's connections are running on the server (a client that just goes away
+ * leaves its query running until the server notices): pg_cancel_backend from a new connection.
+ */
+async function cancelRunning(side: Side, clients: pg.Client[]): Promise<void> {
+  const pids = clients.map((c) => (c as unknown as { processID: number | null }).processID).filter((p): p is number => typeof p === 'number');
+  if (!pids.length) return;
+  await withSide(side, (c) => c.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid', [pids]), { applicationName: 'hydra-migrate cancel' })
+    .catch(() => undefined);
 }
 
 /** Narrows a checksum difference down to key ranges by bisecting (integer primary key). */
@@ -148,8 +185,10 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
   const n = Math.max(1, Math.min(16, o.concurrency ?? 4));
   let srcClients: pg.Client[] = [];
   let tgtClients: pg.Client[] = [];
+  let onAbort: (() => void) | undefined;
   try {
-    const opened = await Promise.allSettled([openPool(o.source, o.estimate ? 1 : n), openPool(o.target, o.estimate ? 1 : n)]);
+    const sessionSql = validationSessionSql(o.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
+    const opened = await Promise.allSettled([openPool(o.source, o.estimate ? 1 : n, sessionSql), openPool(o.target, o.estimate ? 1 : n, sessionSql)]);
     if (opened[0].status === 'fulfilled') srcClients = opened[0].value;
     if (opened[1].status === 'fulfilled') tgtClients = opened[1].value;
     const failed = opened.find((x): x is PromiseRejectedResult => x.status === 'rejected');
@@ -159,7 +198,11 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       if (err instanceof ConnectionError) throw new ValidationError(`Could not connect to ${side}: ${err.explained.message} ${err.explained.hint}`);
       throw err instanceof Error ? err : new Error(String(err));
     }
+    onAbort = () => void Promise.all([cancelRunning(o.source, srcClients), cancelRunning(o.target, tgtClients)]);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     const second = (cs: pg.Client[]): pg.Client => cs[1] ?? cs[0]!;
+    // Tables locked by another session on either side: their index definitions are not read on both.
+    const locked = [...new Set((await Promise.all([lockedTables(srcClients[0]!), lockedTables(tgtClients[0]!)])).flat())];
     const [srcInfo, tgtInfo, srcTables, tgtTables] = await Promise.all([
       serverInfo(srcClients[0]!), serverInfo(tgtClients[0]!), tableInventory(second(srcClients), o.schemas), tableInventory(second(tgtClients), o.schemas),
     ]);
@@ -168,7 +211,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
 
     // Objects and sequences on the first connection of each side while the others count rows.
     const inventories = (): Promise<[NamedObject[], NamedObject[], Map<string, bigint | null>, Map<string, bigint | null>]> => Promise.all([
-      objectInventory(srcClients[0]!, o.schemas), objectInventory(tgtClients[0]!, o.schemas),
+      objectInventory(srcClients[0]!, o.schemas, locked), objectInventory(tgtClients[0]!, o.schemas, locked),
       sequenceValues(srcClients[0]!, o.schemas, 'source'), sequenceValues(tgtClients[0]!, o.schemas, 'target'),
     ]);
     const early = srcClients.length > 1 && tgtClients.length > 1 ? inventories() : undefined;
@@ -249,7 +292,11 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         const problems: TableProblem[] = [];
         if (sc?.error || tc?.error) {
           problems.push('count_failed');
-          notes.push(`count failed: ${sc?.error ?? tc?.error}`);
+          const error = sc?.error ?? tc?.error ?? '';
+          const side = sc?.error ? 'source' : 'target';
+          notes.push(/lock timeout/i.test(error)
+            ? `not read: another session holds a lock on it on the ${side} (waited ${o.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS} s)`
+            : `count failed on the ${side}: ${error}`);
         } else if (sc?.rows !== tc?.rows && !(o.estimate && (sc?.rows === null || tc?.rows === null))) {
           problems.push('row_count');
           const diff = (tc?.rows ?? 0n) - (sc?.rows ?? 0n);
@@ -330,6 +377,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     report.durationMs = Math.round(performance.now() - started);
     return report;
   } finally {
+    if (onAbort) o.signal?.removeEventListener('abort', onAbort);
     await Promise.all([...srcClients, ...tgtClients].map((c) => c.end().catch(() => undefined)));
   }
 }

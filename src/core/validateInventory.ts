@@ -65,7 +65,25 @@ export interface NamedObject {
   def?: string;
 }
 
-export async function objectInventory(c: pg.Client, schemas: string[] | undefined): Promise<NamedObject[]> {
+/**
+ * Tables that another session holds ACCESS EXCLUSIVE (ALTER TABLE, VACUUM FULL, LOCK TABLE), as
+ * quoted "schema"."name": reading their index definitions would wait for the lock.
+ */
+export async function lockedTables(c: pg.Client): Promise<string[]> {
+  const { rows } = await c.query<{ name: string }>(
+    `SELECT DISTINCT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE l.granted AND l.mode = 'AccessExclusiveLock' AND l.pid <> pg_backend_pid()
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
+  return rows.map((r) => r.name);
+}
+
+const sqlText = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/** The objects of a database; index definitions of `locked` tables are left out (on both sides alike). */
+export async function objectInventory(c: pg.Client, schemas: string[] | undefined, locked: string[] = []): Promise<NamedObject[]> {
+  const skip = locked.length ? `ARRAY[${locked.map(sqlText).join(', ')}]::text[]` : `ARRAY[]::text[]`;
   const f = schemaFilter(schemas);
   const q = async <R extends pg.QueryResultRow>(sql: string): Promise<R[]> => (await c.query<R>(sql, f.values)).rows;
   const out: NamedObject[] = [];
@@ -78,7 +96,11 @@ export async function objectInventory(c: pg.Client, schemas: string[] | undefine
   for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS n, p.prokind AS k FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${SYSTEM} AND ${notExtensionMember('pg_proc', 'p.oid')}${f.sql}`)) {
     out.push({ kind: r.k === 'p' ? 'procedure' : r.k === 'a' ? 'aggregate' : r.k === 'w' ? 'window function' : 'function', schema: r.s, name: r.n });
   }
-  for (const r of await q<{ s: string; n: string; d: string }>(`SELECT n.nspname AS s, c.relname AS n, regexp_replace(pg_get_indexdef(c.oid), ' ON (ONLY )?\\S+ ', ' ON ') AS d FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+  for (const r of await q<{ s: string; n: string; d: string }>(`SELECT n.nspname AS s, c.relname AS n,
+        CASE WHEN (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+                    JOIN pg_namespace tn ON tn.oid = t.relnamespace WHERE i.indexrelid = c.oid) = ANY (${skip}) THEN NULL
+             ELSE regexp_replace(pg_get_indexdef(c.oid), ' ON (ONLY )?\\S+ ', ' ON ') END AS d
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
     out.push({ kind: 'index', schema: r.s, name: r.n, def: r.d });
   }
   for (const r of await q<{ s: string; t: string; n: string; d: string }>(`SELECT n.nspname AS s, cl.relname AS t, co.conname AS n, pg_get_constraintdef(co.oid) AS d FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE ${SYSTEM}${f.sql}`)) {

@@ -5,6 +5,8 @@ export interface Settings {
   /** Folder with psql, pg_dump, pg_restore; empty = PATH, then /usr/lib/postgresql/<newest>/bin. */
   pgBinDir: string;
   connectTimeoutSeconds: number;
+  /** How long a dump or a validation waits for a table lock of another session. */
+  lockWaitTimeoutSeconds: number;
   queryTimeoutSeconds: number;
   /** Parallel jobs for dump (directory format) and restore: the setting, or the CPU cores. */
   jobs: number;
@@ -18,6 +20,7 @@ export function settings(): Settings {
   return {
     pgBinDir: (c.get<string>('pgBinDir') ?? '').trim(),
     connectTimeoutSeconds: clamp(c.get('connectTimeoutSeconds'), 1, 300, 10),
+    lockWaitTimeoutSeconds: clamp(c.get('lockWaitTimeoutSeconds'), 1, 3600, 30),
     queryTimeoutSeconds: clamp(c.get('queryTimeoutSeconds'), 1, 3600, 30),
     jobs: clamp(c.get('jobs'), 0, 64, 0) || defaultJobs(),
   };

@@ -115,7 +115,7 @@ export class ValidationPanel implements vscode.Disposable {
       const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: t('Validating…') }, () => validate({
         source: { role: 'source', profile: s, password: sp, database: this.args.sourceDatabase, connectTimeoutSeconds: settings().connectTimeoutSeconds },
         target: { role: 'target', profile: tg, password: tp, database: this.args.targetDatabase, connectTimeoutSeconds: settings().connectTimeoutSeconds },
-        checksums, signal: controller.signal,
+        checksums, signal: controller.signal, lockTimeoutSeconds: settings().lockWaitTimeoutSeconds,
         ...(this.args.schemas?.length ? { schemas: this.args.schemas } : {}),
         ...(only ? { tables: [only] } : {}),
         onProgress: (p) => this.post({ type: 'progress', done: p.done, total: p.total }),

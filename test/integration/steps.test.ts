@@ -335,3 +335,24 @@ describe('the connect timeout (hydraMigrate.connectTimeoutSeconds / --connect-ti
     }
   });
 });
+
+describe('a live source: a table another session has locked', () => {
+  it('the dump gives up after the lock wait timeout, says why, and leaves no archive', async () => {
+    const { default: pg } = await import('pg');
+    const locker = new pg.Client({ host: '127.0.0.1', port: pg15.port, user: pg15.adminUser, password: pg15.adminPassword, database: DB });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE public.accounts IN ACCESS EXCLUSIVE MODE');
+      const out = join(dir, 'locked.dump');
+      const started = performance.now();
+      const result = await dump({ source: side(pg15, DB), ...tools, out, format: 'custom', lockWaitTimeoutSeconds: 1 });
+      assert.ok(performance.now() - started < 20_000, 'pg_dump did not wait for the lock');
+      assert.equal(result.failure?.problem, 'lock_timeout', result.failure?.message);
+      assert.match(result.failure.message, /locked by another session; pg_dump waited 1 s/);
+      assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+});

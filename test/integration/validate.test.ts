@@ -228,3 +228,53 @@ describe('the connect timeout', () => {
     }
   });
 });
+
+describe('checksums do not depend on the session settings of either server', () => {
+  it('a target with another TimeZone, DateStyle, IntervalStyle, extra_float_digits and bytea_output: identical rows match, a changed one is found', async () => {
+    const table = `CREATE TABLE public.typed (id int PRIMARY KEY, ts timestamptz, d date, iv interval, f float8, b bytea, n numeric);
+      INSERT INTO public.typed SELECT g, timestamptz '2024-03-10 01:30:00+00' + g * interval '37 minutes', date '2024-01-01' + g,
+        g * interval '1 day 3 hours', g / 7.0::float8, decode(md5(g::text), 'hex'), g / 3.0 FROM generate_series(1, 2000) g;`;
+    await pg15.sql(`CREATE DATABASE typed OWNER ${MIGRATOR}`);
+    await pg15.sql(`SET ROLE ${MIGRATOR}; ${table}`, 'typed');
+    await pg17.sql('CREATE DATABASE typed');
+    await pg17.sql(table, 'typed');
+    for (const setting of ["timezone = 'Asia/Tokyo'", "datestyle = 'SQL, DMY'", "intervalstyle = 'sql_standard'", 'extra_float_digits = 0', "bytea_output = 'escape'"]) {
+      await pg17.sql(`ALTER DATABASE typed SET ${setting}`);
+    }
+    const same = await validate({ source: sideOn(pg15, 'typed'), target: tgt('typed'), checksums: true });
+    assert.equal(same.ok, true, JSON.stringify(same.tables.filter((t) => t.status !== 'match')));
+    await pg17.sql(`UPDATE public.typed SET ts = ts + interval '1 second' WHERE id = 1234`, 'typed');
+    const changed = await validate({ source: sideOn(pg15, 'typed'), target: tgt('typed'), checksums: true });
+    const row = changed.tables.find((t) => t.name === 'typed');
+    assert.deepEqual(row?.problems, ['checksum']);
+    assert.ok(row.differingRanges?.some((r) => BigInt(r.from) <= 1234n && 1234n <= BigInt(r.to)), JSON.stringify(row.differingRanges));
+  });
+});
+
+describe('a live source: a table another session has locked', () => {
+  it('is reported as not read within the lock timeout (the rest is compared); the CLI exits 2', async () => {
+    const { default: pg } = await import('pg');
+    const locker = new pg.Client({ host: '127.0.0.1', port: pg15.port, user: pg15.adminUser, password: pg15.adminPassword, database: DB });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE public.ledger IN ACCESS EXCLUSIVE MODE');
+      const started = performance.now();
+      const r = await validate({ source: src(), target: tgt('faithful'), lockTimeoutSeconds: 1 });
+      assert.ok(performance.now() - started < 20_000, 'the validation did not wait for the lock');
+      const ledger = r.tables.find((t) => t.name === 'ledger');
+      assert.deepEqual(ledger?.problems, ['count_failed']);
+      assert.match(ledger.detail ?? '', /not read: another session holds a lock on it on the source \(waited 1 s\)/);
+      assert.equal(r.ok, false);
+      assert.ok(r.tables.filter((t) => t.name !== 'ledger').every((t) => t.status === 'match'), 'the other tables were compared');
+      const cli = spawnSync(process.execPath, [join(repo, 'dist', 'cli.cjs'), 'validate', '--source', `postgresql://${MIGRATOR}@127.0.0.1:${pg15.port}/${DB}?sslmode=disable`,
+        '--target', `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/faithful?sslmode=disable`, '--lock-wait-timeout', '1'], {
+        encoding: 'utf8', env: { ...process.env, HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: pg17.adminPassword }, timeout: 60_000,
+      });
+      assert.equal(cli.status, 2, cli.stdout + cli.stderr);
+      assert.match(cli.stdout, /ledger.*another session holds a lock/);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+});

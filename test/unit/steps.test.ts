@@ -16,16 +16,16 @@ const side: Side = { role: 'source', profile, password: "s3cr3t'pw", database: '
 describe('buildDumpArgs', () => {
   const cases: Array<[string, DumpSelection, string[]]> = [
     ['custom, defaults', { format: 'custom' },
-      ['--verbose', '--no-password', '--format=custom', '--file=F', '--compress=1']],
+      ['--verbose', '--no-password', '--format=custom', '--file=F', '--compress=1', '--lock-wait-timeout=30000']],
     ['directory with jobs', { format: 'directory', jobs: 4 },
-      ['--verbose', '--no-password', '--format=directory', '--file=F', '--jobs=4', '--compress=1']],
+      ['--verbose', '--no-password', '--format=directory', '--file=F', '--jobs=4', '--compress=1', '--lock-wait-timeout=30000']],
     ['jobs are for the directory format only', { format: 'custom', jobs: 4 },
-      ['--verbose', '--no-password', '--format=custom', '--file=F', '--compress=1']],
+      ['--verbose', '--no-password', '--format=custom', '--file=F', '--compress=1', '--lock-wait-timeout=30000']],
     ['one job adds nothing', { format: 'directory', jobs: 1 },
-      ['--verbose', '--no-password', '--format=directory', '--file=F', '--compress=1']],
-    ['owners, grants, selection, compression', { format: 'custom', noOwner: true, noAcl: true, schemas: ['a', 'b'], excludeSchemas: ['c'], tables: ['a.t'], excludeTables: ['a.u'], compress: 0 },
+      ['--verbose', '--no-password', '--format=directory', '--file=F', '--compress=1', '--lock-wait-timeout=30000']],
+    ['owners, grants, selection, compression, lock wait', { format: 'custom', noOwner: true, noAcl: true, schemas: ['a', 'b'], excludeSchemas: ['c'], tables: ['a.t'], excludeTables: ['a.u'], compress: 0, lockWaitTimeoutSeconds: 2.5 },
       ['--verbose', '--no-password', '--format=custom', '--file=F', '--no-owner', '--no-acl', '--schema=a', '--schema=b', '--exclude-schema=c',
-        '--table=a.t', '--exclude-table=a.u', '--compress=0']],
+        '--table=a.t', '--exclude-table=a.u', '--compress=0', '--lock-wait-timeout=2500']],
   ];
   for (const [name, options, expected] of cases) it(name, () => assert.deepEqual(buildDumpArgs(options, 'F'), expected));
 });

@@ -64,7 +64,7 @@ export async function runDump(ctx: StepCtx, args: DumpArgs): Promise<StepCommand
     await vscode.workspace.fs.createDirectory(vscode.Uri.file(join(out, '..')));
     const r = await dump({
       source: await sideOf(ctx, p, database), pgDump: pgDump.path, pgRestore: pgRestore.path, out, format,
-      ...(format === 'directory' ? { jobs: args.jobs ?? cfg.jobs } : {}),
+      ...(format === 'directory' ? { jobs: args.jobs ?? cfg.jobs } : {}), lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,
       ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.overwrite ? { overwrite: true } : {}),
       ...(args.schemas?.length ? { schemas: args.schemas } : {}),
       signal: io.signal, onCommand: io.command, onLine: io.line, onProgress: io.progress,

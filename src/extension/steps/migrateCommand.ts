@@ -61,6 +61,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
     ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
     ...toolOptions(cfg),
+    lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,
     signal: controller.signal,
     onStep: (step, state, record) => {
       if (state === 'start') {
