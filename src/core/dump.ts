@@ -2,7 +2,8 @@
  * Dump: pg_dump into `OUT.partial`, read back with pg_restore -l, then renamed to OUT with its
  * size, sha256 and entry count. A failed or cancelled dump leaves nothing behind.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { archiveSha256, archiveSize, readArchive, type Toc } from './archive.js';
 import { countTablesToDump } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
@@ -86,6 +87,31 @@ export function dumpedTable(line: string): string | undefined {
   return (/dumping contents of table "(.+)"$/.exec(line) ?? /finished item \d+ TABLE DATA (.+)$/.exec(line))?.[1];
 }
 
+/**
+ * An archive holds every row of the database: only its owner may read it. The folder it goes into
+ * is created 0700; a custom-format file is created 0600 before pg_dump writes into it (pg_dump
+ * keeps the mode of a file it truncates); pg_dump creates a directory archive 0700 itself.
+ */
+function preparePrivateOutput(out: string, partial: string, format: ArchiveFormat): void {
+  privateFolder(dirname(out));
+  if (format === 'custom') writeFileSync(partial, '', { mode: 0o600 });
+}
+
+/** Creates a folder for archives (and its missing parents) readable by its owner only. */
+export function privateFolder(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+}
+
+/** Every file of an archive 0600, a directory archive 0700. */
+export function makePrivate(path: string): void {
+  if (statSync(path).isDirectory()) {
+    chmodSync(path, 0o700);
+    for (const f of readdirSync(path)) chmodSync(join(path, f), 0o600);
+  } else {
+    chmodSync(path, 0o600);
+  }
+}
+
 export async function dump(o: DumpOptions): Promise<DumpResult> {
   const started = performance.now();
   const partial = `${o.out}.partial`;
@@ -99,6 +125,7 @@ export async function dump(o: DumpOptions): Promise<DumpResult> {
     return fail({ problem: 'output_exists', message: `${o.out} exists already; it was left untouched.`, hint: 'Choose another output path, or allow overwriting it explicitly.' });
   }
   rmSync(partial, { recursive: true, force: true });
+  preparePrivateOutput(o.out, partial, o.format);
   const total = (await countTablesToDump(o.source, o.schemas, o.excludeSchemas)) ?? 0;
   let done = 0;
   o.onProgress?.({ done, total });
@@ -137,6 +164,7 @@ export async function dump(o: DumpOptions): Promise<DumpResult> {
     return fail({ ...verified.failure, message: `pg_dump finished but the archive does not read back: ${verified.failure.message}` }, base);
   }
   if (o.overwrite) rmSync(o.out, { recursive: true, force: true });
+  makePrivate(partial);
   renameSync(partial, o.out);
   const archive: ArchiveInfo = {
     path: o.out,

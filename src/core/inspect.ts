@@ -31,7 +31,7 @@ export async function inspectDatabase(side: Side): Promise<DatabaseContents> {
     return await withSide(side, async (client) => {
       const { rows } = await client.query<{ objects: string; schemas: string }>(
         `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                  WHERE ${userSchemaSql()} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
+                  WHERE ${userSchemaSql()} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${NOT_FROM_EXTENSION('pg_class', 'c')})
               + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                   WHERE ${userSchemaSql()} AND ${NOT_FROM_EXTENSION('pg_proc', 'p')}) AS objects,
                 (SELECT count(*) FROM pg_namespace n

@@ -48,9 +48,15 @@ export function formatReportText(r: ValidationReport, options: { all?: boolean }
   return lines.join('\n');
 }
 
-function csvCell(v: string | number | boolean | null | undefined): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/**
+ * One CSV cell. A text that a spreadsheet would run as a formula (it starts with = + - @, a tab or
+ * a carriage return: a table named `=HYPERLINK(…)`) gets a leading apostrophe, which spreadsheets
+ * show as text; numbers stay numbers.
+ */
+export function csvCell(v: string | number | boolean | null | undefined): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function reportToCsv(r: ValidationReport): string {

@@ -6,6 +6,7 @@ import type * as vscode from 'vscode';
 import type { ConnectionStore } from './connectionStore.js';
 import type { ConnectionsExplorer, ExplorerNode } from './explorer.js';
 import type { RunHistory } from './runHistory.js';
+import type { ReportStore } from './reportStore.js';
 import type { RunningSteps } from './runningSteps.js';
 
 export interface Ctx {
@@ -19,4 +20,6 @@ export interface Ctx {
   history: RunHistory;
   /** The steps running now (status bar; cancelled on deactivation). */
   running: RunningSteps;
+  /** The last validation report of each pair (shown again after a reload). */
+  reports: ReportStore;
 }

@@ -6,8 +6,10 @@ import type { Ctx } from './ctx.js';
 import { ConnectionStore } from './connectionStore.js';
 import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import { RunHistory } from './runHistory.js';
+import { ReportStore } from './reportStore.js';
 import { RunningSteps } from './runningSteps.js';
 import { stepApi, type StepApi } from './steps/stepCommands.js';
+import type { ValidationArgs } from '../shared/protocol.js';
 import { ValidationPanel, ValidationSerializer, VIEW_TYPE } from './validationPanel.js';
 
 /** What activate() returns: read-only views for automation and the extension-host tests. */
@@ -26,6 +28,8 @@ export interface HydraMigrateApi {
   running: RunningSteps;
   /** The migration steps without prompts: typed arguments in, the step's result out. */
   steps: StepApi;
+  /** Opens the validation view of a pair with its last saved report, as a window reload does (never validates). */
+  showSavedValidation(args: ValidationArgs): Promise<ValidationPanel>;
   /** Milliseconds spent evaluating the bundle and running activate(). */
   timings: { bundleEvaluationMs: number; activateMs: number };
 }
@@ -46,9 +50,10 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     const history = new RunHistory(context.globalState, context.globalStorageUri);
     const runsView = vscode.window.createTreeView('hydraMigrate.runs', { treeDataProvider: history });
     const running = new RunningSteps();
+    const reports = new ReportStore(context.globalStorageUri);
     context.subscriptions.push(history, runsView, running);
-    const ctx: Ctx = { extensionUri: context.extensionUri, store, explorer, log, view, history, running };
-    context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, new ValidationSerializer({ extensionUri: context.extensionUri, store, log })));
+    const ctx: Ctx = { extensionUri: context.extensionUri, store, explorer, log, view, history, running, reports };
+    context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, new ValidationSerializer({ extensionUri: context.extensionUri, store, log, reports })));
     context.subscriptions.push(...registerCommands(ctx));
     const updateEmpty = (): void => void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
     updateEmpty();
@@ -63,6 +68,10 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       runs: history,
       running,
       steps: stepApi(ctx),
+      showSavedValidation: (args) => {
+        const panel = vscode.window.createWebviewPanel(VIEW_TYPE, vscode.l10n.t('Validation'), vscode.ViewColumn.Active, ValidationPanel.options(context.extensionUri));
+        return ValidationPanel.revive({ extensionUri: context.extensionUri, store, log, reports }, panel, args);
+      },
       validationPanels: () => ValidationPanel.all(),
       timings: { bundleEvaluationMs: bundleEvaluated - bundleEvaluationStarted, activateMs },
     };

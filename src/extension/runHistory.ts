@@ -93,13 +93,18 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     const rerunnable = isRerun(r.rerun);
     const migration = rerunnable && r.rerun?.step === 'migrate';
     item.contextValue = `hm:run:${r.step}${rerunnable ? ':rerunnable' : ''}${migration ? ':migration' : ''}`;
-    const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**${r.title}** — ${r.ok ? 'succeeded' : 'failed'} (exit ${r.exitCode})\n\n`);
-    if (r.source) md.appendMarkdown(`- source: ${r.source}\n`);
-    if (r.target) md.appendMarkdown(`- target: ${r.target}\n`);
-    if (r.archivePath) md.appendMarkdown(`- archive: \`${r.archivePath}\`\n`);
-    if (r.sha256) md.appendMarkdown(`- sha256: \`${r.sha256}\`\n`);
-    if (r.errorSummary) md.appendMarkdown(`\n${r.errorSummary}\n`);
+    // Names, paths and messages come from databases and servers: text, never Markdown or links.
+    const md = new vscode.MarkdownString(undefined, false);
+    md.isTrusted = false;
+    md.appendMarkdown('**').appendText(r.title).appendMarkdown(`** — ${r.ok ? 'succeeded' : 'failed'} (exit ${r.exitCode})\n\n`);
+    const fact = (label: string, value: string | undefined): void => {
+      if (value) md.appendMarkdown(`- ${label}: `).appendText(value).appendMarkdown('\n');
+    };
+    fact('source', r.source);
+    fact('target', r.target);
+    fact('archive', r.archivePath);
+    fact('sha256', r.sha256);
+    if (r.errorSummary) md.appendMarkdown('\n').appendText(r.errorSummary).appendMarkdown('\n');
     for (const c of r.commands) md.appendCodeblock(c, 'shell');
     item.tooltip = md;
     item.command = { command: 'hydraMigrate.showRunLog', title: 'Show Log', arguments: [r] };

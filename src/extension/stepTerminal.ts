@@ -6,7 +6,7 @@
  * terminal's exit status is the step's.
  */
 import * as vscode from 'vscode';
-import { ansi as style, stripAnsi } from '../core/present/style.js';
+import { ansi as style, escapeControl, stripAnsi } from '../core/present/style.js';
 import type { StepProgress } from '../core/step.js';
 import type { RunningSteps } from './runningSteps.js';
 
@@ -39,9 +39,10 @@ export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<St
   let opened!: () => void;
   const ready = new Promise<void>((resolve) => (opened = resolve));
   const transcript: string[] = [];
-  const out = (text: string): void => {
+  const out = (raw: string): void => {
+    const text = escapeControl(raw.replace(/\r?\n/g, '\n').replace(/\r/g, ''));
     transcript.push(text);
-    write.fire(text.replace(/\r?\n/g, '\r\n'));
+    write.fire(text.replace(/\n/g, '\r\n'));
   };
   const pty: vscode.Pseudoterminal = {
     onDidWrite: write.event,

@@ -11,6 +11,7 @@ import { validate } from '../core/validate.js';
 import { assertNever, parseWebviewMessage, type ExportFormat, type HostToWebview, type RenderedMessage, type ValidationArgs, type ValidationViewState, type WebviewRequest } from '../shared/protocol.js';
 import type { ValidationReport } from '../shared/report.js';
 import type { ConnectionStore } from './connectionStore.js';
+import type { ReportStore } from './reportStore.js';
 import { settings } from './settings.js';
 
 export const VIEW_TYPE = 'hydraMigrate.validation';
@@ -20,6 +21,7 @@ export interface PanelDeps {
   extensionUri: vscode.Uri;
   store: ConnectionStore;
   log: vscode.LogOutputChannel;
+  reports: ReportStore;
 }
 
 /** Brings validation panels back after a window reload: the webview state holds what to validate. */
@@ -31,8 +33,9 @@ export class ValidationSerializer implements vscode.WebviewPanelSerializer<Valid
       panel.dispose();
       return;
     }
-    const revived = new ValidationPanel(this.deps, panel, state.args);
-    await revived.run(state.args.checksums ?? false);
+    // Never validate again by itself (it reads every table of both servers, maybe with checksums):
+    // show the last report of the pair and offer Re-run.
+    await ValidationPanel.revive(this.deps, panel, state.args);
   }
 }
 
@@ -58,6 +61,15 @@ export class ValidationPanel implements vscode.Disposable {
     const report = await panel.run(args.checksums ?? false);
     if (report) await Promise.race([rendered, new Promise((r) => setTimeout(r, 15_000))]);
     return { panel, report };
+  }
+
+  /** A panel for the pair showing its last saved report (what a window reload brings back); never validates. */
+  static async revive(deps: PanelDeps, panel: vscode.WebviewPanel, args: ValidationArgs): Promise<ValidationPanel> {
+    const revived = new ValidationPanel(deps, panel, args);
+    const rendered = revived.whenRendered();
+    await revived.restore(await deps.reports.load(args));
+    if (revived.report) await Promise.race([rendered, new Promise((r) => setTimeout(r, 15_000))]);
+    return revived;
   }
 
   static create(deps: PanelDeps, args: ValidationArgs): ValidationPanel {
@@ -133,12 +145,25 @@ export class ValidationPanel implements vscode.Disposable {
       }
       this.deps.log.info(`${this.title}: ${this.report.ok ? 'OK' : 'differences found'} (${this.report.summary.tables} tables, ${this.report.durationMs} ms)`);
       this.post({ type: 'report', title: this.title, report: this.report });
+      void this.deps.reports.save(this.args, this.report).catch((err: unknown) => this.deps.log.warn(`Could not keep the validation report: ${String(err)}`));
       return this.report;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.log.error(`Validation failed: ${message}`);
       this.post({ type: 'error', title: this.title, message });
       return undefined;
+    }
+  }
+
+  /** After a window reload: the saved report (marked as such), or an invitation to re-run. */
+  async restore(saved: ValidationReport | undefined): Promise<void> {
+    this.panel.title = this.title;
+    await this.ready;
+    this.report = saved;
+    if (saved) {
+      this.post({ type: 'report', title: this.title, report: saved, savedAt: saved.startedAt });
+    } else {
+      this.post({ type: 'error', title: this.title, message: t('This validation is not run again after a reload (it reads every table of both servers). Re-run to compare now.') });
     }
   }
 

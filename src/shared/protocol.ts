@@ -33,7 +33,8 @@ export interface RenderedMessage {
 export type HostToWebview =
   | { type: 'running'; title: string; checksums: boolean }
   | { type: 'progress'; done: number; total: number }
-  | { type: 'report'; title: string; report: ValidationReport }
+  /** `savedAt`: a saved report shown again (after a reload), not a fresh validation. */
+  | { type: 'report'; title: string; report: ValidationReport; savedAt?: string }
   | { type: 'error'; title: string; message: string }
   | { type: 'done'; id: number; ok: boolean; message: string };
 
@@ -98,9 +99,9 @@ export function parseHostMessage(v: unknown): HostToWebview | undefined {
     case 'progress':
       return isCount(v.done) && isCount(v.total) ? { type: 'progress', done: v.done, total: v.total } : undefined;
     case 'report':
-      return isText(v.title) && isObject(v.report) && Array.isArray(v.report.tables)
-        ? { type: 'report', title: v.title, report: v.report as unknown as ValidationReport }
-        : undefined;
+      if (!isText(v.title) || !isObject(v.report) || !Array.isArray(v.report.tables)) return undefined;
+      if (v.savedAt !== undefined && !isText(v.savedAt, 40)) return undefined;
+      return { type: 'report', title: v.title, report: v.report as unknown as ValidationReport, ...(isText(v.savedAt, 40) ? { savedAt: v.savedAt } : {}) };
     case 'error':
       return isText(v.title) && isText(v.message, 10_000) ? { type: 'error', title: v.title, message: v.message } : undefined;
     case 'done':

@@ -222,6 +222,23 @@ describe('create database and restore PG15 -> PG17', () => {
     assert.ok(confirmed.errors.some((g) => g.cause === 'already_exists'), confirmed.errors.map((g) => g.cause).join(','));
   });
 
+  it('a database that holds only extensions (their views and tables included) counts as empty', async () => {
+    const prepared = 'extensions only';
+    await emptyDatabase(prepared);
+    // pg_buffercache brings a view, pg_stat_statements two views: objects of the extensions, not the user's.
+    await pg17.sql('CREATE EXTENSION pg_buffercache; CREATE EXTENSION pg_stat_statements', prepared);
+    const result = await restore({ target: side(pg17, prepared, true), pgRestore: tools.pgRestore, archive: customArchive });
+    assert.notEqual(result.failure?.problem, 'target_not_empty', result.failure?.message);
+    assert.ok(result.ok, result.failure?.message);
+    assert.equal(await count(pg17, prepared, 'public.accounts'), 1000);
+    // A table of the user's makes it non-empty again.
+    await pg17.sql('CREATE DATABASE "one table"; ', 'postgres');
+    await pg17.sql('CREATE EXTENSION pg_buffercache; CREATE TABLE public.mine (id int)', 'one table');
+    const refused = await restore({ target: side(pg17, 'one table', true), pgRestore: tools.pgRestore, archive: customArchive });
+    assert.equal(refused.failure?.problem, 'target_not_empty');
+    assert.match(refused.failure.message, /\(1 objects, 0 schemas\)/);
+  });
+
   it('groups restore errors by cause and never calls them a success', async () => {
     await pg17.sql(`CREATE DATABASE errs OWNER ${MIGRATOR} TEMPLATE template0`);
     // As a non-superuser: the access method cannot be created and owners cannot be set.
@@ -354,5 +371,26 @@ describe('a live source: a table another session has locked', () => {
       await locker.query('ROLLBACK').catch(() => undefined);
       await locker.end();
     }
+  });
+});
+
+describe('archives are private', () => {
+  it('the dump folder is created 0700, a custom archive is 0600, a directory archive 0700 with 0600 files', async () => {
+    const folder = join(dir, 'private', 'nested');
+    const custom = join(folder, 'p.dump');
+    const directory = join(folder, 'p.dir');
+    const [c, d] = await Promise.all([
+      dump({ source: side(pg15, DB), ...tools, out: custom, format: 'custom' }),
+      dump({ source: side(pg15, DB), ...tools, out: directory, format: 'directory', jobs: 2 }),
+    ]);
+    assert.ok(c.ok && d.ok, `${c.failure?.message ?? ''} ${d.failure?.message ?? ''}`);
+    const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
+    assert.equal(mode(join(dir, 'private')), '700');
+    assert.equal(mode(folder), '700');
+    assert.equal(mode(custom), '600');
+    assert.equal(mode(directory), '700');
+    const files = readdirSync(directory);
+    assert.ok(files.includes('toc.dat'));
+    assert.deepEqual([...new Set(files.map((f) => mode(join(directory, f))))], ['600']);
   });
 });

@@ -5,7 +5,7 @@ import type { RestoreErrorGroup } from '../../src/core/archive.js';
 import type { PreflightReport } from '../../src/core/preflight.js';
 import { statusCodicon, statusSymbol } from '../../src/core/present/icons.js';
 import { duration, failureLines, preflightLines, preflightText, preflightVerdict, restoreErrorLines, stepRecordLine } from '../../src/core/present/steps.js';
-import { ansi, plain, stripAnsi } from '../../src/core/present/style.js';
+import { ansi, escapeControl, plain, stripAnsi } from '../../src/core/present/style.js';
 
 const report = (statuses: Array<'ok' | 'warning' | 'blocker'>, ready: boolean): PreflightReport => ({
   ready,
@@ -62,5 +62,14 @@ describe('icons and durations', () => {
   });
   it('milliseconds under a second, seconds above', () => {
     assert.deepEqual([duration(850.4), duration(1000), duration(12_345)], ['850 ms', '1.0 s', '12.3 s']);
+  });
+});
+
+describe('escapeControl', () => {
+  it('makes terminal control sequences from object names visible, keeps text, tabs, line breaks and colours', () => {
+    assert.equal(escapeControl('table "\u001b]0;pwned\u0007" and \u001b[2J\u001bc'), 'table "\\x1b]0;pwned\\x07" and \\x1b[2J\\x1bc');
+    assert.equal(escapeControl('a\tb\nc'), 'a\tb\nc');
+    assert.equal(escapeControl(ansi.red('fine')), ansi.red('fine'));
+    assert.equal(escapeControl('\u009b2J ünïcode'), '\\u009b2J ünïcode');
   });
 });

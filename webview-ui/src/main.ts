@@ -293,6 +293,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       report = m.report;
       document.title = m.title;
       render();
+      if (m.savedAt) showStatus(`Saved report of ${new Date(m.savedAt).toLocaleString()}: not validated again after the reload. Re-run to compare now.`, 'ok');
       // Time to first paint of the report (for the benchmark), measured after layout.
       requestAnimationFrame(() => {
         (window as unknown as { hmLastRenderMs?: number }).hmLastRenderMs = performance.now() - started;

@@ -24,3 +24,14 @@ export const ansi: Style = { bold: sgr(1), dim: sgr(2), red: sgr(31), green: sgr
 export function stripAnsi(text: string): string {
   return text.replace(/\u001b\[[0-9;]*m/g, '');
 }
+
+/**
+ * Makes control characters visible (`\x1b`, `\x07`, `\u009b`): object names and server messages
+ * reach the terminal raw through pg_dump/pg_restore --verbose, and a table named with escape
+ * sequences would otherwise retitle, clear or rewrite the terminal. Tabs and line breaks stay;
+ * colour codes (SGR: ESC [ digits m) stay too, so this can run over already styled text.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) =>
+    c.length > 1 ? c : c.charCodeAt(0) <= 0xff && c.charCodeAt(0) < 0x80 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

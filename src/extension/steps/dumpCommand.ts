@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { formatBytes, listSchemas } from '../../core/catalog.js';
-import { dump } from '../../core/dump.js';
+import { dump, privateFolder } from '../../core/dump.js';
 import { ConnectionError } from '../../core/pg.js';
 import { locateTool } from '../../core/pgbin.js';
 import { withSide } from '../../core/side.js';
@@ -45,7 +45,7 @@ export async function promptDump(ctx: StepCtx, arg?: ExplorerNode): Promise<Dump
   }
   const folder = defaultDumpFolder();
   const defaultUri = vscode.Uri.file(join(folder, `${safeFileName(database)}-${timestamp()}${format.id === 'custom' ? '.dump' : '.dir'}`));
-  await vscode.workspace.fs.createDirectory(vscode.Uri.file(folder));
+  privateFolder(folder);
   const target = await vscode.window.showSaveDialog({ defaultUri, title: t('Where to write the archive'), saveLabel: t('Dump here') });
   if (!target) return undefined;
   return { connectionId: p.id, database, out: target.fsPath, format: format.id, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), overwrite: false, ...(schemas ? { schemas } : {}) };
@@ -61,7 +61,6 @@ export async function runDump(ctx: StepCtx, args: DumpArgs): Promise<StepCommand
   const binOpts = toolOptions(cfg);
   return runRecorded(ctx, t('Dump {0}', `${p.name}/${database}`), { step: 'dump', title: t('Dump {0}', `${p.name}/${database}`), source: `${p.name}/${database}`, archivePath: out, rerun: { step: 'dump', args: { ...args, out, overwrite: false } } }, async (io, _c, extra) => {
     const [pgDump, pgRestore] = await Promise.all([locateTool('pg_dump', binOpts), locateTool('pg_restore', binOpts)]);
-    await vscode.workspace.fs.createDirectory(vscode.Uri.file(join(out, '..')));
     const r = await dump({
       source: await sideOf(ctx, p, database), pgDump: pgDump.path, pgRestore: pgRestore.path, out, format,
       ...(format === 'directory' ? { jobs: args.jobs ?? cfg.jobs } : {}), lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,

@@ -1,5 +1,6 @@
 /** Migrate Database…: every step in order, each in its own terminal, then the validation. */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { privateFolder } from '../../core/dump.js';
 import * as vscode from 'vscode';
 import { ansi as style } from '../../core/present/style.js';
 import { migrate, type MigrateStepName } from '../../core/migrate.js';
@@ -41,7 +42,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
   const cfg = settings();
   const format = args.format ?? 'directory';
   const dumpPath = args.dumpPath ?? join(defaultDumpFolder(), `${safeFileName(sourceDb)}-${timestamp()}${format === 'custom' ? '.dump' : '.dir'}`);
-  await vscode.workspace.fs.createDirectory(vscode.Uri.file(join(dumpPath, '..')));
+  privateFolder(dirname(dumpPath));
   const titles: Record<MigrateStepName, string> = {
     preflight: t('Migrate 1/5: readiness checks'), dump: t('Migrate 2/5: dump {0}', sourceDb), 'create-database': t('Migrate 3/5: create database {0}', targetDb),
     restore: t('Migrate 4/5: restore into {0}', targetDb), analyze: t('Migrate 5/5: analyze {0}', targetDb),

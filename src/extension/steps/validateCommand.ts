@@ -37,7 +37,7 @@ export async function promptValidate(ctx: StepCtx, arg?: ExplorerNode | RunRecor
 
 /** Opens the validation view for the pair and runs the comparison. */
 export async function runValidate(ctx: StepCtx, args: ValidationArgs): Promise<ValidateCommandResult> {
-  const { panel, report } = await ValidationPanel.show({ extensionUri: ctx.extensionUri, store: ctx.store, log: ctx.log }, args);
+  const { panel, report } = await ValidationPanel.show({ extensionUri: ctx.extensionUri, store: ctx.store, log: ctx.log, reports: ctx.reports }, args);
   return { report, ...(panel.lastRendered ? { rendered: panel.lastRendered } : {}) };
 }
 

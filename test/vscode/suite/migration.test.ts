@@ -34,6 +34,16 @@ async function child(node: ExplorerNode | undefined, label: string): Promise<Exp
   throw new Error(`no child "${label}"`);
 }
 
+async function client2<T>(work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ host: '127.0.0.1', port: fixture.pg17.port, user: fixture.pg17.adminUser, password: fixture.pg17.adminPassword, database: 'migrated' });
+  await c.connect();
+  try {
+    return await work(c);
+  } finally {
+    await c.end();
+  }
+}
+
 function closeWithKey(name: string): Promise<number | undefined> {
   const terminal = vscode.window.terminals.find((t) => t.name === name);
   assert.ok(terminal, `terminal "${name}" exists`);
@@ -133,6 +143,13 @@ describe('Migration steps as commands', function () {
     assert.ok(opened.rendered, 'the view reported what it rendered');
     assert.equal(opened.rendered.summary, '✖ The target differs from the source');
     assert.equal(opened.rendered.totalRows, 3, 'only the differences are listed by default');
+    // What a window reload shows: the saved report of the pair, not a new validation (the target changes meanwhile).
+    await client2(async (c) => c.query('DELETE FROM public.accounts WHERE id = 4'));
+    const revived = await api.showSavedValidation({ sourceConnectionId: sourceId, sourceDatabase: fixture.database, targetConnectionId: targetId, targetDatabase: 'migrated' });
+    assert.equal(revived.report?.startedAt, opened.report.startedAt, 'the saved report, not a new validation');
+    assert.equal(revived.report.tables.find((t) => t.name === 'accounts')?.targetRows, 997);
+    assert.equal(revived.lastRendered?.totalRows, 3);
+    revived.panel.dispose();
     const panel = api.validationPanels().at(-1)!;
     const csv = vscode.Uri.file(join(fixture.dumpDir, 'report.csv'));
     await panel.export('csv', csv);
@@ -150,6 +167,36 @@ describe('Migration steps as commands', function () {
     assert.match(result.output, /"migrated" is not empty/);
     assert.match(result.output, /fix:.*new, empty database/);
     assert.equal(await closeWithKey(result.terminalName), 1);
+  });
+
+  it('names with terminal escape sequences are shown escaped; stored runs are shown and re-run as data, never as Markdown or commands', async () => {
+    const hostile = 'evil\u001b]0;pwned\u0007\u001b[2J';
+    const client = new pg.Client({ host: '127.0.0.1', port: fixture.pg15.port, user: fixture.migrator, password: fixture.migratorPassword, database: fixture.database });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE public."${hostile}" (id int)`);
+      const out = join(fixture.dumpDir, 'hostile.dump');
+      const result = await api.steps.dump({ connectionId: sourceId, database: fixture.database, out, format: 'custom' });
+      assert.equal(result.ok, true, result.output);
+      assert.ok(!result.output.includes('\u001b'), 'no raw escape character reached the terminal');
+      assert.match(result.output, /evil\\x1b\]0;pwned\\x07\\x1b\[2J/);
+      await closeWithKey(result.terminalName);
+    } finally {
+      await client.query(`DROP TABLE IF EXISTS public."${hostile}"`);
+      await client.end();
+    }
+    // A run record whose title is Markdown with a command link, and one of an older shape naming an arbitrary command.
+    const now = new Date().toISOString();
+    const base = { step: 'dump', commands: [], startedAt: now, endedAt: now, exitCode: 0, ok: true };
+    const shown = await api.runs.add({ ...base, title: '**[click](command:workbench.action.quit)**' }, '');
+    const tooltip = api.runs.getTreeItem(shown).tooltip as vscode.MarkdownString;
+    assert.equal(tooltip.isTrusted, false);
+    assert.match(tooltip.value, /click/);
+    assert.doesNotMatch(tooltip.value, /(^|[^\\])\[click\]\(command:/, `the title became a link: ${tooltip.value}`);
+    assert.doesNotMatch(tooltip.value, /(^|[^\\])\*\*\[/, `the title became Markdown: ${tooltip.value}`);
+    const foreign = await api.runs.add({ ...base, title: 'old', rerun: { command: 'workbench.action.quit', args: {} } as never }, '');
+    assert.doesNotMatch(api.runs.getTreeItem(foreign).contextValue ?? '', /rerunnable/);
+    assert.equal(await vscode.commands.executeCommand('hydraMigrate.rerun', foreign), undefined, 'refused (shown as an error), nothing run');
   });
 
   it('Ctrl+C in the terminal cancels a dump within seconds and removes the partial archive', async () => {
