@@ -105,8 +105,10 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
   };
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigint);
+  // Ctrl+C, kill, and a closed terminal or ssh session (SIGHUP): stop the tools' process groups and
+  // remove partial output instead of leaving pg_dump running on a production server.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.once(s, onSigint);
   try {
     switch (verb) {
       case 'preflight': {
@@ -256,7 +258,6 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         throw new UsageError(`unknown command "${verb}".`);
     }
   } finally {
-    process.removeListener('SIGINT', onSigint);
-    process.removeListener('SIGTERM', onSigint);
+    for (const s of signals) process.removeListener(s, onSigint);
   }
 }

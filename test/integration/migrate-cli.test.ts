@@ -178,6 +178,36 @@ describe('bad input on the command line', () => {
     }
   });
 
+  it('a hang-up (SIGHUP: the terminal or ssh session closed) stops pg_dump and leaves no partial archive', async () => {
+    const { spawn } = await import('node:child_process');
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    await pg15.sql(`CREATE DATABASE hangup OWNER ${MIGRATOR}`);
+    await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`, 'hangup');
+    const out = join(dir, 'hangup.dump');
+    const child = spawn(process.execPath, [cli, 'dump', '--source', src('hangup'), '--out', out, '--format', 'custom', '--compress', '9'], {
+      env: { ...process.env, HYDRA_PG_BIN_DIR: PG15_TOOLS, ...passwords() }, stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(`${out}.partial`), 'pg_dump started writing');
+    const t0 = Date.now();
+    child.kill('SIGHUP');
+    const code = await exited;
+    assert.ok(Date.now() - t0 < 10_000, `the CLI took ${Date.now() - t0} ms to stop`);
+    assert.notEqual(code, 0);
+    await new Promise((r) => setTimeout(r, 500));
+    const dumping = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(out);
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(dumping, [], 'no pg_dump left running');
+    assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no archive, partial or complete');
+  });
+
   it('pg binaries missing: a clear message', () => {
     const r = run(['dump', '--source', src(), '--out', join(dir, 'x.dump'), '--pg-bin-dir', '/nonexistent/bin'], passwords());
     assert.equal(r.code, 2);

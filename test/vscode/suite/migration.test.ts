@@ -199,6 +199,16 @@ describe('Migration steps as commands', function () {
     assert.equal(await vscode.commands.executeCommand('hydraMigrate.rerun', foreign), undefined, 'refused (shown as an error), nothing run');
   });
 
+  it('a workspace cannot choose the programs that receive passwords, nor where archives go', async () => {
+    const config = () => vscode.workspace.getConfiguration('hydraMigrate');
+    for (const key of ['pgBinDir', 'dumpFolder']) {
+      await assert.rejects(Promise.resolve(config().update(key, '/tmp/evil', vscode.ConfigurationTarget.Workspace)), `${key} cannot be set by the workspace`);
+      assert.equal(config().inspect(key)?.workspaceValue, undefined);
+    }
+    const manifest = vscode.extensions.getExtension('hydra-migrate.hydra-migrate')!.packageJSON as { capabilities?: { untrustedWorkspaces?: { supported?: unknown } } };
+    assert.equal(manifest.capabilities?.untrustedWorkspaces?.supported, 'limited');
+  });
+
   it('Ctrl+C in the terminal cancels a dump within seconds and removes the partial archive', async () => {
     const out = join(fixture.dumpDir, 'big.dump');
     const running = api.steps.dump({ connectionId: sourceId, database: 'bigdb', out, format: 'custom' });
