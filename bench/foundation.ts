@@ -21,7 +21,9 @@ const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
 function bundleSize(): void {
   const size = statSync(join(repo, 'dist', 'extension.cjs')).size;
   const cli = statSync(join(repo, 'dist', 'cli.cjs')).size;
-  console.log(`bundle: dist/extension.cjs ${(size / 1024).toFixed(0)} KiB (${(size / (1.5 * 1024 * 1024)).toFixed(2)} of the 1.5 MB goal); dist/cli.cjs ${(cli / 1024).toFixed(0)} KiB`);
+  console.log(
+    `bundle: dist/extension.cjs ${(size / 1024).toFixed(0)} KiB (${(size / (1.5 * 1024 * 1024)).toFixed(2)} of the 1.5 MB goal); dist/cli.cjs ${(cli / 1024).toFixed(0)} KiB`,
+  );
 }
 
 async function activation(): Promise<void> {
@@ -31,13 +33,23 @@ async function activation(): Promise<void> {
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'hm-bench-'));
-  const samples: Array<{ activationMs: number; baselineMs?: number; baselineId?: string; inside?: { bundleEvaluationMs: number; activateMs: number } }> = [];
+  const samples: Array<{
+    activationMs: number;
+    baselineMs?: number;
+    baselineId?: string;
+    inside?: { bundleEvaluationMs: number; activateMs: number };
+  }> = [];
   try {
     for (let i = 0; i < 3; i++) {
       const out = join(work, `activation-${i}.json`);
       const code = await startCodeServer({ smokeTestDriver: true, env: { HM_ACTIVATION_OUT: out, HM_TEST_GREP: '^$no-test-matches' } });
       try {
-        await runExtensionHostTests(code, { extensionPath: repo, testsPath: join(repo, 'out', 'test', 'index.cjs'), workspace: work, timeoutMs: 120_000 });
+        await runExtensionHostTests(code, {
+          extensionPath: repo,
+          testsPath: join(repo, 'out', 'test', 'index.cjs'),
+          workspace: work,
+          timeoutMs: 120_000,
+        });
       } finally {
         await code.stop();
       }
@@ -55,8 +67,13 @@ async function activation(): Promise<void> {
   const a = median(act);
   const line = `activation in the extension host: median ${fmt(a)} of ${act.length} runs (goal < 50 ms: ${(a / 50).toFixed(2)} of it)`;
   const inside = samples.map((s) => s.inside).filter((x): x is { bundleEvaluationMs: number; activateMs: number } => !!x);
-  if (inside.length) console.log(`  of which: bundle evaluation ${fmt(median(inside.map((i) => i.bundleEvaluationMs)))}, activate() ${fmt(median(inside.map((i) => i.activateMs)))}; the rest is VS Code loading the file`);
-  console.log(base.length ? `${line}; baseline ${samples[0]?.baselineId} ${fmt(median(base))}, ratio ${(a / median(base)).toFixed(2)}` : line);
+  if (inside.length)
+    console.log(
+      `  of which: bundle evaluation ${fmt(median(inside.map((i) => i.bundleEvaluationMs)))}, activate() ${fmt(median(inside.map((i) => i.activateMs)))}; the rest is VS Code loading the file`,
+    );
+  console.log(
+    base.length ? `${line}; baseline ${samples[0]?.baselineId} ${fmt(median(base))}, ratio ${(a / median(base)).toFixed(2)}` : line,
+  );
 }
 
 async function listing(): Promise<void> {
@@ -64,7 +81,10 @@ async function listing(): Promise<void> {
   const pools = new PoolCache();
   try {
     await server.sql(`CREATE DATABASE bench`);
-    await server.sql(`CREATE SCHEMA wide; DO $$ BEGIN FOR i IN 1..5000 LOOP EXECUTE format('CREATE TABLE wide.%I (id int PRIMARY KEY, v text)', 't' || lpad(i::text, 5, '0')); END LOOP; END $$; ANALYZE;`, 'bench');
+    await server.sql(
+      `CREATE SCHEMA wide; DO $$ BEGIN FOR i IN 1..5000 LOOP EXECUTE format('CREATE TABLE wide.%I (id int PRIMARY KEY, v text)', 't' || lpad(i::text, 5, '0')); END LOOP; END $$; ANALYZE;`,
+      'bench',
+    );
     const target = { host: '127.0.0.1', port: server.port, database: 'bench', user: server.adminUser, sslmode: 'disable' as const };
     const opts = { password: server.adminPassword };
     const q = <R extends Record<string, unknown>>(text: string, values?: unknown[]) => pools.query<R>('bench', target, opts, text, values);
@@ -77,11 +97,15 @@ async function listing(): Promise<void> {
       times.push(performance.now() - t0);
       if (tables.length !== 5000) throw new Error(`listed ${tables.length} tables, expected 5000`);
       t0 = performance.now();
-      await q(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, ['wide']);
+      await q(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, [
+        'wide',
+      ]);
       baseline.push(performance.now() - t0);
     }
     const m = median(times);
-    console.log(`list 5,000 tables (names, kind, estimated rows, total size, access method): median ${fmt(m)} (goal < 300 ms: ${(m / 300).toFixed(2)} of it); baseline bare name scan ${fmt(median(baseline))}, ratio ${(m / median(baseline)).toFixed(1)}`);
+    console.log(
+      `list 5,000 tables (names, kind, estimated rows, total size, access method): median ${fmt(m)} (goal < 300 ms: ${(m / 300).toFixed(2)} of it); baseline bare name scan ${fmt(median(baseline))}, ratio ${(m / median(baseline)).toFixed(1)}`,
+    );
   } finally {
     await pools.closeAll();
     await server.stop();

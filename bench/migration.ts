@@ -21,7 +21,14 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const { pg15, pg17 } = await startServers('pg15', 'pg17');
 const work = mkdtempSync(join(tmpdir(), 'hm-bench-mig-'));
 try {
-  const srcEnv = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(pg15.port), PGUSER: pg15.adminUser, PGPASSWORD: pg15.adminPassword, PGDATABASE: 'bench' };
+  const srcEnv = {
+    ...process.env,
+    PGHOST: '127.0.0.1',
+    PGPORT: String(pg15.port),
+    PGUSER: pg15.adminUser,
+    PGPASSWORD: pg15.adminPassword,
+    PGDATABASE: 'bench',
+  };
   const tgtEnv = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(pg17.port), PGUSER: pg17.adminUser, PGPASSWORD: pg17.adminPassword };
   await pg15.sql('CREATE DATABASE bench');
   execFileSync(join(PG15_TOOLS, 'pgbench'), ['-i', '-s', '20', '-q'], { env: srcEnv, stdio: 'ignore' });
@@ -49,9 +56,22 @@ try {
     },
     cli: (n) => {
       const d = join(work, `cli-${n}.dir`);
-      const env = { ...process.env, HYDRA_SOURCE_PASSWORD: pg15.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword, HYDRA_PG_BIN_DIR: PG15_TOOLS };
-      sh(process.execPath, [cli, 'dump', '--source', `postgresql://${pg15.adminUser}@127.0.0.1:${pg15.port}/bench?sslmode=disable`, '--out', d], env);
-      sh(process.execPath, [cli, 'restore', '--target', `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/bench?sslmode=disable`, '--in', d], env);
+      const env = {
+        ...process.env,
+        HYDRA_SOURCE_PASSWORD: pg15.adminPassword,
+        HYDRA_TARGET_PASSWORD: pg17.adminPassword,
+        HYDRA_PG_BIN_DIR: PG15_TOOLS,
+      };
+      sh(
+        process.execPath,
+        [cli, 'dump', '--source', `postgresql://${pg15.adminUser}@127.0.0.1:${pg15.port}/bench?sslmode=disable`, '--out', d],
+        env,
+      );
+      sh(
+        process.execPath,
+        [cli, 'restore', '--target', `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/bench?sslmode=disable`, '--in', d],
+        env,
+      );
     },
   };
   const times: Record<string, number[]> = { literal: [], tuned: [], cli: [] };
@@ -64,7 +84,9 @@ try {
     }
   }
   const [lit, tun, ours] = [median(times.literal!), median(times.tuned!), median(times.cli!)];
-  console.log(`dump+restore, median of 3: guide's literal commands ${lit.toFixed(2)} s; hand-tuned -Fd -j${jobs} ${tun.toFixed(2)} s; hydra-migrate defaults ${ours.toFixed(2)} s`);
+  console.log(
+    `dump+restore, median of 3: guide's literal commands ${lit.toFixed(2)} s; hand-tuned -Fd -j${jobs} ${tun.toFixed(2)} s; hydra-migrate defaults ${ours.toFixed(2)} s`,
+  );
   console.log(`  ratio vs literal (goal <= 0.85): ${(ours / lit).toFixed(2)}`);
   console.log(`  ratio vs hand-tuned (goal <= 1.05): ${(ours / tun).toFixed(2)}`);
 } finally {

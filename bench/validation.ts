@@ -22,10 +22,13 @@ const [pg15, pg17] = await Promise.all([startServer('pg15', { settings }), start
 
 async function makeTables(server: TestServer, db: string, count: number, rows: number): Promise<void> {
   await server.sql(`CREATE DATABASE ${db}`);
-  await server.sql(`DO $$ BEGIN FOR i IN 1..${count} LOOP
+  await server.sql(
+    `DO $$ BEGIN FOR i IN 1..${count} LOOP
       EXECUTE format('CREATE TABLE public.%I (id int PRIMARY KEY, v text)', 't' || lpad(i::text, 5, '0'));
       EXECUTE format('INSERT INTO public.%I SELECT g, md5(g::text) FROM generate_series(1, ${rows}) g', 't' || lpad(i::text, 5, '0'));
-    END LOOP; END $$`, db);
+    END LOOP; END $$`,
+    db,
+  );
 }
 
 const side = (s: TestServer, db: string): Side => sideOn(s, db, { admin: true });
@@ -39,19 +42,39 @@ try {
   for (let round = 0; round < 3; round++) {
     let t0 = performance.now();
     for (const s of [pg15, pg17]) {
-      const r = spawnSync(join(PG15_TOOLS, 'psql'), ['-X', '-q', '-A', '-t', '-h', '127.0.0.1', '-p', String(s.port), '-U', s.adminUser, '-d', 'k1'], { input: script, env: { ...process.env, PGPASSWORD: s.adminPassword }, encoding: 'utf8' });
+      const r = spawnSync(
+        join(PG15_TOOLS, 'psql'),
+        ['-X', '-q', '-A', '-t', '-h', '127.0.0.1', '-p', String(s.port), '-U', s.adminUser, '-d', 'k1'],
+        { input: script, env: { ...process.env, PGPASSWORD: s.adminPassword }, encoding: 'utf8' },
+      );
       if (r.status !== 0) throw new Error(r.stderr);
     }
     psqlTimes.push(performance.now() - t0);
     t0 = performance.now();
-    const r = spawnSync(process.execPath, [join(repo, 'dist', 'cli.cjs'), 'validate', '--source', `postgresql://${pg15.adminUser}@127.0.0.1:${pg15.port}/k1?sslmode=disable`, '--target', `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/k1?sslmode=disable`, '--json'], {
-      env: { ...process.env, HYDRA_SOURCE_PASSWORD: pg15.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(repo, 'dist', 'cli.cjs'),
+        'validate',
+        '--source',
+        `postgresql://${pg15.adminUser}@127.0.0.1:${pg15.port}/k1?sslmode=disable`,
+        '--target',
+        `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/k1?sslmode=disable`,
+        '--json',
+      ],
+      {
+        env: { ...process.env, HYDRA_SOURCE_PASSWORD: pg15.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword },
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     cliTimes.push(performance.now() - t0);
     if (r.status !== 0) throw new Error(`validate exited ${r.status}: ${r.stderr}`);
   }
   const [c, p] = [median(cliTimes), median(psqlTimes)];
-  console.log(`validate 1,000 tables (exact counts): CLI ${(c / 1000).toFixed(2)} s vs psql counting each table in turn on both sides ${(p / 1000).toFixed(2)} s: ratio ${(c / p).toFixed(2)} (goal <= 0.6)`);
+  console.log(
+    `validate 1,000 tables (exact counts): CLI ${(c / 1000).toFixed(2)} s vs psql counting each table in turn on both sides ${(p / 1000).toFixed(2)} s: ratio ${(c / p).toFixed(2)} (goal <= 0.6)`,
+  );
 
   // 2. 10,000 small tables.
   await Promise.all([makeTables(pg15, 'k10', 10000, 2), makeTables(pg17, 'k10', 10000, 2)]);
@@ -60,15 +83,21 @@ try {
     const t0 = performance.now();
     const r = await validate({ source: side(pg15, 'k10'), target: side(pg17, 'k10') });
     t10.push(performance.now() - t0);
-    if (r.summary.tables !== 10000 || !r.ok) throw new Error(`expected 10,000 matching tables, got ${r.summary.tables} (${r.summary.matching} matching)`);
+    if (r.summary.tables !== 10000 || !r.ok)
+      throw new Error(`expected 10,000 matching tables, got ${r.summary.tables} (${r.summary.matching} matching)`);
   }
   console.log(`validate 10,000 small tables (exact counts, both servers): ${(median(t10) / 1000).toFixed(2)} s (goal < 10 s)`);
 
   // 3. Checksum throughput.
-  await Promise.all([pg15, pg17].map(async (s) => {
-    await s.sql('CREATE DATABASE big');
-    await s.sql('CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h, g % 1000 AS k FROM generate_series(1, 2000000) g; ALTER TABLE public.big ADD PRIMARY KEY (id); ANALYZE', 'big');
-  }));
+  await Promise.all(
+    [pg15, pg17].map(async (s) => {
+      await s.sql('CREATE DATABASE big');
+      await s.sql(
+        'CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h, g % 1000 AS k FROM generate_series(1, 2000000) g; ALTER TABLE public.big ADD PRIMARY KEY (id); ANALYZE',
+        'big',
+      );
+    }),
+  );
   const tc: number[] = [];
   const tn: number[] = [];
   for (let round = 0; round < 3; round++) {
@@ -80,7 +109,9 @@ try {
     tn.push(performance.now() - t0);
   }
   const secs = median(tc) / 1000;
-  console.log(`checksums of a 2 M-row table on both servers at once: ${secs.toFixed(2)} s = ${(2 / secs).toFixed(2)} M rows/s per side (goal >= 2 M rows/s); exact counts alone ${(median(tn) / 1000).toFixed(2)} s, ratio ${(median(tc) / median(tn)).toFixed(1)}`);
+  console.log(
+    `checksums of a 2 M-row table on both servers at once: ${secs.toFixed(2)} s = ${(2 / secs).toFixed(2)} M rows/s per side (goal >= 2 M rows/s); exact counts alone ${(median(tn) / 1000).toFixed(2)} s, ratio ${(median(tc) / median(tn)).toFixed(1)}`,
+  );
 } finally {
   await Promise.all([pg15.stop(), pg17.stop()]);
 }

@@ -15,20 +15,49 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'hm-webview-bench-'));
 copyFileSync(join(repo, 'dist', 'webview', 'main.js'), join(dir, 'main.js'));
 copyFileSync(join(repo, 'media', 'validation.css'), join(dir, 'validation.css'));
-writeFileSync(join(dir, 'index.html'), `<!DOCTYPE html><html><head><link rel="stylesheet" href="validation.css">
+writeFileSync(
+  join(dir, 'index.html'),
+  `<!DOCTYPE html><html><head><link rel="stylesheet" href="validation.css">
 <script>window.acquireVsCodeApi = () => ({ postMessage: (m) => { (window.sent ||= []).push(m); }, getState: () => undefined, setState: () => {} });</script>
-</head><body><main id="root"></main><script type="module" src="main.js"></script></body></html>`);
+</head><body><main id="root"></main><script type="module" src="main.js"></script></body></html>`,
+);
 
 function report(n: number, differing: number): ValidationReport {
   const tables = Array.from({ length: n }, (_, i) => ({
-    schema: `s${i % 20}`, name: `t${String(i).padStart(5, '0')}`, kind: 'table', unlogged: false,
-    sourceRows: 1000 + i, targetRows: i < differing ? 999 + i : 1000 + i, status: i < differing ? 'different' as const : 'match' as const,
-    problems: i < differing ? ['row_count' as const] : [], sourceAccessMethod: 'heap', targetAccessMethod: 'heap',
+    schema: `s${i % 20}`,
+    name: `t${String(i).padStart(5, '0')}`,
+    kind: 'table',
+    unlogged: false,
+    sourceRows: 1000 + i,
+    targetRows: i < differing ? 999 + i : 1000 + i,
+    status: i < differing ? ('different' as const) : ('match' as const),
+    problems: i < differing ? ['row_count' as const] : [],
+    sourceAccessMethod: 'heap',
+    targetAccessMethod: 'heap',
   }));
   return {
-    ok: differing === 0, mode: 'exact', checksums: false, source: { server: 's', version: '15.18', database: 'd' }, target: { server: 't', version: '17.10', database: 'd' },
-    startedAt: new Date().toISOString(), durationMs: 1000, tables, objects: [], sequences: [],
-    summary: { tables: n, matching: n - differing, different: differing, missingInTarget: 0, extraInTarget: 0, sourceRows: 0, targetRows: 0, objects: 0, objectsDifferent: 0, sequencesDifferent: 0 },
+    ok: differing === 0,
+    mode: 'exact',
+    checksums: false,
+    source: { server: 's', version: '15.18', database: 'd' },
+    target: { server: 't', version: '17.10', database: 'd' },
+    startedAt: new Date().toISOString(),
+    durationMs: 1000,
+    tables,
+    objects: [],
+    sequences: [],
+    summary: {
+      tables: n,
+      matching: n - differing,
+      different: differing,
+      missingInTarget: 0,
+      extraInTarget: 0,
+      sourceRows: 0,
+      targetRows: 0,
+      objects: 0,
+      objectsDifferent: 0,
+      sequencesDifferent: 0,
+    },
   };
 }
 
@@ -70,7 +99,9 @@ try {
   const small = await measure(100, 0);
   const bigAll = await measure(10000, 0);
   const bigDiff = await measure(10000, 400);
-  console.log(`webview first render, median of 5 (message to painted): 100 tables ${med(small).toFixed(0)} ms; 10,000 tables all matching ${med(bigAll).toFixed(0)} ms (ratio ${(med(bigAll) / med(small)).toFixed(1)}); 10,000 tables with 400 differences ${med(bigDiff).toFixed(0)} ms (goal < 500 ms)`);
+  console.log(
+    `webview first render, median of 5 (message to painted): 100 tables ${med(small).toFixed(0)} ms; 10,000 tables all matching ${med(bigAll).toFixed(0)} ms (ratio ${(med(bigAll) / med(small)).toFixed(1)}); 10,000 tables with 400 differences ${med(bigDiff).toFixed(0)} ms (goal < 500 ms)`,
+  );
 } finally {
   await browser.close();
   server.close();

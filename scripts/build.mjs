@@ -10,43 +10,45 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
 
 if (!tests) {
-rmSync('dist', { recursive: true, force: true });
-await Promise.all([
-  build({
-    ...common,
-    entryPoints: ['src/extension/extension.ts'],
-    outfile: 'dist/extension.cjs',
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['vscode', 'pg-native'],
-  }),
-  build({
-    ...common,
-    entryPoints: ['src/cli/index.ts'],
-    outfile: 'dist/cli.cjs',
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['pg-native'],
-    banner: { js: '#!/usr/bin/env node' },
-    define: { HYDRA_MIGRATE_VERSION: JSON.stringify(pkg.version) },
-  }),
-  build({
-    ...common,
-    entryPoints: ['webview-ui/src/main.ts'],
-    outfile: 'dist/webview/main.js',
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-  }),
-]);
-chmodSync('dist/cli.cjs', 0o755);
+  rmSync('dist', { recursive: true, force: true });
+  await Promise.all([
+    build({
+      ...common,
+      entryPoints: ['src/extension/extension.ts'],
+      outfile: 'dist/extension.cjs',
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['vscode', 'pg-native'],
+    }),
+    build({
+      ...common,
+      entryPoints: ['src/cli/index.ts'],
+      outfile: 'dist/cli.cjs',
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['pg-native'],
+      banner: { js: '#!/usr/bin/env node' },
+      define: { HYDRA_MIGRATE_VERSION: JSON.stringify(pkg.version) },
+    }),
+    build({
+      ...common,
+      entryPoints: ['webview-ui/src/main.ts'],
+      outfile: 'dist/webview/main.js',
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+    }),
+  ]);
+  chmodSync('dist/cli.cjs', 0o755);
 }
 
 if (tests) {
   rmSync('out', { recursive: true, force: true });
-  const suites = readdirSync('test/vscode/suite').filter((f) => f.endsWith('.test.ts')).map((f) => join('test/vscode/suite', f));
+  const suites = readdirSync('test/vscode/suite')
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => join('test/vscode/suite', f));
   await build({
     ...common,
     sourcemap: true,

@@ -25,7 +25,9 @@ function files(dir) {
 }
 
 const layerOf = (file) => Object.keys(ALLOWED).find((l) => file === l || file.startsWith(`${l}/`));
-const all = Object.keys(ALLOWED).flatMap((l) => files(join(root, l))).map((f) => relative(root, f));
+const all = Object.keys(ALLOWED)
+  .flatMap((l) => files(join(root, l)))
+  .map((f) => relative(root, f));
 const problems = [];
 const graph = new Map();
 

@@ -43,12 +43,15 @@ try {
   console.log('Starting a PG15 source and a PG17 target…');
   servers = await startServers('pg15', 'pg17');
   await createSampleDatabase(servers.pg15, DB);
-  await servers.pg15.sql(`
+  await servers.pg15.sql(
+    `
     SET ROLE ${MIGRATOR};
     CREATE TABLE public.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint NOT NULL REFERENCES public.accounts, placed_at timestamptz NOT NULL, total numeric(12,2));
     INSERT INTO public.orders (account_id, placed_at, total) SELECT 1 + g % 1000, now() - g * interval '1 second', (g % 997) * 1.01 FROM generate_series(1, 300000) g;
     CREATE VIEW public.big_spenders AS SELECT account_id, sum(total) AS spent FROM public.orders GROUP BY account_id HAVING sum(total) > 100000;
-    RESET ROLE; ANALYZE;`, DB);
+    RESET ROLE; ANALYZE;`,
+    DB,
+  );
   await createMigrator(servers.pg17);
   await servers.pg17.sql(`ALTER ROLE ${MIGRATOR} CREATEDB`);
   // A throwaway password for throwaway servers, easy to type; the tests use an awkward one.
@@ -90,7 +93,9 @@ Press Ctrl+C to stop everything and remove the temporary data.`);
     const dumpPath = join(workspace, 'shop.dir');
     const m = await migrate({ source: src, target: tgt, dumpPath, noOwner: true, noAcl: true, binDir: '/usr/lib/postgresql/15/bin' });
     const v = m.ok ? await validate({ source: src, target: tgt }) : undefined;
-    console.log(`check: migrate ${m.ok ? 'succeeded' : `failed at ${m.failedStep}: ${m.steps.at(-1)?.failure?.message ?? ''}`}; validation ${v ? (v.ok ? `ok (${v.summary.tables} tables, ${v.summary.targetRows} rows)` : 'found differences') : 'not run'}`);
+    console.log(
+      `check: migrate ${m.ok ? 'succeeded' : `failed at ${m.failedStep}: ${m.steps.at(-1)?.failure?.message ?? ''}`}; validation ${v ? (v.ok ? `ok (${v.summary.tables} tables, ${v.summary.targetRows} rows)` : 'found differences') : 'not run'}`,
+    );
     await stop(res.ok && m.ok && v?.ok ? 0 : 1);
   }
   await new Promise(() => undefined);

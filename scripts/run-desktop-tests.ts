@@ -21,10 +21,17 @@ let code = 1;
 try {
   await Promise.all([createSampleDatabase(servers.pg15, DB), createSampleDatabase(servers.pg17, DB)]);
   const fixture = join(work, 'fixture.json');
-  writeFileSync(fixture, JSON.stringify({
-    database: DB, migrator: MIGRATOR, migratorPassword: MIGRATOR_PASSWORD,
-    pg15: { port: servers.pg15.port }, pg17: { port: servers.pg17.port }, awkward: AWKWARD,
-  }));
+  writeFileSync(
+    fixture,
+    JSON.stringify({
+      database: DB,
+      migrator: MIGRATOR,
+      migratorPassword: MIGRATOR_PASSWORD,
+      pg15: { port: servers.pg15.port },
+      pg17: { port: servers.pg17.port },
+      awkward: AWKWARD,
+    }),
+  );
   const options: Parameters<typeof runTests>[0] = {
     extensionDevelopmentPath: repo,
     extensionTestsPath: join(repo, 'out', 'test', 'index.cjs'),

@@ -4,9 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import {
-  ConnectionStringError, describeTarget, parseConnectionString, type ParsedConnectionString,
-} from '../core/connection.js';
+import { ConnectionStringError, describeTarget, parseConnectionString, type ParsedConnectionString } from '../core/connection.js';
 import { formatBytes, listDatabases, listSchemas, listTables, type QueryFn } from '../core/catalog.js';
 import { connect, ConnectionError, testConnection } from '../core/pg.js';
 import { redact } from '../core/errors.js';
@@ -54,7 +52,6 @@ Options:
 Exit codes: 0 success, 1 the step failed (preflight: blocking problems; validate: differences),
 2 bad usage or could not run (preflight/validate: a server could not be reached).
 Defaults: --format directory with --jobs = CPU cores (the fastest dump + restore measured).`;
-
 
 export async function main(argv: string[], io: Io): Promise<number> {
   let parsed;
@@ -128,20 +125,28 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (e instanceof ConnectionStringError) throw new UsageError(`--uri: ${e.message}`);
       throw e;
     }
-    password = values['password-stdin'] ? io.readStdin().split(/\r?\n/)[0] : io.env.PGPASSWORD ?? conn.password;
+    password = values['password-stdin'] ? io.readStdin().split(/\r?\n/)[0] : (io.env.PGPASSWORD ?? conn.password);
     const options = { password, connectTimeoutSeconds: connectTimeoutOption(values), applicationName: 'hydra-migrate cli' };
 
     if (verb === 'test-connection') {
       const result = await testConnection(conn.target, options);
       if (values.json) {
-        io.stdout(JSON.stringify(result.ok
-          ? { ok: true, target: describeTarget(conn.target), elapsedMs: Math.round(result.elapsedMs), ...result.info }
-          : { ok: false, target: describeTarget(conn.target), elapsedMs: Math.round(result.elapsedMs), error: result.error }, null, 2));
+        io.stdout(
+          JSON.stringify(
+            result.ok
+              ? { ok: true, target: describeTarget(conn.target), elapsedMs: Math.round(result.elapsedMs), ...result.info }
+              : { ok: false, target: describeTarget(conn.target), elapsedMs: Math.round(result.elapsedMs), error: result.error },
+            null,
+            2,
+          ),
+        );
       } else if (result.ok) {
         const i = result.info;
-        io.stdout(`Connected to ${describeTarget(conn.target)} in ${Math.round(result.elapsedMs)} ms\n` +
-          `  server:     PostgreSQL ${i.serverVersion}\n  user:       ${i.currentUser}${i.superuser ? ' (superuser)' : ''}\n` +
-          `  SSL:        ${i.ssl ? `on (${i.sslVersion ?? 'TLS'})` : 'off'}\n  table AMs:  ${i.tableAccessMethods.join(', ')}`);
+        io.stdout(
+          `Connected to ${describeTarget(conn.target)} in ${Math.round(result.elapsedMs)} ms\n` +
+            `  server:     PostgreSQL ${i.serverVersion}\n  user:       ${i.currentUser}${i.superuser ? ' (superuser)' : ''}\n` +
+            `  SSL:        ${i.ssl ? `on (${i.sslVersion ?? 'TLS'})` : 'off'}\n  table AMs:  ${i.tableAccessMethods.join(', ')}`,
+        );
       } else {
         io.stderr(`${result.error.message}\n${result.error.hint}\n(${result.error.detail})`);
       }
@@ -150,20 +155,46 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
     const client = await connect(conn.target, options);
     try {
-      const query: QueryFn = async <R extends Record<string, unknown>>(text: string, vals?: unknown[]) => (await client.query<R>(text, vals)).rows;
+      const query: QueryFn = async <R extends Record<string, unknown>>(text: string, vals?: unknown[]) =>
+        (await client.query<R>(text, vals)).rows;
       if (verb === 'databases') {
         const dbs = await listDatabases(query);
-        io.stdout(values.json ? JSON.stringify(dbs, null, 2) : table(['database', 'size', 'encoding', 'collate', 'ctype'],
-          dbs.map((d) => [d.name, d.sizeBytes !== undefined ? formatBytes(d.sizeBytes) : '-', d.encoding, d.collate, d.ctype])));
+        io.stdout(
+          values.json
+            ? JSON.stringify(dbs, null, 2)
+            : table(
+                ['database', 'size', 'encoding', 'collate', 'ctype'],
+                dbs.map((d) => [d.name, d.sizeBytes !== undefined ? formatBytes(d.sizeBytes) : '-', d.encoding, d.collate, d.ctype]),
+              ),
+        );
       } else if (verb === 'schemas') {
         const schemas = await listSchemas(query);
-        io.stdout(values.json ? JSON.stringify(schemas, null, 2) : table(['schema', 'owner', 'tables'], schemas.map((s) => [s.name, s.owner, String(s.tableCount)])));
+        io.stdout(
+          values.json
+            ? JSON.stringify(schemas, null, 2)
+            : table(
+                ['schema', 'owner', 'tables'],
+                schemas.map((s) => [s.name, s.owner, String(s.tableCount)]),
+              ),
+        );
       } else {
         const schema = values.schema?.[0];
         if (!schema) throw new UsageError('tables needs --schema NAME.');
         const tables = await listTables(query, schema);
-        io.stdout(values.json ? JSON.stringify(tables, null, 2) : table(['table', 'kind', 'access method', 'est. rows', 'size'],
-          tables.map((t) => [t.name, t.kind + (t.unlogged ? ', unlogged' : ''), t.accessMethod ?? '-', t.estimatedRows !== undefined ? String(t.estimatedRows) : '?', formatBytes(t.sizeBytes)])));
+        io.stdout(
+          values.json
+            ? JSON.stringify(tables, null, 2)
+            : table(
+                ['table', 'kind', 'access method', 'est. rows', 'size'],
+                tables.map((t) => [
+                  t.name,
+                  t.kind + (t.unlogged ? ', unlogged' : ''),
+                  t.accessMethod ?? '-',
+                  t.estimatedRows !== undefined ? String(t.estimatedRows) : '?',
+                  formatBytes(t.sizeBytes),
+                ]),
+              ),
+        );
       }
       return 0;
     } finally {
@@ -185,7 +216,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + (rows.length === 0 ? '\n(none)' : '');
 }
 

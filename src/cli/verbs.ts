@@ -27,9 +27,9 @@ export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'm
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? (v[k]) : undefined);
+const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
 const bool = (v: Values, k: string): boolean => v[k] === true;
-const list = (v: Values, k: string): string[] => (Array.isArray(v[k]) ? (v[k]) : []);
+const list = (v: Values, k: string): string[] => (Array.isArray(v[k]) ? v[k] : []);
 
 /** --connect-timeout SECONDS (default 10), for every connection a verb opens, its tools' included. */
 export function connectTimeoutOption(v: Values): number {
@@ -113,11 +113,30 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
     switch (verb) {
       case 'preflight': {
         const report = await preflight({
-          source: side(v, 'source', io.env), target: side(v, 'target', io.env), ...binOpts,
-          noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), noTableAccessMethod: bool(v, 'no-table-access-method'),
+          source: side(v, 'source', io.env),
+          target: side(v, 'target', io.env),
+          ...binOpts,
+          noOwner: bool(v, 'no-owner'),
+          noAcl: bool(v, 'no-acl'),
+          noTableAccessMethod: bool(v, 'no-table-access-method'),
           ...(str(v, 'confirm-non-empty') ? { confirmNonEmptyDatabase: str(v, 'confirm-non-empty')! } : {}),
         });
-        io.stdout(json ? JSON.stringify({ ready: report.ready, checks: report.checks, source: report.source, target: report.target, sourceDatabase: report.sourceDatabase, targetDatabase: report.targetDatabase }, null, 2) : preflightText(report, plain));
+        io.stdout(
+          json
+            ? JSON.stringify(
+                {
+                  ready: report.ready,
+                  checks: report.checks,
+                  source: report.source,
+                  target: report.target,
+                  sourceDatabase: report.sourceDatabase,
+                  targetDatabase: report.targetDatabase,
+                },
+                null,
+                2,
+              )
+            : preflightText(report, plain),
+        );
         return preflightExitCode(report);
       }
       case 'dump': {
@@ -126,12 +145,22 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         const format = formatOf(v);
         const compressText = str(v, 'compress');
         const compress = compressText !== undefined ? Number(compressText) : undefined;
-        if (compress !== undefined && (!Number.isInteger(compress) || compress < 0 || compress > 9)) throw new UsageError('--compress must be 0 to 9.');
+        if (compress !== undefined && (!Number.isInteger(compress) || compress < 0 || compress > 9))
+          throw new UsageError('--compress must be 0 to 9.');
         const result = await dump({
-          source: side(v, 'source', io.env), pgDump: await tool('pg_dump'), pgRestore: await tool('pg_restore'), out: resolve(out), format,
+          source: side(v, 'source', io.env),
+          pgDump: await tool('pg_dump'),
+          pgRestore: await tool('pg_restore'),
+          out: resolve(out),
+          format,
           ...(format === 'directory' ? { jobs: jobsOf(v) } : {}),
-          noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), overwrite: bool(v, 'overwrite'),
-          schemas: list(v, 'schema'), excludeSchemas: list(v, 'exclude-schema'), tables: list(v, 'table'), excludeTables: list(v, 'exclude-table'),
+          noOwner: bool(v, 'no-owner'),
+          noAcl: bool(v, 'no-acl'),
+          overwrite: bool(v, 'overwrite'),
+          schemas: list(v, 'schema'),
+          excludeSchemas: list(v, 'exclude-schema'),
+          tables: list(v, 'table'),
+          excludeTables: list(v, 'exclude-table'),
           ...(compress !== undefined ? { compress } : {}),
           lockWaitTimeoutSeconds: lockWaitOption(v),
           signal: controller.signal,
@@ -139,10 +168,30 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           onLine: progressLine,
         });
         if (json) {
-          io.stdout(JSON.stringify({ ok: result.ok, command: result.command, durationMs: Math.round(result.durationMs), exitCode: result.exitCode, failure: result.failure,
-            archive: result.archive && { path: result.archive.path, format: result.archive.format, sizeBytes: result.archive.sizeBytes, sha256: result.archive.sha256, entries: result.archive.entries } }, null, 2));
+          io.stdout(
+            JSON.stringify(
+              {
+                ok: result.ok,
+                command: result.command,
+                durationMs: Math.round(result.durationMs),
+                exitCode: result.exitCode,
+                failure: result.failure,
+                archive: result.archive && {
+                  path: result.archive.path,
+                  format: result.archive.format,
+                  sizeBytes: result.archive.sizeBytes,
+                  sha256: result.archive.sha256,
+                  entries: result.archive.entries,
+                },
+              },
+              null,
+              2,
+            ),
+          );
         } else if (result.ok && result.archive) {
-          io.stdout(`Dump finished in ${ms(result.durationMs)}: ${result.archive.path} (${result.archive.format}, ${formatBytes(result.archive.sizeBytes)}, ${result.archive.entries} entries)\nsha256 ${result.archive.sha256}`);
+          io.stdout(
+            `Dump finished in ${ms(result.durationMs)}: ${result.archive.path} (${result.archive.format}, ${formatBytes(result.archive.sizeBytes)}, ${result.archive.entries} entries)\nsha256 ${result.archive.sha256}`,
+          );
         } else if (result.failure) {
           io.stderr(failureText(result.failure));
         }
@@ -157,7 +206,8 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         const owner = str(v, 'owner');
         const withRoles = bool(v, 'create-roles');
         const withExtensions = bool(v, 'create-extensions');
-        if ((withRoles || withExtensions) && !like) throw new UsageError('--create-roles and --create-extensions need --like SOURCE_URI (they copy what the source uses).');
+        if ((withRoles || withExtensions) && !like)
+          throw new UsageError('--create-roles and --create-extensions need --like SOURCE_URI (they copy what the source uses).');
         const result = await createDatabase(onDatabase(target, 'postgres'), name, locale, owner ? { owner } : {});
         let prepared: Awaited<ReturnType<typeof prepareTarget>> | undefined;
         if (result.ok && source && (withRoles || withExtensions)) {
@@ -180,19 +230,48 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         if (!input) throw new UsageError('restore needs --in PATH (an archive made by pg_dump -Fc or -Fd).');
         const confirm = str(v, 'confirm-non-empty');
         const result = await restore({
-          target: side(v, 'target', io.env), pgRestore: await tool('pg_restore'), archive: resolve(input), jobs: jobsOf(v),
-          noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), noTableAccessMethod: bool(v, 'no-table-access-method'),
-          exitOnError: bool(v, 'exit-on-error'), singleTransaction: bool(v, 'single-transaction'), schemas: list(v, 'schema'),
+          target: side(v, 'target', io.env),
+          pgRestore: await tool('pg_restore'),
+          archive: resolve(input),
+          jobs: jobsOf(v),
+          noOwner: bool(v, 'no-owner'),
+          noAcl: bool(v, 'no-acl'),
+          noTableAccessMethod: bool(v, 'no-table-access-method'),
+          exitOnError: bool(v, 'exit-on-error'),
+          singleTransaction: bool(v, 'single-transaction'),
+          schemas: list(v, 'schema'),
           ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
           signal: controller.signal,
           onCommand: (c) => progressLine(`$ ${c}`),
           onLine: progressLine,
         });
         if (json) {
-          io.stdout(JSON.stringify({ ok: result.ok, command: result.command, durationMs: Math.round(result.durationMs), exitCode: result.exitCode, failure: result.failure, errorCount: result.errorCount, errors: result.errors,
-            archive: result.toc && { format: result.toc.format, dumpedFromVersion: result.toc.dumpedFromVersion, entries: result.toc.entries.length, kinds: summarizeToc(result.toc) } }, null, 2));
+          io.stdout(
+            JSON.stringify(
+              {
+                ok: result.ok,
+                command: result.command,
+                durationMs: Math.round(result.durationMs),
+                exitCode: result.exitCode,
+                failure: result.failure,
+                errorCount: result.errorCount,
+                errors: result.errors,
+                archive: result.toc && {
+                  format: result.toc.format,
+                  dumpedFromVersion: result.toc.dumpedFromVersion,
+                  entries: result.toc.entries.length,
+                  kinds: summarizeToc(result.toc),
+                },
+              },
+              null,
+              2,
+            ),
+          );
         } else {
-          if (result.toc) io.stderr(`Archive: ${result.toc.format ?? '?'} format, dumped from PostgreSQL ${result.toc.dumpedFromVersion ?? '?'}, ${result.toc.entries.length} entries`);
+          if (result.toc)
+            io.stderr(
+              `Archive: ${result.toc.format ?? '?'} format, dumped from PostgreSQL ${result.toc.dumpedFromVersion ?? '?'}, ${result.toc.entries.length} entries`,
+            );
           const errorLines = restoreErrorLines(result.errors, plain);
           if (errorLines.length) io.stderr(errorLines.join('\n'));
           if (result.ok) io.stdout(`Restore finished in ${ms(result.durationMs)}.`);
@@ -205,9 +284,17 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         if (!dumpPath) throw new UsageError('migrate needs --dump PATH for the archive it writes.');
         const confirm = str(v, 'confirm-non-empty');
         const result = await migrate({
-          source: side(v, 'source', io.env), target: side(v, 'target', io.env), dumpPath: resolve(dumpPath), format: formatOf(v), jobs: jobsOf(v),
-          noOwner: bool(v, 'no-owner'), noAcl: bool(v, 'no-acl'), noTableAccessMethod: bool(v, 'no-table-access-method'), overwriteDump: bool(v, 'overwrite'),
-          ...binOpts, ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
+          source: side(v, 'source', io.env),
+          target: side(v, 'target', io.env),
+          dumpPath: resolve(dumpPath),
+          format: formatOf(v),
+          jobs: jobsOf(v),
+          noOwner: bool(v, 'no-owner'),
+          noAcl: bool(v, 'no-acl'),
+          noTableAccessMethod: bool(v, 'no-table-access-method'),
+          overwriteDump: bool(v, 'overwrite'),
+          ...binOpts,
+          ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
           lockWaitTimeoutSeconds: lockWaitOption(v),
           signal: controller.signal,
           onStep: (step, state, record) => {
@@ -220,14 +307,33 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           },
         });
         if (json) {
-          io.stdout(JSON.stringify({ ok: result.ok, failedStep: result.failedStep, durationMs: Math.round(result.durationMs), steps: result.steps,
-            preflight: result.preflight && { ready: result.preflight.ready, checks: result.preflight.checks },
-            archive: result.dump?.archive && { path: result.dump.archive.path, sha256: result.dump.archive.sha256, sizeBytes: result.dump.archive.sizeBytes, entries: result.dump.archive.entries },
-            restoreErrors: result.restore?.errors }, null, 2));
+          io.stdout(
+            JSON.stringify(
+              {
+                ok: result.ok,
+                failedStep: result.failedStep,
+                durationMs: Math.round(result.durationMs),
+                steps: result.steps,
+                preflight: result.preflight && { ready: result.preflight.ready, checks: result.preflight.checks },
+                archive: result.dump?.archive && {
+                  path: result.dump.archive.path,
+                  sha256: result.dump.archive.sha256,
+                  sizeBytes: result.dump.archive.sizeBytes,
+                  entries: result.dump.archive.entries,
+                },
+                restoreErrors: result.restore?.errors,
+              },
+              null,
+              2,
+            ),
+          );
         } else {
           if (result.preflight && !result.preflight.ready) io.stderr(preflightText(result.preflight, plain));
           const failed = result.steps.find((s) => s.step === result.failedStep);
-          if (result.ok) io.stdout(`Migration finished in ${ms(result.durationMs)}: ${result.steps.map((s) => `${s.step} ${s.skipped ? 'skipped' : ms(s.durationMs)}`).join(', ')}.`);
+          if (result.ok)
+            io.stdout(
+              `Migration finished in ${ms(result.durationMs)}: ${result.steps.map((s) => `${s.step} ${s.skipped ? 'skipped' : ms(s.durationMs)}`).join(', ')}.`,
+            );
           else if (failed?.failure) io.stderr(`\nMigration stopped at ${failed.step}: ${failureText(failed.failure)}`);
         }
         return result.ok ? 0 : 1;
@@ -235,12 +341,19 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
       case 'validate': {
         const concurrencyText = str(v, 'concurrency');
         const concurrency = concurrencyText !== undefined ? Number(concurrencyText) : 4;
-        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new UsageError('--concurrency must be a whole number from 1 to 16.');
+        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16)
+          throw new UsageError('--concurrency must be a whole number from 1 to 16.');
         let report;
         try {
           report = await validate({
-            source: side(v, 'source', io.env), target: side(v, 'target', io.env), checksums: bool(v, 'checksums'), estimate: bool(v, 'estimate'),
-            schemas: list(v, 'schema'), concurrency, signal: controller.signal, lockTimeoutSeconds: lockWaitOption(v),
+            source: side(v, 'source', io.env),
+            target: side(v, 'target', io.env),
+            checksums: bool(v, 'checksums'),
+            estimate: bool(v, 'estimate'),
+            schemas: list(v, 'schema'),
+            concurrency,
+            signal: controller.signal,
+            lockTimeoutSeconds: lockWaitOption(v),
           });
         } catch (e) {
           if (e instanceof ValidationError) {

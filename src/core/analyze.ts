@@ -15,9 +15,7 @@ interface AnalyzeRun {
   cancelled: boolean;
 }
 
-export type AnalyzeResult =
-  | (AnalyzeRun & { ok: true; failure?: undefined })
-  | (AnalyzeRun & { ok: false; failure: StepFailure });
+export type AnalyzeResult = (AnalyzeRun & { ok: true; failure?: undefined }) | (AnalyzeRun & { ok: false; failure: StepFailure });
 
 export function buildAnalyzeArgs(database: string, jobs: number | undefined): string[] {
   const args = ['--analyze-only', '--no-password', `--dbname=${conninfoDbname(database)}`];
@@ -29,7 +27,11 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult> {
   const args = buildAnalyzeArgs(sideDatabase(o.target), o.jobs);
   const command = displayCommand([o.vacuumdb, ...args], o.target);
   o.onCommand?.(command);
-  const run = await runTool(o.vacuumdb, args, { connection: o.target, ...(o.signal ? { signal: o.signal } : {}), ...(o.onLine ? { onLine: o.onLine } : {}) });
+  const run = await runTool(o.vacuumdb, args, {
+    connection: o.target,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onLine ? { onLine: o.onLine } : {}),
+  });
   const common = { command, durationMs: run.durationMs, cancelled: run.cancelled };
   if (run.exitCode === 0 && !run.cancelled) return { ok: true, ...common };
   const failure = run.cancelled

@@ -34,14 +34,68 @@ export interface Toc {
  * "TABLE". The list covers what pg_dump 12-17 writes.
  */
 const DESCS = [
-  'MATERIALIZED VIEW DATA', 'DEFAULT ACL', 'TABLE DATA', 'SEQUENCE SET', 'SEQUENCE OWNED BY', 'FK CONSTRAINT', 'CHECK CONSTRAINT',
-  'LARGE OBJECT', 'BLOB METADATA', 'BLOBS', 'BLOB', 'ACCESS METHOD', 'TEXT SEARCH CONFIGURATION', 'TEXT SEARCH DICTIONARY',
-  'TEXT SEARCH PARSER', 'TEXT SEARCH TEMPLATE', 'FOREIGN DATA WRAPPER', 'FOREIGN TABLE', 'FOREIGN SERVER', 'USER MAPPING',
-  'MATERIALIZED VIEW', 'EVENT TRIGGER', 'OPERATOR CLASS', 'OPERATOR FAMILY', 'PUBLICATION TABLES IN SCHEMA', 'PUBLICATION TABLE',
-  'ROW SECURITY', 'INDEX ATTACH', 'TABLE ATTACH', 'DEFAULT', 'SCHEMA', 'EXTENSION', 'COMMENT', 'CONSTRAINT', 'INDEX', 'TABLE', 'VIEW',
-  'SEQUENCE', 'FUNCTION', 'PROCEDURE', 'AGGREGATE', 'TYPE', 'DOMAIN', 'TRIGGER', 'RULE', 'POLICY', 'ACL', 'CAST', 'COLLATION',
-  'CONVERSION', 'OPERATOR', 'PUBLICATION', 'SUBSCRIPTION', 'STATISTICS', 'SHELL TYPE', 'PROCEDURAL LANGUAGE', 'TRANSFORM',
-  'DATABASE PROPERTIES', 'DATABASE', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH',
+  'MATERIALIZED VIEW DATA',
+  'DEFAULT ACL',
+  'TABLE DATA',
+  'SEQUENCE SET',
+  'SEQUENCE OWNED BY',
+  'FK CONSTRAINT',
+  'CHECK CONSTRAINT',
+  'LARGE OBJECT',
+  'BLOB METADATA',
+  'BLOBS',
+  'BLOB',
+  'ACCESS METHOD',
+  'TEXT SEARCH CONFIGURATION',
+  'TEXT SEARCH DICTIONARY',
+  'TEXT SEARCH PARSER',
+  'TEXT SEARCH TEMPLATE',
+  'FOREIGN DATA WRAPPER',
+  'FOREIGN TABLE',
+  'FOREIGN SERVER',
+  'USER MAPPING',
+  'MATERIALIZED VIEW',
+  'EVENT TRIGGER',
+  'OPERATOR CLASS',
+  'OPERATOR FAMILY',
+  'PUBLICATION TABLES IN SCHEMA',
+  'PUBLICATION TABLE',
+  'ROW SECURITY',
+  'INDEX ATTACH',
+  'TABLE ATTACH',
+  'DEFAULT',
+  'SCHEMA',
+  'EXTENSION',
+  'COMMENT',
+  'CONSTRAINT',
+  'INDEX',
+  'TABLE',
+  'VIEW',
+  'SEQUENCE',
+  'FUNCTION',
+  'PROCEDURE',
+  'AGGREGATE',
+  'TYPE',
+  'DOMAIN',
+  'TRIGGER',
+  'RULE',
+  'POLICY',
+  'ACL',
+  'CAST',
+  'COLLATION',
+  'CONVERSION',
+  'OPERATOR',
+  'PUBLICATION',
+  'SUBSCRIPTION',
+  'STATISTICS',
+  'SHELL TYPE',
+  'PROCEDURAL LANGUAGE',
+  'TRANSFORM',
+  'DATABASE PROPERTIES',
+  'DATABASE',
+  'ENCODING',
+  'STDSTRINGS',
+  'SEARCHPATH',
 ].sort((a, b) => b.length - a.length);
 
 /** Parses the output of `pg_restore -l`. Lines it cannot read are skipped, never guessed. */
@@ -84,7 +138,10 @@ export function summarizeToc(toc: Toc): Array<{ desc: string; count: number }> {
 
 function hashFile(hash: Hash, file: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    createReadStream(file).on('data', (d) => hash.update(d)).on('end', resolve).on('error', reject);
+    createReadStream(file)
+      .on('data', (d) => hash.update(d))
+      .on('end', resolve)
+      .on('error', reject);
   });
 }
 
@@ -99,7 +156,11 @@ export async function sha256File(path: string): Promise<string> {
 export async function archiveSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   const st = statSync(path);
-  const files = st.isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)) : [path];
+  const files = st.isDirectory()
+    ? readdirSync(path)
+        .sort()
+        .map((f) => join(path, f))
+    : [path];
   for (const file of files) {
     if (st.isDirectory()) hash.update(`${file.slice(path.length + 1)}\0`);
     await hashFile(hash, file);
@@ -113,7 +174,8 @@ export function archiveSize(path: string): number {
   return readdirSync(path).reduce((sum, f) => sum + statSync(join(path, f)).size, 0);
 }
 
-export type RestoreErrorCause = 'missing_role' | 'missing_extension' | 'access_method' | 'already_exists' | 'permission' | 'missing_object' | 'other';
+export type RestoreErrorCause =
+  'missing_role' | 'missing_extension' | 'access_method' | 'already_exists' | 'permission' | 'missing_object' | 'other';
 
 export interface RestoreErrorGroup {
   cause: RestoreErrorCause;
@@ -128,32 +190,39 @@ export interface RestoreErrorGroup {
 
 const CAUSES: Array<{ cause: RestoreErrorCause; test: RegExp; title: (names: string[]) => string; fix: string }> = [
   {
-    cause: 'missing_role', test: /role "([^"]+)" does not exist/,
+    cause: 'missing_role',
+    test: /role "([^"]+)" does not exist/,
     title: (n) => `Roles missing on the target: ${n.join(', ')}`,
     fix: 'Create these roles on the target first, or restore with --no-owner --no-acl so objects belong to the restoring user.',
   },
   {
-    cause: 'missing_extension', test: /extension "([^"]+)" is not available|could not open extension control file.*\/([^/]+)\.control/,
+    cause: 'missing_extension',
+    test: /extension "([^"]+)" is not available|could not open extension control file.*\/([^/]+)\.control/,
     title: (n) => `Extensions not installed on the target server: ${n.join(', ')}`,
     fix: 'Install the extension packages on the target server (managed services: enable them in the provider console), then restore again.',
   },
   {
-    cause: 'access_method', test: /access method "([^"]+)" does not exist/i,
+    cause: 'access_method',
+    test: /access method "([^"]+)" does not exist/i,
     title: (n) => `Table access method missing on the target: ${n.join(', ')} (tables were created as heap)`,
     fix: 'Install the extension that provides the access method (Hydra: columnar) on the target, or restore with --no-table-access-method on purpose.',
   },
   {
-    cause: 'already_exists', test: /(?:relation|schema|type|function|constraint|index|sequence|extension|trigger|view|database|role) "?([^"]*)"? already exists|duplicate key value violates unique constraint "([^"]+)"|multiple primary keys/,
-    title: (n) => `Objects already exist in the target database${n.length ? ` (${n.slice(0, 5).join(', ')}${n.length > 5 ? ', …' : ''})` : ''}`,
+    cause: 'already_exists',
+    test: /(?:relation|schema|type|function|constraint|index|sequence|extension|trigger|view|database|role) "?([^"]*)"? already exists|duplicate key value violates unique constraint "([^"]+)"|multiple primary keys/,
+    title: (n) =>
+      `Objects already exist in the target database${n.length ? ` (${n.slice(0, 5).join(', ')}${n.length > 5 ? ', …' : ''})` : ''}`,
     fix: 'Restore into a new, empty database (Create Database), or drop the existing objects first; never restore twice into the same database.',
   },
   {
-    cause: 'permission', test: /permission denied (?:for|to) (?:\w+ )?"?([^"\s]+)"?|must be owner of (?:\w+ )?"?([^"\s]+)"?|must be superuser/,
+    cause: 'permission',
+    test: /permission denied (?:for|to) (?:\w+ )?"?([^"\s]+)"?|must be owner of (?:\w+ )?"?([^"\s]+)"?|must be superuser/,
     title: (n) => `The restoring user lacks privileges${n.length ? ` (${n.slice(0, 5).join(', ')})` : ''}`,
     fix: 'Restore as the database owner or a role with the needed privileges, or use --no-owner --no-acl.',
   },
   {
-    cause: 'missing_object', test: /(?:relation|schema|type|function|collation) "([^"]+)" does not exist/,
+    cause: 'missing_object',
+    test: /(?:relation|schema|type|function|collation) "([^"]+)" does not exist/,
     title: (n) => `Objects the dump depends on are missing on the target: ${n.slice(0, 5).join(', ')}`,
     fix: 'Usually a consequence of an earlier error (a missing extension or schema): fix the first error and restore again into a fresh database.',
   },
@@ -189,7 +258,14 @@ export function groupRestoreErrors(lines: string[]): { groups: RestoreErrorGroup
     const cause = match?.cause ?? 'other';
     let group = groups.get(cause);
     if (!group) {
-      group = { cause, title: '', fix: match?.fix ?? 'See the full output above for the statement that failed.', count: 0, examples: [], names: [] };
+      group = {
+        cause,
+        title: '',
+        fix: match?.fix ?? 'See the full output above for the statement that failed.',
+        count: 0,
+        examples: [],
+        names: [],
+      };
       groups.set(cause, group);
     }
     group.count++;
@@ -203,7 +279,10 @@ export function groupRestoreErrors(lines: string[]): { groups: RestoreErrorGroup
     const c = CAUSES.find((x) => x.cause === g.cause);
     g.title = c ? c.title(g.names) : `Other errors (${g.count})`;
   }
-  const out: { groups: RestoreErrorGroup[]; ignoredReported?: number; total: number } = { groups: [...groups.values()].sort((a, b) => b.count - a.count), total };
+  const out: { groups: RestoreErrorGroup[]; ignoredReported?: number; total: number } = {
+    groups: [...groups.values()].sort((a, b) => b.count - a.count),
+    total,
+  };
   if (ignoredReported !== undefined) out.ignoredReported = ignoredReported;
   return out;
 }
@@ -211,28 +290,40 @@ export function groupRestoreErrors(lines: string[]): { groups: RestoreErrorGroup
 /** Reads an archive's table of contents with pg_restore -l; explains files that are not archives. */
 export async function readArchive(pgRestore: string, path: string, signal?: AbortSignal): Promise<Result<Toc>> {
   if (!existsSync(path)) {
-    return { ok: false, failure: { problem: 'archive_missing', message: `There is no archive at ${path}.`, hint: 'Check the path, or run the dump first.' } };
+    return {
+      ok: false,
+      failure: { problem: 'archive_missing', message: `There is no archive at ${path}.`, hint: 'Check the path, or run the dump first.' },
+    };
   }
   const run = await runTool(pgRestore, ['--list', path], { captureStdout: true, ...(signal ? { signal } : {}) });
   if (run.exitCode === 0) return { ok: true, value: parseToc(run.stdout) };
   const text = run.stderrLines.join('\n');
   if (/does not appear to be a valid archive|input file is too short|unsupported version|did not find magic string/.test(text)) {
-    return { ok: false, failure: {
-      problem: 'not_an_archive',
-      message: `${path} is not a pg_dump archive (custom or directory format).`,
-      hint: 'Choose a file made by pg_dump -Fc or a directory made by pg_dump -Fd. Plain SQL dumps are restored with psql.',
-    } };
+    return {
+      ok: false,
+      failure: {
+        problem: 'not_an_archive',
+        message: `${path} is not a pg_dump archive (custom or directory format).`,
+        hint: 'Choose a file made by pg_dump -Fc or a directory made by pg_dump -Fd. Plain SQL dumps are restored with psql.',
+      },
+    };
   }
   if (/could not read from input file|end of file|unexpected end/i.test(text)) {
-    return { ok: false, failure: {
-      problem: 'truncated_archive',
-      message: `${path} is truncated: the archive ends before its table of contents does.`,
-      hint: 'The dump or the copy did not finish. Dump again (or copy again) and compare the sha256.',
-    } };
+    return {
+      ok: false,
+      failure: {
+        problem: 'truncated_archive',
+        message: `${path} is truncated: the archive ends before its table of contents does.`,
+        hint: 'The dump or the copy did not finish. Dump again (or copy again) and compare the sha256.',
+      },
+    };
   }
-  return { ok: false, failure: {
-    problem: 'archive_unreadable',
-    message: `pg_restore could not read ${path}: ${firstError(run) ?? text.trim()}`,
-    hint: 'Check the file and that pg_restore is at least as new as the pg_dump that wrote it.',
-  } };
+  return {
+    ok: false,
+    failure: {
+      problem: 'archive_unreadable',
+      message: `pg_restore could not read ${path}: ${firstError(run) ?? text.trim()}`,
+      hint: 'Check the file and that pg_restore is at least as new as the pg_dump that wrote it.',
+    },
+  };
 }

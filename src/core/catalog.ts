@@ -50,7 +50,13 @@ const toNumber = (v: unknown): number => (typeof v === 'number' ? v : Number(v))
 
 export async function listDatabases(query: QueryFn): Promise<DatabaseInfo[]> {
   const rows = await query<{
-    datname: string; encoding: string; datcollate: string; datctype: string; size: string | null; datallowconn: boolean; can_connect: boolean;
+    datname: string;
+    encoding: string;
+    datcollate: string;
+    datctype: string;
+    size: string | null;
+    datallowconn: boolean;
+    can_connect: boolean;
   }>(`SELECT d.datname, pg_encoding_to_char(d.encoding) AS encoding, d.datcollate, d.datctype,
             CASE WHEN d.datallowconn AND has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END AS size,
             d.datallowconn, has_database_privilege(d.oid, 'CONNECT') AS can_connect
@@ -87,7 +93,13 @@ export async function listSchemas(query: QueryFn): Promise<SchemaInfo[]> {
 
 export async function listTables(query: QueryFn, schema: string): Promise<TableInfo[]> {
   const rows = await query<{
-    relname: string; relkind: string; relpersistence: string; relispartition: boolean; reltuples: number; size: string; amname: string | null;
+    relname: string;
+    relkind: string;
+    relpersistence: string;
+    relispartition: boolean;
+    reltuples: number;
+    size: string;
+    amname: string | null;
   }>(
     `SELECT c.relname, c.relkind, c.relpersistence, c.relispartition, c.reltuples::float8 AS reltuples,
             pg_total_relation_size(c.oid) AS size, am.amname

@@ -67,7 +67,9 @@ function safeDecode(part: string, what: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new ConnectionStringError(`The ${what} in the URI has a broken percent-encoding (%xx). Encode special characters, e.g. @ as %40.`);
+    throw new ConnectionStringError(
+      `The ${what} in the URI has a broken percent-encoding (%xx). Encode special characters, e.g. @ as %40.`,
+    );
   }
 }
 
@@ -150,7 +152,9 @@ export function parseKeywordValue(text: string): Record<string, string> {
     while (i < n && /[A-Za-z0-9_]/.test(text[i]!)) key += text[i++];
     while (i < n && /\s/.test(text[i]!)) i++;
     if (key === '' || text[i] !== '=') {
-      throw new ConnectionStringError(`Could not read the connection string near "${text.slice(i, i + 20)}". Write key=value pairs, e.g. host=db.example.com port=5432.`);
+      throw new ConnectionStringError(
+        `Could not read the connection string near "${text.slice(i, i + 20)}". Write key=value pairs, e.g. host=db.example.com port=5432.`,
+      );
     }
     i++;
     while (i < n && /\s/.test(text[i]!)) i++;
@@ -287,9 +291,24 @@ export function libpqEnvironment(
 
 /** libpq variables that would change where a tool connects or how it authenticates. */
 export const LIBPQ_ENV_KEYS = [
-  'PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD', 'PGPASSFILE', 'PGSERVICE',
-  'PGSERVICEFILE', 'PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY', 'PGREQUIRESSL', 'PGCONNECT_TIMEOUT',
-  'PGOPTIONS', 'PGAPPNAME', 'PGTARGETSESSIONATTRS',
+  'PGHOST',
+  'PGHOSTADDR',
+  'PGPORT',
+  'PGDATABASE',
+  'PGUSER',
+  'PGPASSWORD',
+  'PGPASSFILE',
+  'PGSERVICE',
+  'PGSERVICEFILE',
+  'PGSSLMODE',
+  'PGSSLROOTCERT',
+  'PGSSLCERT',
+  'PGSSLKEY',
+  'PGREQUIRESSL',
+  'PGCONNECT_TIMEOUT',
+  'PGOPTIONS',
+  'PGAPPNAME',
+  'PGTARGETSESSIONATTRS',
 ] as const;
 
 /** Checks a profile made by a form; returns the problems as sentences (empty when valid). */

@@ -28,8 +28,7 @@ interface CreateDatabaseRun {
 }
 
 export type CreateDatabaseResult =
-  | (CreateDatabaseRun & { ok: true; failure?: undefined })
-  | (CreateDatabaseRun & { ok: false; failure: StepFailure });
+  (CreateDatabaseRun & { ok: true; failure?: undefined }) | (CreateDatabaseRun & { ok: false; failure: StepFailure });
 
 /** The failure of CREATE DATABASE explained. */
 export function explainCreateFailure(err: unknown, user: string): StepFailure {
@@ -53,7 +52,10 @@ export function explainCreateFailure(err: unknown, user: string): StepFailure {
 
 /** Creates `name` on the target server (connecting to the maintenance database `postgres` unless the side names one). */
 export async function createDatabase(
-  server: Side, name: string, locale: DatabaseLocale | undefined, options: { owner?: string; ifNotExists?: boolean } = {},
+  server: Side,
+  name: string,
+  locale: DatabaseLocale | undefined,
+  options: { owner?: string; ifNotExists?: boolean } = {},
 ): Promise<CreateDatabaseResult> {
   const sql = createDatabaseSql(name, locale, options.owner);
   const maintenance: Side = { ...server, database: server.database ?? 'postgres' };
@@ -68,7 +70,9 @@ export async function createDatabase(
     if (exists.rowCount) {
       if (options.ifNotExists) return { ok: true, sql, alreadyExisted: true };
       return {
-        ok: false, sql, alreadyExisted: true,
+        ok: false,
+        sql,
+        alreadyExisted: true,
         failure: {
           problem: 'database_exists',
           message: `The database "${name}" exists already on the target; it was left untouched.`,

@@ -118,11 +118,21 @@ export async function dump(o: DumpOptions): Promise<DumpResult> {
   const args = buildDumpArgs(o, partial);
   const command = displayCommand([o.pgDump, ...buildDumpArgs(o, o.out)], o.source);
   o.onCommand?.(command);
-  const fail = (failure: StepFailure, extra: Partial<DumpRun> = {}): DumpResult =>
-    ({ ok: false, cancelled: false, command, durationMs: performance.now() - started, failure, ...extra });
+  const fail = (failure: StepFailure, extra: Partial<DumpRun> = {}): DumpResult => ({
+    ok: false,
+    cancelled: false,
+    command,
+    durationMs: performance.now() - started,
+    failure,
+    ...extra,
+  });
 
   if (existsSync(o.out) && !o.overwrite) {
-    return fail({ problem: 'output_exists', message: `${o.out} exists already; it was left untouched.`, hint: 'Choose another output path, or allow overwriting it explicitly.' });
+    return fail({
+      problem: 'output_exists',
+      message: `${o.out} exists already; it was left untouched.`,
+      hint: 'Choose another output path, or allow overwriting it explicitly.',
+    });
   }
   rmSync(partial, { recursive: true, force: true });
   preparePrivateOutput(o.out, partial, o.format);
@@ -145,16 +155,22 @@ export async function dump(o: DumpOptions): Promise<DumpResult> {
   if (run.cancelled || run.exitCode !== 0) {
     rmSync(partial, { recursive: true, force: true }); // never leave a partial archive that looks complete
     if (run.cancelled) {
-      return fail(cancelledFailure('The dump was cancelled; the partial archive was removed.', 'Run the dump again when ready.'), { ...base, cancelled: true });
+      return fail(cancelledFailure('The dump was cancelled; the partial archive was removed.', 'Run the dump again when ready.'), {
+        ...base,
+        cancelled: true,
+      });
     }
     // pg_dump enforces --lock-wait-timeout with a statement_timeout around LOCK TABLE.
     const locked = run.stderrLines.find((l) => /lock timeout|could not obtain lock|canceling statement due to statement timeout/i.test(l));
     if (locked) {
-      return fail({
-        problem: 'lock_timeout',
-        message: `A source table is locked by another session; pg_dump waited ${o.lockWaitTimeoutSeconds ?? DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS} s and gave up: ${locked.replace(/^pg_dump: (error|detail): /, '')}. The partial archive was removed.`,
-        hint: 'Find the session holding the lock (pg_locks, pg_stat_activity) or dump when it is released; or wait longer (--lock-wait-timeout / hydraMigrate.lockWaitTimeoutSeconds).',
-      }, base);
+      return fail(
+        {
+          problem: 'lock_timeout',
+          message: `A source table is locked by another session; pg_dump waited ${o.lockWaitTimeoutSeconds ?? DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS} s and gave up: ${locked.replace(/^pg_dump: (error|detail): /, '')}. The partial archive was removed.`,
+          hint: 'Find the session holding the lock (pg_locks, pg_stat_activity) or dump when it is released; or wait longer (--lock-wait-timeout / hydraMigrate.lockWaitTimeoutSeconds).',
+        },
+        base,
+      );
     }
     return fail(explainToolFailure(run, o.source), base);
   }

@@ -75,7 +75,11 @@ export async function availableExtensions(client: pg.Client): Promise<Set<string
 }
 
 /** The number of ordinary tables pg_dump will dump, for progress; undefined when it cannot tell. */
-export async function countTablesToDump(side: Side, schemas: string[] | undefined, excluded: string[] | undefined): Promise<number | undefined> {
+export async function countTablesToDump(
+  side: Side,
+  schemas: string[] | undefined,
+  excluded: string[] | undefined,
+): Promise<number | undefined> {
   try {
     return await withSide(side, async (client) => {
       const { rows } = await client.query<{ n: string }>(

@@ -74,7 +74,11 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     if (!record.ok && !record.skipped) result.failedStep = record.step;
     return record.ok || !!record.skipped;
   };
-  const done = (): MigrateResult => ({ ...result, ok: !result.failedStep && steps.every((s) => s.ok || s.skipped), durationMs: performance.now() - started });
+  const done = (): MigrateResult => ({
+    ...result,
+    ok: !result.failedStep && steps.every((s) => s.ok || s.skipped),
+    durationMs: performance.now() - started,
+  });
   const callbacks = (step: MigrateStepName) => ({
     ...(o.signal ? { signal: o.signal } : {}),
     onLine: (line: string) => o.onLine?.(step, line),
@@ -85,33 +89,75 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   o.onStep?.('preflight', 'start');
   let t0 = performance.now();
   const checks = await preflight({
-    source: o.source, target,
+    source: o.source,
+    target,
     ...(o.binDir ? { binDir: o.binDir } : {}),
     ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
-    ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+    ...(o.noOwner ? { noOwner: true } : {}),
+    ...(o.noAcl ? { noAcl: true } : {}),
+    ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
   });
   result.preflight = checks;
   o.onPreflight?.(checks);
   const blockers = checks.checks.filter((c) => c.status === 'blocker');
-  if (!finish({
-    step: 'preflight', ok: checks.ready, durationMs: performance.now() - t0,
-    detail: `${checks.checks.length} checks, ${blockers.length} blocking`,
-    ...(checks.ready ? {} : { failure: { problem: 'not_ready', message: blockers.map((b) => `${b.title}: ${b.detail}`).join(' ') || 'A server could not be reached.', hint: blockers.map((b) => b.fix).filter(Boolean).join(' ') } }),
-  })) return done();
+  if (
+    !finish({
+      step: 'preflight',
+      ok: checks.ready,
+      durationMs: performance.now() - t0,
+      detail: `${checks.checks.length} checks, ${blockers.length} blocking`,
+      ...(checks.ready
+        ? {}
+        : {
+            failure: {
+              problem: 'not_ready',
+              message: blockers.map((b) => `${b.title}: ${b.detail}`).join(' ') || 'A server could not be reached.',
+              hint: blockers
+                .map((b) => b.fix)
+                .filter(Boolean)
+                .join(' '),
+            },
+          }),
+    })
+  )
+    return done();
   const dumpPath = o.dumpPath;
   const binOpts = o.binDir ? { binDir: o.binDir } : {};
-  const [pgDump, pgRestore, vacuumdb] = await Promise.all([locateTool('pg_dump', binOpts), locateTool('pg_restore', binOpts), locateTool('vacuumdb', binOpts).catch(() => undefined)]);
+  const [pgDump, pgRestore, vacuumdb] = await Promise.all([
+    locateTool('pg_dump', binOpts),
+    locateTool('pg_restore', binOpts),
+    locateTool('vacuumdb', binOpts).catch(() => undefined),
+  ]);
 
   // 2. Dump
   o.onStep?.('dump', 'start');
   const dumped = await dump({
-    source: o.source, pgDump: pgDump.path, pgRestore: pgRestore.path, out: dumpPath, format, ...(format === 'directory' ? { jobs } : {}),
-    ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.overwriteDump ? { overwrite: true } : {}),
+    source: o.source,
+    pgDump: pgDump.path,
+    pgRestore: pgRestore.path,
+    out: dumpPath,
+    format,
+    ...(format === 'directory' ? { jobs } : {}),
+    ...(o.noOwner ? { noOwner: true } : {}),
+    ...(o.noAcl ? { noAcl: true } : {}),
+    ...(o.overwriteDump ? { overwrite: true } : {}),
     ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
     ...callbacks('dump'),
   });
   result.dump = dumped;
-  if (!finish({ step: 'dump', ok: dumped.ok, durationMs: dumped.durationMs, command: dumped.command, ...(dumped.failure ? { failure: dumped.failure } : {}), ...(dumped.archive ? { detail: `${dumped.archive.entries} entries, sha256 ${dumped.archive.sha256}`, archive: withoutToc(dumped.archive) } : {}) })) return done();
+  if (
+    !finish({
+      step: 'dump',
+      ok: dumped.ok,
+      durationMs: dumped.durationMs,
+      command: dumped.command,
+      ...(dumped.failure ? { failure: dumped.failure } : {}),
+      ...(dumped.archive
+        ? { detail: `${dumped.archive.entries} entries, sha256 ${dumped.archive.sha256}`, archive: withoutToc(dumped.archive) }
+        : {}),
+    })
+  )
+    return done();
 
   // 3. Create the target database like the source
   o.onStep?.('create-database', 'start');
@@ -121,27 +167,63 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   } else {
     const locale = await readDatabaseLocale(o.source);
     const created = await createDatabase(onDatabase(o.target, 'postgres'), targetDb, locale);
-    if (!finish({ step: 'create-database', ok: created.ok, durationMs: performance.now() - t0, command: created.sql, ...(created.failure ? { failure: created.failure } : {}) })) return done();
+    if (
+      !finish({
+        step: 'create-database',
+        ok: created.ok,
+        durationMs: performance.now() - t0,
+        command: created.sql,
+        ...(created.failure ? { failure: created.failure } : {}),
+      })
+    )
+      return done();
   }
 
   // 4. Restore
   o.onStep?.('restore', 'start');
   const restored = await restore({
-    target, pgRestore: pgRestore.path, archive: dumpPath, jobs,
-    ...(o.noOwner ? { noOwner: true } : {}), ...(o.noAcl ? { noAcl: true } : {}), ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+    target,
+    pgRestore: pgRestore.path,
+    archive: dumpPath,
+    jobs,
+    ...(o.noOwner ? { noOwner: true } : {}),
+    ...(o.noAcl ? { noAcl: true } : {}),
+    ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
     ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
     ...callbacks('restore'),
   });
   result.restore = restored;
-  if (!finish({ step: 'restore', ok: restored.ok, durationMs: restored.durationMs, command: restored.command, ...(restored.failure ? { failure: restored.failure } : {}), detail: `${restored.toc?.entries.length ?? 0} entries, ${restored.errorCount} errors` })) return done();
+  if (
+    !finish({
+      step: 'restore',
+      ok: restored.ok,
+      durationMs: restored.durationMs,
+      command: restored.command,
+      ...(restored.failure ? { failure: restored.failure } : {}),
+      detail: `${restored.toc?.entries.length ?? 0} entries, ${restored.errorCount} errors`,
+    })
+  )
+    return done();
 
   // 5. Analyze
   if (o.skipAnalyze || !vacuumdb) {
-    finish({ step: 'analyze', ok: true, skipped: true, durationMs: 0, detail: o.skipAnalyze ? 'skipped on request' : 'vacuumdb not found' });
+    finish({
+      step: 'analyze',
+      ok: true,
+      skipped: true,
+      durationMs: 0,
+      detail: o.skipAnalyze ? 'skipped on request' : 'vacuumdb not found',
+    });
   } else {
     o.onStep?.('analyze', 'start');
     const analyzed = await analyze({ target, vacuumdb: vacuumdb.path, jobs, ...callbacks('analyze') });
-    finish({ step: 'analyze', ok: analyzed.ok, durationMs: analyzed.durationMs, command: analyzed.command, ...(analyzed.failure ? { failure: analyzed.failure } : {}) });
+    finish({
+      step: 'analyze',
+      ok: analyzed.ok,
+      durationMs: analyzed.durationMs,
+      command: analyzed.command,
+      ...(analyzed.failure ? { failure: analyzed.failure } : {}),
+    });
   }
   return done();
 }

@@ -45,7 +45,9 @@ function sslAttempts(target: ConnectionTarget): SslAttempt[] {
     try {
       return readFileSync(target.sslrootcert, 'utf8');
     } catch (e) {
-      throw new Error(`The CA certificate file ${target.sslrootcert} could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'}). Check the path in the connection.`);
+      throw new Error(
+        `The CA certificate file ${target.sslrootcert} could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'}). Check the path in the connection.`,
+      );
     }
   };
   const encryptOnly: ConnectionOptions = target.sslrootcert
@@ -110,7 +112,12 @@ async function open(target: ConnectionTarget, options: ConnectOptions): Promise<
   try {
     attempts = sslAttempts(target);
   } catch (e) {
-    throw new ConnectionError({ problem: 'ssl_certificate', message: (e as Error).message, hint: 'Edit the connection to fix the CA file.', detail: (e as Error).message });
+    throw new ConnectionError({
+      problem: 'ssl_certificate',
+      message: (e as Error).message,
+      hint: 'Edit the connection to fix the CA file.',
+      detail: (e as Error).message,
+    });
   }
   let lastError: unknown;
   const { Client } = await loadDriver();
@@ -150,8 +157,15 @@ export interface ServerInfo {
 
 export async function serverInfo(client: pg.Client): Promise<ServerInfo> {
   const { rows } = await client.query<{
-    server_version: string; server_version_num: string; version: string; current_user: string; db: string;
-    rolsuper: boolean; ssl: boolean | null; ssl_version: string | null; ams: string[];
+    server_version: string;
+    server_version_num: string;
+    version: string;
+    current_user: string;
+    db: string;
+    rolsuper: boolean;
+    ssl: boolean | null;
+    ssl_version: string | null;
+    ams: string[];
   }>(`SELECT current_setting('server_version') AS server_version,
             current_setting('server_version_num') AS server_version_num,
             version() AS version, current_user AS current_user, current_database() AS db,
@@ -175,8 +189,7 @@ export async function serverInfo(client: pg.Client): Promise<ServerInfo> {
 }
 
 export type TestConnectionResult =
-  | { ok: true; info: ServerInfo; elapsedMs: number }
-  | { ok: false; error: ExplainedError; elapsedMs: number };
+  { ok: true; info: ServerInfo; elapsedMs: number } | { ok: false; error: ExplainedError; elapsedMs: number };
 
 /** Connects, reads the server facts and disconnects. Never throws. */
 export async function testConnection(target: ConnectionTarget, options: ConnectOptions = {}): Promise<TestConnectionResult> {
@@ -187,9 +200,16 @@ export async function testConnection(target: ConnectionTarget, options: ConnectO
     const info = await serverInfo(client);
     return { ok: true, info, elapsedMs: performance.now() - started };
   } catch (err) {
-    const error = err instanceof ConnectionError
-      ? err.explained
-      : explainConnectionError(err, { host: target.host, port: target.port, user: target.user, database: options.database ?? target.database, password: options.password });
+    const error =
+      err instanceof ConnectionError
+        ? err.explained
+        : explainConnectionError(err, {
+            host: target.host,
+            port: target.port,
+            user: target.user,
+            database: options.database ?? target.database,
+            password: options.password,
+          });
     return { ok: false, error, elapsedMs: performance.now() - started };
   } finally {
     await client?.end().catch(() => undefined);
@@ -222,7 +242,12 @@ export class PoolCache {
       await probe.client.end().catch(() => undefined);
       const ssl = probe.ssl;
       const { Pool } = await loadDriver();
-      const pool = new Pool({ ...clientConfig(target, options, ssl), max: 2, idleTimeoutMillis: this.idleTimeoutMs, allowExitOnIdle: true });
+      const pool = new Pool({
+        ...clientConfig(target, options, ssl),
+        max: 2,
+        idleTimeoutMillis: this.idleTimeoutMs,
+        allowExitOnIdle: true,
+      });
       pool.on('error', () => undefined);
       entry = { pool, connectionId };
       this.pools.set(key, entry);
@@ -231,12 +256,20 @@ export class PoolCache {
       const result = await entry.pool.query<R>(text, values);
       return result.rows;
     } catch (err) {
-      if (err && typeof err === 'object' && 'severity' in err && !('code' in err && /^(08|57P)/.test(String((err as { code: unknown }).code)))) {
+      if (
+        err &&
+        typeof err === 'object' &&
+        'severity' in err &&
+        !('code' in err && /^(08|57P)/.test(String((err as { code: unknown }).code)))
+      ) {
         throw err; // an SQL error: the pool is fine
       }
       this.pools.delete(key);
       await entry.pool.end().catch(() => undefined);
-      throw new ConnectionError(explainConnectionError(err, { host: target.host, port: target.port, user: target.user, database, password: options.password }), { cause: err });
+      throw new ConnectionError(
+        explainConnectionError(err, { host: target.host, port: target.port, user: target.user, database, password: options.password }),
+        { cause: err },
+      );
     }
   }
 

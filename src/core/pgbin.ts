@@ -19,7 +19,10 @@ export interface LocatedTool {
 }
 
 export class ToolNotFoundError extends Error {
-  constructor(readonly tool: PgTool, searched: string[]) {
+  constructor(
+    readonly tool: PgTool,
+    searched: string[],
+  ) {
     super(
       `${tool} was not found (looked in: ${searched.join(', ') || 'nowhere'}). ` +
         `Install the PostgreSQL client (Debian/Ubuntu: apt-get install postgresql-client) or set hydraMigrate.pgBinDir to the folder that holds ${tool}.`,
@@ -47,7 +50,10 @@ function isExecutable(path: string): boolean {
 }
 
 /** Candidate paths, in order of preference, without running anything. */
-export function candidatePaths(tool: PgTool, options: { binDir?: string; envPath?: string; systemRoot?: string } = {}): Array<{ path: string; origin: LocatedTool['origin'] }> {
+export function candidatePaths(
+  tool: PgTool,
+  options: { binDir?: string; envPath?: string; systemRoot?: string } = {},
+): Array<{ path: string; origin: LocatedTool['origin'] }> {
   const out: Array<{ path: string; origin: LocatedTool['origin'] }> = [];
   if (options.binDir && options.binDir.trim() !== '') out.push({ path: join(options.binDir.trim(), tool), origin: 'setting' });
   for (const dir of (options.envPath ?? process.env.PATH ?? '').split(delimiter)) {
@@ -56,7 +62,9 @@ export function candidatePaths(tool: PgTool, options: { binDir?: string; envPath
   const root = options.systemRoot ?? '/usr/lib/postgresql';
   let majors: string[] = [];
   try {
-    majors = readdirSync(root).filter((d) => /^\d+(\.\d+)?$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    majors = readdirSync(root)
+      .filter((d) => /^\d+(\.\d+)?$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
   } catch {
     majors = [];
   }
@@ -68,7 +76,10 @@ export function candidatePaths(tool: PgTool, options: { binDir?: string; envPath
  * Locates a tool and reads its version. With a binDir setting, only that folder counts (a wrong
  * setting is an error the user must see, not something to quietly work around).
  */
-export async function locateTool(tool: PgTool, options: { binDir?: string; envPath?: string; systemRoot?: string } = {}): Promise<LocatedTool> {
+export async function locateTool(
+  tool: PgTool,
+  options: { binDir?: string; envPath?: string; systemRoot?: string } = {},
+): Promise<LocatedTool> {
   let candidates = candidatePaths(tool, options);
   if (options.binDir && options.binDir.trim() !== '') candidates = candidates.filter((c) => c.origin === 'setting');
   const searched: string[] = [];

@@ -49,7 +49,8 @@ export interface PreflightOptions {
 
 const LIST_MAX = 50;
 
-const names = (list: string[]): string[] => (list.length > LIST_MAX ? [...list.slice(0, LIST_MAX - 1), `… ${list.length - LIST_MAX + 1} more`] : list);
+const names = (list: string[]): string[] =>
+  list.length > LIST_MAX ? [...list.slice(0, LIST_MAX - 1), `… ${list.length - LIST_MAX + 1} more`] : list;
 const preview = (list: string[], n = 5): string => list.slice(0, n).join(', ') + (list.length > n ? `, … (${list.length} in all)` : '');
 
 export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
@@ -64,10 +65,21 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
     try {
       src = await connectSide(o.source);
       report.source = await serverInfo(src);
-      checks.push({ id: 'source', title: 'Source server reachable', status: 'ok', detail: `PostgreSQL ${report.source.serverVersion} as ${report.source.currentUser}${report.source.superuser ? ' (superuser)' : ''}, SSL ${report.source.ssl ? 'on' : 'off'}.` });
+      checks.push({
+        id: 'source',
+        title: 'Source server reachable',
+        status: 'ok',
+        detail: `PostgreSQL ${report.source.serverVersion} as ${report.source.currentUser}${report.source.superuser ? ' (superuser)' : ''}, SSL ${report.source.ssl ? 'on' : 'off'}.`,
+      });
     } catch (err) {
       const e = err instanceof ConnectionError ? err.explained : undefined;
-      checks.push({ id: 'source', title: 'Source server reachable', status: 'blocker', detail: e?.message ?? String(err), fix: e?.hint ?? '' });
+      checks.push({
+        id: 'source',
+        title: 'Source server reachable',
+        status: 'blocker',
+        detail: e?.message ?? String(err),
+        fix: e?.hint ?? '',
+      });
     }
     // 2. Target reachable (its database may not exist yet: then the maintenance database).
     try {
@@ -75,10 +87,21 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
       report.targetDatabase = { name: targetDb, exists: contents.exists, objects: contents.objects + contents.schemas };
       tgt = await connectSide(contents.exists ? o.target : onDatabase(o.target, 'postgres'));
       report.target = await serverInfo(tgt);
-      checks.push({ id: 'target', title: 'Target server reachable', status: 'ok', detail: `PostgreSQL ${report.target.serverVersion} as ${report.target.currentUser}${report.target.superuser ? ' (superuser)' : ''}, SSL ${report.target.ssl ? 'on' : 'off'}.` });
+      checks.push({
+        id: 'target',
+        title: 'Target server reachable',
+        status: 'ok',
+        detail: `PostgreSQL ${report.target.serverVersion} as ${report.target.currentUser}${report.target.superuser ? ' (superuser)' : ''}, SSL ${report.target.ssl ? 'on' : 'off'}.`,
+      });
     } catch (err) {
       const e = err instanceof ConnectionError ? err.explained : undefined;
-      checks.push({ id: 'target', title: 'Target server reachable', status: 'blocker', detail: e?.message ?? String(err), fix: e?.hint ?? '' });
+      checks.push({
+        id: 'target',
+        title: 'Target server reachable',
+        status: 'blocker',
+        detail: e?.message ?? String(err),
+        fix: e?.hint ?? '',
+      });
     }
 
     // 3. Tools located and compatible.
@@ -97,18 +120,40 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
     const srcMajor = report.source ? Math.floor(report.source.serverVersionNum / 10000) : undefined;
     const tgtMajor = report.target ? Math.floor(report.target.serverVersionNum / 10000) : undefined;
     if (missing.length) {
-      checks.push({ id: 'tools', title: 'PostgreSQL client tools', status: 'blocker', detail: missing.join(' '), fix: 'Install the PostgreSQL client of the source server\'s major version or newer, or set hydraMigrate.pgBinDir.' });
+      checks.push({
+        id: 'tools',
+        title: 'PostgreSQL client tools',
+        status: 'blocker',
+        detail: missing.join(' '),
+        fix: "Install the PostgreSQL client of the source server's major version or newer, or set hydraMigrate.pgBinDir.",
+      });
     } else if (dumpTool && srcMajor !== undefined && dumpTool.major < srcMajor) {
       checks.push({
-        id: 'tools', title: 'PostgreSQL client tools', status: 'blocker',
+        id: 'tools',
+        title: 'PostgreSQL client tools',
+        status: 'blocker',
         detail: `pg_dump ${dumpTool.version} (${dumpTool.path}) is older than the source server (PostgreSQL ${report.source!.serverVersion}); pg_dump refuses to dump a newer server.`,
         fix: `Install pg_dump ${srcMajor} or newer (e.g. postgresql-client-${srcMajor}) and point hydraMigrate.pgBinDir at its bin folder.`,
       });
     } else if (dumpTool && restoreTool && restoreTool.major < dumpTool.major) {
-      checks.push({ id: 'tools', title: 'PostgreSQL client tools', status: 'blocker', detail: `pg_restore ${restoreTool.version} is older than pg_dump ${dumpTool.version} and may not read its archives.`, fix: 'Use pg_dump and pg_restore from the same installation.' });
+      checks.push({
+        id: 'tools',
+        title: 'PostgreSQL client tools',
+        status: 'blocker',
+        detail: `pg_restore ${restoreTool.version} is older than pg_dump ${dumpTool.version} and may not read its archives.`,
+        fix: 'Use pg_dump and pg_restore from the same installation.',
+      });
     } else {
-      const newerTarget = dumpTool && tgtMajor !== undefined && tgtMajor > dumpTool.major ? ` The target is newer (PostgreSQL ${tgtMajor}); restoring an older dump into it is a supported upgrade.` : '';
-      checks.push({ id: 'tools', title: 'PostgreSQL client tools', status: 'ok', detail: `pg_dump ${dumpTool?.version} and pg_restore ${restoreTool?.version} (${dumpTool?.path.replace(/\/pg_dump$/, '')}).${newerTarget}` });
+      const newerTarget =
+        dumpTool && tgtMajor !== undefined && tgtMajor > dumpTool.major
+          ? ` The target is newer (PostgreSQL ${tgtMajor}); restoring an older dump into it is a supported upgrade.`
+          : '';
+      checks.push({
+        id: 'tools',
+        title: 'PostgreSQL client tools',
+        status: 'ok',
+        detail: `pg_dump ${dumpTool?.version} and pg_restore ${restoreTool?.version} (${dumpTool?.path.replace(/\/pg_dump$/, '')}).${newerTarget}`,
+      });
     }
 
     if (src) {
@@ -123,9 +168,21 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
       );
       if (unreadable.rows.length) {
         const list = unreadable.rows.map((r) => `${r.name} (${r.kind})`);
-        checks.push({ id: 'source-read', title: 'Source readable', status: 'blocker', detail: `User ${report.source?.currentUser} cannot read ${list.length} table(s)/sequence(s): ${preview(list)}.`, fix: 'GRANT SELECT on them (and USAGE on their schemas) to this user, dump as their owner or a superuser, or exclude them from the dump.', items: names(list) });
+        checks.push({
+          id: 'source-read',
+          title: 'Source readable',
+          status: 'blocker',
+          detail: `User ${report.source?.currentUser} cannot read ${list.length} table(s)/sequence(s): ${preview(list)}.`,
+          fix: 'GRANT SELECT on them (and USAGE on their schemas) to this user, dump as their owner or a superuser, or exclude them from the dump.',
+          items: names(list),
+        });
       } else {
-        checks.push({ id: 'source-read', title: 'Source readable', status: 'ok', detail: 'Every table, materialized view and sequence is readable by this user.' });
+        checks.push({
+          id: 'source-read',
+          title: 'Source readable',
+          status: 'ok',
+          detail: 'Every table, materialized view and sequence is readable by this user.',
+        });
       }
 
       // Source database facts.
@@ -134,12 +191,19 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
       );
       const d = db.rows[0]!;
       report.sourceDatabase = { name: sourceDb, encoding: d.encoding, collate: d.datcollate, ctype: d.datctype, sizeBytes: Number(d.size) };
-      checks.push({ id: 'source-database', title: 'Source database', status: 'ok', detail: `"${sourceDb}": ${d.encoding}, LC_COLLATE ${d.datcollate}, LC_CTYPE ${d.datctype}, ${formatBytes(Number(d.size))} on disk; the target needs at least that much free space (indexes are rebuilt).` });
+      checks.push({
+        id: 'source-database',
+        title: 'Source database',
+        status: 'ok',
+        detail: `"${sourceDb}": ${d.encoding}, LC_COLLATE ${d.datcollate}, LC_CTYPE ${d.datctype}, ${formatBytes(Number(d.size))} on disk; the target needs at least that much free space (indexes are rebuilt).`,
+      });
     }
 
     if (src && tgt) {
       // 5. Extensions.
-      const exts = await src.query<{ extname: string; extversion: string }>(`SELECT extname, extversion FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`);
+      const exts = await src.query<{ extname: string; extversion: string }>(
+        `SELECT extname, extversion FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`,
+      );
       const available = await availableExtensions(tgt);
       const missingExt = exts.rows.filter((e) => !available.has(e.extname)).map((e) => e.extname);
       // 6. Table access methods used by source tables, and who provides them.
@@ -154,9 +218,13 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
       const targetAms = new Set(report.target?.tableAccessMethods ?? []);
       if (missingExt.length) {
         const affected = ams.rows.filter((a) => a.extname && missingExt.includes(a.extname));
-        const amText = affected.length ? ` It provides the table access method ${affected.map((a) => `"${a.amname}" used by ${preview(a.tables, 3)}`).join('; ')}.` : '';
+        const amText = affected.length
+          ? ` It provides the table access method ${affected.map((a) => `"${a.amname}" used by ${preview(a.tables, 3)}`).join('; ')}.`
+          : '';
         checks.push({
-          id: 'extensions', title: 'Extensions available on the target', status: 'blocker',
+          id: 'extensions',
+          title: 'Extensions available on the target',
+          status: 'blocker',
           detail: `The target server does not offer extension(s) used by the source: ${missingExt.join(', ')}.${amText}`,
           fix: affected.length
             ? 'Install the extension on the target server (managed services: enable it); or restore with --no-table-access-method so these tables become heap (their rows are kept); or exclude them from the dump.'
@@ -164,7 +232,14 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
           items: missingExt,
         });
       } else {
-        checks.push({ id: 'extensions', title: 'Extensions available on the target', status: 'ok', detail: exts.rows.length ? `All available: ${exts.rows.map((e) => `${e.extname} ${e.extversion}`).join(', ')}.` : 'The source uses no extensions besides plpgsql.' });
+        checks.push({
+          id: 'extensions',
+          title: 'Extensions available on the target',
+          status: 'ok',
+          detail: exts.rows.length
+            ? `All available: ${exts.rows.map((e) => `${e.extname} ${e.extversion}`).join(', ')}.`
+            : 'The source uses no extensions besides plpgsql.',
+        });
       }
       const amProblems: string[] = [];
       for (const a of ams.rows) {
@@ -173,12 +248,16 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
         if (a.extname && missingExt.includes(a.extname)) {
           amProblems.push(`"${a.amname}" (extension ${a.extname}, not on the target) used by ${preview(a.tables, 3)}`);
         } else if (!report.target?.superuser) {
-          amProblems.push(`"${a.amname}" (not part of an extension: only a superuser can create it on the target) used by ${preview(a.tables, 3)}`);
+          amProblems.push(
+            `"${a.amname}" (not part of an extension: only a superuser can create it on the target) used by ${preview(a.tables, 3)}`,
+          );
         }
       }
       if (amProblems.length) {
         checks.push({
-          id: 'access-methods', title: 'Table access methods (columnar)', status: o.noTableAccessMethod ? 'warning' : 'blocker',
+          id: 'access-methods',
+          title: 'Table access methods (columnar)',
+          status: o.noTableAccessMethod ? 'warning' : 'blocker',
           detail: `Without these access methods pg_restore silently creates the tables as heap (row counts still match): ${amProblems.join('; ')}.`,
           fix: o.noTableAccessMethod
             ? 'You chose --no-table-access-method: these tables will be heap on the target.'
@@ -186,7 +265,14 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
           items: ams.rows.filter((a) => !targetAms.has(a.amname)).flatMap((a) => a.tables),
         });
       } else {
-        checks.push({ id: 'access-methods', title: 'Table access methods (columnar)', status: 'ok', detail: ams.rows.length ? `Used by the source and available: ${ams.rows.map((a) => `${a.amname} (${a.tables.length} tables)`).join(', ')}.` : 'All source tables use heap.' });
+        checks.push({
+          id: 'access-methods',
+          title: 'Table access methods (columnar)',
+          status: 'ok',
+          detail: ams.rows.length
+            ? `Used by the source and available: ${ams.rows.map((a) => `${a.amname} (${a.tables.length} tables)`).join(', ')}.`
+            : 'All source tables use heap.',
+        });
       }
 
       // 7. Roles owning objects or holding privileges.
@@ -194,9 +280,23 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
       const targetRoles = new Set((await tgt.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname));
       const missingRoles = roles.rows.map((r) => r.rolname).filter((r) => !targetRoles.has(r));
       if (missingRoles.length && !(o.noOwner && o.noAcl)) {
-        checks.push({ id: 'roles', title: 'Roles on the target', status: 'warning', detail: `Role(s) that own objects or hold privileges on the source are missing on the target: ${preview(missingRoles, 10)}. Without them every ALTER ... OWNER and GRANT fails.`, fix: 'Restore with --no-owner --no-acl (objects then belong to the restoring user), or create these roles on the target first.', items: names(missingRoles) });
+        checks.push({
+          id: 'roles',
+          title: 'Roles on the target',
+          status: 'warning',
+          detail: `Role(s) that own objects or hold privileges on the source are missing on the target: ${preview(missingRoles, 10)}. Without them every ALTER ... OWNER and GRANT fails.`,
+          fix: 'Restore with --no-owner --no-acl (objects then belong to the restoring user), or create these roles on the target first.',
+          items: names(missingRoles),
+        });
       } else {
-        checks.push({ id: 'roles', title: 'Roles on the target', status: 'ok', detail: missingRoles.length ? `Missing roles (${preview(missingRoles)}) do not matter with --no-owner --no-acl.` : 'Every owner and grantee exists on the target.' });
+        checks.push({
+          id: 'roles',
+          title: 'Roles on the target',
+          status: 'ok',
+          detail: missingRoles.length
+            ? `Missing roles (${preview(missingRoles)}) do not matter with --no-owner --no-acl.`
+            : 'Every owner and grantee exists on the target.',
+        });
       }
     }
 
@@ -204,13 +304,30 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
     if (report.target) {
       const t = report.targetDatabase;
       if (!t.exists) {
-        checks.push({ id: 'target-database', title: 'Target database', status: 'ok', detail: `"${targetDb}" does not exist yet; it will be created from template0 with the source's encoding and locale.` });
+        checks.push({
+          id: 'target-database',
+          title: 'Target database',
+          status: 'ok',
+          detail: `"${targetDb}" does not exist yet; it will be created from template0 with the source's encoding and locale.`,
+        });
       } else if (t.objects === 0) {
         checks.push({ id: 'target-database', title: 'Target database', status: 'ok', detail: `"${targetDb}" exists and is empty.` });
       } else if (o.confirmNonEmptyDatabase === targetDb) {
-        checks.push({ id: 'target-database', title: 'Target database', status: 'warning', detail: `"${targetDb}" holds ${t.objects} objects; you confirmed restoring into it anyway.`, fix: 'Expect "already exists" errors and duplicated rows in tables without a primary key.' });
+        checks.push({
+          id: 'target-database',
+          title: 'Target database',
+          status: 'warning',
+          detail: `"${targetDb}" holds ${t.objects} objects; you confirmed restoring into it anyway.`,
+          fix: 'Expect "already exists" errors and duplicated rows in tables without a primary key.',
+        });
       } else {
-        checks.push({ id: 'target-database', title: 'Target database', status: 'blocker', detail: `"${targetDb}" exists and is not empty (${t.objects} objects). Restoring into it fails on every existing object and duplicates rows of tables without a primary key.`, fix: 'Choose a new database name, drop and recreate this one, or confirm this exact database explicitly.' });
+        checks.push({
+          id: 'target-database',
+          title: 'Target database',
+          status: 'blocker',
+          detail: `"${targetDb}" exists and is not empty (${t.objects} objects). Restoring into it fails on every existing object and duplicates rows of tables without a primary key.`,
+          fix: 'Choose a new database name, drop and recreate this one, or confirm this exact database explicitly.',
+        });
       }
     }
   } finally {

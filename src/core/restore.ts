@@ -11,7 +11,13 @@ import { inspectDatabase, type DatabaseContents } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
 import { sideDatabase, type Side } from './side.js';
 import {
-  cancelledFailure, conninfoDbname, explainSideError, explainToolFailure, failureOf, type StepCallbacks, type StepFailure,
+  cancelledFailure,
+  conninfoDbname,
+  explainSideError,
+  explainToolFailure,
+  failureOf,
+  type StepCallbacks,
+  type StepFailure,
 } from './step.js';
 
 export interface RestoreFlags {
@@ -51,9 +57,7 @@ interface RestoreRun {
   run?: ToolRun;
 }
 
-export type RestoreResult =
-  | (RestoreRun & { ok: true; failure?: undefined })
-  | (RestoreRun & { ok: false; failure: StepFailure });
+export type RestoreResult = (RestoreRun & { ok: true; failure?: undefined }) | (RestoreRun & { ok: false; failure: StepFailure });
 
 export function buildRestoreArgs(o: RestoreFlags & { archive: string }, database: string): string[] {
   const args = ['--verbose', '--no-password', `--dbname=${conninfoDbname(database)}`];
@@ -77,13 +81,18 @@ export function useListForSchemas(toc: Toc, schemas: string[]): string {
   const keep = new Set(schemas);
   const global = new Set(['EXTENSION', 'ACCESS METHOD', 'COLLATION', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH', 'DATABASE PROPERTIES']);
   const commentOnKept = (tag: string): boolean => /^(EXTENSION|SCHEMA) /.test(tag) && [...keep].some((k) => tag.endsWith(` ${k}`));
-  return toc.entries
-    .filter((e) => keep.has(e.schema)
-      || (e.desc === 'SCHEMA' && keep.has(e.tag))
-      || (e.schema === '-' && global.has(e.desc))
-      || (e.desc === 'COMMENT' && e.schema === '-' && commentOnKept(e.tag)))
-    .map((e) => e.line)
-    .join('\n') + '\n';
+  return (
+    toc.entries
+      .filter(
+        (e) =>
+          keep.has(e.schema) ||
+          (e.desc === 'SCHEMA' && keep.has(e.tag)) ||
+          (e.schema === '-' && global.has(e.desc)) ||
+          (e.desc === 'COMMENT' && e.schema === '-' && commentOnKept(e.tag)),
+      )
+      .map((e) => e.line)
+      .join('\n') + '\n'
+  );
 }
 
 /** The entry a pg_restore --verbose line reports as started (serial) or finished (parallel). */
@@ -94,7 +103,8 @@ export function restoredEntry(line: string, parallel: boolean): string | undefin
   return m?.[1];
 }
 
-const SERVER_GONE = /server closed the connection unexpectedly|terminating connection|could not connect to server|connection to server .* failed|SSL SYSCALL error|no connection to the server/i;
+const SERVER_GONE =
+  /server closed the connection unexpectedly|terminating connection|could not connect to server|connection to server .* failed|SSL SYSCALL error|no connection to the server/i;
 
 export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
@@ -102,8 +112,16 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const args = buildRestoreArgs(o, database);
   const command = displayCommand([o.pgRestore, ...args], o.target);
   o.onCommand?.(command);
-  const fail = (failure: StepFailure, extra: Partial<RestoreRun> = {}): RestoreResult =>
-    ({ ok: false, cancelled: false, command, durationMs: performance.now() - started, errors: [], errorCount: 0, failure, ...extra });
+  const fail = (failure: StepFailure, extra: Partial<RestoreRun> = {}): RestoreResult => ({
+    ok: false,
+    cancelled: false,
+    command,
+    durationMs: performance.now() - started,
+    errors: [],
+    errorCount: 0,
+    failure,
+    ...extra,
+  });
 
   const read = await readArchive(o.pgRestore, o.archive, o.signal);
   if (!read.ok) return fail(read.failure);
@@ -113,11 +131,14 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     const present = new Set(toc.entries.map((e) => e.schema));
     const absent = o.schemas.filter((s) => !present.has(s));
     if (absent.length) {
-      return fail({
-        problem: 'schema_not_in_archive',
-        message: `The archive holds no schema named ${absent.map((a) => `"${a}"`).join(', ')}.`,
-        hint: `Schemas in the archive: ${[...present].filter((s) => s !== '-').join(', ')}.`,
-      }, { toc });
+      return fail(
+        {
+          problem: 'schema_not_in_archive',
+          message: `The archive holds no schema named ${absent.map((a) => `"${a}"`).join(', ')}.`,
+          hint: `Schemas in the archive: ${[...present].filter((s) => s !== '-').join(', ')}.`,
+        },
+        { toc },
+      );
     }
     listDir = mkdtempSync(join(tmpdir(), 'hm-list-'));
     const listFile = join(listDir, 'restore.list');
@@ -147,22 +168,27 @@ export function refuseTarget(contents: DatabaseContents, database: string, confi
     return {
       problem: 'database_missing',
       message: `The target database "${database}" does not exist.`,
-      hint: 'Create it first (Create Database… / hydra-migrate create-database), with the source\'s encoding and locale from template0.',
+      hint: "Create it first (Create Database… / hydra-migrate create-database), with the source's encoding and locale from template0.",
     };
   }
   if ((contents.objects > 0 || contents.schemas > 0) && confirmed !== database) {
     return {
       problem: 'target_not_empty',
       message: `The target database "${database}" is not empty (${contents.objects} objects, ${contents.schemas} schemas); nothing was restored.`,
-      hint: 'Restore into a new, empty database. Restoring on top of existing objects fails on each of them and duplicates the rows of '
-        + 'tables without a primary key. To do it anyway, confirm this exact database name.',
+      hint:
+        'Restore into a new, empty database. Restoring on top of existing objects fails on each of them and duplicates the rows of ' +
+        'tables without a primary key. To do it anyway, confirm this exact database name.',
     };
   }
   return undefined;
 }
 
 async function runRestore(
-  o: RestoreOptions, toc: Toc, args: string[], command: string, started: number,
+  o: RestoreOptions,
+  toc: Toc,
+  args: string[],
+  command: string,
+  started: number,
   fail: (failure: StepFailure, extra?: Partial<RestoreRun>) => RestoreResult,
 ): Promise<RestoreResult> {
   const database = sideDatabase(o.target);
@@ -184,11 +210,18 @@ async function runRestore(
   });
   const grouped = groupRestoreErrors(run.stderrLines);
   const base = {
-    run, toc, errors: grouped.groups, errorCount: grouped.ignoredReported ?? grouped.total,
-    durationMs: performance.now() - started, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
+    run,
+    toc,
+    errors: grouped.groups,
+    errorCount: grouped.ignoredReported ?? grouped.total,
+    durationMs: performance.now() - started,
+    ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
   };
   if (run.cancelled) {
-    const failure = cancelledFailure(`The restore was cancelled; "${database}" is partially restored.`, `Drop and recreate "${database}" before restoring again.`);
+    const failure = cancelledFailure(
+      `The restore was cancelled; "${database}" is partially restored.`,
+      `Drop and recreate "${database}" before restoring again.`,
+    );
     return fail(failure, { ...base, cancelled: true });
   }
   if (run.exitCode === 0 && grouped.total === 0) {
@@ -200,12 +233,22 @@ async function runRestore(
   const lost = run.stderrLines.find((l) => SERVER_GONE.test(l));
   if (lost) {
     const e = explainToolFailure({ ...run, stderrLines: [lost] }, o.target);
-    return fail({
-      problem: e.problem === 'tool_failed' ? 'server_closed' : e.problem,
-      message: `The target server went away during the restore: ${e.message} "${database}" is partially restored.`,
-      hint: `When the server is back, drop and recreate "${database}" and restore again.`,
-    }, base);
+    return fail(
+      {
+        problem: e.problem === 'tool_failed' ? 'server_closed' : e.problem,
+        message: `The target server went away during the restore: ${e.message} "${database}" is partially restored.`,
+        hint: `When the server is back, drop and recreate "${database}" and restore again.`,
+      },
+      base,
+    );
   }
   const first = grouped.groups[0]!;
-  return fail({ problem: 'restore_errors', message: `pg_restore reported ${base.errorCount} error(s); the restore is incomplete. ${first.title}.`, hint: first.fix }, base);
+  return fail(
+    {
+      problem: 'restore_errors',
+      message: `pg_restore reported ${base.errorCount} error(s); the restore is incomplete. ${first.title}.`,
+      hint: first.fix,
+    },
+    base,
+  );
 }

@@ -42,8 +42,11 @@ export function displayCommand(argv: string[], connection?: RunToolOptions['conn
   if (!connection) return argv.map(shellQuote).join(' ');
   const p = connection.profile;
   const vars = [
-    `PGHOST=${shellQuote(p.host)}`, `PGPORT=${p.port}`, `PGUSER=${shellQuote(p.user)}`,
-    `PGDATABASE=${shellQuote(sideDatabase(connection))}`, `PGSSLMODE=${p.sslmode}`,
+    `PGHOST=${shellQuote(p.host)}`,
+    `PGPORT=${p.port}`,
+    `PGUSER=${shellQuote(p.user)}`,
+    `PGDATABASE=${shellQuote(sideDatabase(connection))}`,
+    `PGSSLMODE=${p.sslmode}`,
   ];
   if (connection.password !== undefined) vars.push('PGPASSWORD=***');
   const prefix = `${vars.join(' ')} `;
@@ -55,10 +58,13 @@ export async function runTool(tool: string, args: string[], options: RunToolOpti
   const env: Record<string, string | undefined> = { LC_MESSAGES: 'C', LC_ALL: undefined, ...options.env };
   if (options.connection) {
     const side = options.connection;
-    Object.assign(env, libpqEnvironment(side.profile, side.password, {
-      database: sideDatabase(side),
-      connectTimeoutSeconds: connectTimeoutOf(side),
-    }));
+    Object.assign(
+      env,
+      libpqEnvironment(side.profile, side.password, {
+        database: sideDatabase(side),
+        connectTimeoutSeconds: connectTimeoutOf(side),
+      }),
+    );
   }
   const started = performance.now();
   const stderrLines: string[] = [];

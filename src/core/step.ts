@@ -71,7 +71,14 @@ export function explainSideError(err: unknown, side: Side): ExplainedError {
 
 function errorContext(side: Side): ErrorContext {
   const p = side.profile;
-  return { host: p.host, port: p.port, user: p.user, database: sideDatabase(side), password: side.password, timeoutSeconds: connectTimeoutOf(side) };
+  return {
+    host: p.host,
+    port: p.port,
+    user: p.user,
+    database: sideDatabase(side),
+    password: side.password,
+    timeoutSeconds: connectTimeoutOf(side),
+  };
 }
 
 /** libpq conninfo for --dbname that is safe for any database name (quotes, spaces, '=', unicode). */

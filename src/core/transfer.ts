@@ -60,14 +60,49 @@ export async function localSums(archive: string): Promise<Map<string, string>> {
 function explainSsh(lines: string[], o: TransferOptions): StepFailure {
   const text = lines.join('\n');
   const where = `${o.user}@${o.host}:${o.port ?? 22}`;
-  if (/Permission denied \(publickey/.test(text)) return { problem: 'ssh_auth', message: `${where} refused the ssh key.`, hint: 'Give an identity file whose public key is in the remote user\'s ~/.ssh/authorized_keys (ssh-copy-id).' };
-  if (/Connection refused/.test(text)) return { problem: 'refused', message: `Nothing accepts ssh connections at ${where}.`, hint: 'Check the host and port, and that sshd runs there.' };
-  if (/Could not resolve hostname/.test(text)) return { problem: 'unknown_host', message: `The host name "${o.host}" could not be resolved.`, hint: 'Check the spelling or use the IP address.' };
-  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(text)) return { problem: 'host_key', message: `The host key of ${o.host} does not match the one known before.`, hint: 'If the server was reinstalled, remove its old key with ssh-keygen -R; otherwise do not continue.' };
-  if (/timed out/i.test(text)) return { problem: 'timeout', message: `${where} did not answer.`, hint: 'Check the network path and firewalls.' };
-  if (/No space left on device/.test(text)) return { problem: 'disk_full', message: `The remote disk is full.`, hint: 'Free space on the remote host or choose another folder; the partial copy was left for rsync to resume.' };
-  if (/No such file or directory/.test(text)) return { problem: 'path', message: `A path does not exist: ${lines.find((l) => /No such file/.test(l)) ?? ''}`, hint: 'Check the archive path and the remote folder.' };
-  return { problem: 'transfer_failed', message: lines.filter(Boolean).slice(-3).join(' ') || 'The copy failed.', hint: 'See the output above.' };
+  if (/Permission denied \(publickey/.test(text))
+    return {
+      problem: 'ssh_auth',
+      message: `${where} refused the ssh key.`,
+      hint: "Give an identity file whose public key is in the remote user's ~/.ssh/authorized_keys (ssh-copy-id).",
+    };
+  if (/Connection refused/.test(text))
+    return {
+      problem: 'refused',
+      message: `Nothing accepts ssh connections at ${where}.`,
+      hint: 'Check the host and port, and that sshd runs there.',
+    };
+  if (/Could not resolve hostname/.test(text))
+    return {
+      problem: 'unknown_host',
+      message: `The host name "${o.host}" could not be resolved.`,
+      hint: 'Check the spelling or use the IP address.',
+    };
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(text))
+    return {
+      problem: 'host_key',
+      message: `The host key of ${o.host} does not match the one known before.`,
+      hint: 'If the server was reinstalled, remove its old key with ssh-keygen -R; otherwise do not continue.',
+    };
+  if (/timed out/i.test(text))
+    return { problem: 'timeout', message: `${where} did not answer.`, hint: 'Check the network path and firewalls.' };
+  if (/No space left on device/.test(text))
+    return {
+      problem: 'disk_full',
+      message: `The remote disk is full.`,
+      hint: 'Free space on the remote host or choose another folder; the partial copy was left for rsync to resume.',
+    };
+  if (/No such file or directory/.test(text))
+    return {
+      problem: 'path',
+      message: `A path does not exist: ${lines.find((l) => /No such file/.test(l)) ?? ''}`,
+      hint: 'Check the archive path and the remote folder.',
+    };
+  return {
+    problem: 'transfer_failed',
+    message: lines.filter(Boolean).slice(-3).join(' ') || 'The copy failed.',
+    hint: 'See the output above.',
+  };
 }
 
 export async function transfer(o: TransferOptions): Promise<TransferResult> {
@@ -79,7 +114,14 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
   const remotePath = `${remoteDir}/${basename(o.archive)}`;
   const dest = `${o.user}@${o.host}:${tool === 'rsync' ? remoteDir + '/' : remoteDir + '/'}`;
   const sshCmd = [ssh, '-p', port, ...sshOptions(o)];
-  const result = (partial: Partial<TransferResult>): TransferResult => ({ ok: false, cancelled: false, command, durationMs: performance.now() - started, remotePath, ...partial });
+  const result = (partial: Partial<TransferResult>): TransferResult => ({
+    ok: false,
+    cancelled: false,
+    command,
+    durationMs: performance.now() - started,
+    remotePath,
+    ...partial,
+  });
   let args: string[];
   let program: string;
   if (tool === 'rsync') {
@@ -92,8 +134,16 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
   const command = displayCommand([program, ...args]);
   o.onCommand?.(command);
   // scp does not create the remote folder: do it first (harmless for rsync too).
-  const mk = await runTool(ssh, ['-p', port, ...sshOptions(o), `${o.user}@${o.host}`, `mkdir -p -- ${shellQuote(remoteDir)}`], o.signal ? { signal: o.signal } : {});
-  if (mk.cancelled) return result({ cancelled: true, failure: { problem: 'cancelled', message: 'The transfer was cancelled.', hint: 'Run it again; rsync resumes partial files.' } });
+  const mk = await runTool(
+    ssh,
+    ['-p', port, ...sshOptions(o), `${o.user}@${o.host}`, `mkdir -p -- ${shellQuote(remoteDir)}`],
+    o.signal ? { signal: o.signal } : {},
+  );
+  if (mk.cancelled)
+    return result({
+      cancelled: true,
+      failure: { problem: 'cancelled', message: 'The transfer was cancelled.', hint: 'Run it again; rsync resumes partial files.' },
+    });
   if (mk.exitCode !== 0 && tool === 'scp') return result({ failure: explainSsh(mk.stderrLines, o) });
   o.onProgress?.({ done: 0, total: 100 });
   const run = await runTool(program, args, {
@@ -104,7 +154,15 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
       if (m) o.onProgress?.({ done: Number(m[1]), total: 100 });
     },
   });
-  if (run.cancelled) return result({ cancelled: true, failure: { problem: 'cancelled', message: 'The transfer was cancelled.', hint: tool === 'rsync' ? 'Run it again: rsync resumes the partial copy.' : 'Run it again.' } });
+  if (run.cancelled)
+    return result({
+      cancelled: true,
+      failure: {
+        problem: 'cancelled',
+        message: 'The transfer was cancelled.',
+        hint: tool === 'rsync' ? 'Run it again: rsync resumes the partial copy.' : 'Run it again.',
+      },
+    });
   if (run.exitCode !== 0) return result({ failure: explainSsh(run.stderrLines, o) });
   o.onProgress?.({ done: 100, total: 100 });
 
@@ -112,9 +170,15 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
   const local = await localSums(o.archive);
   const names = [...local.keys()];
   const remoteCmd = `cd -- ${shellQuote(remoteDir)} && sha256sum -- ${names.map(shellQuote).join(' ')}`;
-  const check = await runTool(ssh, ['-p', port, ...sshOptions(o), `${o.user}@${o.host}`, remoteCmd], { captureStdout: true, ...(o.signal ? { signal: o.signal } : {}) });
+  const check = await runTool(ssh, ['-p', port, ...sshOptions(o), `${o.user}@${o.host}`, remoteCmd], {
+    captureStdout: true,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
   if (check.exitCode !== 0) {
-    return result({ ok: true, verifyNote: `Copied; the sha256 could not be checked on the far side (${check.stderrLines.at(-1) ?? 'no shell'}).` });
+    return result({
+      ok: true,
+      verifyNote: `Copied; the sha256 could not be checked on the far side (${check.stderrLines.at(-1) ?? 'no shell'}).`,
+    });
   }
   const remote = new Map<string, string>();
   for (const line of check.stdout.split('\n')) {
@@ -123,7 +187,14 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
   }
   const mismatched = names.filter((n) => remote.get(n) !== local.get(n));
   if (mismatched.length) {
-    return result({ verified: false, failure: { problem: 'checksum_mismatch', message: `The copy differs from the original: ${mismatched.slice(0, 5).join(', ')}.`, hint: 'Copy again; if it keeps differing, check the disk and the network on both sides.' } });
+    return result({
+      verified: false,
+      failure: {
+        problem: 'checksum_mismatch',
+        message: `The copy differs from the original: ${mismatched.slice(0, 5).join(', ')}.`,
+        hint: 'Copy again; if it keeps differing, check the disk and the network on both sides.',
+      },
+    });
   }
   return result({ ok: true, verified: true, verifyNote: `sha256 of ${names.length} file(s) identical on both sides.` });
 }

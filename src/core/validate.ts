@@ -7,17 +7,41 @@
  */
 import type pg from 'pg';
 import {
-  countToBigInt, jsonCount, type CompareStatus, type ObjectComparison, type SequenceComparison, type TableComparison,
-  type TableProblem, type ValidationReport,
+  countToBigInt,
+  jsonCount,
+  type CompareStatus,
+  type ObjectComparison,
+  type SequenceComparison,
+  type TableComparison,
+  type TableProblem,
+  type ValidationReport,
 } from '../shared/report.js';
-import { qualifiedName, quoteIdent } from './catalog.js';
+import { qualifiedName } from './catalog.js';
 import { describeTarget } from './connection.js';
 import { ConnectionError, serverInfo } from './pg.js';
-import { connectSide, sideDatabase, withSide, type Side } from './side.js';
+import { sideDatabase, type Side } from './side.js';
 import type { StepProgress } from './step.js';
 import {
-  lockedTables, objectInventory, sequenceValues, tableInventory, tkey, ValidationError, type NamedObject, type TableMeta,
+  lockedTables,
+  objectInventory,
+  sequenceValues,
+  tableInventory,
+  tkey,
+  ValidationError,
+  type NamedObject,
+  type TableMeta,
 } from './validateInventory.js';
+import {
+  batches,
+  cancelRunning,
+  countBatch,
+  DEFAULT_LOCK_TIMEOUT_SECONDS,
+  differingRanges,
+  inPool,
+  openPool,
+  validationSessionSql,
+  type CountResult,
+} from './validatePool.js';
 
 export interface ValidateOptions {
   source: Side;
@@ -34,135 +58,6 @@ export interface ValidateOptions {
   onProgress?: (p: StepProgress) => void;
   /** How long a query waits for a lock another session holds on a table (default 30 s): then that table is reported unreadable. */
   lockTimeoutSeconds?: number;
-}
-
-export const DEFAULT_LOCK_TIMEOUT_SECONDS = 30;
-
-/**
- * Session settings of every validation connection. Checksums hash each row's text, which depends
- * on these settings: a target that runs another TimeZone (managed services often do) would make
- * every timestamptz row differ. Pinned to the same values on both sides.
- */
-export function validationSessionSql(lockTimeoutSeconds: number): string {
-  return [
-    "SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, MDY'", "SET IntervalStyle = 'postgres'", 'SET extra_float_digits = 3',
-    "SET bytea_output = 'hex'", `SET lock_timeout = ${Math.max(1, Math.round(lockTimeoutSeconds * 1000))}`,
-  ].join('; ');
-}
-
-
-/** Runs tasks over `n` workers; each worker owns one client. */
-async function inPool<T>(clients: pg.Client[], tasks: T[], run: (c: pg.Client, task: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  let next = 0;
-  await Promise.all(clients.map(async (c) => {
-    while (next < tasks.length) {
-      if (signal?.aborted) throw new ValidationError('Validation was cancelled.');
-      const task = tasks[next++]!;
-      await run(c, task);
-    }
-  }));
-}
-
-interface CountResult {
-  rows: bigint | null;
-  checksum?: string;
-  error?: string;
-}
-
-/** Counts (and checksums) a batch of tables in one round trip; falls back to one by one on error. */
-async function countBatch(c: pg.Client, batch: TableMeta[], checksums: boolean): Promise<Map<string, CountResult>> {
-  const out = new Map<string, CountResult>();
-  const one = (t: TableMeta, i: number): string => checksums
-    ? `SELECT ${i} AS i, count(*) AS n, coalesce(sum(hashtextextended(x::text, 0)), 0)::text AS h FROM ${qualifiedName(t.schema, t.name)} x`
-    : `SELECT ${i} AS i, count(*) AS n, NULL::text AS h FROM ${qualifiedName(t.schema, t.name)}`;
-  try {
-    const { rows } = await c.query<{ i: number; n: string; h: string | null }>(batch.map(one).join(' UNION ALL '));
-    for (const r of rows) {
-      const t = batch[r.i]!;
-      out.set(tkey(t.schema, t.name), { rows: BigInt(r.n), ...(r.h !== null ? { checksum: r.h } : {}) });
-    }
-  } catch {
-    for (const [i, t] of batch.entries()) {
-      try {
-        const { rows } = await c.query<{ n: string; h: string | null }>(one(t, i));
-        out.set(tkey(t.schema, t.name), { rows: BigInt(rows[0]!.n), ...(rows[0]!.h !== null ? { checksum: rows[0]!.h } : {}) });
-      } catch (err) {
-        out.set(tkey(t.schema, t.name), { rows: null, error: err instanceof Error ? err.message : String(err) });
-      }
-    }
-  }
-  return out;
-}
-
-function batches<T>(list: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-}
-
-async function openPool(side: Side, n: number, sessionSql: string): Promise<pg.Client[]> {
-  // In parallel: each connection costs a round trip and a SCRAM exchange.
-  const open = async (): Promise<pg.Client> => {
-    const client = await connectSide(side, { applicationName: 'hydra-migrate validate' });
-    try {
-      await client.query(sessionSql);
-      return client;
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-  };
-  const opened = await Promise.allSettled(Array.from({ length: n }, open));
-  const clients = opened.filter((o): o is PromiseFulfilledResult<pg.Client> => o.status === 'fulfilled').map((o) => o.value);
-  const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failed) {
-    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
-    throw failed.reason;
-  }
-  return clients;
-}
-
-/**
- * Cancels what the pool's connections are running on the server (a client that just goes away
- * leaves its query running until the server notices): pg_cancel_backend from a new connection.
- */
-async function cancelRunning(side: Side, clients: pg.Client[]): Promise<void> {
-  const pids = clients.map((c) => (c as unknown as { processID: number | null }).processID).filter((p): p is number => typeof p === 'number');
-  if (!pids.length) return;
-  await withSide(side, (c) => c.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid', [pids]), { applicationName: 'hydra-migrate cancel' })
-    .catch(() => undefined);
-}
-
-/** Narrows a checksum difference down to key ranges by bisecting (integer primary key). */
-async function differingRanges(src: pg.Client, tgt: pg.Client, t: TableMeta, maxRanges = 20, leafSize = 1000n): Promise<Array<{ key: string; from: string; to: string }>> {
-  const key = t.intKey!;
-  const table = qualifiedName(t.schema, t.name);
-  const k = quoteIdent(key);
-  const bounds = async (c: pg.Client) => (await c.query<{ lo: string | null; hi: string | null }>(`SELECT min(${k})::text AS lo, max(${k})::text AS hi FROM ${table}`)).rows[0]!;
-  const [a, b] = await Promise.all([bounds(src), bounds(tgt)]);
-  const vals = [a.lo, a.hi, b.lo, b.hi].filter((v): v is string => v !== null).map((v) => BigInt(v));
-  if (vals.length === 0) return [];
-  const lo = vals.reduce((x, y) => (y < x ? y : x));
-  const hi = vals.reduce((x, y) => (y > x ? y : x));
-  const sum = async (c: pg.Client, from: bigint, to: bigint): Promise<string> =>
-    (await c.query<{ h: string }>(`SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(x::text, 0)), 0)::text AS h FROM ${table} x WHERE ${k} BETWEEN $1 AND $2`, [from.toString(), to.toString()])).rows[0]!.h;
-  const out: Array<{ key: string; from: string; to: string }> = [];
-  const queue: Array<[bigint, bigint]> = [[lo, hi]];
-  while (queue.length && out.length < maxRanges) {
-    const [from, to] = queue.shift()!;
-    const [x, y] = await Promise.all([sum(src, from, to), sum(tgt, from, to)]);
-    if (x === y) continue;
-    if (to - from < leafSize) {
-      const last = out.at(-1);
-      if (last && BigInt(last.to) + 1n === from) last.to = to.toString();
-      else out.push({ key, from: from.toString(), to: to.toString() });
-      continue;
-    }
-    const mid = from + (to - from) / 2n;
-    queue.push([from, mid], [mid + 1n, to]);
-    queue.sort((p, q) => (p[0] < q[0] ? -1 : 1));
-  }
-  return out;
 }
 
 function compareByKey<T>(src: T[], tgt: T[], key: (x: T) => string): Array<{ key: string; source?: T; target?: T }> {
@@ -188,14 +83,18 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
   let onAbort: (() => void) | undefined;
   try {
     const sessionSql = validationSessionSql(o.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
-    const opened = await Promise.allSettled([openPool(o.source, o.estimate ? 1 : n, sessionSql), openPool(o.target, o.estimate ? 1 : n, sessionSql)]);
+    const opened = await Promise.allSettled([
+      openPool(o.source, o.estimate ? 1 : n, sessionSql),
+      openPool(o.target, o.estimate ? 1 : n, sessionSql),
+    ]);
     if (opened[0].status === 'fulfilled') srcClients = opened[0].value;
     if (opened[1].status === 'fulfilled') tgtClients = opened[1].value;
     const failed = opened.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed) {
       const err: unknown = failed.reason;
       const side = opened[0].status === 'rejected' ? 'the source' : 'the target';
-      if (err instanceof ConnectionError) throw new ValidationError(`Could not connect to ${side}: ${err.explained.message} ${err.explained.hint}`);
+      if (err instanceof ConnectionError)
+        throw new ValidationError(`Could not connect to ${side}: ${err.explained.message} ${err.explained.hint}`);
       throw err instanceof Error ? err : new Error(String(err));
     }
     onAbort = () => void Promise.all([cancelRunning(o.source, srcClients), cancelRunning(o.target, tgtClients)]);
@@ -204,16 +103,22 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     // Tables locked by another session on either side: their index definitions are not read on both.
     const locked = [...new Set((await Promise.all([lockedTables(srcClients[0]!), lockedTables(tgtClients[0]!)])).flat())];
     const [srcInfo, tgtInfo, srcTables, tgtTables] = await Promise.all([
-      serverInfo(srcClients[0]!), serverInfo(tgtClients[0]!), tableInventory(second(srcClients), o.schemas), tableInventory(second(tgtClients), o.schemas),
+      serverInfo(srcClients[0]!),
+      serverInfo(tgtClients[0]!),
+      tableInventory(second(srcClients), o.schemas),
+      tableInventory(second(tgtClients), o.schemas),
     ]);
     const wanted = o.tables ? new Set(o.tables.map((t) => tkey(t.schema, t.name))) : undefined;
     const pairs = compareByKey(srcTables, tgtTables, (t) => tkey(t.schema, t.name)).filter((p) => !wanted || wanted.has(p.key));
 
     // Objects and sequences on the first connection of each side while the others count rows.
-    const inventories = (): Promise<[NamedObject[], NamedObject[], Map<string, bigint | null>, Map<string, bigint | null>]> => Promise.all([
-      objectInventory(srcClients[0]!, o.schemas, locked), objectInventory(tgtClients[0]!, o.schemas, locked),
-      sequenceValues(srcClients[0]!, o.schemas, 'source'), sequenceValues(tgtClients[0]!, o.schemas, 'target'),
-    ]);
+    const inventories = (): Promise<[NamedObject[], NamedObject[], Map<string, bigint | null>, Map<string, bigint | null>]> =>
+      Promise.all([
+        objectInventory(srcClients[0]!, o.schemas, locked),
+        objectInventory(tgtClients[0]!, o.schemas, locked),
+        sequenceValues(srcClients[0]!, o.schemas, 'source'),
+        sequenceValues(tgtClients[0]!, o.schemas, 'target'),
+      ]);
     const early = srcClients.length > 1 && tgtClients.length > 1 ? inventories() : undefined;
     early?.catch(() => undefined); // awaited below; a failure must not be an unhandled rejection meanwhile
     const countSrc = srcClients.length > 1 ? srcClients.slice(1) : srcClients;
@@ -233,14 +138,24 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         o.onProgress?.({ done: Math.min(done, total * 2), total: total * 2 });
       };
       await Promise.all([
-        inPool(countSrc, batches(srcList, batchSize), async (c, b) => {
-          for (const [k, v] of await countBatch(c, b, !!o.checksums)) srcCounts.set(k, v);
-          progress(b.length);
-        }, o.signal),
-        inPool(countTgt, batches(tgtList, batchSize), async (c, b) => {
-          for (const [k, v] of await countBatch(c, b, !!o.checksums)) tgtCounts.set(k, v);
-          progress(b.length);
-        }, o.signal),
+        inPool(
+          countSrc,
+          batches(srcList, batchSize),
+          async (c, b) => {
+            for (const [k, v] of await countBatch(c, b, !!o.checksums)) srcCounts.set(k, v);
+            progress(b.length);
+          },
+          o.signal,
+        ),
+        inPool(
+          countTgt,
+          batches(tgtList, batchSize),
+          async (c, b) => {
+            for (const [k, v] of await countBatch(c, b, !!o.checksums)) tgtCounts.set(k, v);
+            progress(b.length);
+          },
+          o.signal,
+        ),
       ]);
     }
 
@@ -268,7 +183,8 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         }
       }
     };
-    if (!o.estimate) await Promise.all([partitionSums(countSrc[0]!, srcCounts, srcTables), partitionSums(countTgt[0]!, tgtCounts, tgtTables)]);
+    if (!o.estimate)
+      await Promise.all([partitionSums(countSrc[0]!, srcCounts, srcTables), partitionSums(countTgt[0]!, tgtCounts, tgtTables)]);
 
     const tables: TableComparison[] = [];
     for (const p of pairs) {
@@ -278,10 +194,16 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       const sc = s ? (o.estimate ? { rows: s.estimate === null ? null : BigInt(s.estimate) } : srcCounts.get(p.key)) : undefined;
       const tc = t ? (o.estimate ? { rows: t.estimate === null ? null : BigInt(t.estimate) } : tgtCounts.get(p.key)) : undefined;
       const row: TableComparison = {
-        schema: base.schema, name: base.name, kind: base.kind, unlogged: base.unlogged,
-        sourceRows: jsonCount(sc?.rows), targetRows: jsonCount(tc?.rows),
-        status: 'match', problems: [],
-        sourceAccessMethod: s?.am ?? null, targetAccessMethod: t?.am ?? null,
+        schema: base.schema,
+        name: base.name,
+        kind: base.kind,
+        unlogged: base.unlogged,
+        sourceRows: jsonCount(sc?.rows),
+        targetRows: jsonCount(tc?.rows),
+        status: 'match',
+        problems: [],
+        sourceAccessMethod: s?.am ?? null,
+        targetAccessMethod: t?.am ?? null,
       };
       const notes: string[] = [];
       if (!s) {
@@ -294,9 +216,11 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
           problems.push('count_failed');
           const error = sc?.error ?? tc?.error ?? '';
           const side = sc?.error ? 'source' : 'target';
-          notes.push(/lock timeout/i.test(error)
-            ? `not read: another session holds a lock on it on the ${side} (waited ${o.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS} s)`
-            : `count failed on the ${side}: ${error}`);
+          notes.push(
+            /lock timeout/i.test(error)
+              ? `not read: another session holds a lock on it on the ${side} (waited ${o.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS} s)`
+              : `count failed on the ${side}: ${error}`,
+          );
         } else if (sc?.rows !== tc?.rows && !(o.estimate && (sc?.rows === null || tc?.rows === null))) {
           problems.push('row_count');
           const diff = (tc?.rows ?? 0n) - (sc?.rows ?? 0n);
@@ -317,7 +241,10 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
             problems.push('checksum');
             if (s.intKey && s.intKey === t.intKey && !problems.includes('columns')) {
               row.differingRanges = await differingRanges(countSrc[0]!, countTgt[0]!, s);
-              if (row.differingRanges.length) notes.push(`rows with ${s.intKey} ${row.differingRanges.map((r) => (r.from === r.to ? r.from : `${r.from}–${r.to}`)).join(', ')} differ`);
+              if (row.differingRanges.length)
+                notes.push(
+                  `rows with ${s.intKey} ${row.differingRanges.map((r) => (r.from === r.to ? r.from : `${r.from}–${r.to}`)).join(', ')} differ`,
+                );
             } else {
               notes.push('content differs (no single integer primary key to locate the rows)');
             }
@@ -334,7 +261,13 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     const [srcObjs, tgtObjs, srcSeq, tgtSeq] = await (early ?? inventories());
     const objects: ObjectComparison[] = compareByKey(srcObjs, tgtObjs, (x) => `${x.kind}\u0000${x.schema}\u0000${x.name}`).map((p) => {
       const base = (p.source ?? p.target)!;
-      const status: CompareStatus = !p.target ? 'missing_in_target' : !p.source ? 'extra_in_target' : p.source.def !== p.target.def ? 'different' : 'match';
+      const status: CompareStatus = !p.target
+        ? 'missing_in_target'
+        : !p.source
+          ? 'extra_in_target'
+          : p.source.def !== p.target.def
+            ? 'different'
+            : 'match';
       const c: ObjectComparison = { kind: base.kind, schema: base.schema, name: base.name, status };
       if (status === 'different') c.detail = `source: ${p.source?.def ?? ''} / target: ${p.target?.def ?? ''}`;
       return c;
@@ -343,17 +276,33 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       const dot = key.indexOf('\u0000');
       const sv = srcSeq.has(key) ? srcSeq.get(key)! : undefined;
       const tv = tgtSeq.has(key) ? tgtSeq.get(key)! : undefined;
-      const status: CompareStatus = tv === undefined ? 'missing_in_target' : sv === undefined ? 'extra_in_target' : sv === tv ? 'match' : 'different';
-      return { schema: key.slice(0, dot), name: key.slice(dot + 1), sourceValue: jsonCount(sv ?? null), targetValue: jsonCount(tv ?? null), status };
+      const status: CompareStatus =
+        tv === undefined ? 'missing_in_target' : sv === undefined ? 'extra_in_target' : sv === tv ? 'match' : 'different';
+      return {
+        schema: key.slice(0, dot),
+        name: key.slice(dot + 1),
+        sourceValue: jsonCount(sv ?? null),
+        targetValue: jsonCount(tv ?? null),
+        status,
+      };
     });
 
-    const sum = (vals: Array<string | number | null>): string | number | null => jsonCount(vals.reduce<bigint>((acc, v) => acc + (countToBigInt(v) ?? 0n), 0n));
+    const sum = (vals: Array<string | number | null>): string | number | null =>
+      jsonCount(vals.reduce<bigint>((acc, v) => acc + (countToBigInt(v) ?? 0n), 0n));
     const report: ValidationReport = {
       ok: false,
       mode: o.estimate ? 'estimate' : 'exact',
       checksums: !!o.checksums && !o.estimate,
-      source: { server: describeTarget(o.source.profile, sideDatabase(o.source)), version: srcInfo.serverVersion, database: srcInfo.database },
-      target: { server: describeTarget(o.target.profile, sideDatabase(o.target)), version: tgtInfo.serverVersion, database: tgtInfo.database },
+      source: {
+        server: describeTarget(o.source.profile, sideDatabase(o.source)),
+        version: srcInfo.serverVersion,
+        database: srcInfo.database,
+      },
+      target: {
+        server: describeTarget(o.target.profile, sideDatabase(o.target)),
+        version: tgtInfo.serverVersion,
+        database: tgtInfo.database,
+      },
       startedAt,
       durationMs: 0,
       summary: {
@@ -373,7 +322,8 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       sequences,
     };
     if (o.schemas?.length) report.schemas = o.schemas;
-    report.ok = report.summary.matching === report.summary.tables && report.summary.objectsDifferent === 0 && report.summary.sequencesDifferent === 0;
+    report.ok =
+      report.summary.matching === report.summary.tables && report.summary.objectsDifferent === 0 && report.summary.sequencesDifferent === 0;
     report.durationMs = Math.round(performance.now() - started);
     return report;
   } finally {

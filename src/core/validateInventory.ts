@@ -35,7 +35,17 @@ export function schemaFilter(schemas: string[] | undefined, col = 'n.nspname'): 
 
 export async function tableInventory(c: pg.Client, schemas: string[] | undefined): Promise<TableMeta[]> {
   const f = schemaFilter(schemas);
-  const { rows } = await c.query<{ nspname: string; relname: string; relkind: string; relpersistence: string; relispartition: boolean; amname: string | null; cols: string | null; reltuples: number; intkey: string | null }>(
+  const { rows } = await c.query<{
+    nspname: string;
+    relname: string;
+    relkind: string;
+    relpersistence: string;
+    relispartition: boolean;
+    amname: string | null;
+    cols: string | null;
+    reltuples: number;
+    intkey: string | null;
+  }>(
     `SELECT n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, am.amname, c.reltuples::float8 AS reltuples,
             (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
                FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols,
@@ -87,14 +97,24 @@ export async function objectInventory(c: pg.Client, schemas: string[] | undefine
   const f = schemaFilter(schemas);
   const q = async <R extends pg.QueryResultRow>(sql: string): Promise<R[]> => (await c.query<R>(sql, f.values)).rows;
   const out: NamedObject[] = [];
-  for (const r of await q<{ s: string }>(`SELECT n.nspname AS s FROM pg_namespace n WHERE ${SYSTEM} AND ${notExtensionMember('pg_namespace', 'n.oid')}${f.sql}`)) {
+  for (const r of await q<{ s: string }>(
+    `SELECT n.nspname AS s FROM pg_namespace n WHERE ${SYSTEM} AND ${notExtensionMember('pg_namespace', 'n.oid')}${f.sql}`,
+  )) {
     out.push({ kind: 'schema', schema: r.s, name: r.s });
   }
-  for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, c.relname AS n, c.relkind AS k FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm', 'f') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+  for (const r of await q<{ s: string; n: string; k: string }>(
+    `SELECT n.nspname AS s, c.relname AS n, c.relkind AS k FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm', 'f') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`,
+  )) {
     out.push({ kind: r.k === 'v' ? 'view' : r.k === 'm' ? 'materialized view' : 'foreign table', schema: r.s, name: r.n });
   }
-  for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS n, p.prokind AS k FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${SYSTEM} AND ${notExtensionMember('pg_proc', 'p.oid')}${f.sql}`)) {
-    out.push({ kind: r.k === 'p' ? 'procedure' : r.k === 'a' ? 'aggregate' : r.k === 'w' ? 'window function' : 'function', schema: r.s, name: r.n });
+  for (const r of await q<{ s: string; n: string; k: string }>(
+    `SELECT n.nspname AS s, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS n, p.prokind AS k FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${SYSTEM} AND ${notExtensionMember('pg_proc', 'p.oid')}${f.sql}`,
+  )) {
+    out.push({
+      kind: r.k === 'p' ? 'procedure' : r.k === 'a' ? 'aggregate' : r.k === 'w' ? 'window function' : 'function',
+      schema: r.s,
+      name: r.n,
+    });
   }
   for (const r of await q<{ s: string; n: string; d: string }>(`SELECT n.nspname AS s, c.relname AS n,
         CASE WHEN (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
@@ -103,16 +123,26 @@ export async function objectInventory(c: pg.Client, schemas: string[] | undefine
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
     out.push({ kind: 'index', schema: r.s, name: r.n, def: r.d });
   }
-  for (const r of await q<{ s: string; t: string; n: string; d: string }>(`SELECT n.nspname AS s, cl.relname AS t, co.conname AS n, pg_get_constraintdef(co.oid) AS d FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE ${SYSTEM}${f.sql}`)) {
+  for (const r of await q<{ s: string; t: string; n: string; d: string }>(
+    `SELECT n.nspname AS s, cl.relname AS t, co.conname AS n, pg_get_constraintdef(co.oid) AS d FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE ${SYSTEM}${f.sql}`,
+  )) {
     out.push({ kind: 'constraint', schema: r.s, name: `${r.t}.${r.n}`, def: r.d });
   }
-  for (const r of await q<{ s: string; t: string; n: string }>(`SELECT n.nspname AS s, cl.relname AS t, tg.tgname AS n FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE NOT tg.tgisinternal AND ${SYSTEM}${f.sql}`)) {
+  for (const r of await q<{ s: string; t: string; n: string }>(
+    `SELECT n.nspname AS s, cl.relname AS t, tg.tgname AS n FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE NOT tg.tgisinternal AND ${SYSTEM}${f.sql}`,
+  )) {
     out.push({ kind: 'trigger', schema: r.s, name: `${r.t}.${r.n}` });
   }
-  for (const r of await q<{ s: string; n: string }>(`SELECT n.nspname AS s, c.relname AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+  for (const r of await q<{ s: string; n: string }>(
+    `SELECT n.nspname AS s, c.relname AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`,
+  )) {
     out.push({ kind: 'sequence', schema: r.s, name: r.n });
   }
-  for (const r of await q<{ s: string; n: string; k: string }>(`SELECT n.nspname AS s, t.typname AS n, t.typtype AS k FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+  for (const r of await q<{
+    s: string;
+    n: string;
+    k: string;
+  }>(`SELECT n.nspname AS s, t.typname AS n, t.typtype AS k FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
       WHERE t.typtype IN ('e', 'd', 'r', 'm', 'c') AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c') AND ${SYSTEM} AND ${notExtensionMember('pg_type', 't.oid')}${f.sql}`)) {
     out.push({ kind: 'type', schema: r.s, name: r.n });
   }
@@ -128,7 +158,11 @@ export async function objectInventory(c: pg.Client, schemas: string[] | undefine
 }
 
 /** Last values of the sequences; a failure to read them fails the validation (never "match"). */
-export async function sequenceValues(c: pg.Client, schemas: string[] | undefined, side: 'source' | 'target'): Promise<Map<string, bigint | null>> {
+export async function sequenceValues(
+  c: pg.Client,
+  schemas: string[] | undefined,
+  side: 'source' | 'target',
+): Promise<Map<string, bigint | null>> {
   const f = schemaFilter(schemas, 'schemaname');
   let rows: Array<{ s: string; n: string; v: string | null }>;
   try {
@@ -139,7 +173,9 @@ export async function sequenceValues(c: pg.Client, schemas: string[] | undefined
     ));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new ValidationError(`Could not read the sequences of the ${side}: ${message}. Grant the validating user SELECT on pg_sequences (or validate as the owner).`);
+    throw new ValidationError(
+      `Could not read the sequences of the ${side}: ${message}. Grant the validating user SELECT on pg_sequences (or validate as the owner).`,
+    );
   }
   return new Map(rows.map((r) => [tkey(r.s, r.n), r.v === null ? null : BigInt(r.v)]));
 }

@@ -4,8 +4,15 @@
  */
 import * as vscode from 'vscode';
 import {
-  ConnectionStringError, DEFAULT_PORT, parseConnectionString, parsePort, SSL_MODES,
-  type ConnectionRole, type ConnectionTarget, type ParsedConnectionString, type SslMode,
+  ConnectionStringError,
+  DEFAULT_PORT,
+  parseConnectionString,
+  parsePort,
+  SSL_MODES,
+  type ConnectionRole,
+  type ConnectionTarget,
+  type ParsedConnectionString,
+  type SslMode,
 } from '../core/connection.js';
 
 export interface FormResult {
@@ -51,10 +58,19 @@ export async function promptUri(title: string): Promise<ParsedConnectionString |
 }
 
 /** Asks each field in turn, prefilled with `initial`. */
-export async function promptDetails(title: string, initial: Partial<ConnectionTarget> = {}, askPassword: 'new' | 'edit'): Promise<FormResult | undefined> {
+export async function promptDetails(
+  title: string,
+  initial: Partial<ConnectionTarget> = {},
+  askPassword: 'new' | 'edit',
+): Promise<FormResult | undefined> {
   const total = 7;
   let step = 1;
-  const ask = async (prompt: string, value: string, validate?: (v: string) => string | undefined, options: { password?: boolean; placeHolder?: string } = {}): Promise<string | undefined> => {
+  const ask = async (
+    prompt: string,
+    value: string,
+    validate?: (v: string) => string | undefined,
+    options: { password?: boolean; placeHolder?: string } = {},
+  ): Promise<string | undefined> => {
     const box: vscode.InputBoxOptions = {
       title: `${title} (${step}/${total})`,
       prompt,
@@ -85,14 +101,22 @@ export async function promptDetails(title: string, initial: Partial<ConnectionTa
   const user = await ask(t('User'), initial.user ?? '', required(t('a user name')));
   if (user === undefined) return undefined;
   const password = await ask(
-    askPassword === 'edit' ? t('Password (leave empty to keep the stored password)') : t('Password (stored in the system keychain; leave empty if the server needs none)'),
-    '', undefined, { password: true },
+    askPassword === 'edit'
+      ? t('Password (leave empty to keep the stored password)')
+      : t('Password (stored in the system keychain; leave empty if the server needs none)'),
+    '',
+    undefined,
+    { password: true },
   );
   if (password === undefined) return undefined;
   step = 6;
   const sslPick = await vscode.window.showQuickPick(
     SSL_MODES.map((mode) => ({ label: mode, description: sslDescription(mode), picked: mode === (initial.sslmode ?? 'prefer') })),
-    { title: `${title} (6/${total})`, placeHolder: t('SSL mode (managed services usually need require or verify-full)'), ignoreFocusOut: true },
+    {
+      title: `${title} (6/${total})`,
+      placeHolder: t('SSL mode (managed services usually need require or verify-full)'),
+      ignoreFocusOut: true,
+    },
   );
   if (!sslPick) return undefined;
   const sslmode = sslPick.label;
@@ -114,12 +138,18 @@ export async function promptDetails(title: string, initial: Partial<ConnectionTa
 
 function sslDescription(mode: SslMode): string {
   switch (mode) {
-    case 'disable': return t('never encrypt');
-    case 'allow': return t('plain first, encrypt if the server insists');
-    case 'prefer': return t('encrypt if the server can (libpq default)');
-    case 'require': return t('always encrypt, do not verify the certificate');
-    case 'verify-ca': return t('encrypt and verify the certificate against a CA');
-    case 'verify-full': return t('encrypt, verify the CA and the host name');
+    case 'disable':
+      return t('never encrypt');
+    case 'allow':
+      return t('plain first, encrypt if the server insists');
+    case 'prefer':
+      return t('encrypt if the server can (libpq default)');
+    case 'require':
+      return t('always encrypt, do not verify the certificate');
+    case 'verify-ca':
+      return t('encrypt and verify the certificate against a CA');
+    case 'verify-full':
+      return t('encrypt, verify the CA and the host name');
   }
 }
 

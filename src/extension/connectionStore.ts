@@ -19,9 +19,15 @@ function isProfile(value: unknown): value is ConnectionProfile {
   if (!value || typeof value !== 'object') return false;
   const p = value as Record<string, unknown>;
   return (
-    typeof p.id === 'string' && typeof p.name === 'string' && (p.role === 'source' || p.role === 'target') &&
-    typeof p.host === 'string' && typeof p.port === 'number' && typeof p.database === 'string' &&
-    typeof p.user === 'string' && typeof p.sslmode === 'string' && (SSL_MODES as readonly string[]).includes(p.sslmode) &&
+    typeof p.id === 'string' &&
+    typeof p.name === 'string' &&
+    (p.role === 'source' || p.role === 'target') &&
+    typeof p.host === 'string' &&
+    typeof p.port === 'number' &&
+    typeof p.database === 'string' &&
+    typeof p.user === 'string' &&
+    typeof p.sslmode === 'string' &&
+    (SSL_MODES as readonly string[]).includes(p.sslmode) &&
     (p.sslrootcert === undefined || typeof p.sslrootcert === 'string')
   );
 }
@@ -37,9 +43,11 @@ export class ConnectionStore implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     // Another window may change a password: tell the explorer so it reconnects.
-    this.disposables.push(secrets.onDidChange((e) => {
-      if (e.key.startsWith(SECRET_PREFIX)) this.changed.fire();
-    }));
+    this.disposables.push(
+      secrets.onDidChange((e) => {
+        if (e.key.startsWith(SECRET_PREFIX)) this.changed.fire();
+      }),
+    );
   }
 
   private read(): { valid: ConnectionProfile[]; raw: unknown[] } {
@@ -72,7 +80,11 @@ export class ConnectionStore implements vscode.Disposable {
 
   /** A name not used yet among the connections ("name", "name (2)", ...). */
   uniqueName(base: string, exceptId?: string): string {
-    const taken = new Set(this.list().filter((c) => c.id !== exceptId).map((c) => c.name));
+    const taken = new Set(
+      this.list()
+        .filter((c) => c.id !== exceptId)
+        .map((c) => c.name),
+    );
     if (!taken.has(base)) return base;
     for (let i = 2; ; i++) {
       const candidate = `${base} (${i})`;
@@ -85,7 +97,9 @@ export class ConnectionStore implements vscode.Disposable {
     // The secret first: a profile must never exist whose password was silently dropped.
     if (password !== undefined && password !== '') await this.secrets.store(SECRET_PREFIX + created.id, password);
     await this.write((list) => [...list, created]);
-    this.log.info(`Added ${created.role} connection "${created.name}" (${created.user}@${created.host}:${created.port}/${created.database}).`);
+    this.log.info(
+      `Added ${created.role} connection "${created.name}" (${created.user}@${created.host}:${created.port}/${created.database}).`,
+    );
     return created;
   }
 
@@ -126,7 +140,14 @@ export class ConnectionStore implements vscode.Disposable {
 
 function stripUnknownFields(p: ConnectionProfile): ConnectionProfile {
   const out: ConnectionProfile = {
-    id: p.id, name: p.name, role: p.role, host: p.host, port: p.port, database: p.database, user: p.user, sslmode: p.sslmode,
+    id: p.id,
+    name: p.name,
+    role: p.role,
+    host: p.host,
+    port: p.port,
+    database: p.database,
+    user: p.user,
+    sslmode: p.sslmode,
   };
   if (p.sslrootcert) out.sslrootcert = p.sslrootcert;
   return out;

@@ -5,8 +5,16 @@
  */
 import * as vscode from 'vscode';
 import {
-  formatBytes, formatCount, isNonHeap, listDatabases, listSchemas, listTables,
-  type DatabaseInfo, type QueryFn, type SchemaInfo, type TableInfo,
+  formatBytes,
+  formatCount,
+  isNonHeap,
+  listDatabases,
+  listSchemas,
+  listTables,
+  type DatabaseInfo,
+  type QueryFn,
+  type SchemaInfo,
+  type TableInfo,
 } from '../core/catalog.js';
 import { describeTarget, type ConnectionProfile, type ConnectionRole } from '../core/connection.js';
 import { ConnectionError, PoolCache } from '../core/pg.js';
@@ -15,11 +23,31 @@ import { settings } from './settings.js';
 
 export type ExplorerNode = GroupNode | ConnectionNode | DatabaseNode | SchemaNode | TableNode | MessageNode;
 
-export interface GroupNode { kind: 'group'; role: ConnectionRole }
-export interface ConnectionNode { kind: 'connection'; profile: ConnectionProfile }
-export interface DatabaseNode { kind: 'database'; profile: ConnectionProfile; database: DatabaseInfo }
-export interface SchemaNode { kind: 'schema'; profile: ConnectionProfile; database: string; schema: SchemaInfo }
-export interface TableNode { kind: 'table'; profile: ConnectionProfile; database: string; table: TableInfo }
+export interface GroupNode {
+  kind: 'group';
+  role: ConnectionRole;
+}
+export interface ConnectionNode {
+  kind: 'connection';
+  profile: ConnectionProfile;
+}
+export interface DatabaseNode {
+  kind: 'database';
+  profile: ConnectionProfile;
+  database: DatabaseInfo;
+}
+export interface SchemaNode {
+  kind: 'schema';
+  profile: ConnectionProfile;
+  database: string;
+  schema: SchemaInfo;
+}
+export interface TableNode {
+  kind: 'table';
+  profile: ConnectionProfile;
+  database: string;
+  table: TableInfo;
+}
 export interface MessageNode {
   kind: 'message';
   parent: ExplorerNode;
@@ -37,7 +65,10 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
   readonly onDidChangeTreeData = this.changed.event;
   private readonly status = new Map<string, ConnectionStatus>();
   private readonly parents = new WeakMap<object, ExplorerNode>();
-  private readonly groups: Record<ConnectionRole, GroupNode> = { source: { kind: 'group', role: 'source' }, target: { kind: 'group', role: 'target' } };
+  private readonly groups: Record<ConnectionRole, GroupNode> = {
+    source: { kind: 'group', role: 'source' },
+    target: { kind: 'group', role: 'target' },
+  };
   private readonly subscription: vscode.Disposable;
 
   constructor(
@@ -101,22 +132,49 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
         return list.map((profile) => ({ kind: 'connection', profile }));
       }
       case 'connection':
-        return this.load(node, node.profile, undefined, async (q) => {
-          const dbs = await listDatabases(q);
-          this.markStatus(node, { state: 'ok' });
-          return dbs.map((database) => this.child(node, { kind: 'database', profile: node.profile, database }));
-        }, 'No databases (or none this user may see).');
+        return this.load(
+          node,
+          node.profile,
+          undefined,
+          async (q) => {
+            const dbs = await listDatabases(q);
+            this.markStatus(node, { state: 'ok' });
+            return dbs.map((database) => this.child(node, { kind: 'database', profile: node.profile, database }));
+          },
+          'No databases (or none this user may see).',
+        );
       case 'database':
         if (!node.database.canConnect || !node.database.allowConnections) {
-          return [{ kind: 'message', parent: node, severity: 'info', text: node.database.allowConnections ? 'No CONNECT privilege on this database' : 'This database does not allow connections' }];
+          return [
+            {
+              kind: 'message',
+              parent: node,
+              severity: 'info',
+              text: node.database.allowConnections ? 'No CONNECT privilege on this database' : 'This database does not allow connections',
+            },
+          ];
         }
-        return this.load(node, node.profile, node.database.name, async (q) =>
-          (await listSchemas(q)).map((schema) => this.child(node, { kind: 'schema', profile: node.profile, database: node.database.name, schema })),
-        'No schemas.');
+        return this.load(
+          node,
+          node.profile,
+          node.database.name,
+          async (q) =>
+            (await listSchemas(q)).map((schema) =>
+              this.child(node, { kind: 'schema', profile: node.profile, database: node.database.name, schema }),
+            ),
+          'No schemas.',
+        );
       case 'schema':
-        return this.load(node, node.profile, node.database, async (q) =>
-          (await listTables(q, node.schema.name)).map((table) => this.child(node, { kind: 'table', profile: node.profile, database: node.database, table })),
-        'No tables in this schema.');
+        return this.load(
+          node,
+          node.profile,
+          node.database,
+          async (q) =>
+            (await listTables(q, node.schema.name)).map((table) =>
+              this.child(node, { kind: 'table', profile: node.profile, database: node.database, table }),
+            ),
+          'No tables in this schema.',
+        );
       default:
         return [];
     }
@@ -127,20 +185,41 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
     return node;
   }
 
-  private async load(parent: ExplorerNode, profile: ConnectionProfile, database: string | undefined, fetch: (q: QueryFn) => Promise<ExplorerNode[]>, emptyText: string): Promise<ExplorerNode[]> {
+  private async load(
+    parent: ExplorerNode,
+    profile: ConnectionProfile,
+    database: string | undefined,
+    fetch: (q: QueryFn) => Promise<ExplorerNode[]>,
+    emptyText: string,
+  ): Promise<ExplorerNode[]> {
     const started = performance.now();
     try {
       const password = await this.store.getPassword(profile.id);
       const cfg = settings();
       const query: QueryFn = (text, values) =>
-        this.pools.query(profile.id, profile, { password, database: database ?? profile.database, connectTimeoutSeconds: cfg.connectTimeoutSeconds, statementTimeoutMs: cfg.queryTimeoutSeconds * 1000 }, text, values);
+        this.pools.query(
+          profile.id,
+          profile,
+          {
+            password,
+            database: database ?? profile.database,
+            connectTimeoutSeconds: cfg.connectTimeoutSeconds,
+            statementTimeoutMs: cfg.queryTimeoutSeconds * 1000,
+          },
+          text,
+          values,
+        );
       const children = await fetch(query);
-      this.log.debug(`Listed ${children.length} item(s) of ${describeTarget(profile, database)} in ${Math.round(performance.now() - started)} ms.`);
+      this.log.debug(
+        `Listed ${children.length} item(s) of ${describeTarget(profile, database)} in ${Math.round(performance.now() - started)} ms.`,
+      );
       return children.length > 0 ? children : [{ kind: 'message', parent, severity: 'info', text: emptyText }];
     } catch (err) {
       const explained = err instanceof ConnectionError ? err.explained : undefined;
       const text = explained ? explained.message : err instanceof Error ? err.message : String(err);
-      this.log.error(`Could not list ${describeTarget(profile, database)}: ${explained ? `${explained.message} (${explained.detail})` : text}`);
+      this.log.error(
+        `Could not list ${describeTarget(profile, database)}: ${explained ? `${explained.message} (${explained.detail})` : text}`,
+      );
       if (parent.kind === 'connection') this.markStatus(parent, { state: 'error', message: text });
       const node: MessageNode = { kind: 'message', parent, severity: 'error', text };
       if (explained) {
@@ -154,7 +233,10 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
   getTreeItem(node: ExplorerNode): vscode.TreeItem {
     switch (node.kind) {
       case 'group': {
-        const item = new vscode.TreeItem(node.role === 'source' ? vscode.l10n.t('Source servers') : vscode.l10n.t('Target servers'), vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(
+          node.role === 'source' ? vscode.l10n.t('Source servers') : vscode.l10n.t('Target servers'),
+          vscode.TreeItemCollapsibleState.Expanded,
+        );
         item.id = `group:${node.role}`;
         item.contextValue = `hm:group:${node.role}`;
         item.iconPath = new vscode.ThemeIcon(node.role === 'source' ? 'arrow-circle-up' : 'arrow-circle-down');
@@ -170,12 +252,15 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
         item.description = describeTarget(p);
         const flags = st ? (st.state === 'ok' ? ':ok' : ':error') : '';
         item.contextValue = `hm:connection:${p.role}${flags}`;
-        item.iconPath = st?.state === 'error'
-          ? new vscode.ThemeIcon('server', new vscode.ThemeColor('list.errorForeground'))
-          : new vscode.ThemeIcon('server', st?.state === 'ok' ? new vscode.ThemeColor('testing.iconPassed') : undefined);
+        item.iconPath =
+          st?.state === 'error'
+            ? new vscode.ThemeIcon('server', new vscode.ThemeColor('list.errorForeground'))
+            : new vscode.ThemeIcon('server', st?.state === 'ok' ? new vscode.ThemeColor('testing.iconPassed') : undefined);
         const md = new vscode.MarkdownString();
         md.appendMarkdown(`**${escapeMd(p.name)}** (${p.role})\n\n`);
-        md.appendMarkdown(`- host: \`${escapeCode(p.host)}:${p.port}\`\n- database: \`${escapeCode(p.database)}\`\n- user: \`${escapeCode(p.user)}\`\n- sslmode: \`${p.sslmode}\`\n`);
+        md.appendMarkdown(
+          `- host: \`${escapeCode(p.host)}:${p.port}\`\n- database: \`${escapeCode(p.database)}\`\n- user: \`${escapeCode(p.user)}\`\n- sslmode: \`${p.sslmode}\`\n`,
+        );
         if (p.sslrootcert) md.appendMarkdown(`- CA file: \`${escapeCode(p.sslrootcert)}\`\n`);
         if (st?.state === 'error') md.appendMarkdown(`\n$(error) ${escapeMd(st.message)}`);
         if (st?.state === 'ok' && st.serverVersion) md.appendMarkdown(`\n$(pass) PostgreSQL ${escapeMd(st.serverVersion)}`);
@@ -189,14 +274,19 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
         item.id = `database:${node.profile.id}:${d.name}`;
         item.contextValue = `hm:database:${node.profile.role}${d.canConnect ? '' : ':noconnect'}`;
         item.iconPath = new vscode.ThemeIcon('database');
-        item.description = [d.sizeBytes !== undefined ? formatBytes(d.sizeBytes) : undefined, d.encoding, d.collate].filter(Boolean).join(' · ');
+        item.description = [d.sizeBytes !== undefined ? formatBytes(d.sizeBytes) : undefined, d.encoding, d.collate]
+          .filter(Boolean)
+          .join(' · ');
         item.accessibilityInformation = { label: `${d.name}, database, ${item.description}` };
         item.tooltip = `${d.name}\nsize: ${d.sizeBytes !== undefined ? formatBytes(d.sizeBytes) : 'unknown (no CONNECT privilege)'}\nencoding: ${d.encoding}\nLC_COLLATE: ${d.collate}\nLC_CTYPE: ${d.ctype}`;
         return item;
       }
       case 'schema': {
         const s = node.schema;
-        const item = new vscode.TreeItem(s.name, s.tableCount > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          s.name,
+          s.tableCount > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `schema:${node.profile.id}:${node.database}:${s.name}`;
         item.contextValue = `hm:schema:${node.profile.role}`;
         item.iconPath = new vscode.ThemeIcon('symbol-namespace');
@@ -214,10 +304,27 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
         item.iconPath = columnar
           ? new vscode.ThemeIcon('split-horizontal', new vscode.ThemeColor('charts.purple'))
           : new vscode.ThemeIcon(t.kind === 'materialized view' ? 'eye' : t.kind === 'partitioned table' ? 'layers' : 'table');
-        const rows = t.estimatedRows !== undefined ? `~${formatCount(t.estimatedRows)} rows` : t.kind === 'partitioned table' ? 'partitioned' : 'not analyzed';
-        item.description = [columnar ? `[${t.accessMethod}]` : undefined, rows, formatBytes(t.sizeBytes), t.kind !== 'table' && t.kind !== 'partitioned table' ? t.kind : undefined, t.unlogged ? 'unlogged' : undefined]
-          .filter(Boolean).join(' · ');
-        const estimate = t.estimatedRows !== undefined ? t.estimatedRows.toLocaleString('en-US') : t.kind === 'partitioned table' ? 'see the partitions' : 'unknown (never analyzed)';
+        const rows =
+          t.estimatedRows !== undefined
+            ? `~${formatCount(t.estimatedRows)} rows`
+            : t.kind === 'partitioned table'
+              ? 'partitioned'
+              : 'not analyzed';
+        item.description = [
+          columnar ? `[${t.accessMethod}]` : undefined,
+          rows,
+          formatBytes(t.sizeBytes),
+          t.kind !== 'table' && t.kind !== 'partitioned table' ? t.kind : undefined,
+          t.unlogged ? 'unlogged' : undefined,
+        ]
+          .filter(Boolean)
+          .join(' · ');
+        const estimate =
+          t.estimatedRows !== undefined
+            ? t.estimatedRows.toLocaleString('en-US')
+            : t.kind === 'partitioned table'
+              ? 'see the partitions'
+              : 'unknown (never analyzed)';
         item.tooltip = `${t.schema}.${t.name} (${t.kind}${t.unlogged ? ', unlogged' : ''})\naccess method: ${t.accessMethod ?? '—'}\nestimated rows: ${estimate}\ntotal size: ${formatBytes(t.sizeBytes)}`;
         item.accessibilityInformation = { label: `${t.name}, ${columnar ? `${t.accessMethod} ` : ''}${t.kind}, ${item.description}` };
         return item;
@@ -225,7 +332,10 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.contextValue = node.severity === 'error' ? `hm:error${node.problem ? `:${node.problem}` : ''}` : 'hm:info';
-        item.iconPath = new vscode.ThemeIcon(node.severity === 'error' ? 'error' : 'info', node.severity === 'error' ? new vscode.ThemeColor('list.errorForeground') : undefined);
+        item.iconPath = new vscode.ThemeIcon(
+          node.severity === 'error' ? 'error' : 'info',
+          node.severity === 'error' ? new vscode.ThemeColor('list.errorForeground') : undefined,
+        );
         if (node.detail) item.tooltip = `${node.text}\n${node.detail}`;
         if (node.detail) item.description = node.detail;
         if (node.severity === 'error') {
@@ -254,12 +364,17 @@ export function profileOf(node: ExplorerNode | undefined): ConnectionProfile | u
 export function databaseOf(node: ExplorerNode | undefined): string | undefined {
   if (!node) return undefined;
   switch (node.kind) {
-    case 'connection': return node.profile.database;
-    case 'database': return node.database.name;
+    case 'connection':
+      return node.profile.database;
+    case 'database':
+      return node.database.name;
     case 'schema':
-    case 'table': return node.database;
-    case 'message': return databaseOf(node.parent);
-    default: return undefined;
+    case 'table':
+      return node.database;
+    case 'message':
+      return databaseOf(node.parent);
+    default:
+      return undefined;
   }
 }
 

@@ -53,9 +53,15 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     const reports = new ReportStore(context.globalStorageUri);
     context.subscriptions.push(history, runsView, running);
     const ctx: Ctx = { extensionUri: context.extensionUri, store, explorer, log, view, history, running, reports };
-    context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, new ValidationSerializer({ extensionUri: context.extensionUri, store, log, reports })));
+    context.subscriptions.push(
+      vscode.window.registerWebviewPanelSerializer(
+        VIEW_TYPE,
+        new ValidationSerializer({ extensionUri: context.extensionUri, store, log, reports }),
+      ),
+    );
     context.subscriptions.push(...registerCommands(ctx));
-    const updateEmpty = (): void => void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
+    const updateEmpty = (): void =>
+      void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
     updateEmpty();
     context.subscriptions.push(store.onDidChange(updateEmpty));
     const activateMs = performance.now() - started;
@@ -69,7 +75,12 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       running,
       steps: stepApi(ctx),
       showSavedValidation: (args) => {
-        const panel = vscode.window.createWebviewPanel(VIEW_TYPE, vscode.l10n.t('Validation'), vscode.ViewColumn.Active, ValidationPanel.options(context.extensionUri));
+        const panel = vscode.window.createWebviewPanel(
+          VIEW_TYPE,
+          vscode.l10n.t('Validation'),
+          vscode.ViewColumn.Active,
+          ValidationPanel.options(context.extensionUri),
+        );
         return ValidationPanel.revive({ extensionUri: context.extensionUri, store, log, reports }, panel, args);
       },
       validationPanels: () => ValidationPanel.all(),

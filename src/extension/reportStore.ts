@@ -12,7 +12,13 @@ export class ReportStore {
   constructor(private readonly storage: vscode.Uri) {}
 
   private uri(args: ValidationArgs): vscode.Uri {
-    const pair = JSON.stringify([args.sourceConnectionId, args.sourceDatabase, args.targetConnectionId, args.targetDatabase, args.schemas ?? []]);
+    const pair = JSON.stringify([
+      args.sourceConnectionId,
+      args.sourceDatabase,
+      args.targetConnectionId,
+      args.targetDatabase,
+      args.schemas ?? [],
+    ]);
     return vscode.Uri.joinPath(this.storage, 'reports', `${createHash('sha256').update(pair).digest('hex').slice(0, 24)}.json`);
   }
 
@@ -25,7 +31,9 @@ export class ReportStore {
   async load(args: ValidationArgs): Promise<ValidationReport | undefined> {
     try {
       const parsed: unknown = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(this.uri(args))).toString('utf8'));
-      return typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as ValidationReport).tables) ? (parsed as ValidationReport) : undefined;
+      return typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as ValidationReport).tables)
+        ? (parsed as ValidationReport)
+        : undefined;
     } catch {
       return undefined;
     }

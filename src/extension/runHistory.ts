@@ -41,7 +41,10 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
   private readonly changed = new vscode.EventEmitter<RunRecord | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly state: vscode.Memento, private readonly storage: vscode.Uri) {}
+  constructor(
+    private readonly state: vscode.Memento,
+    private readonly storage: vscode.Uri,
+  ) {}
 
   list(): RunRecord[] {
     const runs = this.state.get<RunRecord[]>(KEY);
@@ -51,7 +54,10 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
   /** Adds run records one at a time: the steps of a migration finish close together. */
   add(record: Omit<RunRecord, 'id'>, output: string): Promise<RunRecord> {
     const next = this.writes.then(() => this.append(record, output));
-    this.writes = next.then(() => undefined, () => undefined);
+    this.writes = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 
@@ -89,14 +95,19 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     const when = new Date(r.startedAt);
     const seconds = ((Date.parse(r.endedAt) - when.getTime()) / 1000).toFixed(1);
     item.description = `${when.toLocaleString()} · ${seconds} s · exit ${r.exitCode}`;
-    item.iconPath = new vscode.ThemeIcon(r.ok ? 'pass' : r.exitCode === 130 ? 'circle-slash' : 'error', new vscode.ThemeColor(r.ok ? 'testing.iconPassed' : 'testing.iconFailed'));
+    item.iconPath = new vscode.ThemeIcon(
+      r.ok ? 'pass' : r.exitCode === 130 ? 'circle-slash' : 'error',
+      new vscode.ThemeColor(r.ok ? 'testing.iconPassed' : 'testing.iconFailed'),
+    );
     const rerunnable = isRerun(r.rerun);
     const migration = rerunnable && r.rerun?.step === 'migrate';
     item.contextValue = `hm:run:${r.step}${rerunnable ? ':rerunnable' : ''}${migration ? ':migration' : ''}`;
     // Names, paths and messages come from databases and servers: text, never Markdown or links.
     const md = new vscode.MarkdownString(undefined, false);
     md.isTrusted = false;
-    md.appendMarkdown('**').appendText(r.title).appendMarkdown(`** — ${r.ok ? 'succeeded' : 'failed'} (exit ${r.exitCode})\n\n`);
+    md.appendMarkdown('**')
+      .appendText(r.title)
+      .appendMarkdown(`** — ${r.ok ? 'succeeded' : 'failed'} (exit ${r.exitCode})\n\n`);
     const fact = (label: string, value: string | undefined): void => {
       if (value) md.appendMarkdown(`- ${label}: `).appendText(value).appendMarkdown('\n');
     };

@@ -10,7 +10,6 @@ import { ansi as style, escapeControl, stripAnsi } from '../core/present/style.j
 import type { StepProgress } from '../core/step.js';
 import type { RunningSteps } from './runningSteps.js';
 
-
 export interface StepIo {
   line: (text: string) => void;
   command: (text: string) => void;
@@ -31,7 +30,11 @@ export interface StepTerminalRun {
 }
 
 /** Runs `work` in a new terminal named `name`; resolves when the work is done (not when closed). */
-export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<StepOutcome>, options: { running?: RunningSteps; log?: vscode.LogOutputChannel; show?: boolean } = {}): StepTerminalRun {
+export function runStepInTerminal(
+  name: string,
+  work: (io: StepIo) => Promise<StepOutcome>,
+  options: { running?: RunningSteps; log?: vscode.LogOutputChannel; show?: boolean } = {},
+): StepTerminalRun {
   const write = new vscode.EventEmitter<string>();
   const close = new vscode.EventEmitter<number | void>();
   const controller = new AbortController();
@@ -94,7 +97,10 @@ export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<St
           let reported = 0;
           reportProgress = (p) => {
             const percent = p.total > 0 ? (100 * p.done) / p.total : 0;
-            progress.report({ increment: Math.max(0, percent - reported), message: `${p.done}/${p.total}${p.label ? ` · ${p.label}` : ''}` });
+            progress.report({
+              increment: Math.max(0, percent - reported),
+              message: `${p.done}/${p.total}${p.label ? ` · ${p.label}` : ''}`,
+            });
             reported = Math.max(reported, percent);
           };
           return work(io);
@@ -110,7 +116,13 @@ export function runStepInTerminal(name: string, work: (io: StepIo) => Promise<St
     if (!result.ok && controller.signal.aborted) result.cancelled = true;
     const exitCode = result.ok ? 0 : result.cancelled ? 130 : 1;
     out('\n');
-    out(result.ok ? style.green(style.bold(`✔ ${name} succeeded in ${seconds} s\n`)) : result.cancelled ? style.yellow(style.bold(`■ ${name} cancelled after ${seconds} s\n`)) : style.red(style.bold(`✖ ${name} failed after ${seconds} s\n`)));
+    out(
+      result.ok
+        ? style.green(style.bold(`✔ ${name} succeeded in ${seconds} s\n`))
+        : result.cancelled
+          ? style.yellow(style.bold(`■ ${name} cancelled after ${seconds} s\n`))
+          : style.red(style.bold(`✖ ${name} failed after ${seconds} s\n`)),
+    );
     for (const l of result.summary) out(`  ${l}\n`);
     out(style.dim(`\nExit code ${exitCode}. Press any key to close this terminal.\n`));
     finished = { exitCode };

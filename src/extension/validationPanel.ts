@@ -8,7 +8,16 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { countQuery, reportToCsv, reportToMarkdown } from '../core/reportFormat.js';
 import { validate } from '../core/validate.js';
-import { assertNever, parseWebviewMessage, type ExportFormat, type HostToWebview, type RenderedMessage, type ValidationArgs, type ValidationViewState, type WebviewRequest } from '../shared/protocol.js';
+import {
+  assertNever,
+  parseWebviewMessage,
+  type ExportFormat,
+  type HostToWebview,
+  type RenderedMessage,
+  type ValidationArgs,
+  type ValidationViewState,
+  type WebviewRequest,
+} from '../shared/protocol.js';
 import type { ValidationReport } from '../shared/report.js';
 import type { ConnectionStore } from './connectionStore.js';
 import type { ReportStore } from './reportStore.js';
@@ -73,7 +82,12 @@ export class ValidationPanel implements vscode.Disposable {
   }
 
   static create(deps: PanelDeps, args: ValidationArgs): ValidationPanel {
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, t('Validation'), vscode.ViewColumn.Active, ValidationPanel.options(deps.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      t('Validation'),
+      vscode.ViewColumn.Active,
+      ValidationPanel.options(deps.extensionUri),
+    );
     return new ValidationPanel(deps, panel, args);
   }
 
@@ -85,7 +99,11 @@ export class ValidationPanel implements vscode.Disposable {
     };
   }
 
-  constructor(private readonly deps: PanelDeps, readonly panel: vscode.WebviewPanel, private args: ValidationArgs) {
+  constructor(
+    private readonly deps: PanelDeps,
+    readonly panel: vscode.WebviewPanel,
+    private args: ValidationArgs,
+  ) {
     ValidationPanel.open.add(this);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'hydra.svg');
@@ -124,28 +142,53 @@ export class ValidationPanel implements vscode.Disposable {
       const tg = this.deps.store.get(this.args.targetConnectionId);
       if (!s || !tg) throw new Error(t('A connection of this validation was removed; open it again from the explorer.'));
       const [sp, tp] = await Promise.all([this.deps.store.getPassword(s.id), this.deps.store.getPassword(tg.id)]);
-      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: t('Validating…') }, () => validate({
-        source: { role: 'source', profile: s, password: sp, database: this.args.sourceDatabase, connectTimeoutSeconds: settings().connectTimeoutSeconds },
-        target: { role: 'target', profile: tg, password: tp, database: this.args.targetDatabase, connectTimeoutSeconds: settings().connectTimeoutSeconds },
-        checksums, signal: controller.signal, lockTimeoutSeconds: settings().lockWaitTimeoutSeconds,
-        ...(this.args.schemas?.length ? { schemas: this.args.schemas } : {}),
-        ...(only ? { tables: [only] } : {}),
-        onProgress: (p) => this.post({ type: 'progress', done: p.done, total: p.total }),
-      }));
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: t('Validating…') }, () =>
+        validate({
+          source: {
+            role: 'source',
+            profile: s,
+            password: sp,
+            database: this.args.sourceDatabase,
+            connectTimeoutSeconds: settings().connectTimeoutSeconds,
+          },
+          target: {
+            role: 'target',
+            profile: tg,
+            password: tp,
+            database: this.args.targetDatabase,
+            connectTimeoutSeconds: settings().connectTimeoutSeconds,
+          },
+          checksums,
+          signal: controller.signal,
+          lockTimeoutSeconds: settings().lockWaitTimeoutSeconds,
+          ...(this.args.schemas?.length ? { schemas: this.args.schemas } : {}),
+          ...(only ? { tables: [only] } : {}),
+          onProgress: (p) => this.post({ type: 'progress', done: p.done, total: p.total }),
+        }),
+      );
       if (controller.signal.aborted) return undefined;
       if (only && this.report) {
         // Re-check of one table: replace its row, keep the rest of the report.
         const fresh = result.tables[0];
         const tables = this.report.tables.map((x) => (fresh && x.schema === fresh.schema && x.name === fresh.name ? fresh : x));
         const matching = tables.filter((x) => x.status === 'match').length;
-        this.report = { ...this.report, tables, summary: { ...this.report.summary, matching, different: tables.filter((x) => x.status === 'different').length } };
-        this.report.ok = matching === tables.length && this.report.summary.objectsDifferent === 0 && this.report.summary.sequencesDifferent === 0;
+        this.report = {
+          ...this.report,
+          tables,
+          summary: { ...this.report.summary, matching, different: tables.filter((x) => x.status === 'different').length },
+        };
+        this.report.ok =
+          matching === tables.length && this.report.summary.objectsDifferent === 0 && this.report.summary.sequencesDifferent === 0;
       } else {
         this.report = result;
       }
-      this.deps.log.info(`${this.title}: ${this.report.ok ? 'OK' : 'differences found'} (${this.report.summary.tables} tables, ${this.report.durationMs} ms)`);
+      this.deps.log.info(
+        `${this.title}: ${this.report.ok ? 'OK' : 'differences found'} (${this.report.summary.tables} tables, ${this.report.durationMs} ms)`,
+      );
       this.post({ type: 'report', title: this.title, report: this.report });
-      void this.deps.reports.save(this.args, this.report).catch((err: unknown) => this.deps.log.warn(`Could not keep the validation report: ${String(err)}`));
+      void this.deps.reports
+        .save(this.args, this.report)
+        .catch((err: unknown) => this.deps.log.warn(`Could not keep the validation report: ${String(err)}`));
       return this.report;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -163,7 +206,11 @@ export class ValidationPanel implements vscode.Disposable {
     if (saved) {
       this.post({ type: 'report', title: this.title, report: saved, savedAt: saved.startedAt });
     } else {
-      this.post({ type: 'error', title: this.title, message: t('This validation is not run again after a reload (it reads every table of both servers). Re-run to compare now.') });
+      this.post({
+        type: 'error',
+        title: this.title,
+        message: t('This validation is not run again after a reload (it reads every table of both servers). Re-run to compare now.'),
+      });
     }
   }
 
@@ -208,7 +255,9 @@ export class ValidationPanel implements vscode.Disposable {
           const report = await this.run(this.report?.checksums ?? false, { schema: m.schema, name: m.name });
           const row = report?.tables.find((x) => x.schema === m.schema && x.name === m.name);
           ok = report !== undefined;
-          message = row ? t('Re-checked {0}: {1}', `${m.schema}.${m.name}`, row.status.replace(/_/g, ' ')) : t('The re-check could not run.');
+          message = row
+            ? t('Re-checked {0}: {1}', `${m.schema}.${m.name}`, row.status.replace(/_/g, ' '))
+            : t('The re-check could not run.');
           break;
         }
         case 'export': {
@@ -236,9 +285,19 @@ export class ValidationPanel implements vscode.Disposable {
     if (!this.report) return undefined;
     const ext = format === 'markdown' ? 'md' : format;
     const stamp = this.report.startedAt.replace(/[:T]/g, '-').replace(/\..*$/, '');
-    const uri = target ?? (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`${this.args.targetDatabase.replace(/[^\p{L}\p{N}._-]+/gu, '_')}-validation-${stamp}.${ext}`), filters: { [format.toUpperCase()]: [ext] } }));
+    const uri =
+      target ??
+      (await vscode.window.showSaveDialog({
+        defaultUri: vscode.Uri.file(`${this.args.targetDatabase.replace(/[^\p{L}\p{N}._-]+/gu, '_')}-validation-${stamp}.${ext}`),
+        filters: { [format.toUpperCase()]: [ext] },
+      }));
     if (!uri) return undefined;
-    const text = format === 'json' ? JSON.stringify(this.report, null, 2) : format === 'csv' ? reportToCsv(this.report) : reportToMarkdown(this.report);
+    const text =
+      format === 'json'
+        ? JSON.stringify(this.report, null, 2)
+        : format === 'csv'
+          ? reportToCsv(this.report)
+          : reportToMarkdown(this.report);
     await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
     void vscode.window.showInformationMessage(t('Exported the validation report to {0}', uri.fsPath));
     return uri;

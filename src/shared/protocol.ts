@@ -66,7 +66,7 @@ type Fields = Record<string, unknown>;
 const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v: unknown, max = 1000): v is string => typeof v === 'string' && v.length <= max;
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isId = (v: unknown): v is number => isCount(v) && (v) <= Number.MAX_SAFE_INTEGER;
+const isId = (v: unknown): v is number => isCount(v) && v <= Number.MAX_SAFE_INTEGER;
 
 /** The message if it is a well-formed WebviewToHost, otherwise undefined. */
 export function parseWebviewMessage(v: unknown): WebviewToHost | undefined {
@@ -78,9 +78,13 @@ export function parseWebviewMessage(v: unknown): WebviewToHost | undefined {
       return isId(v.id) && typeof v.checksums === 'boolean' ? { type: 'rerun', id: v.id, checksums: v.checksums } : undefined;
     case 'recheckTable':
     case 'copyCountQuery':
-      return isId(v.id) && isText(v.schema, 200) && isText(v.name, 200) ? { type: v.type, id: v.id, schema: v.schema, name: v.name } : undefined;
+      return isId(v.id) && isText(v.schema, 200) && isText(v.name, 200)
+        ? { type: v.type, id: v.id, schema: v.schema, name: v.name }
+        : undefined;
     case 'export':
-      return isId(v.id) && EXPORT_FORMATS.includes(v.format as ExportFormat) ? { type: 'export', id: v.id, format: v.format as ExportFormat } : undefined;
+      return isId(v.id) && EXPORT_FORMATS.includes(v.format as ExportFormat)
+        ? { type: 'export', id: v.id, format: v.format as ExportFormat }
+        : undefined;
     case 'rendered':
       return isCount(v.rows) && isCount(v.totalRows) && isText(v.summary) && (v.tab === 'tables' || v.tab === 'objects')
         ? { type: 'rendered', rows: v.rows, totalRows: v.totalRows, summary: v.summary, tab: v.tab }
@@ -101,11 +105,18 @@ export function parseHostMessage(v: unknown): HostToWebview | undefined {
     case 'report':
       if (!isText(v.title) || !isObject(v.report) || !Array.isArray(v.report.tables)) return undefined;
       if (v.savedAt !== undefined && !isText(v.savedAt, 40)) return undefined;
-      return { type: 'report', title: v.title, report: v.report as unknown as ValidationReport, ...(isText(v.savedAt, 40) ? { savedAt: v.savedAt } : {}) };
+      return {
+        type: 'report',
+        title: v.title,
+        report: v.report as unknown as ValidationReport,
+        ...(isText(v.savedAt, 40) ? { savedAt: v.savedAt } : {}),
+      };
     case 'error':
       return isText(v.title) && isText(v.message, 10_000) ? { type: 'error', title: v.title, message: v.message } : undefined;
     case 'done':
-      return isId(v.id) && typeof v.ok === 'boolean' && isText(v.message, 10_000) ? { type: 'done', id: v.id, ok: v.ok, message: v.message } : undefined;
+      return isId(v.id) && typeof v.ok === 'boolean' && isText(v.message, 10_000)
+        ? { type: 'done', id: v.id, ok: v.ok, message: v.message }
+        : undefined;
     default:
       return undefined;
   }

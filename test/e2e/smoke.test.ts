@@ -37,8 +37,11 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await createSampleDatabase(pg15, DB);
     // A source whose columnar access method belongs to an extension the PG17 target lacks (FACTS: adminpack).
     await pg15.sql(`CREATE DATABASE hydra_ext OWNER ${MIGRATOR} TEMPLATE template0`);
-    await pg15.sql(`CREATE EXTENSION adminpack; CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;
-      ALTER EXTENSION adminpack ADD ACCESS METHOD columnar; SET ROLE ${MIGRATOR}; CREATE TABLE public.metrics (id int, v float8) USING columnar;`, 'hydra_ext');
+    await pg15.sql(
+      `CREATE EXTENSION adminpack; CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;
+      ALTER EXTENSION adminpack ADD ACCESS METHOD columnar; SET ROLE ${MIGRATOR}; CREATE TABLE public.metrics (id int, v float8) USING columnar;`,
+      'hydra_ext',
+    );
     dumps = mkdtempSync(join(tmpdir(), 'hm-e2e-dumps-'));
     code = await startCodeServer({ settings: { 'hydraMigrate.pgBinDir': PG15_TOOLS, 'hydraMigrate.dumpFolder': dumps } });
     await code.installExtension(vsix);
@@ -94,7 +97,10 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await welcome.getByRole('button', { name: 'Add Target Connection' }).waitFor();
     // The extension activates when the view opens; the welcome must survive that.
     await page.waitForTimeout(1500);
-    assert.ok(await welcome.getByRole('button', { name: 'Add Source Connection' }).isVisible(), 'welcome stays while there are no connections');
+    assert.ok(
+      await welcome.getByRole('button', { name: 'Add Source Connection' }).isVisible(),
+      'welcome stays while there are no connections',
+    );
     await page.screenshot({ path: join(shots, 'smoke-welcome.png') });
   });
 
@@ -113,7 +119,10 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await input.press('Enter');
     await page.locator('.notifications-toasts', { hasText: 'Connected to "Shop (PG15)": PostgreSQL 15' }).waitFor({ timeout: 20_000 });
 
-    const tree = page.locator('[id="workbench.view.extension.hydraMigrate"], .pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    const tree = page
+      .locator('[id="workbench.view.extension.hydraMigrate"], .pane-body')
+      .filter({ has: page.locator('.monaco-list') })
+      .first();
     const row = (label: string) => tree.locator(`.monaco-list-row[aria-label^="${label}"]`).first();
     await row('Shop (PG15)').click();
     await row(DB).waitFor({ timeout: 20_000 });
@@ -133,11 +142,17 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   it('migrates the source database to a PG17 target from the context menu and shows the validation', async () => {
     // Add the target through the command palette, pasting a URI with the password in it.
     const input = quickInput();
-    await addTargetFromPalette(`postgresql://${pg17.adminUser}:${encodeURIComponent(pg17.adminPassword)}@127.0.0.1:${pg17.port}/postgres?sslmode=disable`, 'Cloud (PG17)');
+    await addTargetFromPalette(
+      `postgresql://${pg17.adminUser}:${encodeURIComponent(pg17.adminPassword)}@127.0.0.1:${pg17.port}/postgres?sslmode=disable`,
+      'Cloud (PG17)',
+    );
     await page.locator('.notifications-toasts', { hasText: 'Connected to "Cloud (PG17)": PostgreSQL 17' }).waitFor({ timeout: 20_000 });
 
     // Right-click the source database -> Migrate Database…
-    const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    const tree = page
+      .locator('.pane-body')
+      .filter({ has: page.locator('.monaco-list') })
+      .first();
     await contextMenu(tree.locator(`.monaco-list-row[aria-label^="${DB}, database"]`).first(), 'Migrate Database…', 'context-menu.png');
     await page.locator('.quick-input-widget', { hasText: 'Target database name' }).waitFor({ timeout: 10_000 });
     await input.fill('shop_v17');
@@ -153,7 +168,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const facts = await view.locator('.facts').innerText();
     assert.match(facts, /0 different/);
     assert.match(facts, /0 missing in target/);
-    assert.ok(await view.locator('td', { hasText: 'events' }).count() > 0, 'every table is listed');
+    assert.ok((await view.locator('td', { hasText: 'events' }).count()) > 0, 'every table is listed');
     await page.screenshot({ path: join(shots, 'validation.png') });
     // The Runs view lists the five steps.
     await page.locator('.pane-header', { hasText: 'Runs' }).click();
@@ -164,7 +179,10 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   it('tampering with the target and re-running the validation shows exactly the differences', async () => {
     await pg17.sql('DELETE FROM public.accounts WHERE id <= 3; ALTER TABLE public.events SET ACCESS METHOD heap', 'shop_v17');
     const view = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
-    await page.locator('.tab', { hasText: /^Validate / }).first().click();
+    await page
+      .locator('.tab', { hasText: /^Validate / })
+      .first()
+      .click();
     const rerun = view.getByRole('button', { name: 'Re-run', exact: true });
     await rerun.waitFor({ timeout: 20_000 }).catch(async (e: unknown) => {
       await page.screenshot({ path: join(shots, 'rerun-missing.png') });
@@ -174,8 +192,14 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await view.locator('h2', { hasText: 'The target differs from the source' }).waitFor({ timeout: 60_000 });
     const rows = await view.locator('tbody tr').allInnerTexts();
     assert.equal(rows.length, 2, rows.join('\n'));
-    assert.ok(rows.some((r) => /accounts/.test(r) && /-3/.test(r)), 'accounts: 3 rows missing');
-    assert.ok(rows.some((r) => /events/.test(r) && /columnar → heap/.test(r)), 'events: columnar became heap');
+    assert.ok(
+      rows.some((r) => /accounts/.test(r) && /-3/.test(r)),
+      'accounts: 3 rows missing',
+    );
+    assert.ok(
+      rows.some((r) => /events/.test(r) && /columnar → heap/.test(r)),
+      'events: columnar became heap',
+    );
     await page.screenshot({ path: join(shots, 'differences.png') });
 
     // Re-check one table: the view answers in its status line.
@@ -188,7 +212,11 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const input = page.locator('.quick-input-widget input.input');
     await input.waitFor({ timeout: 10_000 });
     // The dialog fills in the suggested path first; replace it once it is there.
-    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value.endsWith('.md') ?? false, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value.endsWith('.md') ?? false,
+      undefined,
+      { timeout: 10_000 },
+    );
     await input.fill(out);
     await page.waitForTimeout(300);
     await input.press('Enter');
@@ -203,7 +231,10 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   });
 
   it('a target lacking the columnar extension: the readiness checks stop the migration with the fix', async () => {
-    const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    const tree = page
+      .locator('.pane-body')
+      .filter({ has: page.locator('.monaco-list') })
+      .first();
     await contextMenu(tree.locator('.monaco-list-row[aria-label^="hydra_ext, database"]').first(), 'Migrate Database…');
     const input = quickInput();
     await page.locator('.quick-input-widget', { hasText: 'Target database name' }).waitFor({ timeout: 10_000 });
@@ -222,16 +253,25 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   it('cancelling a long restore stops pg_restore and says what state the database is in', async () => {
     // A big archive, made with the real pg_dump outside the UI, and an empty target database.
     await pg15.sql(`CREATE DATABASE bigdb OWNER ${MIGRATOR} TEMPLATE template0`);
-    await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 2000000) g`, 'bigdb');
+    await pg15.sql(
+      `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 2000000) g`,
+      'bigdb',
+    );
     const archive = join(dumps, 'big.dump');
     const made = await dump({
       source: sideOn(pg15, 'bigdb'),
-      pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore'), out: archive, format: 'custom',
+      pgDump: join(PG15_TOOLS, 'pg_dump'),
+      pgRestore: join(PG15_TOOLS, 'pg_restore'),
+      out: archive,
+      format: 'custom',
     });
     assert.ok(made.ok, made.failure?.message);
     await pg17.sql('CREATE DATABASE restore_me TEMPLATE template0');
 
-    const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    const tree = page
+      .locator('.pane-body')
+      .filter({ has: page.locator('.monaco-list') })
+      .first();
     const target = tree.locator('.monaco-list-row[aria-label^="Cloud (PG17)"]').first();
     await target.click();
     const dbRow = tree.locator('.monaco-list-row[aria-label^="restore_me, database"]').first();
@@ -241,17 +281,26 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const input = quickInput();
     await input.waitFor({ timeout: 10_000 });
     // The dialog fills in its starting folder first; replace it once it is there.
-    await page.waitForFunction(() => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'),
+      undefined,
+      { timeout: 10_000 },
+    );
     await page.waitForTimeout(300);
     await input.fill(archive);
     await page.waitForTimeout(300);
     await input.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'Restore 1' }).or(page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' })).first().waitFor({ timeout: 20_000 });
+    await page
+      .locator('.quick-input-widget', { hasText: 'Restore 1' })
+      .or(page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' }))
+      .first()
+      .waitFor({ timeout: 20_000 });
     await input.press('Enter');
     // Wait until pg_restore is copying the data, then Ctrl+C in the step terminal.
     const rows = page.locator('.terminal-wrapper.active .xterm-rows');
     const deadline = Date.now() + 30_000;
-    while (!/processing data for table|launching item/.test(await rows.innerText()) && Date.now() < deadline) await page.waitForTimeout(100);
+    while (!/processing data for table|launching item/.test(await rows.innerText()) && Date.now() < deadline)
+      await page.waitForTimeout(100);
     await page.locator('.terminal-wrapper.active .xterm').click();
     const t0 = Date.now();
     await page.keyboard.press('Control+C');
@@ -263,16 +312,28 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.match(flat, /Dropandrecreate"restore_me"/);
     assert.match(flat, /Exitcode130/);
     const { execFileSync } = await import('node:child_process');
-    const left = (() => { try { return execFileSync('pgrep', ['-f', 'pg_restore.*big.dump']).toString().trim(); } catch { return ''; } })();
+    const left = (() => {
+      try {
+        return execFileSync('pgrep', ['-f', 'pg_restore.*big.dump']).toString().trim();
+      } catch {
+        return '';
+      }
+    })();
     assert.equal(left, '', 'no pg_restore left running');
     await page.screenshot({ path: join(shots, 'cancelled.png') });
   });
 
   it('a wrong password shows the explanation in the tree without retrying in a loop', async () => {
     await page.keyboard.press('Escape');
-    await addTargetFromPalette(`postgresql://${pg17.adminUser}:not-the-password@127.0.0.1:${pg17.port}/postgres?sslmode=disable`, 'Wrong password');
+    await addTargetFromPalette(
+      `postgresql://${pg17.adminUser}:not-the-password@127.0.0.1:${pg17.port}/postgres?sslmode=disable`,
+      'Wrong password',
+    );
     await page.locator('.notifications-toasts', { hasText: 'rejected the password' }).first().waitFor({ timeout: 20_000 });
-    const tree = page.locator('.pane-body').filter({ has: page.locator('.monaco-list') }).first();
+    const tree = page
+      .locator('.pane-body')
+      .filter({ has: page.locator('.monaco-list') })
+      .first();
     // The tree may still be repainting after the test of the new connection: expand until the error shows.
     const wrong = tree.locator('.monaco-list-row[aria-label^="Wrong password"]').first();
     const errorRow = tree.locator('.monaco-list-row', { hasText: 'rejected the password' }).first();

@@ -79,8 +79,10 @@ export interface CodeServerOptions {
  * would take them as its own configuration (npm_config_user_agent names Node 20).
  */
 export function isNpmRunVariable(name: string): boolean {
-  return /^(npm_config_|npm_lifecycle_|npm_package_)/i.test(name)
-    || ['npm_node_execpath', 'npm_execpath', 'npm_command', 'INIT_CWD', 'NODE'].includes(name);
+  return (
+    /^(npm_config_|npm_lifecycle_|npm_package_)/i.test(name) ||
+    ['npm_node_execpath', 'npm_execpath', 'npm_command', 'INIT_CWD', 'NODE'].includes(name)
+  );
 }
 
 export function withoutNpmRunVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -118,29 +120,47 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   const extensionsDir = join(root, 'extensions');
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
-  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none',
-    'workbench.tips.enabled': false,
-    'workbench.enableExperiments': false,
-    'telemetry.telemetryLevel': 'off',
-    'update.mode': 'none',
-    'extensions.autoCheckUpdates': false,
-    'extensions.autoUpdate': false,
-    'security.workspace.trust.enabled': false,
-    'terminal.integrated.gpuAcceleration': 'off',
-    'chat.disableAIFeatures': true,
-    'workbench.welcomePage.walkthroughs.openOnInstall': false,
-    ...options.settings,
-  }, null, 2));
+  writeFileSync(
+    join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.enableExperiments': false,
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'security.workspace.trust.enabled': false,
+        'terminal.integrated.gpuAcceleration': 'off',
+        'chat.disableAIFeatures': true,
+        'workbench.welcomePage.walkthroughs.openOnInstall': false,
+        ...options.settings,
+      },
+      null,
+      2,
+    ),
+  );
   // Settings with machine scope (e.g. hydraMigrate.pgBinDir) are read from Machine/settings.json in a remote host.
   mkdirSync(join(userDataDir, 'Machine'), { recursive: true });
   writeFileSync(join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(options.settings ?? {}, null, 2));
   const env = codeServerEnv(root, cache, options.env);
   const port = await freePort();
   const args = [
-    '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--disable-getting-started-override', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
-    '--vscode-option', 'reconnection-grace-time=5',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
+    '--vscode-option',
+    'reconnection-grace-time=5',
   ];
   if (options.smokeTestDriver) args.push('--vscode-option', 'enable-smoke-test-driver');
   const child: ChildProcess = spawn(codeServerBin(cache), args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -178,7 +198,11 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     extensionsDir,
     output: () => output,
     installExtension: async (vsix) => {
-      await runToEnd(codeServerBin(cache), ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'], env);
+      await runToEnd(
+        codeServerBin(cache),
+        ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'],
+        env,
+      );
     },
     stop: async () => {
       const exited = new Promise<void>((resolve) => {
@@ -203,7 +227,16 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
 }
 
@@ -216,7 +249,10 @@ export interface HostTestRun {
  * Runs extension-host tests in a real workbench. `extensionPath` is the folder holding
  * package.json, `testsPath` the compiled entry exporting run().
  */
-export async function runExtensionHostTests(server: CodeServer, options: { extensionPath: string; testsPath: string; workspace: string; timeoutMs?: number; onLog?: (line: string) => void }): Promise<HostTestRun> {
+export async function runExtensionHostTests(
+  server: CodeServer,
+  options: { extensionPath: string; testsPath: string; workspace: string; timeoutMs?: number; onLog?: (line: string) => void },
+): Promise<HostTestRun> {
   const browser = await launchBrowser();
   const log: string[] = [];
   try {

@@ -38,7 +38,8 @@ export async function createSampleDatabase(server: TestServer, name: string): Pr
   await createMigrator(server);
   await server.sql(`CREATE DATABASE ${q(name)} OWNER ${q(MIGRATOR)} TEMPLATE template0 ENCODING 'UTF8'`);
   const a = AWKWARD;
-  await server.sql(`
+  await server.sql(
+    `
     CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;
     SET ROLE ${q(MIGRATOR)};
     CREATE TABLE public.accounts (id bigint PRIMARY KEY, name text NOT NULL, balance numeric(12,2));
@@ -61,7 +62,9 @@ export async function createSampleDatabase(server: TestServer, name: string): Pr
     INSERT INTO ${q(a.schemaUnicode)}.${q(a.tableUnicode)} SELECT generate_series(1, 7);
     RESET ROLE;
     ANALYZE;
-  `, name);
+  `,
+    name,
+  );
 }
 
 /**
@@ -69,8 +72,11 @@ export async function createSampleDatabase(server: TestServer, name: string): Pr
  * sequences, views, functions, a trigger, large objects, a second schema owned by another role.
  */
 export async function addMigrationObjects(server: TestServer, name: string): Promise<void> {
-  await server.sql(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_owner') THEN CREATE ROLE app_owner; END IF; END $$`);
-  await server.sql(`
+  await server.sql(
+    `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_owner') THEN CREATE ROLE app_owner; END IF; END $$`,
+  );
+  await server.sql(
+    `
     CREATE SCHEMA inventory AUTHORIZATION app_owner;
     SET ROLE app_owner;
     CREATE TABLE inventory.products (sku text PRIMARY KEY, qty int NOT NULL DEFAULT 0);
@@ -90,7 +96,9 @@ export async function addMigrationObjects(server: TestServer, name: string): Pro
     CREATE INDEX accounts_name_idx ON public.accounts (name);
     SELECT lo_from_bytea(0, 'large object one'::bytea), lo_from_bytea(0, 'large object two'::bytea);
     RESET ROLE;
-  `, name);
+  `,
+    name,
+  );
 }
 
 /** A side on a test server: the migrator by default, the server's admin with `admin`. */

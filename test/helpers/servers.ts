@@ -126,13 +126,25 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
     chownSync(pwFile, uid, gid);
   }
   chmodSync(root, 0o700);
-  run(join(binDir, 'initdb'), ['-D', dataDir, '-U', ADMIN, `--pwfile=${pwFile}`, '--auth-host=scram-sha-256', '--auth-local=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'], `initdb (${kind})`);
+  run(
+    join(binDir, 'initdb'),
+    [
+      '-D',
+      dataDir,
+      '-U',
+      ADMIN,
+      `--pwfile=${pwFile}`,
+      '--auth-host=scram-sha-256',
+      '--auth-local=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+      '--no-sync',
+    ],
+    `initdb (${kind})`,
+  );
   rmSync(pwFile);
-  const hba = [
-    ...(options.hbaLines ?? []),
-    'local all all scram-sha-256',
-    'host all all 127.0.0.1/32 scram-sha-256',
-  ].join('\n');
+  const hba = [...(options.hbaLines ?? []), 'local all all scram-sha-256', 'host all all 127.0.0.1/32 scram-sha-256'].join('\n');
   writeFileSync(join(dataDir, 'pg_hba.conf'), hba + '\n');
   const settings: Record<string, string> = {
     listen_addresses: "'127.0.0.1'",
@@ -151,10 +163,20 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
     settings.ssl_cert_file = `'${join(root, 'server.crt')}'`;
     settings.ssl_key_file = `'${join(root, 'server.key')}'`;
   }
-  writeFileSync(join(dataDir, 'postgresql.auto.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  writeFileSync(
+    join(dataDir, 'postgresql.auto.conf'),
+    Object.entries(settings)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('\n') + '\n',
+  );
   if (isRoot) {
     const { uid, gid } = postgresIds();
-    for (const f of [join(dataDir, 'pg_hba.conf'), join(dataDir, 'postgresql.auto.conf'), ...(options.ssl ? [join(root, 'server.crt'), join(root, 'server.key')] : [])]) chownSync(f, uid, gid);
+    for (const f of [
+      join(dataDir, 'pg_hba.conf'),
+      join(dataDir, 'postgresql.auto.conf'),
+      ...(options.ssl ? [join(root, 'server.crt'), join(root, 'server.key')] : []),
+    ])
+      chownSync(f, uid, gid);
   }
 
   let port = 0;
@@ -162,7 +184,11 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
   for (let attempt = 0; attempt < 5; attempt++) {
     port = await freePort();
     try {
-      run(join(binDir, 'pg_ctl'), ['-D', dataDir, '-l', join(root, 'server.log'), '-o', `-p ${port}`, '-w', '-t', '60', 'start'], `pg_ctl start (${kind})`);
+      run(
+        join(binDir, 'pg_ctl'),
+        ['-D', dataDir, '-l', join(root, 'server.log'), '-o', `-p ${port}`, '-w', '-t', '60', 'start'],
+        `pg_ctl start (${kind})`,
+      );
       lastError = undefined;
       break;
     } catch (e) {
@@ -199,7 +225,8 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
     binDir,
     dataDir,
     ...(caFile ? { caFile } : {}),
-    uri: (database = 'postgres', user = ADMIN) => `postgresql://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`,
+    uri: (database = 'postgres', user = ADMIN) =>
+      `postgresql://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`,
     async sql(text: string, database = 'postgres') {
       const client = new pg.Client({ host: '127.0.0.1', port, user: ADMIN, password: ADMIN_PASSWORD, database, ssl: false });
       await client.connect();
@@ -223,7 +250,7 @@ export async function startServers<K extends ServerKind>(...kinds: K[]): Promise
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
     await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.stop() : Promise.resolve())));
-    throw (failed).reason;
+    throw failed.reason;
   }
   const out = {} as Record<K, TestServer>;
   kinds.forEach((k, i) => {
@@ -242,10 +269,40 @@ function makeCertificates(dir: string): string {
   const ssl = (args: string[]): void => {
     execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   };
-  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=hydra-migrate test CA', '-keyout', 'ca.key', '-out', 'ca.crt']);
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=hydra-migrate test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  ]);
   ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'server.crt', '-extfile', 'san.ext']);
+  ssl([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    'server.crt',
+    '-extfile',
+    'san.ext',
+  ]);
   chmodSync(join(dir, 'server.key'), 0o600);
   // The CA file must stay readable for the test process after the root folder is chmod 700.
   const ca = join(mkdtempSync(join(tmpdir(), 'hm-ca-')), 'ca.crt');
@@ -269,9 +326,10 @@ export async function blackhole(): Promise<{ port: number; close: () => Promise<
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     port,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

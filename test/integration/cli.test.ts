@@ -93,10 +93,15 @@ describe('hydra-migrate listing', () => {
   });
 
   it('schemas and tables with awkward names, columnar marked', () => {
-    const schemas = JSON.parse(run(['schemas', '--uri', uri(pg17), '--json'], { password: MIGRATOR_PASSWORD }).stdout).map((s: { name: string }) => s.name);
+    const schemas = JSON.parse(run(['schemas', '--uri', uri(pg17), '--json'], { password: MIGRATOR_PASSWORD }).stdout).map(
+      (s: { name: string }) => s.name,
+    );
     assert.ok(schemas.includes(AWKWARD.schemaQuote) && schemas.includes(AWKWARD.schemaUnicode));
     const r = run(['tables', '--uri', uri(pg17), '--schema', AWKWARD.schemaUnicode, '--json'], { password: MIGRATOR_PASSWORD });
-    assert.deepEqual(JSON.parse(r.stdout).map((t: { name: string; accessMethod: string }) => [t.name, t.accessMethod]), [[AWKWARD.tableUnicode, 'columnar']]);
+    assert.deepEqual(
+      JSON.parse(r.stdout).map((t: { name: string; accessMethod: string }) => [t.name, t.accessMethod]),
+      [[AWKWARD.tableUnicode, 'columnar']],
+    );
     const text = run(['tables', '--uri', uri(pg15), '--schema', 'public'], { password: MIGRATOR_PASSWORD }).stdout;
     assert.match(text, /^events +table +columnar +500/m);
   });

@@ -18,7 +18,12 @@ let tls: TestServer;
 const DB = 'hydra app';
 
 const target = (server: TestServer, overrides: Partial<ConnectionTarget> = {}): ConnectionTarget => ({
-  host: '127.0.0.1', port: server.port, database: DB, user: MIGRATOR, sslmode: 'prefer', ...overrides,
+  host: '127.0.0.1',
+  port: server.port,
+  database: DB,
+  user: MIGRATOR,
+  sslmode: 'prefer',
+  ...overrides,
 });
 
 before(async () => {
@@ -43,7 +48,9 @@ describe('Test Connection succeeds', () => {
       assert.equal(r.info.superuser, false);
       assert.equal(r.info.ssl, false, 'sslmode=prefer falls back to plain TCP when the server has no TLS');
       assert.ok(r.info.tableAccessMethods.includes('columnar'), 'the columnar stand-in is listed');
-      const admin = await testConnection(target(server, { user: server.adminUser, database: 'postgres' }), { password: server.adminPassword });
+      const admin = await testConnection(target(server, { user: server.adminUser, database: 'postgres' }), {
+        password: server.adminPassword,
+      });
       assert.ok(admin.ok && admin.info.superuser);
     });
   }
@@ -59,8 +66,10 @@ describe('Test Connection succeeds', () => {
   it('TLS: sslmode=require encrypts; verify-full with the CA verifies', async () => {
     const req = await testConnection(target(tls, { database: 'postgres', sslmode: 'require' }), { password: MIGRATOR_PASSWORD });
     assert.ok(req.ok && req.info.ssl, 'encrypted');
-    assert.match(req.ok ? req.info.sslVersion ?? '' : '', /^TLS/);
-    const full = await testConnection(target(tls, { database: 'postgres', sslmode: 'verify-full', sslrootcert: tls.caFile! }), { password: MIGRATOR_PASSWORD });
+    assert.match(req.ok ? (req.info.sslVersion ?? '') : '', /^TLS/);
+    const full = await testConnection(target(tls, { database: 'postgres', sslmode: 'verify-full', sslrootcert: tls.caFile! }), {
+      password: MIGRATOR_PASSWORD,
+    });
     assert.ok(full.ok && full.info.ssl, full.ok ? '' : full.error.detail);
     const prefer = await testConnection(target(tls, { database: 'postgres' }), { password: MIGRATOR_PASSWORD });
     assert.ok(prefer.ok && prefer.info.ssl, 'prefer uses TLS when the server offers it');
@@ -74,14 +83,22 @@ describe('Test Connection explains each failure', () => {
   before(async () => {
     // Accepts TCP connections and never answers: what a black-holed server looks like.
     silent = createServer((socket) => sockets.push(socket));
-    silentPort = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)));
+    silentPort = await new Promise<number>((resolve) =>
+      silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)),
+    );
   });
   after(() => {
     for (const s of sockets) s.destroy();
     silent.close();
   });
 
-  const failure = async (t: ConnectionTarget, password: string | undefined, problem: string, pattern: RegExp, timeout = 10): Promise<number> => {
+  const failure = async (
+    t: ConnectionTarget,
+    password: string | undefined,
+    problem: string,
+    pattern: RegExp,
+    timeout = 10,
+  ): Promise<number> => {
     const r = await testConnection(t, { password, connectTimeoutSeconds: timeout });
     assert.equal(r.ok, false);
     if (r.ok) return 0;
@@ -95,19 +112,39 @@ describe('Test Connection explains each failure', () => {
   };
 
   it('wrong password', () => expectFailure(target(pg15), 'wrong-password', 'auth_failed', /rejected the password for user "migrator"/));
-  it('unknown user reads the same as a wrong password', () => expectFailure(target(pg17, { user: 'nobody' }), 'some-password', 'auth_failed', /user "nobody"/));
+  it('unknown user reads the same as a wrong password', () =>
+    expectFailure(target(pg17, { user: 'nobody' }), 'some-password', 'auth_failed', /user "nobody"/));
   it('no password stored', () => expectFailure(target(pg15), undefined, 'no_password', /none is stored/));
-  it('database missing', () => expectFailure(target(pg17, { database: 'nosuchdb' }), MIGRATOR_PASSWORD, 'database_missing', /"nosuchdb" does not exist/));
+  it('database missing', () =>
+    expectFailure(target(pg17, { database: 'nosuchdb' }), MIGRATOR_PASSWORD, 'database_missing', /"nosuchdb" does not exist/));
   it('connection refused', async () => expectFailure(target(pg15, { port: await freePort() }), MIGRATOR_PASSWORD, 'refused', /refused/));
-  it('unknown host', () => expectFailure(target(pg15, { host: 'db.nonexistent.invalid' }), MIGRATOR_PASSWORD, 'unknown_host', /"db\.nonexistent\.invalid" could not be resolved/));
-  it('SSL required by the client, server without TLS', () => expectFailure(target(pg15, { sslmode: 'require' }), MIGRATOR_PASSWORD, 'ssl_unsupported', /does not accept SSL/));
-  it('SSL required by the server', () => expectFailure(target(tls, { user: 'sslonly', database: 'postgres', sslmode: 'disable' }), 'sslonly-password', 'ssl_required', /only accepts SSL/));
+  it('unknown host', () =>
+    expectFailure(
+      target(pg15, { host: 'db.nonexistent.invalid' }),
+      MIGRATOR_PASSWORD,
+      'unknown_host',
+      /"db\.nonexistent\.invalid" could not be resolved/,
+    ));
+  it('SSL required by the client, server without TLS', () =>
+    expectFailure(target(pg15, { sslmode: 'require' }), MIGRATOR_PASSWORD, 'ssl_unsupported', /does not accept SSL/));
+  it('SSL required by the server', () =>
+    expectFailure(
+      target(tls, { user: 'sslonly', database: 'postgres', sslmode: 'disable' }),
+      'sslonly-password',
+      'ssl_required',
+      /only accepts SSL/,
+    ));
   it('certificate that cannot be verified', async () => {
-    const r = await testConnection(target(tls, { database: 'postgres', sslmode: 'verify-full', sslrootcert: '/etc/ssl/certs/ca-certificates.crt' }), { password: MIGRATOR_PASSWORD });
+    const r = await testConnection(
+      target(tls, { database: 'postgres', sslmode: 'verify-full', sslrootcert: '/etc/ssl/certs/ca-certificates.crt' }),
+      { password: MIGRATOR_PASSWORD },
+    );
     assert.ok(!r.ok && r.error.problem === 'ssl_certificate', r.ok ? 'connected' : r.error.detail);
   });
   it('missing CA file for verify-full', async () => {
-    const r = await testConnection(target(tls, { sslmode: 'verify-full', sslrootcert: '/nonexistent/ca.pem' }), { password: MIGRATOR_PASSWORD });
+    const r = await testConnection(target(tls, { sslmode: 'verify-full', sslrootcert: '/nonexistent/ca.pem' }), {
+      password: MIGRATOR_PASSWORD,
+    });
     assert.ok(!r.ok && /could not be read/.test(r.error.message));
   });
   it('a server that never answers fails within the connect timeout', async () => {
@@ -132,7 +169,8 @@ describe('Explorer catalog queries', () => {
         assert.ok(!dbs.some((d) => d.name === 'template0'), 'templates are hidden');
 
         const schemas = (await listSchemas(query)).map((s) => s.name);
-        for (const s of ['public', AWKWARD.schemaQuote, AWKWARD.schemaDot, AWKWARD.schemaUnicode]) assert.ok(schemas.includes(s), `schema ${s}`);
+        for (const s of ['public', AWKWARD.schemaQuote, AWKWARD.schemaDot, AWKWARD.schemaUnicode])
+          assert.ok(schemas.includes(s), `schema ${s}`);
         assert.ok(!schemas.includes('pg_catalog') && !schemas.includes('information_schema'));
 
         const tables = await listTables(query, 'public');
@@ -146,10 +184,19 @@ describe('Explorer catalog queries', () => {
         assert.equal(by.account_totals?.kind, 'materialized view');
         assert.equal(by.scratch?.unlogged, true);
 
-        assert.deepEqual((await listTables(query, AWKWARD.schemaQuote)).map((t) => t.name), [AWKWARD.tableSemicolon]);
-        assert.deepEqual((await listTables(query, AWKWARD.schemaDot)).map((t) => t.name), [AWKWARD.table63]);
+        assert.deepEqual(
+          (await listTables(query, AWKWARD.schemaQuote)).map((t) => t.name),
+          [AWKWARD.tableSemicolon],
+        );
+        assert.deepEqual(
+          (await listTables(query, AWKWARD.schemaDot)).map((t) => t.name),
+          [AWKWARD.table63],
+        );
         const unicode = await listTables(query, AWKWARD.schemaUnicode);
-        assert.deepEqual(unicode.map((t) => [t.name, t.accessMethod, t.estimatedRows]), [[AWKWARD.tableUnicode, 'columnar', 7]]);
+        assert.deepEqual(
+          unicode.map((t) => [t.name, t.accessMethod, t.estimatedRows]),
+          [[AWKWARD.tableUnicode, 'columnar', 7]],
+        );
         assert.deepEqual(await listTables(query, 'no such schema'), []);
       } finally {
         await client.end();

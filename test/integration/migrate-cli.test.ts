@@ -62,11 +62,23 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
 
   it('migrates everything: every table with every row, columnar kept, objects, sequences, large objects', () => {
     const dump = join(dir, 'shop.dir');
-    const r = run(['migrate', '--source', src(), '--target', tgt('shop_v17'), '--dump', dump, '--no-owner', '--no-acl', '--json'], passwords());
+    const r = run(
+      ['migrate', '--source', src(), '--target', tgt('shop_v17'), '--dump', dump, '--no-owner', '--no-acl', '--json'],
+      passwords(),
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.ok, true);
-    assert.deepEqual(doc.steps.map((s: { step: string; ok: boolean }) => [s.step, s.ok]), [['preflight', true], ['dump', true], ['create-database', true], ['restore', true], ['analyze', true]]);
+    assert.deepEqual(
+      doc.steps.map((s: { step: string; ok: boolean }) => [s.step, s.ok]),
+      [
+        ['preflight', true],
+        ['dump', true],
+        ['create-database', true],
+        ['restore', true],
+        ['analyze', true],
+      ],
+    );
     assert.match(doc.archive.sha256, /^[0-9a-f]{64}$/);
     assert.ok(!JSON.stringify(doc).includes(MIGRATOR_PASSWORD) && !JSON.stringify(doc).includes(pg17.adminPassword));
   });
@@ -99,7 +111,10 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
   });
 
   it('migrate into an existing non-empty database stops at preflight', () => {
-    const r = run(['migrate', '--source', src(), '--target', tgt('shop_v17'), '--dump', join(dir, 'again.dump'), '--format', 'custom'], passwords());
+    const r = run(
+      ['migrate', '--source', src(), '--target', tgt('shop_v17'), '--dump', join(dir, 'again.dump'), '--format', 'custom'],
+      passwords(),
+    );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /Migration stopped at preflight: .*"shop_v17" exists and is not empty/s);
     assert.ok(!existsSync(join(dir, 'again.dump')), 'nothing was dumped');
@@ -110,7 +125,8 @@ describe('columnar extension missing on the target', () => {
   before(async () => {
     // FACTS: make the access method a member of an extension PG15 has and PG17 lacks (adminpack).
     await pg15.sql(`CREATE DATABASE hydra_ext OWNER ${MIGRATOR} TEMPLATE template0`);
-    await pg15.sql(`
+    await pg15.sql(
+      `
       CREATE EXTENSION adminpack;
       CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;
       ALTER EXTENSION adminpack ADD ACCESS METHOD columnar;
@@ -118,7 +134,9 @@ describe('columnar extension missing on the target', () => {
       CREATE TABLE public.metrics (id int, v float8) USING columnar;
       INSERT INTO public.metrics SELECT g, g FROM generate_series(1, 100) g;
       CREATE TABLE public.plain (id int PRIMARY KEY);
-    `, 'hydra_ext');
+    `,
+      'hydra_ext',
+    );
   });
 
   it('preflight blocks and names the extension, the access method, the tables and the choices', () => {
@@ -130,7 +148,10 @@ describe('columnar extension missing on the target', () => {
   });
 
   it('migrate stops before dumping anything', () => {
-    const r = run(['migrate', '--source', src('hydra_ext'), '--target', tgt('hydra_ext'), '--dump', join(dir, 'ext.dump'), '--json'], passwords());
+    const r = run(
+      ['migrate', '--source', src('hydra_ext'), '--target', tgt('hydra_ext'), '--dump', join(dir, 'ext.dump'), '--json'],
+      passwords(),
+    );
     assert.equal(r.code, 1);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.failedStep, 'preflight');
@@ -166,7 +187,20 @@ describe('bad input on the command line', () => {
     const hole = await blackhole();
     try {
       const out = join(dir, 'silent.dump');
-      const r = run(['dump', '--source', `postgresql://x@127.0.0.1:${hole.port}/db?sslmode=disable`, '--out', out, '--format', 'custom', '--connect-timeout', '1'], { HYDRA_SOURCE_PASSWORD: 'not-the-password' });
+      const r = run(
+        [
+          'dump',
+          '--source',
+          `postgresql://x@127.0.0.1:${hole.port}/db?sslmode=disable`,
+          '--out',
+          out,
+          '--format',
+          'custom',
+          '--connect-timeout',
+          '1',
+        ],
+        { HYDRA_SOURCE_PASSWORD: 'not-the-password' },
+      );
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /did not answer within 1 s/);
       assert.ok(!existsSync(out));
@@ -182,14 +216,19 @@ describe('bad input on the command line', () => {
     const { spawn } = await import('node:child_process');
     const { readdirSync, readFileSync, statSync } = await import('node:fs');
     await pg15.sql(`CREATE DATABASE hangup OWNER ${MIGRATOR}`);
-    await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`, 'hangup');
+    await pg15.sql(
+      `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`,
+      'hangup',
+    );
     const out = join(dir, 'hangup.dump');
     const child = spawn(process.execPath, [cli, 'dump', '--source', src('hangup'), '--out', out, '--format', 'custom', '--compress', '9'], {
-      env: { ...process.env, HYDRA_PG_BIN_DIR: PG15_TOOLS, ...passwords() }, stdio: 'ignore',
+      env: { ...process.env, HYDRA_PG_BIN_DIR: PG15_TOOLS, ...passwords() },
+      stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 30_000;
-    while (!(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size > 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(`${out}.partial`), 'pg_dump started writing');
     const t0 = Date.now();
     child.kill('SIGHUP');
@@ -197,13 +236,15 @@ describe('bad input on the command line', () => {
     assert.ok(Date.now() - t0 < 10_000, `the CLI took ${Date.now() - t0} ms to stop`);
     assert.notEqual(code, 0);
     await new Promise((r) => setTimeout(r, 500));
-    const dumping = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(out);
-      } catch {
-        return false;
-      }
-    });
+    const dumping = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(out);
+        } catch {
+          return false;
+        }
+      });
     assert.deepEqual(dumping, [], 'no pg_dump left running');
     assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no archive, partial or complete');
   });
@@ -215,7 +256,10 @@ describe('bad input on the command line', () => {
   });
 
   it('too-old pg_dump for the source server is a blocker naming both versions', () => {
-    const r = run(['preflight', '--source', `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/postgres?sslmode=disable`, '--target', tgt('newdb')], { HYDRA_SOURCE_PASSWORD: pg17.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword });
+    const r = run(
+      ['preflight', '--source', `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/postgres?sslmode=disable`, '--target', tgt('newdb')],
+      { HYDRA_SOURCE_PASSWORD: pg17.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword },
+    );
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /pg_dump 15\.\d+ .* is older than the source server \(PostgreSQL 17\.\d+\)/);
   });
@@ -238,7 +282,7 @@ describe('create-database with roles and extensions, selective restore', () => {
     assert.equal(r.code, 0, r.stderr);
   });
 
-  it('--create-roles creates the source\'s owner roles (NOLOGIN) and --create-extensions its extensions', async () => {
+  it("--create-roles creates the source's owner roles (NOLOGIN) and --create-extensions its extensions", async () => {
     const r = run(['create-database', '--target', tgt('prepared'), '--like', src(), '--create-roles', '--create-extensions'], passwords());
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /created role app_owner \(NOLOGIN\)/);

@@ -50,7 +50,12 @@ describe('dump', () => {
     // Scan every process's command line while pg_dump runs, until a scan has seen pg_dump itself.
     let sawPgDump = false;
     const result = await dump({
-      source: side(pg15, DB), ...tools, out, format: 'custom', noOwner: true, noAcl: true,
+      source: side(pg15, DB),
+      ...tools,
+      out,
+      format: 'custom',
+      noOwner: true,
+      noAcl: true,
       onProgress: (p) => progress.push(p),
       onLine: () => {
         if (sawPgDump) return;
@@ -118,12 +123,20 @@ describe('dump', () => {
   });
 
   it('cancelling stops pg_dump within 2 s and removes the partial archive', async () => {
-    await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE IF NOT EXISTS public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 600000) g`, DB);
+    await pg15.sql(
+      `SET ROLE ${MIGRATOR}; CREATE TABLE IF NOT EXISTS public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 600000) g`,
+      DB,
+    );
     const out = join(dir, 'cancel.dump');
     const controller = new AbortController();
     let abortedAt = 0;
     const result = await dump({
-      source: side(pg15, DB), ...tools, out, format: 'custom', compress: 9, signal: controller.signal,
+      source: side(pg15, DB),
+      ...tools,
+      out,
+      format: 'custom',
+      compress: 9,
+      signal: controller.signal,
       onLine: (line) => {
         if (!abortedAt && /dumping contents of table/.test(line)) {
           abortedAt = performance.now();
@@ -133,7 +146,11 @@ describe('dump', () => {
     });
     const stoppedAfter = performance.now() - abortedAt;
     await pg15.sql(`DROP TABLE public.big`, DB);
-    assert.equal(result.cancelled, true, JSON.stringify({ ...result, run: { ...result.run, stderrLines: result.run?.stderrLines.slice(-5) } }));
+    assert.equal(
+      result.cancelled,
+      true,
+      JSON.stringify({ ...result, run: { ...result.run, stderrLines: result.run?.stderrLines.slice(-5) } }),
+    );
     assert.equal(result.ok, false);
     assert.ok(stoppedAfter < 2000, `stopped after ${Math.round(stoppedAfter)} ms`);
     assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
@@ -164,7 +181,10 @@ describe('create database and restore PG15 -> PG17', () => {
     assert.deepEqual([locale.encoding, locale.collate, locale.ctype], ['UTF8', 'C.UTF-8', 'C.UTF-8']);
     const created = await createDatabase(side(pg17, 'postgres', true), target, locale, { owner: MIGRATOR });
     assert.ok(created.ok, created.failure?.message);
-    assert.match(created.sql, /^CREATE DATABASE "migrated ""db""; ü" WITH TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C\.UTF-8' LC_CTYPE 'C\.UTF-8' OWNER "migrator"$/);
+    assert.match(
+      created.sql,
+      /^CREATE DATABASE "migrated ""db""; ü" WITH TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C\.UTF-8' LC_CTYPE 'C\.UTF-8' OWNER "migrator"$/,
+    );
     const again = await createDatabase(side(pg17, 'postgres', true), target, locale);
     assert.equal(again.failure?.problem, 'database_exists');
   });
@@ -175,7 +195,10 @@ describe('create database and restore PG15 -> PG17', () => {
     const leaks: string[] = [];
     let sawRestore = false;
     const result = await restore({
-      target: side(pg17, restored, true), pgRestore: tools.pgRestore, archive: customArchive, jobs: 2,
+      target: side(pg17, restored, true),
+      pgRestore: tools.pgRestore,
+      archive: customArchive,
+      jobs: 2,
       onLine: () => {
         for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
           try {
@@ -196,7 +219,10 @@ describe('create database and restore PG15 -> PG17', () => {
     assert.equal(await count(pg17, restored, 'public.events'), 500);
     assert.equal(await count(pg17, restored, 'public.measurements'), 800);
     assert.equal(await count(pg17, restored, `${q(AWKWARD.schemaQuote)}.${q(AWKWARD.tableSemicolon)}`), 42);
-    const am = await pg17.sql(`SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.oid = 'public.events'::regclass`, restored);
+    const am = await pg17.sql(
+      `SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.oid = 'public.events'::regclass`,
+      restored,
+    );
     assert.equal(am.rows[0].amname, 'columnar');
     const analyzed = await analyze({ target: side(pg17, restored, true), vacuumdb: tools.vacuumdb, jobs: 2 });
     assert.ok(analyzed.ok, analyzed.failure?.message);
@@ -212,14 +238,27 @@ describe('create database and restore PG15 -> PG17', () => {
     assert.equal(refused.failure?.problem, 'target_not_empty');
     assert.match(refused.failure.message, /is not empty/);
     assert.equal(refused.run, undefined, 'pg_restore was not started');
-    const wrongConfirmation = await restore({ target: side(pg17, busy, true), pgRestore: tools.pgRestore, archive: customArchive, confirmNonEmptyDatabase: 'postgres' });
+    const wrongConfirmation = await restore({
+      target: side(pg17, busy, true),
+      pgRestore: tools.pgRestore,
+      archive: customArchive,
+      confirmNonEmptyDatabase: 'postgres',
+    });
     assert.equal(wrongConfirmation.failure?.problem, 'target_not_empty');
     assert.equal(await count(pg17, busy, 'public.accounts'), before, 'nothing was restored');
     // With exactly this name confirmed pg_restore runs; on top of the existing objects it fails on each of them.
-    const confirmed = await restore({ target: side(pg17, busy, true), pgRestore: tools.pgRestore, archive: customArchive, confirmNonEmptyDatabase: busy });
+    const confirmed = await restore({
+      target: side(pg17, busy, true),
+      pgRestore: tools.pgRestore,
+      archive: customArchive,
+      confirmNonEmptyDatabase: busy,
+    });
     assert.notEqual(confirmed.run, undefined, 'pg_restore ran');
     assert.equal(confirmed.failure?.problem, 'restore_errors');
-    assert.ok(confirmed.errors.some((g) => g.cause === 'already_exists'), confirmed.errors.map((g) => g.cause).join(','));
+    assert.ok(
+      confirmed.errors.some((g) => g.cause === 'already_exists'),
+      confirmed.errors.map((g) => g.cause).join(','),
+    );
   });
 
   it('a database that holds only extensions (their views and tables included) counts as empty', async () => {
@@ -255,13 +294,20 @@ describe('create database and restore PG15 -> PG17', () => {
   it('explains a file that is not an archive and a truncated archive', async () => {
     const notArchive = join(dir, 'notes.txt');
     writeFileSync(notArchive, 'SELECT 1;\n'.repeat(100));
-    assert.equal((await restore({ target: side(pg17, 'errs', true), pgRestore: tools.pgRestore, archive: notArchive })).failure?.problem, 'not_an_archive');
+    assert.equal(
+      (await restore({ target: side(pg17, 'errs', true), pgRestore: tools.pgRestore, archive: notArchive })).failure?.problem,
+      'not_an_archive',
+    );
     const truncated = join(dir, 'truncated.dump');
     copyFileSync(customArchive, truncated);
     truncateSync(truncated, 600);
     const read = await readArchive(tools.pgRestore, truncated);
     assert.ok(!read.ok && read.failure.problem === 'truncated_archive', JSON.stringify(read));
-    assert.equal((await restore({ target: side(pg17, 'errs', true), pgRestore: tools.pgRestore, archive: join(dir, 'missing.dump') })).failure?.problem, 'archive_missing');
+    assert.equal(
+      (await restore({ target: side(pg17, 'errs', true), pgRestore: tools.pgRestore, archive: join(dir, 'missing.dump') })).failure
+        ?.problem,
+      'archive_missing',
+    );
   });
 
   it('a target database that does not exist is named with the fix', async () => {
@@ -301,13 +347,18 @@ describe('failures in the middle of a step', () => {
     const doomed = await startServer('pg17');
     try {
       await doomed.sql(`CREATE DATABASE victim TEMPLATE template0`);
-      await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE IF NOT EXISTS public.bulk AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`, DB);
+      await pg15.sql(
+        `SET ROLE ${MIGRATOR}; CREATE TABLE IF NOT EXISTS public.bulk AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`,
+        DB,
+      );
       const archive = join(dir, 'bulk.dump');
       const d = await dump({ source: side(pg15, DB), ...tools, out: archive, format: 'custom', tables: ['public.bulk'] });
       assert.ok(d.ok, d.failure?.message);
       let stopped = false;
       const r = await restore({
-        target: side(doomed, 'victim', true), pgRestore: tools.pgRestore, archive,
+        target: side(doomed, 'victim', true),
+        pgRestore: tools.pgRestore,
+        archive,
         onLine: (line) => {
           if (!stopped && /processing data for table/.test(line)) {
             stopped = true;

@@ -32,7 +32,13 @@ describe('transfer over ssh', { skip: process.env.CI ? false : sshdUnavailable()
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const base = () => ({ host: sshd.host, port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile });
+  const base = () => ({
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    identityFile: sshd.identityFile,
+    knownHostsFile: sshd.knownHostsFile,
+  });
 
   it('rsync copies a file archive into a new remote folder and verifies its sha256', async () => {
     const remoteDir = join(dir, 'remote', 'incoming dir');
@@ -53,7 +59,13 @@ describe('transfer over ssh', { skip: process.env.CI ? false : sshdUnavailable()
   });
 
   it('a key the server does not accept is explained', async () => {
-    const r = await transfer({ ...base(), identityFile: sshd.wrongIdentityFile, archive: file, remoteDir: join(dir, 'nope'), tool: 'rsync' });
+    const r = await transfer({
+      ...base(),
+      identityFile: sshd.wrongIdentityFile,
+      archive: file,
+      remoteDir: join(dir, 'nope'),
+      tool: 'rsync',
+    });
     assert.equal(r.ok, false);
     assert.equal(r.failure?.problem, 'ssh_auth');
     assert.match(r.failure.hint, /authorized_keys/);

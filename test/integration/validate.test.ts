@@ -17,7 +17,16 @@ import { restore } from '../../src/core/restore.js';
 import type { Side } from '../../src/core/side.js';
 import { validate } from '../../src/core/validate.js';
 import type { ValidationReport } from '../../src/shared/report.js';
-import { addMigrationObjects, AWKWARD, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, q, sideOn } from '../helpers/fixtures.js';
+import {
+  addMigrationObjects,
+  AWKWARD,
+  createMigrator,
+  createSampleDatabase,
+  MIGRATOR,
+  MIGRATOR_PASSWORD,
+  q,
+  sideOn,
+} from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,7 +41,14 @@ const tgt = (db: string): Side => sideOn(pg17, db, { admin: true });
 async function copyTo(db: string): Promise<void> {
   const created = await createDatabase(tgt('postgres'), db, await readDatabaseLocale(src()));
   assert.ok(created.ok, created.failure?.message);
-  const r = await restore({ target: tgt(db), pgRestore: join(PG15_TOOLS, 'pg_restore'), archive: join(dir, 'shop.dump'), jobs: 2, noOwner: true, noAcl: true });
+  const r = await restore({
+    target: tgt(db),
+    pgRestore: join(PG15_TOOLS, 'pg_restore'),
+    archive: join(dir, 'shop.dump'),
+    jobs: 2,
+    noOwner: true,
+    noAcl: true,
+  });
   assert.ok(r.ok, r.failure?.message);
 }
 
@@ -46,10 +62,21 @@ before(async () => {
   ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
   await createSampleDatabase(pg15, DB);
   await addMigrationObjects(pg15, DB);
-  await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.ledger (id int PRIMARY KEY, v text); INSERT INTO public.ledger SELECT g, md5(g::text) FROM generate_series(1, 100000) g; ANALYZE;`, DB);
+  await pg15.sql(
+    `SET ROLE ${MIGRATOR}; CREATE TABLE public.ledger (id int PRIMARY KEY, v text); INSERT INTO public.ledger SELECT g, md5(g::text) FROM generate_series(1, 100000) g; ANALYZE;`,
+    DB,
+  );
   await createMigrator(pg17);
   dir = mkdtempSync(join(tmpdir(), 'hm-validate-'));
-  const d = await dump({ source: src(), pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore'), out: join(dir, 'shop.dump'), format: 'custom', noOwner: true, noAcl: true });
+  const d = await dump({
+    source: src(),
+    pgDump: join(PG15_TOOLS, 'pg_dump'),
+    pgRestore: join(PG15_TOOLS, 'pg_restore'),
+    out: join(dir, 'shop.dump'),
+    format: 'custom',
+    noOwner: true,
+    noAcl: true,
+  });
   assert.ok(d.ok, d.failure?.message);
   await copyTo('faithful');
   await copyTo('tampered');
@@ -62,7 +89,11 @@ after(async () => {
 describe('validate a faithful migration', () => {
   it('reports ok with exact counts, every table matching, no false alarm', async () => {
     const r = await validate({ source: src(), target: tgt('faithful'), checksums: true });
-    const bad = [...r.tables.filter((t) => t.status !== 'match'), ...r.objects.filter((o) => o.status !== 'match'), ...r.sequences.filter((x) => x.status !== 'match')];
+    const bad = [
+      ...r.tables.filter((t) => t.status !== 'match'),
+      ...r.objects.filter((o) => o.status !== 'match'),
+      ...r.sequences.filter((x) => x.status !== 'match'),
+    ];
     assert.deepEqual(bad, []);
     assert.equal(r.ok, true);
     assert.equal(r.mode, 'exact');
@@ -91,7 +122,8 @@ describe('validate a damaged target', () => {
   let plain: ValidationReport;
   let sums: ValidationReport;
   before(async () => {
-    await pg17.sql(`
+    await pg17.sql(
+      `
       DELETE FROM public.accounts WHERE id = 5;
       INSERT INTO inventory.products VALUES ('extra-sku', 1);
       INSERT INTO public.audit_log SELECT * FROM public.audit_log LIMIT 10;
@@ -106,7 +138,9 @@ describe('validate a damaged target', () => {
       DROP FUNCTION public.add_tax(numeric);
       SELECT setval('public.invoice_no', 1100);
       UPDATE ${q(AWKWARD.schemaQuote)}.${q(AWKWARD.tableSemicolon)} SET id = id + 1000 WHERE id = 42;
-    `, 'tampered');
+    `,
+      'tampered',
+    );
     [plain, sums] = await Promise.all([
       validate({ source: src(), target: tgt('tampered') }),
       validate({ source: src(), target: tgt('tampered'), checksums: true }),
@@ -117,9 +151,11 @@ describe('validate a damaged target', () => {
     assert.equal(plain.ok, false);
     assert.equal(sums.ok, false);
   });
-  it('a deleted row', () => assert.deepEqual([table(plain, 'public', 'accounts').problems, table(plain, 'public', 'accounts').targetRows], [['row_count'], 999]));
+  it('a deleted row', () =>
+    assert.deepEqual([table(plain, 'public', 'accounts').problems, table(plain, 'public', 'accounts').targetRows], [['row_count'], 999]));
   it('an extra row', () => assert.equal(table(plain, 'inventory', 'products').targetRows, 301));
-  it('rows duplicated in a table without primary key', () => assert.deepEqual([table(plain, 'public', 'audit_log').sourceRows, table(plain, 'public', 'audit_log').targetRows], [250, 260]));
+  it('rows duplicated in a table without primary key', () =>
+    assert.deepEqual([table(plain, 'public', 'audit_log').sourceRows, table(plain, 'public', 'audit_log').targetRows], [250, 260]));
   it('a dropped table', () => assert.equal(table(plain, 'public', 'scratch').status, 'missing_in_target'));
   it('an extra table', () => assert.equal(table(plain, 'public', 'surprise').status, 'extra_in_target'));
   it('a table that went from columnar to heap, counts equal', () => {
@@ -134,29 +170,65 @@ describe('validate a damaged target', () => {
     assert.deepEqual(t.problems, ['checksum']);
     assert.equal(t.differingRanges?.length, 1);
     const range = t.differingRanges[0]!;
-    assert.ok(BigInt(range.from) <= 40500n && BigInt(range.to) >= 40500n && BigInt(range.to) - BigInt(range.from) < 1000n, JSON.stringify(range));
+    assert.ok(
+      BigInt(range.from) <= 40500n && BigInt(range.to) >= 40500n && BigInt(range.to) - BigInt(range.from) < 1000n,
+      JSON.stringify(range),
+    );
     assert.match(t.detail ?? '', /rows with id \d+–\d+ differ/);
     const awkward = table(sums, AWKWARD.schemaQuote, AWKWARD.tableSemicolon);
     assert.deepEqual(awkward.problems, ['checksum'], 'awkward names are checksummed too');
   });
   it('a missing view, function, index and trigger', () => {
     const missing = sums.objects.filter((o) => o.status === 'missing_in_target').map((o) => `${o.kind} ${o.schema}.${o.name}`);
-    for (const m of ['view public.rich_accounts', 'function public.add_tax(numeric)', 'function public.log_change()', 'index public.accounts_name_idx', 'trigger public.accounts.accounts_audit']) {
+    for (const m of [
+      'view public.rich_accounts',
+      'function public.add_tax(numeric)',
+      'function public.log_change()',
+      'index public.accounts_name_idx',
+      'trigger public.accounts.accounts_audit',
+    ]) {
       assert.ok(missing.includes(m), `${m} in ${missing.join(', ')}`);
     }
   });
   it('a sequence behind', () => {
-    assert.deepEqual(sums.sequences.find((x) => x.name === 'invoice_no'), { schema: 'public', name: 'invoice_no', sourceValue: 1234, targetValue: 1100, status: 'different' });
+    assert.deepEqual(
+      sums.sequences.find((x) => x.name === 'invoice_no'),
+      { schema: 'public', name: 'invoice_no', sourceValue: 1234, targetValue: 1100, status: 'different' },
+    );
   });
   it('nothing else is flagged (no false alarms)', () => {
-    const flagged = sums.tables.filter((t) => t.status !== 'match').map((t) => `${t.schema}.${t.name}`).sort();
-    assert.deepEqual(flagged, ['inventory.products', 'public.accounts', 'public.audit_log', 'public.events', 'public.ledger', 'public.scratch', 'public.surprise', `${AWKWARD.schemaQuote}.${AWKWARD.tableSemicolon}`].sort());
+    const flagged = sums.tables
+      .filter((t) => t.status !== 'match')
+      .map((t) => `${t.schema}.${t.name}`)
+      .sort();
+    assert.deepEqual(
+      flagged,
+      [
+        'inventory.products',
+        'public.accounts',
+        'public.audit_log',
+        'public.events',
+        'public.ledger',
+        'public.scratch',
+        'public.surprise',
+        `${AWKWARD.schemaQuote}.${AWKWARD.tableSemicolon}`,
+      ].sort(),
+    );
   });
   it('exports CSV and Markdown with the differences first', () => {
     const csv = reportToCsv(sums).split('\r\n');
-    assert.equal(csv[0], 'schema,name,kind,unlogged,source_rows,target_rows,status,problems,source_access_method,target_access_method,detail');
-    assert.ok(csv.slice(1, 9).every((l) => !/,match,/.test(l)), 'differences come first');
-    assert.ok(csv.some((l) => l.startsWith('"sales ""EU""",order items; DROP TABLE x,table,')), 'quotes escaped');
+    assert.equal(
+      csv[0],
+      'schema,name,kind,unlogged,source_rows,target_rows,status,problems,source_access_method,target_access_method,detail',
+    );
+    assert.ok(
+      csv.slice(1, 9).every((l) => !/,match,/.test(l)),
+      'differences come first',
+    );
+    assert.ok(
+      csv.some((l) => l.startsWith('"sales ""EU""",order items; DROP TABLE x,table,')),
+      'quotes escaped',
+    );
     const md = reportToMarkdown(sums);
     assert.match(md, /^# Migration validation: DIFFERENCES FOUND/);
     assert.match(md, /\| different \| public \| events \| table \| 500 \| 500 \| columnar → heap \|/);
@@ -164,9 +236,12 @@ describe('validate a damaged target', () => {
 });
 
 describe('hydra-migrate validate', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, [join(repo, 'dist', 'cli.cjs'), 'validate', ...args], {
-    encoding: 'utf8', env: { ...process.env, HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: pg17.adminPassword }, timeout: 60_000,
-  });
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [join(repo, 'dist', 'cli.cjs'), 'validate', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: pg17.adminPassword },
+      timeout: 60_000,
+    });
   const uri = (port: number, user: string, db: string) => `postgresql://${user}@127.0.0.1:${port}/${db}?sslmode=disable`;
 
   it('exit 0 and a JSON document for a faithful copy', () => {
@@ -175,8 +250,16 @@ describe('hydra-migrate validate', () => {
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.ok, true);
     const t = doc.tables.find((x: { name: string }) => x.name === 'ledger');
-    assert.deepEqual(Object.keys(t).filter((k) => ['schema', 'name', 'kind', 'sourceRows', 'targetRows', 'status', 'problems', 'sourceAccessMethod', 'targetAccessMethod'].includes(k)).sort(),
-      ['kind', 'name', 'problems', 'schema', 'sourceAccessMethod', 'sourceRows', 'status', 'targetAccessMethod', 'targetRows']);
+    assert.deepEqual(
+      Object.keys(t)
+        .filter((k) =>
+          ['schema', 'name', 'kind', 'sourceRows', 'targetRows', 'status', 'problems', 'sourceAccessMethod', 'targetAccessMethod'].includes(
+            k,
+          ),
+        )
+        .sort(),
+      ['kind', 'name', 'problems', 'schema', 'sourceAccessMethod', 'sourceRows', 'status', 'targetAccessMethod', 'targetRows'],
+    );
     assert.equal(typeof t.sourceRows, 'number');
     assert.ok(Array.isArray(doc.objects) && Array.isArray(doc.sequences));
   });
@@ -238,7 +321,13 @@ describe('checksums do not depend on the session settings of either server', () 
     await pg15.sql(`SET ROLE ${MIGRATOR}; ${table}`, 'typed');
     await pg17.sql('CREATE DATABASE typed');
     await pg17.sql(table, 'typed');
-    for (const setting of ["timezone = 'Asia/Tokyo'", "datestyle = 'SQL, DMY'", "intervalstyle = 'sql_standard'", 'extra_float_digits = 0', "bytea_output = 'escape'"]) {
+    for (const setting of [
+      "timezone = 'Asia/Tokyo'",
+      "datestyle = 'SQL, DMY'",
+      "intervalstyle = 'sql_standard'",
+      'extra_float_digits = 0',
+      "bytea_output = 'escape'",
+    ]) {
       await pg17.sql(`ALTER DATABASE typed SET ${setting}`);
     }
     const same = await validate({ source: sideOn(pg15, 'typed'), target: tgt('typed'), checksums: true });
@@ -247,7 +336,10 @@ describe('checksums do not depend on the session settings of either server', () 
     const changed = await validate({ source: sideOn(pg15, 'typed'), target: tgt('typed'), checksums: true });
     const row = changed.tables.find((t) => t.name === 'typed');
     assert.deepEqual(row?.problems, ['checksum']);
-    assert.ok(row.differingRanges?.some((r) => BigInt(r.from) <= 1234n && 1234n <= BigInt(r.to)), JSON.stringify(row.differingRanges));
+    assert.ok(
+      row.differingRanges?.some((r) => BigInt(r.from) <= 1234n && 1234n <= BigInt(r.to)),
+      JSON.stringify(row.differingRanges),
+    );
   });
 });
 
@@ -265,11 +357,28 @@ describe('a live source: a table another session has locked', () => {
       assert.deepEqual(ledger?.problems, ['count_failed']);
       assert.match(ledger.detail ?? '', /not read: another session holds a lock on it on the source \(waited 1 s\)/);
       assert.equal(r.ok, false);
-      assert.ok(r.tables.filter((t) => t.name !== 'ledger').every((t) => t.status === 'match'), 'the other tables were compared');
-      const cli = spawnSync(process.execPath, [join(repo, 'dist', 'cli.cjs'), 'validate', '--source', `postgresql://${MIGRATOR}@127.0.0.1:${pg15.port}/${DB}?sslmode=disable`,
-        '--target', `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/faithful?sslmode=disable`, '--lock-wait-timeout', '1'], {
-        encoding: 'utf8', env: { ...process.env, HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: pg17.adminPassword }, timeout: 60_000,
-      });
+      assert.ok(
+        r.tables.filter((t) => t.name !== 'ledger').every((t) => t.status === 'match'),
+        'the other tables were compared',
+      );
+      const cli = spawnSync(
+        process.execPath,
+        [
+          join(repo, 'dist', 'cli.cjs'),
+          'validate',
+          '--source',
+          `postgresql://${MIGRATOR}@127.0.0.1:${pg15.port}/${DB}?sslmode=disable`,
+          '--target',
+          `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/faithful?sslmode=disable`,
+          '--lock-wait-timeout',
+          '1',
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: pg17.adminPassword },
+          timeout: 60_000,
+        },
+      );
       assert.equal(cli.status, 2, cli.stdout + cli.stderr);
       assert.match(cli.stdout, /ledger.*another session holds a lock/);
     } finally {

@@ -51,30 +51,38 @@ function runSetup(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output
   });
 }
 
-describe('setup on a fresh machine, run from inside npm run', { skip: enabled ? false : 'slow (minutes): runs under CI=true or HM_TEST_SETUP=1' }, () => {
-  it('installs Node 24 and code-server into an empty cache, and the installed code-server answers /healthz', { timeout: 15 * 60_000 }, async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'hm-fresh-cache-'));
-    try {
-      const setup = await runSetup(npmRunEnvironment(cache));
-      assert.equal(setup.code, 0, `setup failed:\n${setup.output}`);
-      assert.doesNotMatch(setup.output, /requires node v24/);
-      assert.ok(existsSync(join(node24Bin(cache), 'node')), `no Node 24 in the fresh cache:\n${setup.output}`);
-      assert.ok(existsSync(codeServerBin(cache)), `no code-server in the fresh cache:\n${setup.output}`);
+describe(
+  'setup on a fresh machine, run from inside npm run',
+  { skip: enabled ? false : 'slow (minutes): runs under CI=true or HM_TEST_SETUP=1' },
+  () => {
+    it(
+      'installs Node 24 and code-server into an empty cache, and the installed code-server answers /healthz',
+      { timeout: 15 * 60_000 },
+      async () => {
+        const cache = mkdtempSync(join(tmpdir(), 'hm-fresh-cache-'));
+        try {
+          const setup = await runSetup(npmRunEnvironment(cache));
+          assert.equal(setup.code, 0, `setup failed:\n${setup.output}`);
+          assert.doesNotMatch(setup.output, /requires node v24/);
+          assert.ok(existsSync(join(node24Bin(cache), 'node')), `no Node 24 in the fresh cache:\n${setup.output}`);
+          assert.ok(existsSync(codeServerBin(cache)), `no code-server in the fresh cache:\n${setup.output}`);
 
-      const server = await startCodeServer({ cache });
-      try {
-        const res = await fetch(`${server.url}/healthz`);
-        assert.equal(res.status, 200);
-        const health = (await res.json()) as { status?: string };
-        assert.ok(health.status === 'alive' || health.status === 'expired', `unexpected /healthz answer ${JSON.stringify(health)}`);
-        const page = await fetch(`${server.url}/`, { redirect: 'follow' });
-        assert.equal(page.status, 200);
-        assert.match(await page.text(), /vscode|workbench/i, 'the installed code-server does not serve the workbench');
-      } finally {
-        await server.stop();
-      }
-    } finally {
-      rmSync(cache, { recursive: true, force: true });
-    }
-  });
-});
+          const server = await startCodeServer({ cache });
+          try {
+            const res = await fetch(`${server.url}/healthz`);
+            assert.equal(res.status, 200);
+            const health = (await res.json()) as { status?: string };
+            assert.ok(health.status === 'alive' || health.status === 'expired', `unexpected /healthz answer ${JSON.stringify(health)}`);
+            const page = await fetch(`${server.url}/`, { redirect: 'follow' });
+            assert.equal(page.status, 200);
+            assert.match(await page.text(), /vscode|workbench/i, 'the installed code-server does not serve the workbench');
+          } finally {
+            await server.stop();
+          }
+        } finally {
+          rmSync(cache, { recursive: true, force: true });
+        }
+      },
+    );
+  },
+);

@@ -41,19 +41,38 @@ describe('parseToc', () => {
   it('reads every entry, descriptions with spaces included, and skips what is not one', () => {
     assert.equal(toc.entries.length, 10);
     const byId = (id: number) => toc.entries.find((e) => e.dumpId === id);
-    assert.deepEqual(byId(3365), { dumpId: 3365, desc: 'ACCESS METHOD', schema: '-', tag: 'columnar', owner: '', line: '3365; 2601 16619 ACCESS METHOD - columnar' });
-    assert.deepEqual([byId(6619)?.desc, byId(6619)?.schema, byId(6619)?.tag, byId(6619)?.owner], ['TABLE DATA', 'public', 'accounts', 'migrator']);
+    assert.deepEqual(byId(3365), {
+      dumpId: 3365,
+      desc: 'ACCESS METHOD',
+      schema: '-',
+      tag: 'columnar',
+      owner: '',
+      line: '3365; 2601 16619 ACCESS METHOD - columnar',
+    });
+    assert.deepEqual(
+      [byId(6619)?.desc, byId(6619)?.schema, byId(6619)?.tag, byId(6619)?.owner],
+      ['TABLE DATA', 'public', 'accounts', 'migrator'],
+    );
     assert.deepEqual([byId(4100)?.desc, byId(4100)?.tag], ['SEQUENCE SET', 'accounts_id_seq']);
-    assert.deepEqual([byId(7001)?.desc, byId(7001)?.schema, byId(7001)?.tag], ['FK CONSTRAINT', 'inventory', 'products products_account_fk']);
+    assert.deepEqual(
+      [byId(7001)?.desc, byId(7001)?.schema, byId(7001)?.tag],
+      ['FK CONSTRAINT', 'inventory', 'products products_account_fk'],
+    );
   });
   it('counts entries by kind, most frequent first', () => {
-    assert.deepEqual(summarizeToc(toc).slice(0, 2), [{ desc: 'TABLE', count: 2 }, { desc: 'TABLE DATA', count: 2 }]);
+    assert.deepEqual(summarizeToc(toc).slice(0, 2), [
+      { desc: 'TABLE', count: 2 },
+      { desc: 'TABLE DATA', count: 2 },
+    ]);
   });
 });
 
 describe('useListForSchemas', () => {
   it('keeps the chosen schemas, their contents and the database-wide entries they need', () => {
-    const ids = useListForSchemas(parseToc(LISTING), ['inventory']).trim().split('\n').map((l) => Number(l.split(';')[0]));
+    const ids = useListForSchemas(parseToc(LISTING), ['inventory'])
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.split(';')[0]));
     assert.deepEqual(ids, [3365, 6, 2, 216, 6620, 7001]);
   });
   it('the comment of an extension follows its schema only', () => {

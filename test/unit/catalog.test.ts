@@ -39,7 +39,17 @@ describe('pg tool lookup', () => {
     try {
       for (const v of ['13', '17', '15']) mkdirSync(join(root, v, 'bin'), { recursive: true });
       const c = candidatePaths('pg_dump', { binDir: '/opt/pg', envPath: '/a:/b', systemRoot: root });
-      assert.deepEqual(c.map((x) => x.path), ['/opt/pg/pg_dump', '/a/pg_dump', '/b/pg_dump', join(root, '17/bin/pg_dump'), join(root, '15/bin/pg_dump'), join(root, '13/bin/pg_dump')]);
+      assert.deepEqual(
+        c.map((x) => x.path),
+        [
+          '/opt/pg/pg_dump',
+          '/a/pg_dump',
+          '/b/pg_dump',
+          join(root, '17/bin/pg_dump'),
+          join(root, '15/bin/pg_dump'),
+          join(root, '13/bin/pg_dump'),
+        ],
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -58,7 +68,10 @@ describe('pg tool lookup', () => {
   });
 
   it('says where it looked and what to do when a tool is missing', async () => {
-    await assert.rejects(locateTool('pg_restore', { binDir: '/nonexistent/bin' }), (e: unknown) =>
-      e instanceof ToolNotFoundError && /\/nonexistent\/bin\/pg_restore/.test(e.message) && /hydraMigrate\.pgBinDir/.test(e.message));
+    await assert.rejects(
+      locateTool('pg_restore', { binDir: '/nonexistent/bin' }),
+      (e: unknown) =>
+        e instanceof ToolNotFoundError && /\/nonexistent\/bin\/pg_restore/.test(e.message) && /hydraMigrate\.pgBinDir/.test(e.message),
+    );
   });
 });

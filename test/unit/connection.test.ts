@@ -1,7 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import {
-  ConnectionStringError, formatConnectionUri, libpqEnvironment, parseConnectionString, parseKeywordValue, validateTarget,
+  ConnectionStringError,
+  formatConnectionUri,
+  libpqEnvironment,
+  parseConnectionString,
+  parseKeywordValue,
+  validateTarget,
 } from '../../src/core/connection.js';
 
 describe('parseConnectionString (URIs)', () => {
@@ -35,7 +40,9 @@ describe('parseConnectionString (URIs)', () => {
   });
 
   it('reads IPv6 hosts, query parameters and names what it does not keep', () => {
-    const p = parseConnectionString('postgresql://u@[::1]:6543/d?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x&connect_timeout=5');
+    const p = parseConnectionString(
+      'postgresql://u@[::1]:6543/d?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x&connect_timeout=5',
+    );
     assert.equal(p.target.host, '::1');
     assert.equal(p.target.port, 6543);
     assert.equal(p.target.sslmode, 'verify-full');
@@ -62,7 +69,10 @@ describe('parseConnectionString (URIs)', () => {
     ['just some text', /not a PostgreSQL connection string/],
   ] as const) {
     it(`rejects ${JSON.stringify(input)} with a message that says what to do`, () => {
-      assert.throws(() => parseConnectionString(input), (e: unknown) => e instanceof ConnectionStringError && pattern.test(e.message));
+      assert.throws(
+        () => parseConnectionString(input),
+        (e: unknown) => e instanceof ConnectionStringError && pattern.test(e.message),
+      );
     });
   }
 });
@@ -89,7 +99,10 @@ describe('formatConnectionUri', () => {
   });
 
   it('brackets IPv6 hosts and can point at another database', () => {
-    assert.equal(formatConnectionUri({ host: '::1', port: 5432, database: 'x', user: 'u', sslmode: 'prefer' }, 'other'), 'postgresql://u@[::1]:5432/other');
+    assert.equal(
+      formatConnectionUri({ host: '::1', port: 5432, database: 'x', user: 'u', sslmode: 'prefer' }, 'other'),
+      'postgresql://u@[::1]:5432/other',
+    );
   });
 });
 
@@ -106,7 +119,12 @@ describe('libpqEnvironment', () => {
 
 describe('validateTarget', () => {
   it('names every missing field', () => {
-    assert.deepEqual(validateTarget({ host: ' ', port: 0 }), ['Enter a host name or IP address.', 'Enter a user name.', 'Enter a database name.', 'Enter a port from 1 to 65535.']);
+    assert.deepEqual(validateTarget({ host: ' ', port: 0 }), [
+      'Enter a host name or IP address.',
+      'Enter a user name.',
+      'Enter a database name.',
+      'Enter a port from 1 to 65535.',
+    ]);
     assert.deepEqual(validateTarget({ host: 'h', port: 5432, user: 'u', database: 'd' }), []);
   });
 });

@@ -4,19 +4,37 @@ import { describe, it } from 'node:test';
 import type { RestoreErrorGroup } from '../../src/core/archive.js';
 import type { PreflightReport } from '../../src/core/preflight.js';
 import { statusCodicon, statusSymbol } from '../../src/core/present/icons.js';
-import { duration, failureLines, preflightLines, preflightText, preflightVerdict, restoreErrorLines, stepRecordLine } from '../../src/core/present/steps.js';
+import {
+  duration,
+  failureLines,
+  preflightLines,
+  preflightText,
+  preflightVerdict,
+  restoreErrorLines,
+  stepRecordLine,
+} from '../../src/core/present/steps.js';
 import { ansi, escapeControl, plain, stripAnsi } from '../../src/core/present/style.js';
 
 const report = (statuses: Array<'ok' | 'warning' | 'blocker'>, ready: boolean): PreflightReport => ({
   ready,
-  checks: statuses.map((status, i) => ({ id: 'tools', title: `Check ${i}`, status, detail: `detail ${i}`, ...(status === 'ok' ? {} : { fix: `fix ${i}` }) })),
+  checks: statuses.map((status, i) => ({
+    id: 'tools',
+    title: `Check ${i}`,
+    status,
+    detail: `detail ${i}`,
+    ...(status === 'ok' ? {} : { fix: `fix ${i}` }),
+  })),
   targetDatabase: { name: 'db', exists: false, objects: 0 },
 });
 
 describe('readiness report', () => {
   it('one line per check, the fix under every check that is not ok', () => {
     assert.deepEqual(preflightLines(report(['ok', 'warning', 'blocker'], false), plain), [
-      '✔ Check 0: detail 0', '! Check 1: detail 1', '    fix: fix 1', '✖ Check 2: detail 2', '    fix: fix 2',
+      '✔ Check 0: detail 0',
+      '! Check 1: detail 1',
+      '    fix: fix 1',
+      '✖ Check 2: detail 2',
+      '    fix: fix 2',
     ]);
   });
   it('the terminal shows the same words as the CLI, with colour', () => {
@@ -28,9 +46,15 @@ describe('readiness report', () => {
   it('the verdict counts blockers and warnings in words', () => {
     assert.equal(preflightVerdict(report(['ok'], true)), 'Ready to migrate.');
     assert.equal(preflightVerdict(report(['ok', 'warning'], true)), 'Ready to migrate (1 warning).');
-    assert.equal(preflightVerdict(report(['blocker', 'blocker', 'warning', 'warning'], false)), 'Not ready: 2 blocking problems, 2 warnings.');
+    assert.equal(
+      preflightVerdict(report(['blocker', 'blocker', 'warning', 'warning'], false)),
+      'Not ready: 2 blocking problems, 2 warnings.',
+    );
     assert.equal(preflightVerdict(report(['blocker'], false)), 'Not ready: 1 blocking problem.');
-    assert.match(preflightText(report(['blocker'], false), plain), /✖ Check 0: detail 0\n {4}fix: fix 0\n\nNot ready: 1 blocking problem\.$/);
+    assert.match(
+      preflightText(report(['blocker'], false), plain),
+      /✖ Check 0: detail 0\n {4}fix: fix 0\n\nNot ready: 1 blocking problem\.$/,
+    );
   });
 });
 
@@ -41,15 +65,28 @@ describe('failures and restore errors', () => {
   });
   it('each group with its count and fix, at most three examples with their statements', () => {
     const group: RestoreErrorGroup = {
-      cause: 'missing_role', title: 'Roles missing on the target: r', fix: 'Create them.', count: 4, names: ['r'],
+      cause: 'missing_role',
+      title: 'Roles missing on the target: r',
+      fix: 'Create them.',
+      count: 4,
+      names: ['r'],
       examples: [1, 2, 3, 4].map((i) => ({ error: `e${i}`, ...(i === 1 ? { command: 'ALTER x OWNER TO r;' } : {}) })),
     };
     assert.deepEqual(restoreErrorLines([group], plain), [
-      '', '✖ Roles missing on the target: r (4)', '  fix: Create them.', '  - e1', '    Command was: ALTER x OWNER TO r;', '  - e2', '  - e3',
+      '',
+      '✖ Roles missing on the target: r (4)',
+      '  fix: Create them.',
+      '  - e1',
+      '    Command was: ALTER x OWNER TO r;',
+      '  - e2',
+      '  - e3',
     ]);
   });
   it('a step of a migration in one line', () => {
-    assert.equal(stepRecordLine({ step: 'dump', ok: true, durationMs: 2100, detail: '9 entries', command: 'pg_dump x' }, plain), '✔ dump: 9 entries (2.1 s)\n  $ pg_dump x');
+    assert.equal(
+      stepRecordLine({ step: 'dump', ok: true, durationMs: 2100, detail: '9 entries', command: 'pg_dump x' }, plain),
+      '✔ dump: 9 entries (2.1 s)\n  $ pg_dump x',
+    );
     assert.equal(stepRecordLine({ step: 'analyze', ok: true, skipped: true, durationMs: 0 }, plain), '- analyze (0 ms)');
     assert.equal(stepRecordLine({ step: 'restore', ok: false, durationMs: 12 }, plain), '✖ restore (12 ms)');
   });
@@ -57,8 +94,16 @@ describe('failures and restore errors', () => {
 
 describe('icons and durations', () => {
   it('one map: a symbol for text, a codicon for the UI', () => {
-    assert.deepEqual((['ok', 'warning', 'blocker', 'unknown'] as const).map((s) => statusSymbol(s, plain)), ['✔', '!', '✖', '?']);
-    assert.deepEqual((['ok', 'warning', 'blocker', 'unknown'] as const).map(statusCodicon), ['$(pass)', '$(warning)', '$(error)', '$(question)']);
+    assert.deepEqual(
+      (['ok', 'warning', 'blocker', 'unknown'] as const).map((s) => statusSymbol(s, plain)),
+      ['✔', '!', '✖', '?'],
+    );
+    assert.deepEqual((['ok', 'warning', 'blocker', 'unknown'] as const).map(statusCodicon), [
+      '$(pass)',
+      '$(warning)',
+      '$(error)',
+      '$(question)',
+    ]);
   });
   it('milliseconds under a second, seconds above', () => {
     assert.deepEqual([duration(850.4), duration(1000), duration(12_345)], ['850 ms', '1.0 s', '12.3 s']);

@@ -30,7 +30,11 @@ describe('parseWebviewMessage', () => {
   for (const [name, m] of rejected) it(`drops ${name}`, () => assert.equal(parseWebviewMessage(m), undefined));
 
   it('copies only the known fields', () => {
-    assert.deepEqual(parseWebviewMessage({ type: 'rerun', id: 1, checksums: false, extra: 'x' }), { type: 'rerun', id: 1, checksums: false });
+    assert.deepEqual(parseWebviewMessage({ type: 'rerun', id: 1, checksums: false, extra: 'x' }), {
+      type: 'rerun',
+      id: 1,
+      checksums: false,
+    });
   });
 });
 
@@ -41,11 +45,18 @@ describe('parseHostMessage', () => {
       { type: 'progress', done: 1, total: 2 },
       { type: 'error', title: 't', message: 'Could not connect.' },
       { type: 'done', id: 3, ok: true, message: 'Exported to /tmp/x.md' },
-    ]) assert.deepEqual(parseHostMessage(m), m);
+    ])
+      assert.deepEqual(parseHostMessage(m), m);
     assert.equal(parseHostMessage({ type: 'report', title: 't', report: { tables: [] } })?.type, 'report');
   });
   it('drops the rest', () => {
-    for (const m of [undefined, {}, { type: 'report', title: 't', report: {} }, { type: 'progress', done: '1', total: 2 }, { type: 'done', id: 1, ok: 'true', message: '' }]) {
+    for (const m of [
+      undefined,
+      {},
+      { type: 'report', title: 't', report: {} },
+      { type: 'progress', done: '1', total: 2 },
+      { type: 'done', id: 1, ok: 'true', message: '' },
+    ]) {
       assert.equal(parseHostMessage(m), undefined, JSON.stringify(m));
     }
   });

@@ -5,15 +5,41 @@ import { countQuery, csvCell, reportToCsv, reportToMarkdown } from '../../src/co
 import type { TableComparison, ValidationReport } from '../../src/shared/report.js';
 
 const table = (name: string, extra: Partial<TableComparison> = {}): TableComparison => ({
-  schema: 'public', name, kind: 'table', unlogged: false, sourceRows: 3, targetRows: 3, status: 'match', problems: [],
-  sourceAccessMethod: 'heap', targetAccessMethod: 'heap', ...extra,
+  schema: 'public',
+  name,
+  kind: 'table',
+  unlogged: false,
+  sourceRows: 3,
+  targetRows: 3,
+  status: 'match',
+  problems: [],
+  sourceAccessMethod: 'heap',
+  targetAccessMethod: 'heap',
+  ...extra,
 });
 const report = (tables: TableComparison[]): ValidationReport => ({
-  ok: tables.every((t) => t.status === 'match'), mode: 'exact', checksums: false,
-  source: { server: 'm@a:5432/db', version: '15.20', database: 'db' }, target: { server: 'm@b:5432/db', version: '17.10', database: 'db' },
-  startedAt: '2026-12-01T10:00:00.000Z', durationMs: 12,
-  summary: { tables: tables.length, matching: 0, different: 0, missingInTarget: 0, extraInTarget: 0, sourceRows: 0, targetRows: 0, objects: 0, objectsDifferent: 0, sequencesDifferent: 0 },
-  tables, objects: [], sequences: [],
+  ok: tables.every((t) => t.status === 'match'),
+  mode: 'exact',
+  checksums: false,
+  source: { server: 'm@a:5432/db', version: '15.20', database: 'db' },
+  target: { server: 'm@b:5432/db', version: '17.10', database: 'db' },
+  startedAt: '2026-12-01T10:00:00.000Z',
+  durationMs: 12,
+  summary: {
+    tables: tables.length,
+    matching: 0,
+    different: 0,
+    missingInTarget: 0,
+    extraInTarget: 0,
+    sourceRows: 0,
+    targetRows: 0,
+    objects: 0,
+    objectsDifferent: 0,
+    sequencesDifferent: 0,
+  },
+  tables,
+  objects: [],
+  sequences: [],
 });
 
 describe('CSV export', () => {
@@ -26,10 +52,17 @@ describe('CSV export', () => {
     assert.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
   });
   it('keeps numbers, plain text and quoting as they are', () => {
-    assert.deepEqual([csvCell(-3), csvCell(12), csvCell('accounts'), csvCell('a,b'), csvCell(null), csvCell(true)], ['-3', '12', 'accounts', '"a,b"', '', 'true']);
+    assert.deepEqual(
+      [csvCell(-3), csvCell(12), csvCell('accounts'), csvCell('a,b'), csvCell(null), csvCell(true)],
+      ['-3', '12', 'accounts', '"a,b"', '', 'true'],
+    );
   });
   it('a whole report: a hostile table name cannot become a formula', () => {
-    const csv = reportToCsv(report([table('=cmd|"/c calc"!A1', { status: 'different', problems: ['row_count'], targetRows: 2, detail: '-1 rows in the target' })]));
+    const csv = reportToCsv(
+      report([
+        table('=cmd|"/c calc"!A1', { status: 'different', problems: ['row_count'], targetRows: 2, detail: '-1 rows in the target' }),
+      ]),
+    );
     const line = csv.split('\r\n')[1]!;
     assert.ok(line.startsWith(`public,"'=cmd|""/c calc""!A1",table,false,3,2,different,row_count,heap,heap,'-1 rows in the target`), line);
   });

@@ -15,17 +15,55 @@ const side: Side = { role: 'source', profile, password: "s3cr3t'pw", database: '
 
 describe('buildDumpArgs', () => {
   const cases: Array<[string, DumpSelection, string[]]> = [
-    ['custom, defaults', { format: 'custom' },
-      ['--verbose', '--no-password', '--format=custom', '--file=F', '--compress=1', '--lock-wait-timeout=30000']],
-    ['directory with jobs', { format: 'directory', jobs: 4 },
-      ['--verbose', '--no-password', '--format=directory', '--file=F', '--jobs=4', '--compress=1', '--lock-wait-timeout=30000']],
-    ['jobs are for the directory format only', { format: 'custom', jobs: 4 },
-      ['--verbose', '--no-password', '--format=custom', '--file=F', '--compress=1', '--lock-wait-timeout=30000']],
-    ['one job adds nothing', { format: 'directory', jobs: 1 },
-      ['--verbose', '--no-password', '--format=directory', '--file=F', '--compress=1', '--lock-wait-timeout=30000']],
-    ['owners, grants, selection, compression, lock wait', { format: 'custom', noOwner: true, noAcl: true, schemas: ['a', 'b'], excludeSchemas: ['c'], tables: ['a.t'], excludeTables: ['a.u'], compress: 0, lockWaitTimeoutSeconds: 2.5 },
-      ['--verbose', '--no-password', '--format=custom', '--file=F', '--no-owner', '--no-acl', '--schema=a', '--schema=b', '--exclude-schema=c',
-        '--table=a.t', '--exclude-table=a.u', '--compress=0', '--lock-wait-timeout=2500']],
+    [
+      'custom, defaults',
+      { format: 'custom' },
+      ['--verbose', '--no-password', '--format=custom', '--file=F', '--compress=1', '--lock-wait-timeout=30000'],
+    ],
+    [
+      'directory with jobs',
+      { format: 'directory', jobs: 4 },
+      ['--verbose', '--no-password', '--format=directory', '--file=F', '--jobs=4', '--compress=1', '--lock-wait-timeout=30000'],
+    ],
+    [
+      'jobs are for the directory format only',
+      { format: 'custom', jobs: 4 },
+      ['--verbose', '--no-password', '--format=custom', '--file=F', '--compress=1', '--lock-wait-timeout=30000'],
+    ],
+    [
+      'one job adds nothing',
+      { format: 'directory', jobs: 1 },
+      ['--verbose', '--no-password', '--format=directory', '--file=F', '--compress=1', '--lock-wait-timeout=30000'],
+    ],
+    [
+      'owners, grants, selection, compression, lock wait',
+      {
+        format: 'custom',
+        noOwner: true,
+        noAcl: true,
+        schemas: ['a', 'b'],
+        excludeSchemas: ['c'],
+        tables: ['a.t'],
+        excludeTables: ['a.u'],
+        compress: 0,
+        lockWaitTimeoutSeconds: 2.5,
+      },
+      [
+        '--verbose',
+        '--no-password',
+        '--format=custom',
+        '--file=F',
+        '--no-owner',
+        '--no-acl',
+        '--schema=a',
+        '--schema=b',
+        '--exclude-schema=c',
+        '--table=a.t',
+        '--exclude-table=a.u',
+        '--compress=0',
+        '--lock-wait-timeout=2500',
+      ],
+    ],
   ];
   for (const [name, options, expected] of cases) it(name, () => assert.deepEqual(buildDumpArgs(options, 'F'), expected));
 });
@@ -36,10 +74,14 @@ describe('buildRestoreArgs', () => {
     ['defaults', {}, [...base, 'A']],
     ['parallel', { jobs: 2 }, [...base, '--jobs=2', 'A']],
     ['a single transaction cannot be parallel', { jobs: 2, singleTransaction: true }, [...base, '--single-transaction', 'A']],
-    ['every flag', { noOwner: true, noAcl: true, noTableAccessMethod: true, exitOnError: true, useList: '/tmp/l' },
-      [...base, '--no-owner', '--no-acl', '--no-table-access-method', '--exit-on-error', '--use-list=/tmp/l', 'A']],
+    [
+      'every flag',
+      { noOwner: true, noAcl: true, noTableAccessMethod: true, exitOnError: true, useList: '/tmp/l' },
+      [...base, '--no-owner', '--no-acl', '--no-table-access-method', '--exit-on-error', '--use-list=/tmp/l', 'A'],
+    ],
   ];
-  for (const [name, flags, expected] of cases) it(name, () => assert.deepEqual(buildRestoreArgs({ ...flags, archive: 'A' }, 't'), expected));
+  for (const [name, flags, expected] of cases)
+    it(name, () => assert.deepEqual(buildRestoreArgs({ ...flags, archive: 'A' }, 't'), expected));
 
   it('the database name is quoted for libpq, whatever it holds', () => {
     assert.equal(conninfoDbname(`it's a "db" \\ ü`), `dbname='it\\'s a "db" \\\\ ü'`);
@@ -58,10 +100,21 @@ describe('createDatabaseSql', () => {
   const libc = { encoding: 'UTF8', collate: 'en_US.UTF-8', ctype: 'en_US.UTF-8' };
   const cases: Array<[string, Parameters<typeof createDatabaseSql>, string]> = [
     ['server defaults', ['new', undefined], 'CREATE DATABASE "new" WITH TEMPLATE template0'],
-    ['like a libc source', ['new', libc], `CREATE DATABASE "new" WITH TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'`],
-    ['like an ICU source', ['new', { ...libc, provider: 'icu', icuLocale: 'und-x-icu' }],
-      `CREATE DATABASE "new" WITH TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'und-x-icu' LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'`],
-    ['awkward names and an owner', [`a "b"; c`, undefined, `o"wner`], `CREATE DATABASE "a ""b""; c" WITH TEMPLATE template0 OWNER "o""wner"`],
+    [
+      'like a libc source',
+      ['new', libc],
+      `CREATE DATABASE "new" WITH TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'`,
+    ],
+    [
+      'like an ICU source',
+      ['new', { ...libc, provider: 'icu', icuLocale: 'und-x-icu' }],
+      `CREATE DATABASE "new" WITH TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'und-x-icu' LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'`,
+    ],
+    [
+      'awkward names and an owner',
+      [`a "b"; c`, undefined, `o"wner`],
+      `CREATE DATABASE "a ""b""; c" WITH TEMPLATE template0 OWNER "o""wner"`,
+    ],
   ];
   for (const [name, args, expected] of cases) it(name, () => assert.equal(createDatabaseSql(...args), expected));
   it('literals double their quotes', () => assert.equal(literal("it's"), "'it''s'"));
@@ -70,7 +123,10 @@ describe('createDatabaseSql', () => {
 describe('displayCommand', () => {
   it('shows where the tool connects and masks the password', () => {
     const shown = displayCommand(['/usr/bin/pg_dump', '--file=/tmp/a b.dump'], side);
-    assert.equal(shown, "PGHOST=db.example.com PGPORT=5433 PGUSER='mig rator' PGDATABASE=shop PGSSLMODE=require PGPASSWORD=*** /usr/bin/pg_dump '--file=/tmp/a b.dump'");
+    assert.equal(
+      shown,
+      "PGHOST=db.example.com PGPORT=5433 PGUSER='mig rator' PGDATABASE=shop PGSSLMODE=require PGPASSWORD=*** /usr/bin/pg_dump '--file=/tmp/a b.dump'",
+    );
     assert.ok(!shown.includes('s3cr3t'));
   });
   it('says nothing of a password when there is none', () => {
@@ -101,19 +157,33 @@ describe('refuseTarget', () => {
     assert.equal(refuseTarget({ exists: false, objects: 0, schemas: 0 }, 'db', undefined)?.problem, 'database_missing');
     assert.equal(refuseTarget({ exists: true, objects: 0, schemas: 0 }, 'db', undefined), undefined);
     assert.equal(refuseTarget({ exists: true, objects: 3, schemas: 0 }, 'db', undefined)?.problem, 'target_not_empty');
-    assert.equal(refuseTarget({ exists: true, objects: 0, schemas: 1 }, 'db', 'DB')?.problem, 'target_not_empty', 'the confirmation is exact');
+    assert.equal(
+      refuseTarget({ exists: true, objects: 0, schemas: 1 }, 'db', 'DB')?.problem,
+      'target_not_empty',
+      'the confirmation is exact',
+    );
     assert.equal(refuseTarget({ exists: true, objects: 3, schemas: 1 }, 'db', 'db'), undefined);
   });
 });
 
 describe('explainToolFailure', () => {
-  const run = (stderrLines: string[], exitCode = 1): ToolRun => ({ argv: ['pg_dump'], exitCode, cancelled: false, durationMs: 1, stderrLines, stdout: '' });
+  const run = (stderrLines: string[], exitCode = 1): ToolRun => ({
+    argv: ['pg_dump'],
+    exitCode,
+    cancelled: false,
+    durationMs: 1,
+    stderrLines,
+    stdout: '',
+  });
   it('a known connection failure is explained with the side it concerns', () => {
-    const f = explainToolFailure(run(['pg_dump: error: connection to server at "db.example.com", port 5433 failed: timeout expired']), { ...side, connectTimeoutSeconds: 3 });
+    const f = explainToolFailure(run(['pg_dump: error: connection to server at "db.example.com", port 5433 failed: timeout expired']), {
+      ...side,
+      connectTimeoutSeconds: 3,
+    });
     assert.equal(f.problem, 'timeout');
     assert.match(f.message, /did not answer within 3 s/);
   });
-  it('anything else is the tool\'s first error, never with the password', () => {
+  it("anything else is the tool's first error, never with the password", () => {
     const f = explainToolFailure(run(["pg_dump: error: something odd with s3cr3t'pw inside"]), side);
     assert.equal(f.problem, 'tool_failed');
     assert.match(f.message, /something odd/);

@@ -24,7 +24,10 @@ async function measureActivation(out: string): Promise<void> {
   } else {
     result.error = ext ? 'already active before measurement' : 'extension not found';
   }
-  const baseline = vscode.extensions.all.find((e) => e.id.startsWith('vscode.') && !e.isActive && e.packageJSON.main && /-language-features$|^vscode\.(npm|grunt|gulp|jake)$/.test(e.id));
+  const baseline = vscode.extensions.all.find(
+    (e) =>
+      e.id.startsWith('vscode.') && !e.isActive && e.packageJSON.main && /-language-features$|^vscode\.(npm|grunt|gulp|jake)$/.test(e.id),
+  );
   if (baseline) {
     const t0 = performance.now();
     await baseline.activate().then(undefined, () => undefined);
@@ -41,14 +44,21 @@ export async function run(): Promise<void> {
   const dir = join(__dirname, 'suite');
   const grep = process.env.HM_TEST_GREP;
   if (grep) mocha.grep(grep);
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.test.cjs')).sort()) mocha.addFile(join(dir, file));
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.test.cjs'))
+    .sort())
+    mocha.addFile(join(dir, file));
   const results = process.env.HM_TEST_RESULTS;
   await new Promise<void>((resolve, reject) => {
     const runner = mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} extension-host test(s) failed.`)) : resolve()));
     if (results) {
       appendFileSync(results, JSON.stringify({ planned: runner.total }) + '\n');
-      runner.on('pass', (test) => appendFileSync(results, JSON.stringify({ title: test.fullTitle(), state: 'passed', durationMs: test.duration ?? 0 }) + '\n'));
-      runner.on('fail', (test, err: Error) => appendFileSync(results, JSON.stringify({ title: test.fullTitle(), state: 'failed', error: String(err?.stack ?? err) }) + '\n'));
+      runner.on('pass', (test) =>
+        appendFileSync(results, JSON.stringify({ title: test.fullTitle(), state: 'passed', durationMs: test.duration ?? 0 }) + '\n'),
+      );
+      runner.on('fail', (test, err: Error) =>
+        appendFileSync(results, JSON.stringify({ title: test.fullTitle(), state: 'failed', error: String(err?.stack ?? err) }) + '\n'),
+      );
       runner.on('pending', (test) => appendFileSync(results, JSON.stringify({ title: test.fullTitle(), state: 'skipped' }) + '\n'));
     }
   });

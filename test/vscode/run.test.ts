@@ -43,18 +43,32 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
     servers = await startServers('pg15', 'pg17');
     await Promise.all([createSampleDatabase(servers.pg15, DB), createSampleDatabase(servers.pg17, DB)]);
     await servers.pg15.sql(`CREATE DATABASE bigdb OWNER ${MIGRATOR} TEMPLATE template0`);
-    await servers.pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`, 'bigdb');
+    await servers.pg15.sql(
+      `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`,
+      'bigdb',
+    );
     work = mkdtempSync(join(tmpdir(), 'hm-host-'));
     const fixture = join(work, 'fixture.json');
     const resultsFile = join(work, 'results.jsonl');
-    writeFileSync(fixture, JSON.stringify({
-      database: DB, migrator: MIGRATOR, migratorPassword: MIGRATOR_PASSWORD,
-      pg15: { port: servers.pg15.port }, pg17: { port: servers.pg17.port, adminUser: servers.pg17.adminUser, adminPassword: servers.pg17.adminPassword }, awkward: AWKWARD,
-      dumpDir: join(work, 'dumps'),
-    }));
+    writeFileSync(
+      fixture,
+      JSON.stringify({
+        database: DB,
+        migrator: MIGRATOR,
+        migratorPassword: MIGRATOR_PASSWORD,
+        pg15: { port: servers.pg15.port },
+        pg17: { port: servers.pg17.port, adminUser: servers.pg17.adminUser, adminPassword: servers.pg17.adminPassword },
+        awkward: AWKWARD,
+        dumpDir: join(work, 'dumps'),
+      }),
+    );
     const workspace = join(work, 'workspace');
     rmSync(workspace, { recursive: true, force: true });
-    code = await startCodeServer({ smokeTestDriver: true, env: { HM_FIXTURE: fixture, HM_TEST_RESULTS: resultsFile }, settings: { 'hydraMigrate.pgBinDir': PG15_TOOLS, 'hydraMigrate.dumpFolder': join(work, 'dumps') } });
+    code = await startCodeServer({
+      smokeTestDriver: true,
+      env: { HM_FIXTURE: fixture, HM_TEST_RESULTS: resultsFile },
+      settings: { 'hydraMigrate.pgBinDir': PG15_TOOLS, 'hydraMigrate.dumpFolder': join(work, 'dumps') },
+    });
     const run = await runExtensionHostTests(code, {
       extensionPath: repo,
       testsPath: join(repo, 'out', 'test', 'index.cjs'),
@@ -63,11 +77,21 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
     });
     exitCode = run.exitCode;
     log = run.log;
-    if (existsSync(resultsFile)) results = readFileSync(resultsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    if (existsSync(resultsFile))
+      results = readFileSync(resultsFile, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
     // Nothing code-server wrote (settings, logs, extension storage) may contain a password.
     for (const f of filesUnder(code.userDataDir)) {
       const text = readFileSync(f).toString('latin1');
-      for (const secret of [MIGRATOR_PASSWORD, encodeURIComponent(MIGRATOR_PASSWORD), Buffer.from(MIGRATOR_PASSWORD, 'utf8').toString('latin1'), servers.pg17.adminPassword]) {
+      for (const secret of [
+        MIGRATOR_PASSWORD,
+        encodeURIComponent(MIGRATOR_PASSWORD),
+        Buffer.from(MIGRATOR_PASSWORD, 'utf8').toString('latin1'),
+        servers.pg17.adminPassword,
+      ]) {
         if (text.includes(secret)) leaked.push(f);
       }
     }
@@ -84,12 +108,16 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
     const reported = results.filter((r) => r.planned === undefined);
     const context = `host log:\n${log.join('\n')}\n${code?.output() ?? ''}`;
     // Every test written in the suites was planned by mocha, and every planned test reported.
-    const written = readdirSync(suiteDir).filter((f) => f.endsWith('.test.ts'))
+    const written = readdirSync(suiteDir)
+      .filter((f) => f.endsWith('.test.ts'))
       .reduce((n, f) => n + (readFileSync(join(suiteDir, f), 'utf8').match(/^\s*(?:it|test)\(/gm)?.length ?? 0), 0);
     assert.equal(planned, written, `mocha planned ${planned} in-host tests, the suites define ${written}; ${context}`);
     assert.equal(reported.length, written, `expected ${written} in-host tests to report (got ${reported.length}); ${context}`);
     const failed = results.filter((r) => r.state === 'failed');
-    assert.deepEqual(failed.map((f) => `${f.title}: ${f.error}`), []);
+    assert.deepEqual(
+      failed.map((f) => `${f.title}: ${f.error}`),
+      [],
+    );
     assert.equal(exitCode, 0, `codeAutomationExit(${exitCode})\n${log.join('\n')}`);
   });
 
@@ -99,7 +127,7 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
   });
 
   describe('each in-host test', () => {
-    it("reports every test by name", async (t) => {
+    it('reports every test by name', async (t) => {
       for (const r of results.filter((x) => x.planned === undefined)) {
         await t.test(r.title, { skip: r.state === 'skipped' }, () => {
           if (r.state === 'failed') throw new Error(r.error);

@@ -6,8 +6,16 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { assertNever, parseHostMessage, type ValidationViewState, type WebviewRequest, type WebviewToHost } from '../../src/shared/protocol.js';
-import type { RowCount, TableComparison, ValidationReport } from '../../src/shared/report.js';
+import {
+  assertNever,
+  parseHostMessage,
+  type ValidationViewState,
+  type WebviewRequest,
+  type WebviewToHost,
+} from '../../src/shared/protocol.js';
+import type { TableComparison, ValidationReport } from '../../src/shared/report.js';
+import { big, button, difference, el, fmt, statusLabel } from './dom.js';
+import { objectsTab } from './objects.js';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;
@@ -18,7 +26,14 @@ declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
 const PAGE = 200;
-const state: ValidationViewState = { filter: 'differences', search: '', tab: 'tables', page: 0, sort: { column: 'status', descending: false }, ...vscode.getState() };
+const state: ValidationViewState = {
+  filter: 'differences',
+  search: '',
+  tab: 'tables',
+  page: 0,
+  sort: { column: 'status', descending: false },
+  ...vscode.getState(),
+};
 let report: ValidationReport | undefined;
 let userChoseFilter = vscode.getState()?.filter !== undefined;
 const root = document.getElementById('root')!;
@@ -56,33 +71,6 @@ function showStatus(text: string, kind: 'busy' | 'ok' | 'error'): void {
   line.textContent = text;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
-}
-
-function button(label: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLElement {
-  const b = document.createElement('vscode-button');
-  b.textContent = label;
-  for (const [k, v] of Object.entries(attrs)) b.setAttribute(k, v);
-  b.addEventListener('click', onClick);
-  return b;
-}
-
-const fmt = (v: RowCount): string => (v === null ? '–' : typeof v === 'number' ? v.toLocaleString() : v);
-const big = (v: RowCount): bigint | null => (v === null ? null : BigInt(v));
-const statusLabel: Record<string, string> = { match: '✔ match', different: '✖ different', missing_in_target: '✖ missing in target', extra_in_target: '! extra in target' };
-
-function difference(t: TableComparison): string {
-  const a = big(t.sourceRows);
-  const b = big(t.targetRows);
-  if (a === null || b === null) return '';
-  const d = b - a;
-  return d === 0n ? '0' : `${d > 0n ? '+' : ''}${d.toLocaleString()}`;
-}
-
 const columns: Array<{ id: string; label: string; value: (t: TableComparison) => string | bigint | number; numeric?: boolean }> = [
   { id: 'status', label: 'Status', value: (t) => (t.status === 'match' ? 1 : 0) },
   { id: 'schema', label: 'Schema', value: (t) => t.schema },
@@ -99,7 +87,8 @@ function visibleTables(r: ValidationReport): TableComparison[] {
   const needle = (state.search ?? '').trim().toLowerCase();
   let rows = r.tables;
   if (state.filter === 'differences') rows = rows.filter((t) => t.status !== 'match');
-  if (needle) rows = rows.filter((t) => `${t.schema}.${t.name} ${t.kind} ${t.detail ?? ''} ${t.problems.join(' ')}`.toLowerCase().includes(needle));
+  if (needle)
+    rows = rows.filter((t) => `${t.schema}.${t.name} ${t.kind} ${t.detail ?? ''} ${t.problems.join(' ')}`.toLowerCase().includes(needle));
   const col = columns.find((c) => c.id === state.sort?.column) ?? columns[0]!;
   const dir = state.sort?.descending ? -1 : 1;
   return [...rows].sort((a, b) => {
@@ -116,12 +105,22 @@ function summary(r: ValidationReport): HTMLElement {
   box.append(
     el('h2', {}, r.ok ? '✔ The target matches the source' : '✖ The target differs from the source'),
     el('p', {}, `${r.source.server} (PostgreSQL ${r.source.version}) → ${r.target.server} (PostgreSQL ${r.target.version})`),
-    el('ul', { class: 'facts' },
-      el('li', {}, `${s.tables} tables compared`), el('li', {}, `${s.matching} matching`), el('li', {}, `${s.different} different`),
-      el('li', {}, `${s.missingInTarget} missing in target`), el('li', {}, `${s.extraInTarget} extra in target`),
+    el(
+      'ul',
+      { class: 'facts' },
+      el('li', {}, `${s.tables} tables compared`),
+      el('li', {}, `${s.matching} matching`),
+      el('li', {}, `${s.different} different`),
+      el('li', {}, `${s.missingInTarget} missing in target`),
+      el('li', {}, `${s.extraInTarget} extra in target`),
       el('li', {}, `rows: ${fmt(s.sourceRows)} source / ${fmt(s.targetRows)} target`),
       el('li', {}, `${s.objects} objects, ${s.objectsDifferent} differ; ${s.sequencesDifferent} sequences differ`),
-      el('li', {}, `${r.mode === 'estimate' ? 'ESTIMATES from statistics' : 'exact counts'}${r.checksums ? ' + checksums' : ''}, ${(r.durationMs / 1000).toFixed(1)} s`)),
+      el(
+        'li',
+        {},
+        `${r.mode === 'estimate' ? 'ESTIMATES from statistics' : 'exact counts'}${r.checksums ? ' + checksums' : ''}, ${(r.durationMs / 1000).toFixed(1)} s`,
+      ),
+    ),
   );
   return box;
 }
@@ -130,7 +129,9 @@ function toolbar(): HTMLElement {
   const bar = el('div', { class: 'toolbar', role: 'toolbar' });
   bar.append(
     button('Re-run', () => request({ type: 'rerun', checksums: false }, 'Validating again…')),
-    button('Re-run with checksums', () => request({ type: 'rerun', checksums: true }, 'Validating again with checksums…'), { secondary: '' }),
+    button('Re-run with checksums', () => request({ type: 'rerun', checksums: true }, 'Validating again with checksums…'), {
+      secondary: '',
+    }),
     button('Export JSON', () => request({ type: 'export', format: 'json' }, 'Exporting JSON…'), { secondary: '' }),
     button('Export CSV', () => request({ type: 'export', format: 'csv' }, 'Exporting CSV…'), { secondary: '' }),
     button('Export Markdown', () => request({ type: 'export', format: 'markdown' }, 'Exporting Markdown…'), { secondary: '' }),
@@ -140,8 +141,15 @@ function toolbar(): HTMLElement {
 
 function tabs(): HTMLElement {
   const t = el('div', { class: 'tabs', role: 'tablist' });
-  for (const [id, label] of [['tables', 'Tables'], ['objects', 'Objects and sequences']] as const) {
-    const b = el('button', { role: 'tab', 'aria-selected': String(state.tab === id), class: state.tab === id ? 'tab active' : 'tab' }, label);
+  for (const [id, label] of [
+    ['tables', 'Tables'],
+    ['objects', 'Objects and sequences'],
+  ] as const) {
+    const b = el(
+      'button',
+      { role: 'tab', 'aria-selected': String(state.tab === id), class: state.tab === id ? 'tab active' : 'tab' },
+      label,
+    );
     b.addEventListener('click', () => {
       state.tab = id;
       save();
@@ -155,7 +163,12 @@ function tabs(): HTMLElement {
 function tablesTab(r: ValidationReport): { node: HTMLElement; shown: number; total: number } {
   const wrap = el('div');
   const controls = el('div', { class: 'controls' });
-  const filter = el('select', { 'aria-label': 'Show' }, el('option', { value: 'differences' }, 'Only differences'), el('option', { value: 'all' }, 'All tables'));
+  const filter = el(
+    'select',
+    { 'aria-label': 'Show' },
+    el('option', { value: 'differences' }, 'Only differences'),
+    el('option', { value: 'all' }, 'All tables'),
+  );
   filter.value = state.filter ?? 'differences';
   filter.addEventListener('change', () => {
     state.filter = filter.value as 'differences' | 'all';
@@ -192,7 +205,11 @@ function fillTable(holder: HTMLElement, r: ValidationReport): { shown: number; t
   const head = el('tr');
   for (const c of columns) {
     const sorted = state.sort?.column === c.id;
-    const th = el('th', { scope: 'col', 'aria-sort': sorted ? (state.sort!.descending ? 'descending' : 'ascending') : 'none', class: c.numeric ? 'num' : '' });
+    const th = el('th', {
+      scope: 'col',
+      'aria-sort': sorted ? (state.sort!.descending ? 'descending' : 'ascending') : 'none',
+      class: c.numeric ? 'num' : '',
+    });
     const b = el('button', { class: 'sort' }, `${c.label}${sorted ? (state.sort!.descending ? ' ▼' : ' ▲') : ''}`);
     b.addEventListener('click', () => {
       state.sort = { column: c.id, descending: sorted ? !state.sort!.descending : false };
@@ -207,17 +224,26 @@ function fillTable(holder: HTMLElement, r: ValidationReport): { shown: number; t
   const body = el('tbody');
   for (const t of slice) {
     const tr = el('tr', { class: t.status });
-    const am = t.sourceAccessMethod === t.targetAccessMethod ? (t.sourceAccessMethod ?? '–') : `${t.sourceAccessMethod ?? '–'} → ${t.targetAccessMethod ?? '–'}`;
+    const am =
+      t.sourceAccessMethod === t.targetAccessMethod
+        ? (t.sourceAccessMethod ?? '–')
+        : `${t.sourceAccessMethod ?? '–'} → ${t.targetAccessMethod ?? '–'}`;
     tr.append(
       el('td', { class: `status ${t.status}` }, statusLabel[t.status] ?? t.status),
-      el('td', { class: 'name' }, t.schema), el('td', { class: 'name' }, t.name), el('td', {}, t.kind + (t.unlogged ? ', unlogged' : '')),
-      el('td', { class: 'num' }, fmt(t.sourceRows)), el('td', { class: 'num' }, fmt(t.targetRows)), el('td', { class: 'num' }, difference(t)),
+      el('td', { class: 'name' }, t.schema),
+      el('td', { class: 'name' }, t.name),
+      el('td', {}, t.kind + (t.unlogged ? ', unlogged' : '')),
+      el('td', { class: 'num' }, fmt(t.sourceRows)),
+      el('td', { class: 'num' }, fmt(t.targetRows)),
+      el('td', { class: 'num' }, difference(t)),
       el('td', { class: t.problems.includes('access_method') ? 'warn' : '' }, am),
       el('td', {}, t.detail ?? t.problems.join(', ')),
     );
     const actions = el('td', { class: 'actions' });
     const recheck = el('button', { class: 'link', title: `Re-check ${t.schema}.${t.name}` }, 'Re-check');
-    recheck.addEventListener('click', () => request({ type: 'recheckTable', schema: t.schema, name: t.name }, `Re-checking ${t.schema}.${t.name}…`));
+    recheck.addEventListener('click', () =>
+      request({ type: 'recheckTable', schema: t.schema, name: t.name }, `Re-checking ${t.schema}.${t.name}…`),
+    );
     const copy = el('button', { class: 'link', title: 'Copy the count query' }, 'Copy query');
     copy.addEventListener('click', () => request({ type: 'copyCountQuery', schema: t.schema, name: t.name }, 'Copying…'));
     actions.append(recheck, copy);
@@ -226,39 +252,47 @@ function fillTable(holder: HTMLElement, r: ValidationReport): { shown: number; t
   }
   table.append(body);
   holder.append(table);
-  if (rows.length === 0) holder.append(el('p', { class: 'empty' }, state.filter === 'differences' ? 'No differences.' : 'No table matches the search.'));
+  if (rows.length === 0)
+    holder.append(el('p', { class: 'empty' }, state.filter === 'differences' ? 'No differences.' : 'No table matches the search.'));
   if (pages > 1) {
     const pager = el('div', { class: 'pager' });
     pager.append(
-      button('Previous', () => { state.page = Math.max(0, (state.page ?? 0) - 1); save(); renderTableOnly(); }, { secondary: '' }),
+      button(
+        'Previous',
+        () => {
+          state.page = Math.max(0, (state.page ?? 0) - 1);
+          save();
+          renderTableOnly();
+        },
+        { secondary: '' },
+      ),
       el('span', {}, ` page ${state.page + 1} of ${pages} (${rows.length} tables) `),
-      button('Next', () => { state.page = Math.min(pages - 1, (state.page ?? 0) + 1); save(); renderTableOnly(); }, { secondary: '' }),
+      button(
+        'Next',
+        () => {
+          state.page = Math.min(pages - 1, (state.page ?? 0) + 1);
+          save();
+          renderTableOnly();
+        },
+        { secondary: '' },
+      ),
     );
     holder.append(pager);
   }
   return { shown: slice.length, total: rows.length };
 }
 
-function objectsTab(r: ValidationReport): HTMLElement {
-  const wrap = el('div');
-  const objs = [...r.objects].sort((a, b) => (a.status === 'match' ? 1 : 0) - (b.status === 'match' ? 1 : 0) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-  const t1 = el('table', { class: 'grid' }, el('thead', {}, el('tr', {}, el('th', {}, 'Status'), el('th', {}, 'Kind'), el('th', {}, 'Schema'), el('th', {}, 'Name'), el('th', {}, 'Detail'))));
-  const b1 = el('tbody');
-  for (const o of objs) b1.append(el('tr', {}, el('td', { class: `status ${o.status}` }, statusLabel[o.status] ?? o.status), el('td', {}, o.kind), el('td', {}, o.schema), el('td', {}, o.name), el('td', {}, o.detail ?? '')));
-  t1.append(b1);
-  const t2 = el('table', { class: 'grid' }, el('thead', {}, el('tr', {}, el('th', {}, 'Status'), el('th', {}, 'Schema'), el('th', {}, 'Sequence'), el('th', { class: 'num' }, 'Source value'), el('th', { class: 'num' }, 'Target value'))));
-  const b2 = el('tbody');
-  for (const q of r.sequences) b2.append(el('tr', {}, el('td', { class: `status ${q.status}` }, statusLabel[q.status] ?? q.status), el('td', {}, q.schema), el('td', {}, q.name), el('td', { class: 'num' }, fmt(q.sourceValue)), el('td', { class: 'num' }, fmt(q.targetValue))));
-  t2.append(b2);
-  wrap.append(el('h3', {}, `Objects (${r.objects.length})`), t1, el('h3', {}, `Sequences (${r.sequences.length})`), t2);
-  return wrap;
-}
-
 function renderTableOnly(): void {
   const holder = document.getElementById('table-holder');
   if (!holder || !report) return render();
   const counts = fillTable(holder, report);
-  vscode.postMessage({ type: 'rendered', rows: counts.shown, totalRows: counts.total, summary: document.querySelector('.summary h2')?.textContent ?? '', tab: 'tables' });
+  vscode.postMessage({
+    type: 'rendered',
+    rows: counts.shown,
+    totalRows: counts.total,
+    summary: document.querySelector('.summary h2')?.textContent ?? '',
+    tab: 'tables',
+  });
 }
 
 function render(): void {
@@ -268,11 +302,23 @@ function render(): void {
   root.replaceChildren(summary(r), toolbar(), tabs());
   if (state.tab === 'objects') {
     root.append(objectsTab(r));
-    vscode.postMessage({ type: 'rendered', rows: r.objects.length, totalRows: r.objects.length, summary: document.querySelector('.summary h2')?.textContent ?? '', tab: 'objects' });
+    vscode.postMessage({
+      type: 'rendered',
+      rows: r.objects.length,
+      totalRows: r.objects.length,
+      summary: document.querySelector('.summary h2')?.textContent ?? '',
+      tab: 'objects',
+    });
   } else {
     const t = tablesTab(r);
     root.append(t.node);
-    vscode.postMessage({ type: 'rendered', rows: t.shown, totalRows: t.total, summary: document.querySelector('.summary h2')?.textContent ?? '', tab: 'tables' });
+    vscode.postMessage({
+      type: 'rendered',
+      rows: t.shown,
+      totalRows: t.total,
+      summary: document.querySelector('.summary h2')?.textContent ?? '',
+      tab: 'tables',
+    });
   }
 }
 
@@ -281,7 +327,14 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   if (!m) return; // not from the host, or malformed: ignored
   switch (m.type) {
     case 'running':
-      root.replaceChildren(el('div', { class: 'running', role: 'status' }, document.createElement('vscode-progress-ring'), el('span', { id: 'progress' }, ` Validating${m.checksums ? ' with checksums' : ''}…`)));
+      root.replaceChildren(
+        el(
+          'div',
+          { class: 'running', role: 'status' },
+          document.createElement('vscode-progress-ring'),
+          el('span', { id: 'progress' }, ` Validating${m.checksums ? ' with checksums' : ''}…`),
+        ),
+      );
       break;
     case 'progress': {
       const p = document.getElementById('progress');
@@ -293,7 +346,11 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       report = m.report;
       document.title = m.title;
       render();
-      if (m.savedAt) showStatus(`Saved report of ${new Date(m.savedAt).toLocaleString()}: not validated again after the reload. Re-run to compare now.`, 'ok');
+      if (m.savedAt)
+        showStatus(
+          `Saved report of ${new Date(m.savedAt).toLocaleString()}: not validated again after the reload. Re-run to compare now.`,
+          'ok',
+        );
       // Time to first paint of the report (for the benchmark), measured after layout.
       requestAnimationFrame(() => {
         (window as unknown as { hmLastRenderMs?: number }).hmLastRenderMs = performance.now() - started;
@@ -301,7 +358,10 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       break;
     }
     case 'error':
-      root.replaceChildren(el('section', { class: 'summary bad', role: 'alert' }, el('h2', {}, 'Validation could not run'), el('p', {}, m.message)), toolbar());
+      root.replaceChildren(
+        el('section', { class: 'summary bad', role: 'alert' }, el('h2', {}, 'Validation could not run'), el('p', {}, m.message)),
+        toolbar(),
+      );
       break;
     case 'done':
       if (pending.delete(m.id)) showStatus(m.message, m.ok ? 'ok' : 'error');

@@ -54,7 +54,10 @@ export function restoreErrorLines(groups: RestoreErrorGroup[], style: Style): st
 
 /** "archive: CUSTOM format, dumped from PostgreSQL 15.8, 120 entries: 40 TABLE DATA, …" */
 export function tocLine(toc: Toc): string {
-  const kinds = summarizeToc(toc).slice(0, 6).map((k) => `${k.count} ${k.desc}`).join(', ');
+  const kinds = summarizeToc(toc)
+    .slice(0, 6)
+    .map((k) => `${k.count} ${k.desc}`)
+    .join(', ');
   return `archive: ${toc.format ?? '?'} format, dumped from PostgreSQL ${toc.dumpedFromVersion ?? '?'}, ${toc.entries.length} entries: ${kinds}`;
 }
 

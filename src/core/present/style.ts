@@ -16,7 +16,10 @@ const same = (s: string): string => s;
 export const plain: Style = { bold: same, dim: same, red: same, green: same, yellow: same, cyan: same };
 
 const ESC = '\u001b[';
-const sgr = (code: number) => (s: string): string => `${ESC}${code}m${s}${ESC}0m`;
+const sgr =
+  (code: number) =>
+  (s: string): string =>
+    `${ESC}${code}m${s}${ESC}0m`;
 
 export const ansi: Style = { bold: sgr(1), dim: sgr(2), red: sgr(31), green: sgr(32), yellow: sgr(33), cyan: sgr(36) };
 
@@ -33,5 +36,10 @@ export function stripAnsi(text: string): string {
  */
 export function escapeControl(text: string): string {
   return text.replace(/\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) =>
-    c.length > 1 ? c : c.charCodeAt(0) <= 0xff && c.charCodeAt(0) < 0x80 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    c.length > 1
+      ? c
+      : c.charCodeAt(0) <= 0xff && c.charCodeAt(0) < 0x80
+        ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`
+        : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

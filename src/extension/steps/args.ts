@@ -4,18 +4,62 @@
  */
 import type { ArchiveFormat } from '../../core/dump.js';
 
-export interface DumpArgs { connectionId: string; database?: string; out?: string; format?: ArchiveFormat; jobs?: number; noOwner?: boolean; noAcl?: boolean; overwrite?: boolean; schemas?: string[] }
+export interface DumpArgs {
+  connectionId: string;
+  database?: string;
+  out?: string;
+  format?: ArchiveFormat;
+  jobs?: number;
+  noOwner?: boolean;
+  noAcl?: boolean;
+  overwrite?: boolean;
+  schemas?: string[];
+}
 export interface RestoreArgs {
-  connectionId: string; database: string; archive: string; jobs?: number; noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean;
-  confirmNonEmpty?: string; analyze?: boolean; schemas?: string[];
+  connectionId: string;
+  database: string;
+  archive: string;
+  jobs?: number;
+  noOwner?: boolean;
+  noAcl?: boolean;
+  noTableAccessMethod?: boolean;
+  confirmNonEmpty?: string;
+  analyze?: boolean;
+  schemas?: string[];
 }
-export interface CreateDatabaseArgs { connectionId: string; name: string; likeConnectionId?: string; likeDatabase?: string; owner?: string; createRoles?: boolean; createExtensions?: boolean }
+export interface CreateDatabaseArgs {
+  connectionId: string;
+  name: string;
+  likeConnectionId?: string;
+  likeDatabase?: string;
+  owner?: string;
+  createRoles?: boolean;
+  createExtensions?: boolean;
+}
 export interface PairArgs {
-  sourceConnectionId: string; sourceDatabase?: string; targetConnectionId: string; targetDatabase?: string;
-  noOwner?: boolean; noAcl?: boolean; noTableAccessMethod?: boolean; confirmNonEmpty?: string;
+  sourceConnectionId: string;
+  sourceDatabase?: string;
+  targetConnectionId: string;
+  targetDatabase?: string;
+  noOwner?: boolean;
+  noAcl?: boolean;
+  noTableAccessMethod?: boolean;
+  confirmNonEmpty?: string;
 }
-export interface MigrateArgs extends PairArgs { dumpPath?: string; format?: ArchiveFormat; jobs?: number }
-export interface TransferArgs { archive: string; host: string; user: string; port?: number; remoteDir: string; identityFile?: string; tool?: 'rsync' | 'scp' }
+export interface MigrateArgs extends PairArgs {
+  dumpPath?: string;
+  format?: ArchiveFormat;
+  jobs?: number;
+}
+export interface TransferArgs {
+  archive: string;
+  host: string;
+  user: string;
+  port?: number;
+  remoteDir: string;
+  identityFile?: string;
+  tool?: 'rsync' | 'scp';
+}
 
 /** What a run record keeps to run its step again. */
 export type Rerun =

@@ -9,7 +9,19 @@ import { withSide } from '../../core/side.js';
 import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
 import { settings, toolOptions } from '../settings.js';
 
-import { defaultDumpFolder, failureLines, pickConnection, pickFlags, profile, runRecorded, safeFileName, sideOf, timestamp, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import {
+  defaultDumpFolder,
+  failureLines,
+  pickConnection,
+  pickFlags,
+  profile,
+  runRecorded,
+  safeFileName,
+  sideOf,
+  timestamp,
+  type StepCommandResult,
+  type StepCtx,
+} from './stepCommand.js';
 import type { DumpArgs } from './args.js';
 
 const t = vscode.l10n.t;
@@ -33,9 +45,13 @@ export async function promptDump(ctx: StepCtx, arg?: ExplorerNode): Promise<Dump
   let schemas: string[] | undefined;
   try {
     const all = await withSide(await sideOf(ctx, p, database), async (client) =>
-      (await listSchemas(async (text, values) => (await client.query(text, values)).rows as never)).map((x) => x.name));
+      (await listSchemas(async (text, values) => (await client.query(text, values)).rows as never)).map((x) => x.name),
+    );
     if (all.length > 1) {
-      const pick = await vscode.window.showQuickPick(all.map((x) => ({ label: x, picked: true })), { canPickMany: true, title: t('Schemas to dump (all by default)'), ignoreFocusOut: true });
+      const pick = await vscode.window.showQuickPick(
+        all.map((x) => ({ label: x, picked: true })),
+        { canPickMany: true, title: t('Schemas to dump (all by default)'), ignoreFocusOut: true },
+      );
       if (!pick || pick.length === 0) return undefined;
       if (pick.length < all.length) schemas = pick.map((x) => x.label);
     }
@@ -48,7 +64,16 @@ export async function promptDump(ctx: StepCtx, arg?: ExplorerNode): Promise<Dump
   privateFolder(folder);
   const target = await vscode.window.showSaveDialog({ defaultUri, title: t('Where to write the archive'), saveLabel: t('Dump here') });
   if (!target) return undefined;
-  return { connectionId: p.id, database, out: target.fsPath, format: format.id, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), overwrite: false, ...(schemas ? { schemas } : {}) };
+  return {
+    connectionId: p.id,
+    database,
+    out: target.fsPath,
+    format: format.id,
+    noOwner: flags.has('noOwner'),
+    noAcl: flags.has('noAcl'),
+    overwrite: false,
+    ...(schemas ? { schemas } : {}),
+  };
 }
 
 /** Runs the step with these arguments (after the prompts, from the API, on Re-run). */
@@ -59,22 +84,50 @@ export async function runDump(ctx: StepCtx, args: DumpArgs): Promise<StepCommand
   const out = args.out ?? join(defaultDumpFolder(), `${safeFileName(database)}-${timestamp()}${format === 'custom' ? '.dump' : '.dir'}`);
   const cfg = settings();
   const binOpts = toolOptions(cfg);
-  return runRecorded(ctx, t('Dump {0}', `${p.name}/${database}`), { step: 'dump', title: t('Dump {0}', `${p.name}/${database}`), source: `${p.name}/${database}`, archivePath: out, rerun: { step: 'dump', args: { ...args, out, overwrite: false } } }, async (io, _c, extra) => {
-    const [pgDump, pgRestore] = await Promise.all([locateTool('pg_dump', binOpts), locateTool('pg_restore', binOpts)]);
-    const r = await dump({
-      source: await sideOf(ctx, p, database), pgDump: pgDump.path, pgRestore: pgRestore.path, out, format,
-      ...(format === 'directory' ? { jobs: args.jobs ?? cfg.jobs } : {}), lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,
-      ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.overwrite ? { overwrite: true } : {}),
-      ...(args.schemas?.length ? { schemas: args.schemas } : {}),
-      signal: io.signal, onCommand: io.command, onLine: io.line, onProgress: io.progress,
-    });
-    if (r.archive) {
-      extra.sha256 = r.archive.sha256;
-      return { ok: true, summary: [`archive: ${r.archive.path}`, `${r.archive.format} format, ${formatBytes(r.archive.sizeBytes)}, ${r.archive.entries} entries (verified with pg_restore -l)`, `sha256: ${r.archive.sha256}`] };
-    }
-    if (r.failure) extra.errorSummary = r.failure.message;
-    return { ok: false, cancelled: r.cancelled, summary: failureLines(r.failure) };
-  });
+  return runRecorded(
+    ctx,
+    t('Dump {0}', `${p.name}/${database}`),
+    {
+      step: 'dump',
+      title: t('Dump {0}', `${p.name}/${database}`),
+      source: `${p.name}/${database}`,
+      archivePath: out,
+      rerun: { step: 'dump', args: { ...args, out, overwrite: false } },
+    },
+    async (io, _c, extra) => {
+      const [pgDump, pgRestore] = await Promise.all([locateTool('pg_dump', binOpts), locateTool('pg_restore', binOpts)]);
+      const r = await dump({
+        source: await sideOf(ctx, p, database),
+        pgDump: pgDump.path,
+        pgRestore: pgRestore.path,
+        out,
+        format,
+        ...(format === 'directory' ? { jobs: args.jobs ?? cfg.jobs } : {}),
+        lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,
+        ...(args.noOwner ? { noOwner: true } : {}),
+        ...(args.noAcl ? { noAcl: true } : {}),
+        ...(args.overwrite ? { overwrite: true } : {}),
+        ...(args.schemas?.length ? { schemas: args.schemas } : {}),
+        signal: io.signal,
+        onCommand: io.command,
+        onLine: io.line,
+        onProgress: io.progress,
+      });
+      if (r.archive) {
+        extra.sha256 = r.archive.sha256;
+        return {
+          ok: true,
+          summary: [
+            `archive: ${r.archive.path}`,
+            `${r.archive.format} format, ${formatBytes(r.archive.sizeBytes)}, ${r.archive.entries} entries (verified with pg_restore -l)`,
+            `sha256: ${r.archive.sha256}`,
+          ],
+        };
+      }
+      if (r.failure) extra.errorSummary = r.failure.message;
+      return { ok: false, cancelled: r.cancelled, summary: failureLines(r.failure) };
+    },
+  );
 }
 
 export async function dumpCommand(ctx: StepCtx, arg?: ExplorerNode): Promise<StepCommandResult | undefined> {

@@ -10,21 +10,49 @@ import type { ValidationReport } from '../../shared/report.js';
 import { settings, toolOptions } from '../settings.js';
 
 import type { MigrateArgs } from './args.js';
-import { defaultDumpFolder, failureLines, openStep, pickFlags, profile, promptPair, safeFileName, sideOf, timestamp, type OpenStep, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import {
+  defaultDumpFolder,
+  failureLines,
+  openStep,
+  pickFlags,
+  profile,
+  promptPair,
+  safeFileName,
+  sideOf,
+  timestamp,
+  type OpenStep,
+  type StepCommandResult,
+  type StepCtx,
+} from './stepCommand.js';
 import { preflightLines } from './preflightCommand.js';
 import { runValidate } from './validateCommand.js';
 
 const t = vscode.l10n.t;
 
-export interface MigrateCommandResult { ok: boolean; failedStep?: MigrateStepName; steps: StepCommandResult[]; validation?: ValidationReport }
+export interface MigrateCommandResult {
+  ok: boolean;
+  failedStep?: MigrateStepName;
+  steps: StepCommandResult[];
+  validation?: ValidationReport;
+}
 
 /** Asks for the target and the options. */
 export async function promptMigrate(ctx: StepCtx, arg?: ExplorerNode): Promise<MigrateArgs> {
   const args: MigrateArgs = await promptPair(ctx, arg);
   const flags = await pickFlags(t('Migration options'), [
-    { id: 'noOwner', label: '--no-owner', detail: t('objects belong to the restoring user (roles usually differ between servers)'), picked: true },
+    {
+      id: 'noOwner',
+      label: '--no-owner',
+      detail: t('objects belong to the restoring user (roles usually differ between servers)'),
+      picked: true,
+    },
     { id: 'noAcl', label: '--no-acl', detail: t('skip GRANTs'), picked: true },
-    { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
+    {
+      id: 'noTableAccessMethod',
+      label: '--no-table-access-method',
+      detail: t('create columnar tables as heap (only if the target cannot have columnar)'),
+      picked: false,
+    },
   ]);
   return { ...args, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), noTableAccessMethod: flags.has('noTableAccessMethod') };
 }
@@ -41,25 +69,44 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
   const targetDb = args.targetDatabase ?? sourceDb;
   const cfg = settings();
   const format = args.format ?? 'directory';
-  const dumpPath = args.dumpPath ?? join(defaultDumpFolder(), `${safeFileName(sourceDb)}-${timestamp()}${format === 'custom' ? '.dump' : '.dir'}`);
+  const dumpPath =
+    args.dumpPath ?? join(defaultDumpFolder(), `${safeFileName(sourceDb)}-${timestamp()}${format === 'custom' ? '.dump' : '.dir'}`);
   privateFolder(dirname(dumpPath));
   const titles: Record<MigrateStepName, string> = {
-    preflight: t('Migrate 1/5: readiness checks'), dump: t('Migrate 2/5: dump {0}', sourceDb), 'create-database': t('Migrate 3/5: create database {0}', targetDb),
-    restore: t('Migrate 4/5: restore into {0}', targetDb), analyze: t('Migrate 5/5: analyze {0}', targetDb),
+    preflight: t('Migrate 1/5: readiness checks'),
+    dump: t('Migrate 2/5: dump {0}', sourceDb),
+    'create-database': t('Migrate 3/5: create database {0}', targetDb),
+    restore: t('Migrate 4/5: restore into {0}', targetDb),
+    analyze: t('Migrate 5/5: analyze {0}', targetDb),
   };
   const controller = new AbortController();
   const finished: Array<Promise<StepCommandResult>> = [];
   let current: OpenStep | undefined;
   const open = (step: MigrateStepName): OpenStep => {
-    current = openStep(ctx, titles[step], {
-      step, title: titles[step], source: `${s.name}/${sourceDb}`, target: `${tg.name}/${targetDb}`, archivePath: dumpPath,
-      rerun: { step: 'migrate', args: { ...args, dumpPath: undefined } },
-    }, () => controller.abort());
+    current = openStep(
+      ctx,
+      titles[step],
+      {
+        step,
+        title: titles[step],
+        source: `${s.name}/${sourceDb}`,
+        target: `${tg.name}/${targetDb}`,
+        archivePath: dumpPath,
+        rerun: { step: 'migrate', args: { ...args, dumpPath: undefined } },
+      },
+      () => controller.abort(),
+    );
     return current;
   };
   const result = await migrate({
-    source: await sideOf(ctx, s, sourceDb), target: await sideOf(ctx, tg, targetDb), dumpPath, format, jobs: args.jobs ?? cfg.jobs,
-    ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+    source: await sideOf(ctx, s, sourceDb),
+    target: await sideOf(ctx, tg, targetDb),
+    dumpPath,
+    format,
+    jobs: args.jobs ?? cfg.jobs,
+    ...(args.noOwner ? { noOwner: true } : {}),
+    ...(args.noAcl ? { noAcl: true } : {}),
+    ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
     ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
     ...toolOptions(cfg),
     lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,
@@ -77,7 +124,9 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
       const extra: Partial<RunRecord> = {};
       if (record.failure) extra.errorSummary = record.failure.message;
       if (record.archive) extra.sha256 = record.archive.sha256;
-      finished.push(session.finish({ ok: record.ok || !!record.skipped, summary, cancelled: record.failure?.problem === 'cancelled' }, extra));
+      finished.push(
+        session.finish({ ok: record.ok || !!record.skipped, summary, cancelled: record.failure?.problem === 'cancelled' }, extra),
+      );
     },
     onPreflight: (report) => {
       for (const l of preflightLines(report)) current?.line(l);
@@ -89,8 +138,22 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
   ctx.explorer.refresh({ kind: 'connection', profile: tg });
   let validation: ValidationReport | undefined;
   if (result.ok) {
-    void vscode.window.showInformationMessage(t('Migrated {0} to {1} in {2} s. Validating…', `${s.name}/${sourceDb}`, `${tg.name}/${targetDb}`, (result.durationMs / 1000).toFixed(1)));
-    validation = (await runValidate(ctx, { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb }))?.report;
+    void vscode.window.showInformationMessage(
+      t(
+        'Migrated {0} to {1} in {2} s. Validating…',
+        `${s.name}/${sourceDb}`,
+        `${tg.name}/${targetDb}`,
+        (result.durationMs / 1000).toFixed(1),
+      ),
+    );
+    validation = (
+      await runValidate(ctx, { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb })
+    )?.report;
   }
-  return { ok: result.ok && (validation?.ok ?? false), ...(result.failedStep ? { failedStep: result.failedStep } : {}), steps, ...(validation ? { validation } : {}) };
+  return {
+    ok: result.ok && (validation?.ok ?? false),
+    ...(result.failedStep ? { failedStep: result.failedStep } : {}),
+    steps,
+    ...(validation ? { validation } : {}),
+  };
 }

@@ -34,25 +34,48 @@ export async function runPreflight(ctx: StepCtx, args: PairArgs): Promise<Prefli
   const title = t('Readiness checks {0} → {1}', `${s.name}/${sourceDb}`, `${tg.name}/${targetDb}`);
   let report: PreflightReport | undefined;
   const cfg = settings();
-  const result = await runRecorded(ctx, title, { step: 'preflight', title, source: `${s.name}/${sourceDb}`, target: `${tg.name}/${targetDb}`, rerun: { step: 'preflight', args: { ...args } } }, async (io, _c, extra) => {
-    report = await preflight({
-      source: await sideOf(ctx, s, sourceDb), target: await sideOf(ctx, tg, targetDb), ...toolOptions(cfg),
-      ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
-      ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
-    });
-    for (const l of preflightLines(report)) io.line(l);
-    const blockers = report.checks.filter((c) => c.status === 'blocker');
-    if (!report.ready) extra.errorSummary = blockers.map((b) => b.title).join('; ') || 'a server could not be reached';
-    return report.ready
-      ? { ok: true, summary: [t('Ready to migrate.')] }
-      : { ok: false, summary: [t('Not ready: {0} blocking problem(s). Fix them and run the checks again.', blockers.length)] };
-  });
+  const result = await runRecorded(
+    ctx,
+    title,
+    {
+      step: 'preflight',
+      title,
+      source: `${s.name}/${sourceDb}`,
+      target: `${tg.name}/${targetDb}`,
+      rerun: { step: 'preflight', args: { ...args } },
+    },
+    async (io, _c, extra) => {
+      report = await preflight({
+        source: await sideOf(ctx, s, sourceDb),
+        target: await sideOf(ctx, tg, targetDb),
+        ...toolOptions(cfg),
+        ...(args.noOwner ? { noOwner: true } : {}),
+        ...(args.noAcl ? { noAcl: true } : {}),
+        ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+        ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
+      });
+      for (const l of preflightLines(report)) io.line(l);
+      const blockers = report.checks.filter((c) => c.status === 'blocker');
+      if (!report.ready) extra.errorSummary = blockers.map((b) => b.title).join('; ') || 'a server could not be reached';
+      return report.ready
+        ? { ok: true, summary: [t('Ready to migrate.')] }
+        : { ok: false, summary: [t('Not ready: {0} blocking problem(s). Fix them and run the checks again.', blockers.length)] };
+    },
+  );
   return report ? { ...result, report } : result;
 }
 
 /** The readiness checks as a list: one item per check with its status icon, detail and fix. */
 export async function showChecklist(report: PreflightReport): Promise<void> {
-  const items = report.checks.map((c) => ({ label: `${statusCodicon(c.status)} ${c.title}`, description: c.status === 'ok' ? '' : c.status, detail: c.fix && c.status !== 'ok' ? `${c.detail} — Fix: ${c.fix}` : c.detail }));
+  const items = report.checks.map((c) => ({
+    label: `${statusCodicon(c.status)} ${c.title}`,
+    description: c.status === 'ok' ? '' : c.status,
+    detail: c.fix && c.status !== 'ok' ? `${c.detail} — Fix: ${c.fix}` : c.detail,
+  }));
   const blockers = report.checks.filter((c) => c.status === 'blocker').length;
-  await vscode.window.showQuickPick(items, { title: report.ready ? t('Ready to migrate') : t('Not ready: {0} blocking problem(s)', blockers), placeHolder: t('Readiness checks (Escape to close)'), matchOnDetail: true });
+  await vscode.window.showQuickPick(items, {
+    title: report.ready ? t('Ready to migrate') : t('Not ready: {0} blocking problem(s)', blockers),
+    placeHolder: t('Readiness checks (Escape to close)'),
+    matchOnDetail: true,
+  });
 }

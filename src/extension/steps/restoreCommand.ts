@@ -9,7 +9,19 @@ import { restore } from '../../core/restore.js';
 import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
 import { settings, toolOptions } from '../settings.js';
 
-import { ask, defaultDumpFolder, failureLines, isNode, pickConnection, pickFlags, profile, runRecorded, sideOf, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import {
+  ask,
+  defaultDumpFolder,
+  failureLines,
+  isNode,
+  pickConnection,
+  pickFlags,
+  profile,
+  runRecorded,
+  sideOf,
+  type StepCommandResult,
+  type StepCtx,
+} from './stepCommand.js';
 import type { RestoreArgs } from './args.js';
 
 const t = vscode.l10n.t;
@@ -21,7 +33,14 @@ export async function promptRestore(ctx: StepCtx, arg?: ExplorerNode | vscode.Ur
   const database = databaseOf(fromNode) ?? (await ask(t('Database to restore into (it must exist and be empty)'), p.database));
   let archive = arg instanceof vscode.Uri ? arg.fsPath : undefined;
   if (!archive) {
-    const picked = await vscode.window.showOpenDialog({ title: t('Choose the archive (a .dump file or a dump directory)'), canSelectFiles: true, canSelectFolders: true, canSelectMany: false, defaultUri: vscode.Uri.file(defaultDumpFolder()), openLabel: t('Restore this') });
+    const picked = await vscode.window.showOpenDialog({
+      title: t('Choose the archive (a .dump file or a dump directory)'),
+      canSelectFiles: true,
+      canSelectFolders: true,
+      canSelectMany: false,
+      defaultUri: vscode.Uri.file(defaultDumpFolder()),
+      openLabel: t('Restore this'),
+    });
     if (!picked?.[0]) return undefined;
     archive = picked[0].fsPath;
   }
@@ -30,21 +49,41 @@ export async function promptRestore(ctx: StepCtx, arg?: ExplorerNode | vscode.Ur
   const read = await readArchive((await locateTool('pg_restore', binOpts)).path, archive);
   if (!read.ok) throw new Error(`${read.failure.message} ${read.failure.hint}`);
   const toc = read.value;
-  const kinds = summarizeToc(toc).slice(0, 6).map((k) => `${k.count} ${k.desc}`).join(', ');
+  const kinds = summarizeToc(toc)
+    .slice(0, 6)
+    .map((k) => `${k.count} ${k.desc}`)
+    .join(', ');
   const flags = await pickFlags(t('Restore {0} entries (PostgreSQL {1}): {2}', toc.entries.length, toc.dumpedFromVersion ?? '?', kinds), [
     { id: 'noOwner', label: '--no-owner', detail: t('objects belong to the restoring user'), picked: true },
     { id: 'noAcl', label: '--no-acl', detail: t('skip GRANTs'), picked: true },
-    { id: 'noTableAccessMethod', label: '--no-table-access-method', detail: t('create columnar tables as heap (only if the target cannot have columnar)'), picked: false },
+    {
+      id: 'noTableAccessMethod',
+      label: '--no-table-access-method',
+      detail: t('create columnar tables as heap (only if the target cannot have columnar)'),
+      picked: false,
+    },
     { id: 'analyze', label: 'ANALYZE', detail: t('vacuumdb --analyze-only afterwards'), picked: true },
   ]);
   const schemasInArchive = [...new Set(toc.entries.map((e) => e.schema).filter((x) => x !== '-'))].sort();
   let schemas: string[] | undefined;
   if (schemasInArchive.length > 1) {
-    const pick = await vscode.window.showQuickPick(schemasInArchive.map((x) => ({ label: x, picked: true })), { canPickMany: true, title: t('Schemas to restore (all by default)'), ignoreFocusOut: true });
+    const pick = await vscode.window.showQuickPick(
+      schemasInArchive.map((x) => ({ label: x, picked: true })),
+      { canPickMany: true, title: t('Schemas to restore (all by default)'), ignoreFocusOut: true },
+    );
     if (!pick || pick.length === 0) return undefined;
     if (pick.length < schemasInArchive.length) schemas = pick.map((x) => x.label);
   }
-  return { connectionId: p.id, database, archive, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), noTableAccessMethod: flags.has('noTableAccessMethod'), analyze: flags.has('analyze'), ...(schemas ? { schemas } : {}) };
+  return {
+    connectionId: p.id,
+    database,
+    archive,
+    noOwner: flags.has('noOwner'),
+    noAcl: flags.has('noAcl'),
+    noTableAccessMethod: flags.has('noTableAccessMethod'),
+    analyze: flags.has('analyze'),
+    ...(schemas ? { schemas } : {}),
+  };
 }
 
 /** Runs the step with these arguments (after the prompts, from the API, on Re-run). */
@@ -53,34 +92,61 @@ export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepC
   const cfg = settings();
   const binOpts = toolOptions(cfg);
   const title = t('Restore into {0}', `${p.name}/${args.database}`);
-  return runRecorded(ctx, title, { step: 'restore', title, target: `${p.name}/${args.database}`, archivePath: args.archive, rerun: { step: 'restore', args: { ...args, confirmNonEmpty: undefined } } }, async (io, _c, extra) => {
-    const pgRestore = await locateTool('pg_restore', binOpts);
-    const side = await sideOf(ctx, p, args.database);
-    let confirm = args.confirmNonEmpty;
-    const r = await restore({
-      target: side, pgRestore: pgRestore.path, archive: args.archive, jobs: args.jobs ?? cfg.jobs,
-      ...(args.noOwner ? { noOwner: true } : {}), ...(args.noAcl ? { noAcl: true } : {}), ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
-      ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}), ...(args.schemas ? { schemas: args.schemas } : {}),
-      signal: io.signal, onCommand: io.command, onLine: io.line, onProgress: io.progress,
-      onToc: (toc) => io.line(style.dim(tocLine(toc))),
-    });
-    if (!r.ok) {
-      confirm = undefined;
-      extra.errorSummary = r.failure?.message;
-      const lines = [...failureLines(r.failure), ...restoreErrorLines(r.errors, style)];
-      return { ok: false, cancelled: r.cancelled, summary: lines };
-    }
-    const summary = [`restored ${r.toc?.entries.length ?? 0} entries into "${args.database}" with no errors`];
-    if (args.analyze !== false) {
-      const vacuumdb = await locateTool('vacuumdb', binOpts).catch(() => undefined);
-      if (vacuumdb) {
-        io.line('');
-        const a = await analyze({ target: side, vacuumdb: vacuumdb.path, jobs: args.jobs ?? cfg.jobs, signal: io.signal, onCommand: io.command, onLine: io.line });
-        summary.push(a.ok ? 'ANALYZE done: planner statistics are fresh' : `ANALYZE failed: ${a.failure?.message ?? ''}`);
+  return runRecorded(
+    ctx,
+    title,
+    {
+      step: 'restore',
+      title,
+      target: `${p.name}/${args.database}`,
+      archivePath: args.archive,
+      rerun: { step: 'restore', args: { ...args, confirmNonEmpty: undefined } },
+    },
+    async (io, _c, extra) => {
+      const pgRestore = await locateTool('pg_restore', binOpts);
+      const side = await sideOf(ctx, p, args.database);
+      let confirm = args.confirmNonEmpty;
+      const r = await restore({
+        target: side,
+        pgRestore: pgRestore.path,
+        archive: args.archive,
+        jobs: args.jobs ?? cfg.jobs,
+        ...(args.noOwner ? { noOwner: true } : {}),
+        ...(args.noAcl ? { noAcl: true } : {}),
+        ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+        ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
+        ...(args.schemas ? { schemas: args.schemas } : {}),
+        signal: io.signal,
+        onCommand: io.command,
+        onLine: io.line,
+        onProgress: io.progress,
+        onToc: (toc) => io.line(style.dim(tocLine(toc))),
+      });
+      if (!r.ok) {
+        confirm = undefined;
+        extra.errorSummary = r.failure?.message;
+        const lines = [...failureLines(r.failure), ...restoreErrorLines(r.errors, style)];
+        return { ok: false, cancelled: r.cancelled, summary: lines };
       }
-    }
-    return { ok: true, summary };
-  });
+      const summary = [`restored ${r.toc?.entries.length ?? 0} entries into "${args.database}" with no errors`];
+      if (args.analyze !== false) {
+        const vacuumdb = await locateTool('vacuumdb', binOpts).catch(() => undefined);
+        if (vacuumdb) {
+          io.line('');
+          const a = await analyze({
+            target: side,
+            vacuumdb: vacuumdb.path,
+            jobs: args.jobs ?? cfg.jobs,
+            signal: io.signal,
+            onCommand: io.command,
+            onLine: io.line,
+          });
+          summary.push(a.ok ? 'ANALYZE done: planner statistics are fresh' : `ANALYZE failed: ${a.failure?.message ?? ''}`);
+        }
+      }
+      return { ok: true, summary };
+    },
+  );
 }
 
 export async function restoreCommand(ctx: StepCtx, arg?: ExplorerNode | vscode.Uri): Promise<StepCommandResult | undefined> {

@@ -18,7 +18,6 @@ import type { RunRecord } from '../runHistory.js';
 import { settings } from '../settings.js';
 import { runStepInTerminal, type StepIo, type StepOutcome } from '../stepTerminal.js';
 
-
 const t = vscode.l10n.t;
 
 /** Step commands get the one context of the extension. */
@@ -32,14 +31,18 @@ export interface StepCommandResult {
   output: string;
 }
 
-
-
 export function isNode(arg: unknown): arg is ExplorerNode {
   return !!arg && typeof arg === 'object' && 'kind' in arg;
 }
 
 export async function sideOf(ctx: StepCtx, profile: ConnectionProfile, database: string, role: SideRole = profile.role): Promise<Side> {
-  return { role, profile, password: await ctx.store.getPassword(profile.id), database, connectTimeoutSeconds: settings().connectTimeoutSeconds };
+  return {
+    role,
+    profile,
+    password: await ctx.store.getPassword(profile.id),
+    database,
+    connectTimeoutSeconds: settings().connectTimeoutSeconds,
+  };
 }
 
 export function profile(ctx: StepCtx, id: string): ConnectionProfile {
@@ -67,9 +70,17 @@ export function safeFileName(name: string): string {
 
 export async function pickConnection(ctx: StepCtx, role: 'source' | 'target', placeHolder: string): Promise<ConnectionProfile> {
   const list = ctx.store.list(role);
-  if (list.length === 0) throw new Error(role === 'target' ? t('Add a target connection first (Hydra Migrate view → Add Target Connection).') : t('Add a source connection first.'));
+  if (list.length === 0)
+    throw new Error(
+      role === 'target'
+        ? t('Add a target connection first (Hydra Migrate view → Add Target Connection).')
+        : t('Add a source connection first.'),
+    );
   if (list.length === 1) return list[0]!;
-  const picked = await vscode.window.showQuickPick(list.map((p) => ({ label: p.name, description: describeTarget(p), p })), { placeHolder, ignoreFocusOut: true });
+  const picked = await vscode.window.showQuickPick(
+    list.map((p) => ({ label: p.name, description: describeTarget(p), p })),
+    { placeHolder, ignoreFocusOut: true },
+  );
   if (!picked) throw new Cancelled();
   return picked.p;
 }
@@ -82,7 +93,10 @@ export async function ask(prompt: string, value: string, validate?: (v: string) 
   return answer.trim();
 }
 
-export async function pickFlags(title: string, flags: Array<{ id: string; label: string; detail: string; picked: boolean }>): Promise<Set<string>> {
+export async function pickFlags(
+  title: string,
+  flags: Array<{ id: string; label: string; detail: string; picked: boolean }>,
+): Promise<Set<string>> {
   const picked = await vscode.window.showQuickPick(flags, { canPickMany: true, title, ignoreFocusOut: true });
   if (!picked) throw new Cancelled();
   return new Set(picked.map((p) => p.id));
@@ -98,17 +112,36 @@ export async function runRecorded(
   const startedAt = new Date().toISOString();
   const commands: string[] = [];
   const extra: Partial<RunRecord> = {};
-  const run = runStepInTerminal(name, (io) => work({ ...io, command: (c) => { commands.push(c); io.command(c); } }, commands, extra), { running: ctx.running, log: ctx.log });
+  const run = runStepInTerminal(
+    name,
+    (io) =>
+      work(
+        {
+          ...io,
+          command: (c) => {
+            commands.push(c);
+            io.command(c);
+          },
+        },
+        commands,
+        extra,
+      ),
+    { running: ctx.running, log: ctx.log },
+  );
   const outcome = await run.outcome;
-  const saved = await ctx.history.add({ ...record, ...extra, commands, startedAt, endedAt: new Date().toISOString(), exitCode: outcome.exitCode, ok: outcome.ok }, outcome.output);
+  const saved = await ctx.history.add(
+    { ...record, ...extra, commands, startedAt, endedAt: new Date().toISOString(), exitCode: outcome.exitCode, ok: outcome.ok },
+    outcome.output,
+  );
   if (!outcome.ok && !outcome.cancelled) {
-    void vscode.window.showErrorMessage(t('{0} failed: {1}', name, extra.errorSummary ?? t('see the terminal')), t('Show Terminal')).then((a) => {
-      if (a) run.terminal.show();
-    });
+    void vscode.window
+      .showErrorMessage(t('{0} failed: {1}', name, extra.errorSummary ?? t('see the terminal')), t('Show Terminal'))
+      .then((a) => {
+        if (a) run.terminal.show();
+      });
   }
   return { ok: outcome.ok, exitCode: outcome.exitCode, runId: saved.id, terminalName: name, output: outcome.output };
 }
-
 
 /** Source (from the node, or asked), target connection and target database name. */
 export async function promptPair(ctx: StepCtx, arg: ExplorerNode | undefined): Promise<PairArgs> {
@@ -127,7 +160,12 @@ export interface OpenStep {
 }
 
 /** A step terminal whose work is driven from outside (the steps of Migrate Database…). */
-export function openStep(ctx: StepCtx, title: string, record: Omit<RunRecord, 'id' | 'startedAt' | 'endedAt' | 'exitCode' | 'ok' | 'commands'>, onCancel: () => void): OpenStep {
+export function openStep(
+  ctx: StepCtx,
+  title: string,
+  record: Omit<RunRecord, 'id' | 'startedAt' | 'endedAt' | 'exitCode' | 'ok' | 'commands'>,
+  onCancel: () => void,
+): OpenStep {
   let resolveIo!: (io: StepIo) => void;
   let resolveOutcome!: (o: StepOutcome) => void;
   const ioReady = new Promise<StepIo>((r) => (resolveIo = r));
@@ -155,4 +193,3 @@ export function openStep(ctx: StepCtx, title: string, record: Omit<RunRecord, 'i
     },
   };
 }
-

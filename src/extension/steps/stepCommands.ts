@@ -41,12 +41,19 @@ export type StepApi = ReturnType<typeof stepApi>;
 /** Runs a recorded step again with the arguments it kept. */
 export function rerun(ctx: Ctx, r: Rerun): Promise<unknown> {
   switch (r.step) {
-    case 'dump': return runDump(ctx, r.args);
-    case 'restore': return runRestore(ctx, r.args);
-    case 'create-database': return runCreateDatabase(ctx, r.args);
-    case 'preflight': return runPreflight(ctx, r.args);
-    case 'migrate': return runMigrate(ctx, r.args);
-    case 'transfer': return runTransfer(ctx, r.args);
-    default: return assertNever(r);
+    case 'dump':
+      return runDump(ctx, r.args);
+    case 'restore':
+      return runRestore(ctx, r.args);
+    case 'create-database':
+      return runCreateDatabase(ctx, r.args);
+    case 'preflight':
+      return runPreflight(ctx, r.args);
+    case 'migrate':
+      return runMigrate(ctx, r.args);
+    case 'transfer':
+      return runTransfer(ctx, r.args);
+    default:
+      return assertNever(r);
   }
 }

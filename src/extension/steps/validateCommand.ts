@@ -20,24 +20,37 @@ export async function promptValidate(ctx: StepCtx, arg?: ExplorerNode | RunRecor
     if (arg.rerun?.step !== 'migrate') return undefined;
     const m = arg.rerun.args;
     const sourceDatabase = m.sourceDatabase ?? profile(ctx, m.sourceConnectionId).database;
-    return { sourceConnectionId: m.sourceConnectionId, sourceDatabase, targetConnectionId: m.targetConnectionId, targetDatabase: m.targetDatabase ?? sourceDatabase };
+    return {
+      sourceConnectionId: m.sourceConnectionId,
+      sourceDatabase,
+      targetConnectionId: m.targetConnectionId,
+      targetDatabase: m.targetDatabase ?? sourceDatabase,
+    };
   }
   const pair = await promptPair(ctx, arg);
   const checksums = await vscode.window.showQuickPick(
-    [{ label: t('Exact row counts'), id: false }, { label: t('Exact row counts and content checksums'), description: t('slower: reads every row'), id: true }],
+    [
+      { label: t('Exact row counts'), id: false },
+      { label: t('Exact row counts and content checksums'), description: t('slower: reads every row'), id: true },
+    ],
     { placeHolder: t('How thorough?'), ignoreFocusOut: true },
   );
   if (!checksums) return undefined;
   return {
-    sourceConnectionId: pair.sourceConnectionId, sourceDatabase: pair.sourceDatabase ?? profile(ctx, pair.sourceConnectionId).database,
-    targetConnectionId: pair.targetConnectionId, targetDatabase: pair.targetDatabase ?? profile(ctx, pair.targetConnectionId).database,
+    sourceConnectionId: pair.sourceConnectionId,
+    sourceDatabase: pair.sourceDatabase ?? profile(ctx, pair.sourceConnectionId).database,
+    targetConnectionId: pair.targetConnectionId,
+    targetDatabase: pair.targetDatabase ?? profile(ctx, pair.targetConnectionId).database,
     checksums: checksums.id,
   };
 }
 
 /** Opens the validation view for the pair and runs the comparison. */
 export async function runValidate(ctx: StepCtx, args: ValidationArgs): Promise<ValidateCommandResult> {
-  const { panel, report } = await ValidationPanel.show({ extensionUri: ctx.extensionUri, store: ctx.store, log: ctx.log, reports: ctx.reports }, args);
+  const { panel, report } = await ValidationPanel.show(
+    { extensionUri: ctx.extensionUri, store: ctx.store, log: ctx.log, reports: ctx.reports },
+    args,
+  );
   return { report, ...(panel.lastRendered ? { rendered: panel.lastRendered } : {}) };
 }
 

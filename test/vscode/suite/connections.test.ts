@@ -37,7 +37,7 @@ async function item(node: ExplorerNode): Promise<vscode.TreeItem> {
 
 async function labelOf(node: ExplorerNode): Promise<string> {
   const label = (await item(node)).label;
-  return typeof label === 'string' ? label : label?.label ?? '';
+  return typeof label === 'string' ? label : (label?.label ?? '');
 }
 
 async function find(nodes: ExplorerNode[], label: string): Promise<ExplorerNode> {
@@ -55,7 +55,9 @@ function assertNoPasswordStored(password: string): void {
   const state = JSON.stringify(api.storedState());
   assert.ok(!state.includes(password), 'globalState/workspaceState must not hold the password');
   assert.ok(!state.includes(encodeURIComponent(password)), 'not even percent-encoded');
-  const settings = JSON.stringify(vscode.workspace.getConfiguration().inspect('hydraMigrate') ?? {}) + JSON.stringify(vscode.workspace.getConfiguration('hydraMigrate'));
+  const settings =
+    JSON.stringify(vscode.workspace.getConfiguration().inspect('hydraMigrate') ?? {}) +
+    JSON.stringify(vscode.workspace.getConfiguration('hydraMigrate'));
   assert.ok(!settings.includes(password), 'settings must not hold the password');
 }
 
@@ -77,7 +79,12 @@ describe('Hydra Migrate in a real extension host', function () {
   });
 
   it('adds a source from a URI: password stripped, kept only in SecretStorage, connection works', async () => {
-    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addConnection', { uri: uri(fixture.pg15.port, true), role: 'source', name: 'PG15 source', test: false });
+    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addConnection', {
+      uri: uri(fixture.pg15.port, true),
+      role: 'source',
+      name: 'PG15 source',
+      test: false,
+    });
     assert.ok(id, 'a connection id is returned');
     assert.equal(await api.passwordStored(id), true, 'the password is in context.secrets');
     assertNoPasswordStored(fixture.migratorPassword);
@@ -91,7 +98,12 @@ describe('Hydra Migrate in a real extension host', function () {
   });
 
   it('adds a target step by step (programmatic) and tests it against PG17', async () => {
-    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addTargetConnection', { uri: uri(fixture.pg17.port, false), password: fixture.migratorPassword, name: 'PG17 target', test: false });
+    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addTargetConnection', {
+      uri: uri(fixture.pg17.port, false),
+      password: fixture.migratorPassword,
+      name: 'PG17 target',
+      test: false,
+    });
     assert.ok(id);
     const result = await vscode.commands.executeCommand<TestConnectionResult>('hydraMigrate.testConnection', id);
     assert.ok(result?.ok && result.info.serverVersion.startsWith('17'));
@@ -106,7 +118,8 @@ describe('Hydra Migrate in a real extension host', function () {
     assert.equal(dbItem.contextValue, 'hm:database:source');
     assert.match(String(dbItem.description), /UTF8 · C\.UTF-8/);
     const schemas = await children(db);
-    for (const s of ['public', fixture.awkward.schemaQuote!, fixture.awkward.schemaDot!, fixture.awkward.schemaUnicode!]) await find(schemas, s);
+    for (const s of ['public', fixture.awkward.schemaQuote!, fixture.awkward.schemaDot!, fixture.awkward.schemaUnicode!])
+      await find(schemas, s);
     const tables = await children(await find(schemas, 'public'));
     const events = await item(await find(tables, 'events'));
     assert.equal(events.contextValue, 'hm:table:source:columnar');
@@ -121,7 +134,12 @@ describe('Hydra Migrate in a real extension host', function () {
   });
 
   it('a wrong password renders an error node with the explanation, not a crash', async () => {
-    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addConnection', { uri: uri(fixture.pg17.port, true, 'not-the-password'), role: 'target', name: 'bad password', test: false });
+    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addConnection', {
+      uri: uri(fixture.pg17.port, true, 'not-the-password'),
+      role: 'target',
+      name: 'bad password',
+      test: false,
+    });
     const conn = await connectionNode('target', 'bad password');
     const kids = await children(conn);
     assert.equal(kids.length, 1);
@@ -155,10 +173,17 @@ describe('Hydra Migrate in a real extension host', function () {
     assert.ok(copyId && copyId !== id);
     assert.equal(await api.passwordStored(copyId), true, 'the duplicate has its own stored password');
     assert.equal(await vscode.commands.executeCommand('hydraMigrate.renameConnection', { id: copyId }, 'renamed copy'), true);
-    assert.equal(await vscode.commands.executeCommand('hydraMigrate.renameConnection', { id: copyId }, 'PG15 source'), undefined, 'a taken name is refused');
+    assert.equal(
+      await vscode.commands.executeCommand('hydraMigrate.renameConnection', { id: copyId }, 'PG15 source'),
+      undefined,
+      'a taken name is refused',
+    );
     assert.equal(await vscode.commands.executeCommand('hydraMigrate.moveToTarget', { id: copyId }), true);
     await connectionNode('target', 'renamed copy');
-    assert.equal(await vscode.commands.executeCommand('hydraMigrate.editConnection', { id: copyId }, { target: { port: fixture.pg17.port } }), true);
+    assert.equal(
+      await vscode.commands.executeCommand('hydraMigrate.editConnection', { id: copyId }, { target: { port: fixture.pg17.port } }),
+      true,
+    );
     const r = await vscode.commands.executeCommand<TestConnectionResult>('hydraMigrate.testConnection', { id: copyId });
     assert.ok(r?.ok && r.info.serverVersion.startsWith('17'), 'the edit took effect');
     assert.equal(await vscode.commands.executeCommand('hydraMigrate.removeConnection', { id: copyId }, { skipConfirmation: true }), true);
@@ -187,7 +212,8 @@ describe('Hydra Migrate in a real extension host', function () {
       terminal.sendText(`SELECT current_user || '|' || current_database() || '|hm-marker';`);
       terminal.sendText('\\o');
       const deadline = Date.now() + 20_000;
-      while (!(existsSync(out) && readFileSync(out, 'utf8').includes('hm-marker')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      while (!(existsSync(out) && readFileSync(out, 'utf8').includes('hm-marker')) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200));
       assert.match(readFileSync(out, 'utf8'), new RegExp(`migrator\\|${fixture.database}\\|hm-marker`));
       terminal.dispose();
     } finally {

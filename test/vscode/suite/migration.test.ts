@@ -27,7 +27,7 @@ let targetId: string;
 
 async function labelOf(node: ExplorerNode): Promise<string> {
   const label = (await api.explorer.getTreeItem(node)).label;
-  return typeof label === 'string' ? label : label?.label ?? '';
+  return typeof label === 'string' ? label : (label?.label ?? '');
 }
 async function child(node: ExplorerNode | undefined, label: string): Promise<ExplorerNode> {
   for (const n of (await api.explorer.getChildren(node)) ?? []) if ((await labelOf(n)) === label) return n;
@@ -35,7 +35,13 @@ async function child(node: ExplorerNode | undefined, label: string): Promise<Exp
 }
 
 async function client2<T>(work: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ host: '127.0.0.1', port: fixture.pg17.port, user: fixture.pg17.adminUser, password: fixture.pg17.adminPassword, database: 'migrated' });
+  const c = new pg.Client({
+    host: '127.0.0.1',
+    port: fixture.pg17.port,
+    user: fixture.pg17.adminUser,
+    password: fixture.pg17.adminPassword,
+    database: 'migrated',
+  });
   await c.connect();
   try {
     return await work(c);
@@ -65,10 +71,16 @@ describe('Migration steps as commands', function () {
     const ext = vscode.extensions.getExtension<HydraMigrateApi>('hydra-migrate.hydra-migrate')!;
     api = await ext.activate();
     sourceId = (await vscode.commands.executeCommand<string>('hydraMigrate.addSourceConnection', {
-      uri: `postgresql://${fixture.migrator}@127.0.0.1:${fixture.pg15.port}/${encodeURIComponent(fixture.database)}?sslmode=disable`, password: fixture.migratorPassword, name: 'Step source', test: false,
+      uri: `postgresql://${fixture.migrator}@127.0.0.1:${fixture.pg15.port}/${encodeURIComponent(fixture.database)}?sslmode=disable`,
+      password: fixture.migratorPassword,
+      name: 'Step source',
+      test: false,
     }))!;
     targetId = (await vscode.commands.executeCommand<string>('hydraMigrate.addTargetConnection', {
-      uri: `postgresql://${fixture.pg17.adminUser}@127.0.0.1:${fixture.pg17.port}/postgres?sslmode=disable`, password: fixture.pg17.adminPassword, name: 'Step target', test: false,
+      uri: `postgresql://${fixture.pg17.adminUser}@127.0.0.1:${fixture.pg17.port}/postgres?sslmode=disable`,
+      password: fixture.pg17.adminPassword,
+      name: 'Step target',
+      test: false,
     }))!;
     assert.ok(sourceId && targetId);
   });
@@ -76,14 +88,26 @@ describe('Migration steps as commands', function () {
   it('Migrate Database…: five steps, each in its terminal, recorded, target complete', async () => {
     const dumpPath = join(fixture.dumpDir, 'migrate.dir');
     const result = await api.steps.migrate({
-      sourceConnectionId: sourceId, sourceDatabase: fixture.database, targetConnectionId: targetId, targetDatabase: 'migrated', noOwner: true, noAcl: true, dumpPath,
+      sourceConnectionId: sourceId,
+      sourceDatabase: fixture.database,
+      targetConnectionId: targetId,
+      targetDatabase: 'migrated',
+      noOwner: true,
+      noAcl: true,
+      dumpPath,
     });
     assert.ok(result, 'the command returned');
     assert.equal(result.ok, true, `failed at ${result.failedStep}: ${result.steps.map((s) => s.output).join('\n---\n')}`);
-    assert.deepEqual(result.steps.map((s) => [s.terminalName, s.exitCode]), [
-      ['Migrate 1/5: readiness checks', 0], [`Migrate 2/5: dump ${fixture.database}`, 0], ['Migrate 3/5: create database migrated', 0],
-      ['Migrate 4/5: restore into migrated', 0], ['Migrate 5/5: analyze migrated', 0],
-    ]);
+    assert.deepEqual(
+      result.steps.map((s) => [s.terminalName, s.exitCode]),
+      [
+        ['Migrate 1/5: readiness checks', 0],
+        [`Migrate 2/5: dump ${fixture.database}`, 0],
+        ['Migrate 3/5: create database migrated', 0],
+        ['Migrate 4/5: restore into migrated', 0],
+        ['Migrate 5/5: analyze migrated', 0],
+      ],
+    );
     const all = result.steps.map((s) => s.output).join('\n');
     assert.match(all, /✔ Table access methods \(columnar\)/);
     assert.match(all, /\$ .*PGPASSWORD=\*\*\* .*pg_dump --verbose --no-password --format=directory/);
@@ -91,7 +115,8 @@ describe('Migration steps as commands', function () {
     assert.ok(all.includes(`pg_restore --verbose --no-password '--dbname=dbname='\\''migrated'\\''' --jobs=`), all);
     assert.match(all, /pg_restore .* --no-owner --no-acl /);
     assert.match(all, /CREATE DATABASE "migrated" WITH TEMPLATE template0 ENCODING 'UTF8'/);
-    for (const secret of [fixture.migratorPassword, fixture.pg17.adminPassword]) assert.ok(!all.includes(secret), 'no password in terminal output');
+    for (const secret of [fixture.migratorPassword, fixture.pg17.adminPassword])
+      assert.ok(!all.includes(secret), 'no password in terminal output');
     assert.ok(existsSync(join(dumpPath, 'toc.dat')), 'the archive is kept');
 
     // The validation view opened by itself and shows every table matching.
@@ -102,8 +127,21 @@ describe('Migration steps as commands', function () {
     assert.equal(panel.lastRendered?.totalRows, result.validation.summary.tables, 'with no differences every table is listed');
 
     // Every step is in the Runs view with its log.
-    const runs = api.runs.list().slice(0, 5).reverse().sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-    assert.deepEqual(runs.map((r) => [r.step, r.ok, r.exitCode]), [['preflight', true, 0], ['dump', true, 0], ['create-database', true, 0], ['restore', true, 0], ['analyze', true, 0]]);
+    const runs = api.runs
+      .list()
+      .slice(0, 5)
+      .reverse()
+      .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    assert.deepEqual(
+      runs.map((r) => [r.step, r.ok, r.exitCode]),
+      [
+        ['preflight', true, 0],
+        ['dump', true, 0],
+        ['create-database', true, 0],
+        ['restore', true, 0],
+        ['analyze', true, 0],
+      ],
+    );
     assert.match(runs[1]!.sha256 ?? '', /^[0-9a-f]{64}$/);
     const log = readFileSync(api.runs.logUri(runs[3]!.id).fsPath, 'utf8');
     assert.match(log, /pg_restore: /);
@@ -126,26 +164,45 @@ describe('Migration steps as commands', function () {
   });
 
   it('Validate Migration… on a damaged target shows exactly the differences and exports them', async () => {
-    const client = new pg.Client({ host: '127.0.0.1', port: fixture.pg17.port, user: fixture.pg17.adminUser, password: fixture.pg17.adminPassword, database: 'migrated' });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: fixture.pg17.port,
+      user: fixture.pg17.adminUser,
+      password: fixture.pg17.adminPassword,
+      database: 'migrated',
+    });
     await client.connect();
     try {
-      await client.query('DELETE FROM public.accounts WHERE id <= 3; ALTER TABLE public.events SET ACCESS METHOD heap; DROP MATERIALIZED VIEW public.account_totals');
+      await client.query(
+        'DELETE FROM public.accounts WHERE id <= 3; ALTER TABLE public.events SET ACCESS METHOD heap; DROP MATERIALIZED VIEW public.account_totals',
+      );
     } finally {
       await client.end();
     }
     const opened = await api.steps.validate({
-      sourceConnectionId: sourceId, sourceDatabase: fixture.database, targetConnectionId: targetId, targetDatabase: 'migrated',
+      sourceConnectionId: sourceId,
+      sourceDatabase: fixture.database,
+      targetConnectionId: targetId,
+      targetDatabase: 'migrated',
     });
     assert.ok(opened?.report);
     assert.equal(opened.report.ok, false);
-    const different = opened.report.tables.filter((t) => t.status !== 'match').map((t) => `${t.name}:${t.problems.join('+') || t.status}`).sort();
+    const different = opened.report.tables
+      .filter((t) => t.status !== 'match')
+      .map((t) => `${t.name}:${t.problems.join('+') || t.status}`)
+      .sort();
     assert.deepEqual(different, ['account_totals:missing_in_target', 'accounts:row_count', 'events:access_method']);
     assert.ok(opened.rendered, 'the view reported what it rendered');
     assert.equal(opened.rendered.summary, '✖ The target differs from the source');
     assert.equal(opened.rendered.totalRows, 3, 'only the differences are listed by default');
     // What a window reload shows: the saved report of the pair, not a new validation (the target changes meanwhile).
     await client2(async (c) => c.query('DELETE FROM public.accounts WHERE id = 4'));
-    const revived = await api.showSavedValidation({ sourceConnectionId: sourceId, sourceDatabase: fixture.database, targetConnectionId: targetId, targetDatabase: 'migrated' });
+    const revived = await api.showSavedValidation({
+      sourceConnectionId: sourceId,
+      sourceDatabase: fixture.database,
+      targetConnectionId: targetId,
+      targetDatabase: 'migrated',
+    });
     assert.equal(revived.report?.startedAt, opened.report.startedAt, 'the saved report, not a new validation');
     assert.equal(revived.report.tables.find((t) => t.name === 'accounts')?.targetRows, 997);
     assert.equal(revived.lastRendered?.totalRows, 3);
@@ -160,7 +217,9 @@ describe('Migration steps as commands', function () {
 
   it('Restore Dump… refuses the now non-empty database, exit code 1, nothing restored', async () => {
     const result = await api.steps.restore({
-      connectionId: targetId, database: 'migrated', archive: join(fixture.dumpDir, 'migrate.dir'),
+      connectionId: targetId,
+      database: 'migrated',
+      archive: join(fixture.dumpDir, 'migrate.dir'),
     });
     assert.equal(result?.ok, false);
     assert.equal(result.exitCode, 1);
@@ -171,7 +230,13 @@ describe('Migration steps as commands', function () {
 
   it('names with terminal escape sequences are shown escaped; stored runs are shown and re-run as data, never as Markdown or commands', async () => {
     const hostile = 'evil\u001b]0;pwned\u0007\u001b[2J';
-    const client = new pg.Client({ host: '127.0.0.1', port: fixture.pg15.port, user: fixture.migrator, password: fixture.migratorPassword, database: fixture.database });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: fixture.pg15.port,
+      user: fixture.migrator,
+      password: fixture.migratorPassword,
+      database: fixture.database,
+    });
     await client.connect();
     try {
       await client.query(`CREATE TABLE public."${hostile}" (id int)`);
@@ -196,16 +261,25 @@ describe('Migration steps as commands', function () {
     assert.doesNotMatch(tooltip.value, /(^|[^\\])\*\*\[/, `the title became Markdown: ${tooltip.value}`);
     const foreign = await api.runs.add({ ...base, title: 'old', rerun: { command: 'workbench.action.quit', args: {} } as never }, '');
     assert.doesNotMatch(api.runs.getTreeItem(foreign).contextValue ?? '', /rerunnable/);
-    assert.equal(await vscode.commands.executeCommand('hydraMigrate.rerun', foreign), undefined, 'refused (shown as an error), nothing run');
+    assert.equal(
+      await vscode.commands.executeCommand('hydraMigrate.rerun', foreign),
+      undefined,
+      'refused (shown as an error), nothing run',
+    );
   });
 
   it('a workspace cannot choose the programs that receive passwords, nor where archives go', async () => {
     const config = () => vscode.workspace.getConfiguration('hydraMigrate');
     for (const key of ['pgBinDir', 'dumpFolder']) {
-      await assert.rejects(Promise.resolve(config().update(key, '/tmp/evil', vscode.ConfigurationTarget.Workspace)), `${key} cannot be set by the workspace`);
+      await assert.rejects(
+        Promise.resolve(config().update(key, '/tmp/evil', vscode.ConfigurationTarget.Workspace)),
+        `${key} cannot be set by the workspace`,
+      );
       assert.equal(config().inspect(key)?.workspaceValue, undefined);
     }
-    const manifest = vscode.extensions.getExtension('hydra-migrate.hydra-migrate')!.packageJSON as { capabilities?: { untrustedWorkspaces?: { supported?: unknown } } };
+    const manifest = vscode.extensions.getExtension('hydra-migrate.hydra-migrate')!.packageJSON as {
+      capabilities?: { untrustedWorkspaces?: { supported?: unknown } };
+    };
     assert.equal(manifest.capabilities?.untrustedWorkspaces?.supported, 'limited');
   });
 
@@ -218,7 +292,9 @@ describe('Migration steps as commands', function () {
     assert.ok(existsSync(`${out}.partial`), 'pg_dump started writing');
     // Another step that ends while the dump runs must not take the dump out of the status bar.
     const quick = await api.steps.restore({
-      connectionId: targetId, database: 'migrated', archive: join(fixture.dumpDir, 'migrate.dir'),
+      connectionId: targetId,
+      database: 'migrated',
+      archive: join(fixture.dumpDir, 'migrate.dir'),
     });
     assert.equal(quick?.ok, false);
     await closeWithKey(quick.terminalName);
