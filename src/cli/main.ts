@@ -23,7 +23,12 @@ Usage:
   hydra-migrate tables --uri URI --schema NAME [--json]
   hydra-migrate preflight --source URI --target URI [--no-owner] [--no-acl] [--json]
   hydra-migrate dump --source URI --out PATH [--format custom|directory] [--jobs N] [--no-owner] [--no-acl]
-                     [--schema NAME]... [--exclude-schema NAME]... [--table NAME]... [--exclude-table NAME]... [--compress 0-9] [--json]
+                     [--schema NAME]... [--exclude-schema NAME]... [--table SCHEMA.NAME]... [--exclude-table SCHEMA.NAME]...
+                     [--schema-pattern P]... [--table-pattern P]... [--exclude-schema-pattern P]... [--exclude-table-pattern P]...
+                     [--compress 0-9] [--lock-wait-timeout S] [--json]
+                     --schema/--table take exact names (case, spaces, dots and quotes kept); the -pattern
+                     options take pg_dump patterns (folded to lower case, * and ? wildcards). A name or
+                     pattern that matches nothing fails the dump, and the archive is checked for every table.
   hydra-migrate create-database --target URI [--like SOURCE_URI [--create-roles] [--create-extensions]] [--owner ROLE] [--json]
   hydra-migrate restore --target URI --in PATH [--jobs N] [--no-owner] [--no-acl] [--no-table-access-method]
                      [--schema NAME]... [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--json]
@@ -85,6 +90,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         'exclude-schema': { type: 'string', multiple: true },
         table: { type: 'string', multiple: true },
         'exclude-table': { type: 'string', multiple: true },
+        'schema-pattern': { type: 'string', multiple: true },
+        'exclude-schema-pattern': { type: 'string', multiple: true },
+        'table-pattern': { type: 'string', multiple: true },
+        'exclude-table-pattern': { type: 'string', multiple: true },
         'pg-bin-dir': { type: 'string' },
         overwrite: { type: 'boolean', default: false },
         'create-roles': { type: 'boolean', default: false },

@@ -88,6 +88,17 @@ function failureText(f: StepFailure): string {
 
 const ms = duration;
 
+/** What every step's --json output starts with. */
+function stepJson(r: {
+  ok: boolean;
+  command: string;
+  durationMs: number;
+  exitCode?: number;
+  failure?: StepFailure;
+}): Record<string, unknown> {
+  return { ok: r.ok, command: r.command, durationMs: Math.round(r.durationMs), exitCode: r.exitCode, failure: r.failure };
+}
+
 export async function runStep(verb: string, v: Values, io: Io): Promise<number> {
   const json = bool(v, 'json');
   const binDir = str(v, 'pg-bin-dir') ?? io.env.HYDRA_PG_BIN_DIR;
@@ -104,6 +115,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
     }
   };
   const controller = new AbortController();
+  const stepCallbacks = { signal: controller.signal, onCommand: (c: string) => progressLine(`$ ${c}`), onLine: progressLine };
   const onSigint = (): void => controller.abort();
   // Ctrl+C, kill, and a closed terminal or ssh session (SIGHUP): stop the tools' process groups and
   // remove partial output instead of leaving pg_dump running on a production server.
@@ -161,21 +173,19 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           excludeSchemas: list(v, 'exclude-schema'),
           tables: list(v, 'table'),
           excludeTables: list(v, 'exclude-table'),
+          schemaPatterns: list(v, 'schema-pattern'),
+          excludeSchemaPatterns: list(v, 'exclude-schema-pattern'),
+          tablePatterns: list(v, 'table-pattern'),
+          excludeTablePatterns: list(v, 'exclude-table-pattern'),
           ...(compress !== undefined ? { compress } : {}),
           lockWaitTimeoutSeconds: lockWaitOption(v),
-          signal: controller.signal,
-          onCommand: (c) => progressLine(`$ ${c}`),
-          onLine: progressLine,
+          ...stepCallbacks,
         });
         if (json) {
           io.stdout(
             JSON.stringify(
               {
-                ok: result.ok,
-                command: result.command,
-                durationMs: Math.round(result.durationMs),
-                exitCode: result.exitCode,
-                failure: result.failure,
+                ...stepJson(result),
                 archive: result.archive && {
                   path: result.archive.path,
                   format: result.archive.format,
@@ -241,19 +251,13 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           singleTransaction: bool(v, 'single-transaction'),
           schemas: list(v, 'schema'),
           ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
-          signal: controller.signal,
-          onCommand: (c) => progressLine(`$ ${c}`),
-          onLine: progressLine,
+          ...stepCallbacks,
         });
         if (json) {
           io.stdout(
             JSON.stringify(
               {
-                ok: result.ok,
-                command: result.command,
-                durationMs: Math.round(result.durationMs),
-                exitCode: result.exitCode,
-                failure: result.failure,
+                ...stepJson(result),
                 errorCount: result.errorCount,
                 errors: result.errors,
                 archive: result.toc && {

@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { archiveSha256, archiveSize, readArchive, type Toc } from './archive.js';
-import { countTablesToDump } from './inspect.js';
+import { countTablesToDump, selectedTables } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
 import type { Side } from './side.js';
 import { cancelledFailure, explainToolFailure, type StepCallbacks, type StepFailure } from './step.js';
@@ -18,10 +18,17 @@ export interface DumpSelection {
   jobs?: number;
   noOwner?: boolean;
   noAcl?: boolean;
+  /** Exact schema names (quoted for pg_dump: case, spaces, dots, quotes and wildcards are literal). */
   schemas?: string[];
   excludeSchemas?: string[];
+  /** Exact table names, `schema.table` (split at the first dot) or a bare name. */
   tables?: string[];
   excludeTables?: string[];
+  /** pg_dump patterns as pg_dump reads them (case folding, `*` and `?` wildcards), for who wants them. */
+  schemaPatterns?: string[];
+  excludeSchemaPatterns?: string[];
+  tablePatterns?: string[];
+  excludeTablePatterns?: string[];
   /** 0-9 */
   compress?: number;
   /** How long pg_dump waits for a table lock another session holds (default 30 s), then fails. */
@@ -73,13 +80,56 @@ export function buildDumpArgs(o: DumpSelection, file: string): string[] {
   if (o.format === 'directory' && o.jobs && o.jobs > 1) args.push(`--jobs=${o.jobs}`);
   if (o.noOwner) args.push('--no-owner');
   if (o.noAcl) args.push('--no-acl');
-  for (const s of o.schemas ?? []) args.push(`--schema=${s}`);
-  for (const s of o.excludeSchemas ?? []) args.push(`--exclude-schema=${s}`);
-  for (const t of o.tables ?? []) args.push(`--table=${t}`);
-  for (const t of o.excludeTables ?? []) args.push(`--exclude-table=${t}`);
+  for (const s of o.schemas ?? []) args.push(`--schema=${exactPattern(s)}`);
+  for (const s of o.schemaPatterns ?? []) args.push(`--schema=${s}`);
+  for (const s of o.excludeSchemas ?? []) args.push(`--exclude-schema=${exactPattern(s)}`);
+  for (const s of o.excludeSchemaPatterns ?? []) args.push(`--exclude-schema=${s}`);
+  for (const t of o.tables ?? []) args.push(`--table=${exactTablePattern(t)}`);
+  for (const t of o.tablePatterns ?? []) args.push(`--table=${t}`);
+  for (const t of o.excludeTables ?? []) args.push(`--exclude-table=${exactTablePattern(t)}`);
+  for (const t of o.excludeTablePatterns ?? []) args.push(`--exclude-table=${t}`);
+  // A schema or table asked for that matches nothing is an error, never silently dropped.
+  if ([o.schemas, o.schemaPatterns, o.tables, o.tablePatterns].some((l) => l?.length)) args.push('--strict-names');
   args.push(`--compress=${o.compress ?? DEFAULT_COMPRESSION}`);
   args.push(`--lock-wait-timeout=${Math.round((o.lockWaitTimeoutSeconds ?? DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS) * 1000)}`);
   return args;
+}
+
+/** Splits `schema.table` at the first dot; undefined for a bare name. */
+function qualified(name: string): [string, string] | undefined {
+  const dot = name.indexOf('.');
+  return dot < 0 ? undefined : [name.slice(0, dot), name.slice(dot + 1)];
+}
+
+/**
+ * After a dump of chosen schemas or tables (exact names): the tables of the source that the
+ * selection holds but the archive does not. The archive's listing prints names unquoted, so an
+ * entry is matched by the text that follows its kind ("TABLE <schema> <name> <owner>").
+ */
+async function missingFromArchive(o: DumpOptions, toc: Toc): Promise<string[]> {
+  const tables = (o.tables ?? []).map(qualified);
+  if (!o.schemas?.length && !tables.length) return [];
+  if (tables.some((t) => t === undefined)) return []; // a bare table name: pg_dump resolves it by search_path
+  const expected = await selectedTables(o.source, {
+    ...(o.schemas?.length ? { schemas: o.schemas } : {}),
+    ...(o.excludeSchemas?.length ? { excludeSchemas: o.excludeSchemas } : {}),
+    ...(tables.length ? { tables: tables as Array<[string, string]> } : {}),
+    excludeTables: (o.excludeTables ?? []).map(qualified).filter((t): t is [string, string] => t !== undefined),
+  }).catch(() => undefined);
+  if (!expected) return []; // the source cannot be asked now; pg_dump --strict-names has checked the names
+  const listed = toc.entries.filter((e) => e.desc === 'TABLE').map((e) => e.line.slice(e.line.indexOf(' TABLE ') + 7));
+  return expected.filter(([s, n]) => !listed.some((l) => l === `${s} ${n}` || l.startsWith(`${s} ${n} `))).map(([s, n]) => `${s}.${n}`);
+}
+
+/** A pg_dump pattern that matches exactly this name: inside double quotes everything is literal. */
+export function exactPattern(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `schema.table` (split at the first dot) or a bare table name, as an exact pattern. */
+export function exactTablePattern(name: string): string {
+  const dot = name.indexOf('.');
+  return dot < 0 ? exactPattern(name) : `${exactPattern(name.slice(0, dot))}.${exactPattern(name.slice(dot + 1))}`;
 }
 
 /** The table a pg_dump --verbose line starts or finishes dumping, if it is such a line. */
@@ -178,6 +228,18 @@ export async function dump(o: DumpOptions): Promise<DumpResult> {
   if (!verified.ok) {
     rmSync(partial, { recursive: true, force: true });
     return fail({ ...verified.failure, message: `pg_dump finished but the archive does not read back: ${verified.failure.message}` }, base);
+  }
+  const missing = await missingFromArchive(o, verified.value);
+  if (missing.length) {
+    rmSync(partial, { recursive: true, force: true });
+    return fail(
+      {
+        problem: 'incomplete_archive',
+        message: `The archive lacks ${missing.length} table(s) of the selection: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}. It was removed.`,
+        hint: 'Check the schema and table names (they are exact names, case and spaces included), and that the source user can read these tables.',
+      },
+      base,
+    );
   }
   if (o.overwrite) rmSync(o.out, { recursive: true, force: true });
   makePrivate(partial);

@@ -120,3 +120,28 @@ export async function readDatabaseLocale(side: Side): Promise<DatabaseLocale> {
     return locale;
   });
 }
+
+/** What a dump selection of exact names should hold: every ordinary and partitioned table, as [schema, name]. */
+export async function selectedTables(
+  side: Side,
+  selection: { schemas?: string[]; excludeSchemas?: string[]; tables?: Array<[string, string]>; excludeTables?: Array<[string, string]> },
+): Promise<Array<[string, string]>> {
+  const pairs = (list: Array<[string, string]> | undefined): [string[], string[]] => [
+    (list ?? []).map((t) => t[0]),
+    (list ?? []).map((t) => t[1]),
+  ];
+  const [tSchemas, tNames] = pairs(selection.tables);
+  const [xSchemas, xNames] = pairs(selection.excludeTables);
+  return withSide(side, async (client) => {
+    const { rows } = await client.query<{ s: string; n: string }>(
+      `SELECT n.nspname AS s, c.relname AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND ${userSchemaSql()} AND ${NOT_FROM_EXTENSION('pg_class', 'c')}
+          AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1)) AND NOT (n.nspname = ANY($2))
+          AND (cardinality($3::text[]) = 0 OR (n.nspname, c.relname) IN (SELECT * FROM unnest($3::text[], $4::text[])))
+          AND (n.nspname, c.relname) NOT IN (SELECT * FROM unnest($5::text[], $6::text[]))
+        ORDER BY 1, 2`,
+      [selection.schemas ?? [], selection.excludeSchemas ?? [], tSchemas, tNames, xSchemas, xNames],
+    );
+    return rows.map((r) => [r.s, r.n] as [string, string]);
+  });
+}

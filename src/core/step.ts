@@ -45,7 +45,8 @@ export type StepProblem =
   | 'host_key'
   | 'path'
   | 'checksum_mismatch'
-  | 'lock_timeout';
+  | 'lock_timeout'
+  | 'incomplete_archive';
 
 export interface StepFailure {
   problem: StepProblem;

@@ -249,6 +249,22 @@ describe('bad input on the command line', () => {
     assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no archive, partial or complete');
   });
 
+  it('--schema takes exact names (a wrong case fails), --schema-pattern takes pg_dump patterns', () => {
+    const exact = run(
+      ['dump', '--source', src(), '--out', join(dir, 'exact.dump'), '--format', 'custom', '--schema', 'Inventory'],
+      passwords(),
+    );
+    assert.equal(exact.code, 1, exact.stderr);
+    assert.match(exact.stderr, /Inventory/);
+    assert.ok(!existsSync(join(dir, 'exact.dump')));
+    const pattern = run(
+      ['dump', '--source', src(), '--out', join(dir, 'pattern.dump'), '--format', 'custom', '--schema-pattern', 'INV*', '--json'],
+      passwords(),
+    );
+    assert.equal(pattern.code, 0, pattern.stderr);
+    assert.match(JSON.parse(pattern.stdout).command, /'--schema=INV\*' --strict-names/);
+  });
+
   it('pg binaries missing: a clear message', () => {
     const r = run(['dump', '--source', src(), '--out', join(dir, 'x.dump'), '--pg-bin-dir', '/nonexistent/bin'], passwords());
     assert.equal(r.code, 2);

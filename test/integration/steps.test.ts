@@ -94,6 +94,35 @@ describe('dump', () => {
     assert.ok(statSync(out).isDirectory() && existsSync(join(out, 'toc.dat')));
   });
 
+  it('chosen schemas are exact names: every table of each is in the archive, a name that matches nothing fails', async () => {
+    const out = join(dir, 'chosen.dump');
+    const result = await dump({
+      source: side(pg15, DB),
+      ...tools,
+      out,
+      format: 'custom',
+      schemas: ['public', AWKWARD.schemaQuote, AWKWARD.schemaUnicode],
+    });
+    assert.ok(result.ok, result.failure?.message);
+    assert.match(result.command, /--strict-names/);
+    const tables = result.archive.toc.entries.filter((e) => e.desc === 'TABLE').map((e) => e.line);
+    assert.ok(
+      tables.some((l) => l.includes(`TABLE ${AWKWARD.schemaQuote} ${AWKWARD.tableSemicolon} `)),
+      tables.join('\n'),
+    );
+    assert.ok(
+      tables.some((l) => l.includes(`TABLE ${AWKWARD.schemaUnicode} ${AWKWARD.tableUnicode} `)),
+      tables.join('\n'),
+    );
+    assert.ok(!tables.some((l) => l.includes(AWKWARD.schemaDot)), 'a schema not chosen is not dumped');
+
+    const wrong = join(dir, 'wrong-case.dump');
+    const missing = await dump({ source: side(pg15, DB), ...tools, out: wrong, format: 'custom', schemas: ['public', 'Public'] });
+    assert.equal(missing.ok, false, 'a schema that does not exist (names are case-sensitive) fails the dump');
+    assert.match(missing.failure?.message ?? '', /Public/);
+    assert.ok(!existsSync(wrong) && !existsSync(`${wrong}.partial`));
+  });
+
   it('refuses to overwrite an existing output and leaves it untouched', async () => {
     const out = join(dir, 'existing.dump');
     writeFileSync(out, 'precious');

@@ -3,6 +3,7 @@
  * exported API) passes, and what a run record keeps to run the step again. No secrets.
  */
 import type { ArchiveFormat } from '../../core/dump.js';
+import type { TransferOptions } from '../../core/transfer.js';
 
 export interface DumpArgs {
   connectionId: string;
@@ -51,15 +52,7 @@ export interface MigrateArgs extends PairArgs {
   format?: ArchiveFormat;
   jobs?: number;
 }
-export interface TransferArgs {
-  archive: string;
-  host: string;
-  user: string;
-  port?: number;
-  remoteDir: string;
-  identityFile?: string;
-  tool?: 'rsync' | 'scp';
-}
+export type TransferArgs = Pick<TransferOptions, 'archive' | 'host' | 'user' | 'port' | 'remoteDir' | 'identityFile' | 'tool'>;
 
 /** What a run record keeps to run its step again. */
 export type Rerun =
