@@ -3,7 +3,8 @@
  * (file or directory), and the grouping of pg_restore's errors by cause with a fix for each.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from './run.js';
 import { firstError, type Result } from './step.js';
@@ -98,8 +99,14 @@ const DESCS = [
   'SEARCHPATH',
 ].sort((a, b) => b.length - a.length);
 
-/** Parses the output of `pg_restore -l`. Lines it cannot read are skipped, never guessed. */
-export function parseToc(text: string): Toc {
+/**
+ * Parses the output of `pg_restore -l`. Lines it cannot read are skipped, never guessed. The
+ * listing prints names unquoted ("TABLE sp ace t1 owner"), so a schema name with a space cannot
+ * be told from the word after it; with the archive's exact schema names (`schemas`, read by
+ * readArchive) the longest one that starts the entry is its schema.
+ */
+export function parseToc(text: string, schemas: string[] = []): Toc {
+  const known = [...schemas].sort((a, b) => b.length - a.length);
   const toc: Toc = { entries: [] };
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trimEnd();
@@ -121,8 +128,11 @@ export function parseToc(text: string): Toc {
     if (!desc) continue;
     const after = rest.slice(desc.length + 1);
     // "schema tag owner": schema is "-" for global objects; the owner is the last word (may be absent).
-    const parts = after.split(' ');
-    const schema = parts.shift() ?? '';
+    // With a tag and an owner after it, a candidate schema leaves at least two words; prefer the longest such.
+    const candidates = after.startsWith('- ') ? [] : known.filter((s) => after === s || after.startsWith(`${s} `));
+    const named = candidates.find((s) => after.slice(s.length + 1).includes(' ')) ?? candidates[0];
+    const parts = (named !== undefined ? after.slice(named.length + 1) : after).split(' ');
+    const schema = named ?? parts.shift() ?? '';
     const owner = parts.length > 1 ? parts.pop()! : '';
     toc.entries.push({ dumpId: Number(m[1]), desc, schema, tag: parts.join(' '), owner, line });
   }
@@ -287,6 +297,41 @@ export function groupRestoreErrors(lines: string[]): { groups: RestoreErrorGroup
   return out;
 }
 
+/** The SQL identifier at the start of `text` (quoted or not), unquoted. */
+function leadingIdentifier(text: string): string | undefined {
+  const quoted = /^"((?:[^"]|"")*)"/.exec(text);
+  if (quoted) return quoted[1]!.replace(/""/g, '"');
+  return /^[^\s;]+/.exec(text)?.[0];
+}
+
+/**
+ * The exact names of the archive's schemas, from the SQL pg_restore writes for each SCHEMA entry
+ * (a `-L` list of those entries only). Only needed when a schema entry's listing is ambiguous (a
+ * name with a space); empty when none is, or when the archive cannot be read that way.
+ */
+async function exactSchemaNames(pgRestore: string, path: string, toc: Toc, signal?: AbortSignal): Promise<string[]> {
+  const entries = toc.entries.filter((e) => e.desc === 'SCHEMA');
+  if (!entries.some((e) => e.tag.includes(' '))) return [];
+  const dir = mkdtempSync(join(tmpdir(), 'hm-schemas-'));
+  try {
+    const list = join(dir, 'schemas.list');
+    writeFileSync(list, entries.map((e) => e.line).join('\n') + '\n');
+    const run = await runTool(pgRestore, ['--schema-only', '--no-owner', '--no-acl', `--use-list=${list}`, '--file=-', path], {
+      captureStdout: true,
+      ...(signal ? { signal } : {}),
+    });
+    if (run.exitCode !== 0) return [];
+    const names: string[] = [];
+    for (const m of run.stdout.matchAll(/^CREATE SCHEMA (.+);$/gm)) {
+      const name = leadingIdentifier(m[1]!);
+      if (name !== undefined) names.push(name);
+    }
+    return names;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Reads an archive's table of contents with pg_restore -l; explains files that are not archives. */
 export async function readArchive(pgRestore: string, path: string, signal?: AbortSignal): Promise<Result<Toc>> {
   if (!existsSync(path)) {
@@ -296,7 +341,11 @@ export async function readArchive(pgRestore: string, path: string, signal?: Abor
     };
   }
   const run = await runTool(pgRestore, ['--list', path], { captureStdout: true, ...(signal ? { signal } : {}) });
-  if (run.exitCode === 0) return { ok: true, value: parseToc(run.stdout) };
+  if (run.exitCode === 0) {
+    const plain = parseToc(run.stdout);
+    const schemas = await exactSchemaNames(pgRestore, path, plain, signal);
+    return { ok: true, value: schemas.length ? parseToc(run.stdout, schemas) : plain };
+  }
   const text = run.stderrLines.join('\n');
   if (/does not appear to be a valid archive|input file is too short|unsupported version|did not find magic string/.test(text)) {
     return {

@@ -307,6 +307,67 @@ describe('create database and restore PG15 -> PG17', () => {
     assert.match(refused.failure.message, /\(1 objects, 0 schemas\)/);
   });
 
+  it('restores chosen schemas whose names have spaces, quotes, dots and unicode, and nothing else', async () => {
+    const chosen = 'awkward schemas';
+    await emptyDatabase(chosen);
+    const r = await restore({
+      target: side(pg17, chosen, true),
+      pgRestore: tools.pgRestore,
+      archive: customArchive,
+      noOwner: true,
+      noAcl: true,
+      schemas: [AWKWARD.schemaQuote, AWKWARD.schemaDot],
+    });
+    assert.ok(r.ok, `${r.failure?.message} ${r.errors.map((g) => g.title).join('; ')}`);
+    const { rows } = await pg17.sql(
+      `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
+      chosen,
+    );
+    assert.deepEqual(
+      rows.map((x: { s: string; t: string }) => [x.s, x.t]),
+      [
+        [AWKWARD.schemaDot, AWKWARD.table63],
+        [AWKWARD.schemaQuote, AWKWARD.tableSemicolon],
+      ],
+    );
+    assert.equal(await count(pg17, chosen, `${q(AWKWARD.schemaQuote)}.${q(AWKWARD.tableSemicolon)}`), 42);
+  });
+
+  it('a schema name that starts like another one ("sp" and "sp ace") is told apart', async () => {
+    await pg15.sql(`CREATE DATABASE spaces OWNER ${MIGRATOR}`);
+    await pg15.sql(
+      `SET ROLE ${MIGRATOR}; CREATE SCHEMA sp; CREATE SCHEMA "sp ace"; CREATE TABLE sp.t0 (id int); CREATE TABLE "sp ace".t1 (id int);
+      INSERT INTO "sp ace".t1 VALUES (1), (2)`,
+      'spaces',
+    );
+    const archive = join(dir, 'spaces.dump');
+    const d = await dump({ source: side(pg15, 'spaces'), ...tools, out: archive, format: 'custom' });
+    assert.ok(d.ok, d.failure?.message);
+    assert.ok(
+      d.archive.toc.entries.some((e) => e.desc === 'TABLE' && e.schema === 'sp ace' && e.tag === 't1'),
+      JSON.stringify(d.archive.toc.entries.filter((e) => e.desc === 'TABLE')),
+    );
+    await emptyDatabase('spaces');
+    const r = await restore({
+      target: side(pg17, 'spaces', true),
+      pgRestore: tools.pgRestore,
+      archive,
+      noOwner: true,
+      noAcl: true,
+      schemas: ['sp ace'],
+    });
+    assert.ok(r.ok, r.failure?.message);
+    const { rows } = await pg17.sql(
+      `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname LIKE 'sp%'`,
+      'spaces',
+    );
+    assert.deepEqual(
+      rows.map((x: { s: string; t: string }) => [x.s, x.t]),
+      [['sp ace', 't1']],
+    );
+  });
+
   it('groups restore errors by cause and never calls them a success', async () => {
     await pg17.sql(`CREATE DATABASE errs OWNER ${MIGRATOR} TEMPLATE template0`);
     // As a non-superuser: the access method cannot be created and owners cannot be set.

@@ -116,3 +116,26 @@ describe('groupRestoreErrors', () => {
     assert.deepEqual(groupRestoreErrors(['pg_restore: creating TABLE "a.b"']), { groups: [], total: 0 });
   });
 });
+
+describe('parseToc with the exact schema names', () => {
+  const listing = [
+    '10; 2615 100 SCHEMA - sp ace migrator',
+    '11; 2615 101 SCHEMA - sp migrator',
+    '20; 1259 200 TABLE sp ace t1 migrator',
+    '21; 1259 201 TABLE sp ace migrator',
+    '22; 0 200 TABLE DATA sp ace t1 migrator',
+    '23; 1259 202 TABLE public plain migrator',
+  ].join('\n');
+  it('without them, a schema with a space is misread (what the listing alone allows)', () => {
+    assert.equal(parseToc(listing).entries.find((e) => e.dumpId === 20)?.schema, 'sp');
+  });
+  it('with them, the longest schema name that starts the entry is its schema', () => {
+    const toc = parseToc(listing, ['sp', 'sp ace']);
+    const at = (id: number) => toc.entries.find((e) => e.dumpId === id);
+    assert.deepEqual([at(20)?.schema, at(20)?.tag, at(20)?.owner], ['sp ace', 't1', 'migrator']);
+    assert.deepEqual([at(22)?.desc, at(22)?.schema, at(22)?.tag], ['TABLE DATA', 'sp ace', 't1']);
+    assert.deepEqual([at(23)?.schema, at(23)?.tag], ['public', 'plain'], 'other schemas as before');
+    assert.deepEqual([at(10)?.schema, at(10)?.tag], ['-', 'sp ace'], 'global entries keep "-"');
+    assert.deepEqual(useListForSchemas(toc, ['sp ace']).trim().split('\n').map((l) => Number(l.split(';')[0])), [10, 20, 22]);
+  });
+});
