@@ -79,6 +79,16 @@ function parseUri(text: string): ParsedConnectionString {
     throw new ConnectionStringError(`Unsupported URI scheme "${scheme}://". Use postgresql:// or postgres://.`);
   }
   let rest = text.slice(scheme.length + 3);
+  // The user info first, before '/' and '?' split anything: a password pasted raw may hold '/', '?',
+  // '#' or '@'. It ends at the last '@', unless that '@' sits in the query (after "?key=").
+  let userinfo: string | undefined;
+  let at = rest.lastIndexOf('@');
+  const queryStart = /\?[^?@]*=/.exec(rest);
+  if (at >= 0 && queryStart && queryStart.index < at) at = rest.lastIndexOf('@', queryStart.index);
+  if (at >= 0) {
+    userinfo = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+  }
   let query = '';
   const q = rest.indexOf('?');
   if (q >= 0) {
@@ -90,13 +100,6 @@ function parseUri(text: string): ParsedConnectionString {
   if (slash >= 0) {
     path = rest.slice(slash + 1);
     rest = rest.slice(0, slash);
-  }
-  // The user info ends at the LAST '@' (a raw '@' in a password is a common paste).
-  let userinfo: string | undefined;
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    userinfo = rest.slice(0, at);
-    rest = rest.slice(at + 1);
   }
   const kv: Record<string, string> = {};
   if (userinfo !== undefined) {
@@ -127,7 +130,14 @@ function parseUri(text: string): ParsedConnectionString {
       }
     }
     if (host !== '') kv.host = safeDecode(host, 'host');
-    if (port !== undefined && port !== '') kv.port = port;
+    if (port !== undefined && port !== '') {
+      // Never echo it: when a URI is malformed, what stands here may be part of a password.
+      if (!/^\d{1,5}$/.test(port))
+        throw new ConnectionStringError(
+          'The port in the URI is not a number. Use host:port with a port from 1 to 65535, usually 5432; percent-encode special characters of the password (e.g. / as %2F).',
+        );
+      kv.port = port;
+    }
   }
   if (path !== '') kv.dbname = safeDecode(path, 'database name');
   for (const pair of query.split('&')) {
@@ -153,7 +163,7 @@ export function parseKeywordValue(text: string): Record<string, string> {
     while (i < n && /\s/.test(text[i]!)) i++;
     if (key === '' || text[i] !== '=') {
       throw new ConnectionStringError(
-        `Could not read the connection string near "${text.slice(i, i + 20)}". Write key=value pairs, e.g. host=db.example.com port=5432.`,
+        `Could not read the connection string at character ${i + 1}. Write key=value pairs, e.g. host=db.example.com port=5432, and quote values with spaces: password='a b'.`,
       );
     }
     i++;

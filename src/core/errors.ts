@@ -59,11 +59,25 @@ function textOf(err: unknown): { message: string; code?: string } {
 }
 
 /** Replaces every occurrence of the password (raw and percent-encoded) with ***. */
+/** Raw occurrences of passwords shorter than this are not replaced: "***" in place of a word would tell the password. */
+const MIN_REDACTED_LENGTH = 8;
+
+/**
+ * Removes a password from a text: the password part of any URI (`//user:…@`), the password
+ * percent-encoded (either case of hex digits), and the raw password when it is long enough that
+ * replacing it cannot reveal it.
+ */
 export function redact(text: string, password: string | undefined): string {
-  if (!password) return text;
-  let out = text.split(password).join('***');
+  let out = text.replace(/(\/\/[^\s:/@]*:)[^\s@]*@/g, '$1***@');
+  if (!password) return out;
+  if (password.length >= MIN_REDACTED_LENGTH) out = out.split(password).join('***');
   const encoded = encodeURIComponent(password);
-  if (encoded !== password) out = out.split(encoded).join('***');
+  if (encoded !== password) {
+    const pattern = encoded
+      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/%([0-9A-F]{2})/g, (_m, hex: string) => `%(?:${hex}|${hex.toLowerCase()})`);
+    out = out.replace(new RegExp(pattern, 'g'), '***');
+  }
   return out;
 }
 

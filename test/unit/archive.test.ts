@@ -136,6 +136,12 @@ describe('parseToc with the exact schema names', () => {
     assert.deepEqual([at(22)?.desc, at(22)?.schema, at(22)?.tag], ['TABLE DATA', 'sp ace', 't1']);
     assert.deepEqual([at(23)?.schema, at(23)?.tag], ['public', 'plain'], 'other schemas as before');
     assert.deepEqual([at(10)?.schema, at(10)?.tag], ['-', 'sp ace'], 'global entries keep "-"');
-    assert.deepEqual(useListForSchemas(toc, ['sp ace']).trim().split('\n').map((l) => Number(l.split(';')[0])), [10, 20, 22]);
+    assert.deepEqual(
+      useListForSchemas(toc, ['sp ace'])
+        .trim()
+        .split('\n')
+        .map((l) => Number(l.split(';')[0])),
+      [10, 20, 22],
+    );
   });
 });

@@ -61,7 +61,7 @@ describe('parseConnectionString (URIs)', () => {
     ['', /empty/],
     ['mysql://u@h/d', /Unsupported URI scheme "mysql:\/\/"/],
     ['postgresql://u@h:99999/d', /out of range/],
-    ['postgresql://u@h:port/d', /not a port number/],
+    ['postgresql://u@h:port/d', /port in the URI is not a number/],
     ['postgresql://u@h/d?sslmode=sometimes', /not an sslmode/],
     ['postgresql://h/d', /names no user/],
     ['postgresql://u@h1,h2/d', /several hosts/],
@@ -126,5 +126,41 @@ describe('validateTarget', () => {
       'Enter a port from 1 to 65535.',
     ]);
     assert.deepEqual(validateTarget({ host: 'h', port: 5432, user: 'u', database: 'd' }), []);
+  });
+});
+
+describe('passwords with every URI-reserved character', () => {
+  const reserved = [':', '/', '?', '#', '[', ']', '@', '!', '$', '&', "'", '(', ')', '*', '+', ',', ';', '=', '%', ' '];
+  for (const ch of reserved) {
+    const password = `pa${ch}ss${ch}word`;
+    it(`${JSON.stringify(ch)} percent-encoded: read back exactly`, () => {
+      const parsed = parseConnectionString(`postgresql://migrator:${encodeURIComponent(password)}@db.example.com:6543/app?sslmode=require`);
+      assert.equal(parsed.password, password);
+      assert.deepEqual(
+        [parsed.target.host, parsed.target.port, parsed.target.database, parsed.target.user],
+        ['db.example.com', 6543, 'app', 'migrator'],
+      );
+    });
+    if (ch === '%' || ch === '#' || ch === ' ') continue;
+    it(`${JSON.stringify(ch)} pasted raw: read back, or an error that does not repeat any of it`, () => {
+      const uri = `postgresql://migrator:${password}@db.example.com:6543/app`;
+      try {
+        const parsed = parseConnectionString(uri);
+        assert.equal(parsed.password, password);
+        assert.equal(parsed.target.host, 'db.example.com');
+      } catch (e) {
+        assert.ok(e instanceof ConnectionStringError, String(e));
+        for (const piece of ['pa', 'ss', 'word'])
+          assert.ok(!e.message.includes(`"${piece}`) && !e.message.includes(`${piece}"`), e.message);
+        assert.ok(!e.message.includes(password), e.message);
+      }
+    });
+  }
+  it('a raw "/" and "?" in the password no longer become the port or the database', () => {
+    const parsed = parseConnectionString('postgresql://migrator:s3/cr?et@db.example.com/app');
+    assert.deepEqual(
+      [parsed.password, parsed.target.host, parsed.target.port, parsed.target.database],
+      ['s3/cr?et', 'db.example.com', 5432, 'app'],
+    );
   });
 });

@@ -92,8 +92,17 @@ describe('explainConnectionError', () => {
 });
 
 describe('redact', () => {
-  it('removes raw and percent-encoded passwords', () => {
-    assert.equal(redact('a p@ss:x b p%40ss%3Ax c', 'p@ss:x'), 'a *** b *** c');
+  it('removes raw and percent-encoded passwords, either case of hex digits', () => {
+    assert.equal(redact('a p@ss:word/1 b p%40ss%3Aword%2F1 c p%40ss%3aword%2f1 d', 'p@ss:word/1'), 'a *** b *** c *** d');
     assert.equal(redact('nothing', undefined), 'nothing');
+  });
+  it('removes the password part of any URI, whatever the password', () => {
+    assert.equal(
+      redact('failed for postgresql://migrator:whatever@host/app and postgres://u:x@h', undefined),
+      'failed for postgresql://migrator:***@host/app and postgres://u:***@h',
+    );
+  });
+  it('a short password that is also a word of the message is not starred out (that would tell it)', () => {
+    assert.equal(redact('password authentication failed for user "m"', 'failed'), 'password authentication failed for user "m"');
   });
 });
