@@ -204,6 +204,20 @@ export function parseKeywordValue(text: string): Record<string, string> {
 
 const KEPT = new Set(['host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'sslrootcert']);
 
+/** This machine: a Unix socket, localhost, 127.0.0.0/8 or ::1. */
+export function isLocalHost(host: string): boolean {
+  return host.startsWith('/') || host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1';
+}
+
+/**
+ * The sslmode when none is given: `prefer` falls back to plain text, which an attacker on the
+ * network can force (strip TLS), so only this machine gets it; every other host `require`
+ * (managed services require TLS anyway).
+ */
+export function defaultSslMode(host: string): SslMode {
+  return isLocalHost(host) ? 'prefer' : 'require';
+}
+
 function fromKeywords(kv: Record<string, string>): ParsedConnectionString {
   const ignored = Object.keys(kv).filter((k) => !KEPT.has(k));
   const host = kv.host ?? kv.hostaddr ?? 'localhost';
@@ -212,7 +226,7 @@ function fromKeywords(kv: Record<string, string>): ParsedConnectionString {
   }
   const portText = kv.port ?? String(DEFAULT_PORT);
   const port = parsePort(portText);
-  const sslmode = parseSslMode(kv.sslmode ?? 'prefer');
+  const sslmode = parseSslMode(kv.sslmode ?? defaultSslMode(host));
   const user = kv.user ?? '';
   if (user === '') {
     throw new ConnectionStringError('The connection string names no user. Add one, e.g. postgresql://migrator@host/dbname.');
@@ -258,7 +272,8 @@ function encodeHost(host: string): string {
  */
 export function formatConnectionUri(target: ConnectionTarget, database = target.database): string {
   const params: string[] = [];
-  if (target.sslmode !== 'prefer') params.push(`sslmode=${target.sslmode}`);
+  // Explicit unless it is libpq's own default for this machine: the URI is pasted into other tools too.
+  if (target.sslmode !== 'prefer' || !isLocalHost(target.host)) params.push(`sslmode=${target.sslmode}`);
   if (target.sslrootcert) params.push(`sslrootcert=${encodeURIComponent(target.sslrootcert)}`);
   const host = target.host.startsWith('/') ? '' : encodeHost(target.host);
   if (target.host.startsWith('/')) params.unshift(`host=${encodeURIComponent(target.host)}`);
@@ -319,6 +334,28 @@ export const LIBPQ_ENV_KEYS = [
   'PGOPTIONS',
   'PGAPPNAME',
   'PGTARGETSESSIONATTRS',
+  'PGSSLCRL',
+  'PGSSLCRLDIR',
+  'PGSSLSNI',
+  'PGSSLCOMPRESSION',
+  'PGSSLMINPROTOCOLVERSION',
+  'PGSSLMAXPROTOCOLVERSION',
+  'PGSSLCERTMODE',
+  'PGSSLNEGOTIATION',
+  'PGGSSENCMODE',
+  'PGGSSDELEGATION',
+  'PGGSSLIB',
+  'PGKRBSRVNAME',
+  'PGREQUIREAUTH',
+  'PGCHANNELBINDING',
+  'PGREQUIREPEER',
+  'PGSYSCONFDIR',
+  'PGLOCALEDIR',
+  'PGLOADBALANCEHOSTS',
+  'PGCLIENTENCODING',
+  'PGDATESTYLE',
+  'PGTZ',
+  'PGGEQO',
 ] as const;
 
 /** Checks a profile made by a form; returns the problems as sentences (empty when valid). */

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import {
   ConnectionStringError,
   DEFAULT_PORT,
+  defaultSslMode,
   parseConnectionString,
   parsePort,
   SSL_MODES,
@@ -111,7 +112,11 @@ export async function promptDetails(
   if (password === undefined) return undefined;
   step = 6;
   const sslPick = await vscode.window.showQuickPick(
-    SSL_MODES.map((mode) => ({ label: mode, description: sslDescription(mode), picked: mode === (initial.sslmode ?? 'prefer') })),
+    SSL_MODES.map((mode) => ({
+      label: mode,
+      description: sslDescription(mode),
+      picked: mode === (initial.sslmode ?? defaultSslMode(host.trim())),
+    })),
     {
       title: `${title} (6/${total})`,
       placeHolder: t('SSL mode (managed services usually need require or verify-full)'),

@@ -265,6 +265,22 @@ describe('bad input on the command line', () => {
     assert.match(JSON.parse(pattern.stdout).command, /'--schema=INV\*' --strict-names/);
   });
 
+  it('libpq variables of the caller (service, GSS, channel binding, sslmode) do not reach the tools', () => {
+    const hostile = {
+      PGSERVICE: 'nosuchservice',
+      PGGSSENCMODE: 'require',
+      PGCHANNELBINDING: 'require',
+      PGSSLMODE: 'require',
+      PGOPTIONS: '-c statement_timeout=1',
+    };
+    const r = run(['dump', '--source', src(), '--out', join(dir, 'clean-env.dump'), '--format', 'custom', '--json'], {
+      ...passwords(),
+      ...hostile,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).ok, true);
+  });
+
   it('pg binaries missing: a clear message', () => {
     const r = run(['dump', '--source', src(), '--out', join(dir, 'x.dump'), '--pg-bin-dir', '/nonexistent/bin'], passwords());
     assert.equal(r.code, 2);

@@ -164,3 +164,29 @@ describe('passwords with every URI-reserved character', () => {
     );
   });
 });
+
+describe('TLS by default for other hosts', () => {
+  it('sslmode defaults to require for any host but this machine, prefer for localhost and sockets', () => {
+    const mode = (uri: string) => parseConnectionString(uri).target.sslmode;
+    assert.equal(mode('postgresql://u@db.example.com/d'), 'require');
+    assert.equal(mode('postgresql://u@10.0.0.5:5432/d'), 'require');
+    assert.equal(mode('host=db.example.com user=u dbname=d'), 'require');
+    assert.equal(mode('postgresql://u@localhost/d'), 'prefer');
+    assert.equal(mode('postgresql://u@127.0.0.1/d'), 'prefer');
+    assert.equal(mode('host=/var/run/postgresql user=u'), 'prefer');
+    assert.equal(mode('postgresql://u@db.example.com/d?sslmode=disable'), 'disable', 'an explicit choice is kept');
+  });
+  it('a copied URI says its sslmode whenever another tool would otherwise pick another one', () => {
+    assert.match(
+      formatConnectionUri({ host: 'db.example.com', port: 5432, database: 'd', user: 'u', sslmode: 'prefer' }),
+      /\?sslmode=prefer$/,
+    );
+    assert.doesNotMatch(formatConnectionUri({ host: 'localhost', port: 5432, database: 'd', user: 'u', sslmode: 'prefer' }), /sslmode/);
+  });
+  it('the tools inherit none of the libpq variables that change how or where they connect', () => {
+    const env = libpqEnvironment({ host: 'h', port: 5432, database: 'd', user: 'u', sslmode: 'require' }, 'pw');
+    for (const key of ['PGSERVICE', 'PGSSLCRL', 'PGGSSENCMODE', 'PGREQUIREAUTH', 'PGCHANNELBINDING', 'PGSYSCONFDIR', 'PGTZ', 'PGOPTIONS']) {
+      assert.ok(key in env && env[key] === undefined, `${key} is cleared`);
+    }
+  });
+});
