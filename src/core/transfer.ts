@@ -22,7 +22,7 @@ export interface TransferOptions extends StepCallbacks {
   sshPath?: string;
   rsyncPath?: string;
   scpPath?: string;
-  /** known_hosts file (default: ssh's own); new host keys are accepted, changed ones refused. */
+  /** known_hosts file (default: ssh's own). A host whose key is not in it is refused (StrictHostKeyChecking=yes). */
   knownHostsFile?: string;
 }
 
@@ -39,7 +39,8 @@ export interface TransferResult {
 }
 
 function sshOptions(o: TransferOptions): string[] {
-  const opts = ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'ConnectTimeout=10'];
+  // An unknown host key is refused, never accepted silently: the archive holds every row of the database.
+  const opts = ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=10'];
   if (o.knownHostsFile) opts.push('-o', `UserKnownHostsFile=${o.knownHostsFile}`);
   if (o.identityFile) opts.push('-i', o.identityFile);
   return opts;
@@ -78,7 +79,13 @@ function explainSsh(lines: string[], o: TransferOptions): StepFailure {
       message: `The host name "${o.host}" could not be resolved.`,
       hint: 'Check the spelling or use the IP address.',
     };
-  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(text))
+  if (/No \S+ host key is known for|Host key verification failed/.test(text) && !/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text))
+    return {
+      problem: 'host_key',
+      message: `The host key of ${o.host} is not known here, so the copy was not started.`,
+      hint: `Check the key's fingerprint with the server's administrator (ssh-keyscan -p ${o.port ?? 22} ${o.host} | ssh-keygen -lf -), then add it to ~/.ssh/known_hosts, or connect once with ssh and confirm it.`,
+    };
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text))
     return {
       problem: 'host_key',
       message: `The host key of ${o.host} does not match the one known before.`,
@@ -126,17 +133,19 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
   let program: string;
   if (tool === 'rsync') {
     program = o.rsyncPath ?? 'rsync';
-    args = ['--archive', '--partial', '--info=progress2', '-e', sshCmd.map(shellQuote).join(' '), o.archive, dest];
+    args = ['--archive', '--partial', '--info=progress2', '-e', sshCmd.map(shellQuote).join(' '), '--', o.archive, dest];
   } else {
     program = o.scpPath ?? 'scp';
-    args = ['-P', port, ...sshOptions(o), ...(statSync(o.archive).isDirectory() ? ['-r'] : []), o.archive, dest];
+    args = ['-P', port, '-p', ...sshOptions(o), ...(statSync(o.archive).isDirectory() ? ['-r'] : []), '--', o.archive, dest];
   }
   const command = displayCommand([program, ...args]);
   o.onCommand?.(command);
-  // scp does not create the remote folder: do it first (harmless for rsync too).
+  // The remote folder: created when missing, and it must be ours and private (0700): a folder another
+  // user made in a shared place (/var/tmp) would let them read or swap the archive.
+  const dirQ = shellQuote(remoteDir);
   const mk = await runTool(
     ssh,
-    ['-p', port, ...sshOptions(o), `${o.user}@${o.host}`, `mkdir -p -- ${shellQuote(remoteDir)}`],
+    ['-p', port, ...sshOptions(o), '--', `${o.user}@${o.host}`, `mkdir -p -m 700 -- ${dirQ} && test -O ${dirQ} && chmod 700 -- ${dirQ}`],
     o.signal ? { signal: o.signal } : {},
   );
   if (mk.cancelled)
@@ -144,7 +153,17 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
       cancelled: true,
       failure: { problem: 'cancelled', message: 'The transfer was cancelled.', hint: 'Run it again; rsync resumes partial files.' },
     });
-  if (mk.exitCode !== 0 && tool === 'scp') return result({ failure: explainSsh(mk.stderrLines, o) });
+  if (mk.exitCode !== 0) {
+    const failure = explainSsh(mk.stderrLines, o);
+    if (failure.problem !== 'transfer_failed') return result({ failure });
+    return result({
+      failure: {
+        problem: 'path',
+        message: `The remote folder ${remoteDir} could not be made private: it belongs to another user or cannot be created.`,
+        hint: 'Choose a folder of your own on the remote host (e.g. under your home directory).',
+      },
+    });
+  }
   o.onProgress?.({ done: 0, total: 100 });
   const run = await runTool(program, args, {
     ...(o.signal ? { signal: o.signal } : {}),
@@ -170,14 +189,20 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
   const local = await localSums(o.archive);
   const names = [...local.keys()];
   const remoteCmd = `cd -- ${shellQuote(remoteDir)} && sha256sum -- ${names.map(shellQuote).join(' ')}`;
-  const check = await runTool(ssh, ['-p', port, ...sshOptions(o), `${o.user}@${o.host}`, remoteCmd], {
+  const check = await runTool(ssh, ['-p', port, ...sshOptions(o), '--', `${o.user}@${o.host}`, remoteCmd], {
     captureStdout: true,
     ...(o.signal ? { signal: o.signal } : {}),
   });
   if (check.exitCode !== 0) {
+    // A copy that could not be checked is not reported as good.
     return result({
-      ok: true,
+      verified: false,
       verifyNote: `Copied; the sha256 could not be checked on the far side (${check.stderrLines.at(-1) ?? 'no shell'}).`,
+      failure: {
+        problem: 'checksum_mismatch',
+        message: `The copy could not be verified: sha256sum did not run on ${o.host} (${check.stderrLines.at(-1) ?? 'no shell'}).`,
+        hint: `Check it by hand there (sha256sum ${names.map(shellQuote).join(' ')}) against the sums here, or install coreutils on the remote host.`,
+      },
     });
   }
   const remote = new Map<string, string>();

@@ -38,6 +38,9 @@ export async function startSshd(): Promise<TestSshd> {
   keygen(join(dir, 'wrong_key'));
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
   const port = await freePort();
+  // The client knows this server's key, as an operator who checked its fingerprint would.
+  const hostKey = readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
   writeFileSync(
     join(dir, 'sshd_config'),
     [

@@ -3,7 +3,7 @@
  * files and directory archives, the sha256 compared on the far side, and the failures explained.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -69,6 +69,44 @@ describe('transfer over ssh', { skip: process.env.CI ? false : sshdUnavailable()
     assert.equal(r.ok, false);
     assert.equal(r.failure?.problem, 'ssh_auth');
     assert.match(r.failure.hint, /authorized_keys/);
+  });
+
+  it('an unknown host key is refused (never accepted silently), with how to check the fingerprint', async () => {
+    const empty = join(dir, 'empty_known_hosts');
+    writeFileSync(empty, '');
+    const remoteDir = join(dir, 'never');
+    const r = await transfer({ ...base(), knownHostsFile: empty, archive: file, remoteDir, tool: 'rsync' });
+    assert.equal(r.ok, false);
+    assert.equal(r.failure?.problem, 'host_key');
+    assert.match(r.failure.message, /is not known here/);
+    assert.match(r.failure.hint, /ssh-keyscan/);
+    assert.ok(!existsSync(remoteDir), 'nothing was created on the far side');
+    assert.equal(readFileSync(empty, 'utf8'), '', 'the key was not added');
+  });
+
+  it('a remote folder that belongs to another user is refused; the folder made is private', async () => {
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('chown', ['postgres', theirs]);
+    const r = await transfer({ ...base(), archive: file, remoteDir: theirs, tool: 'scp' });
+    assert.equal(r.ok, false);
+    assert.equal(r.failure?.problem, 'path');
+    assert.match(r.failure.message, /could not be made private/);
+    const mine = join(dir, 'mine', 'new');
+    const ok = await transfer({ ...base(), archive: file, remoteDir: mine, tool: 'scp' });
+    assert.ok(ok.ok, ok.failure?.message);
+    assert.equal((statSync(mine).mode & 0o777).toString(8), '700');
+  });
+
+  it('remote paths with spaces, quotes and $() reach the far side as they are', async () => {
+    const remoteDir = join(dir, `it's a "dir" $(touch ${join(dir, 'pwned')})`);
+    for (const tool of ['rsync', 'scp'] as const) {
+      const r = await transfer({ ...base(), archive: file, remoteDir, tool });
+      assert.ok(r.ok, `${tool}: ${r.failure?.message}`);
+      assert.ok(existsSync(join(remoteDir, 'shop 2026.dump')), tool);
+    }
+    assert.ok(!existsSync(join(dir, 'pwned')), 'nothing in the path was run by a shell');
   });
 
   it('nothing listening is explained', async () => {
