@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { archiveSha256, archiveSize, readArchive, type Toc } from './archive.js';
-import { countTablesToDump, selectedTables } from './inspect.js';
+import { connectionBudget, countTablesToDump, selectedTables, withinBudget } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
 import type { Side } from './side.js';
 import { cancelledFailure, explainToolFailure, type StepCallbacks, type StepFailure } from './step.js';
@@ -121,6 +121,19 @@ async function missingFromArchive(o: DumpOptions, toc: Toc): Promise<string[]> {
   return expected.filter(([s, n]) => !listed.some((l) => l === `${s} ${n}` || l.startsWith(`${s} ${n} `))).map(([s, n]) => `${s}.${n}`);
 }
 
+/**
+ * pg_dump -j N holds N + 1 connections to the source: at most half of its free ones (a live
+ * source serves its application too). Says so in the output when it lowers the jobs.
+ */
+async function jobsWithinBudget(o: DumpOptions): Promise<DumpOptions> {
+  if (o.format !== 'directory' || !o.jobs || o.jobs <= 1) return o;
+  const budget = await connectionBudget(o.source).catch(() => undefined);
+  if (!budget) return o; // pg_dump reports the connection problem itself
+  const { n, note } = withinBudget(o.jobs, budget, 1);
+  if (note) o.onLine?.(`hydra-migrate: jobs ${note}`);
+  return { ...o, jobs: n };
+}
+
 /** A pg_dump pattern that matches exactly this name: inside double quotes everything is literal. */
 export function exactPattern(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -162,8 +175,9 @@ export function makePrivate(path: string): void {
   }
 }
 
-export async function dump(o: DumpOptions): Promise<DumpResult> {
+export async function dump(options: DumpOptions): Promise<DumpResult> {
   const started = performance.now();
+  const o = await jobsWithinBudget(options);
   const partial = `${o.out}.partial`;
   const args = buildDumpArgs(o, partial);
   const command = displayCommand([o.pgDump, ...buildDumpArgs(o, o.out)], o.source);

@@ -145,3 +145,48 @@ export async function selectedTables(
     return rows.map((r) => [r.s, r.n] as [string, string]);
   });
 }
+
+export interface ConnectionBudget {
+  /** Connections this user can still open on the server now (free slots, the role's limit). */
+  free: number;
+  /** What that is made of, for the terminal. */
+  reason: string;
+}
+
+/**
+ * How many more connections this user may open: the server's free slots (max_connections less the
+ * reserved ones and those in use) and the role's own limit, whichever is smaller. A small managed
+ * server runs out fast: parallel jobs, validation pools and the explorer all count.
+ */
+export async function connectionBudget(side: Side): Promise<ConnectionBudget> {
+  return withSide(side, async (client) => {
+    const { rows } = await client.query<{ max: number; reserved: number; used: number; rolelimit: number; mine: number }>(
+      `SELECT current_setting('max_connections')::int AS max,
+              current_setting('superuser_reserved_connections')::int
+                + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
+              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used,
+              (SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user) AS rolelimit,
+              (SELECT count(*)::int FROM pg_stat_activity WHERE usename = current_user AND backend_type = 'client backend') AS mine`,
+    );
+    const r = rows[0]!;
+    // This probe's own connection is about to close: it is free again for the work that follows.
+    const serverFree = r.max - r.reserved - r.used + 1;
+    const roleFree = r.rolelimit >= 0 ? r.rolelimit - r.mine + 1 : Number.POSITIVE_INFINITY;
+    const free = Math.max(0, Math.min(serverFree, roleFree));
+    const reason =
+      roleFree < serverFree
+        ? `role ${side.profile.user} may open ${r.rolelimit} connections and has ${r.mine - 1} open`
+        : `max_connections ${r.max}, ${r.reserved} reserved, ${r.used - 1} in use`;
+    return { free, reason };
+  });
+}
+
+/** Parallel workers within half of the free connections (at least 1), and the sentence that says why. */
+export function withinBudget(wanted: number, budget: ConnectionBudget, extra = 0): { n: number; note?: string } {
+  const allowed = Math.max(1, Math.floor(budget.free / 2) - extra);
+  if (wanted <= allowed) return { n: wanted };
+  return {
+    n: allowed,
+    note: `${allowed} instead of ${wanted}: ${budget.free} connection(s) free on ${budget.reason}; at most half are used`,
+  };
+}

@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groupRestoreErrors, parseToc, readArchive, type RestoreErrorGroup, type Toc } from './archive.js';
-import { inspectDatabase, type DatabaseContents } from './inspect.js';
+import { connectionBudget, inspectDatabase, withinBudget, type DatabaseContents } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
-import { sideDatabase, type Side } from './side.js';
+import { onDatabase, sideDatabase, type Side } from './side.js';
 import {
   cancelledFailure,
   conninfoDbname,
@@ -106,8 +106,9 @@ export function restoredEntry(line: string, parallel: boolean): string | undefin
 const SERVER_GONE =
   /server closed the connection unexpectedly|terminating connection|could not connect to server|connection to server .* failed|SSL SYSCALL error|no connection to the server/i;
 
-export async function restore(o: RestoreOptions): Promise<RestoreResult> {
+export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
+  const o = await jobsWithinBudget(options);
   const database = sideDatabase(o.target);
   const args = buildRestoreArgs(o, database);
   const command = displayCommand([o.pgRestore, ...args], o.target);
@@ -160,6 +161,16 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   } finally {
     if (listDir) rmSync(listDir, { recursive: true, force: true });
   }
+}
+
+/** pg_restore -j N holds N connections to the target: at most half of its free ones. */
+async function jobsWithinBudget(o: RestoreOptions): Promise<RestoreOptions> {
+  if (!o.jobs || o.jobs <= 1 || o.singleTransaction) return o;
+  const budget = await connectionBudget(onDatabase(o.target, 'postgres')).catch(() => undefined);
+  if (!budget) return o;
+  const { n, note } = withinBudget(o.jobs, budget);
+  if (note) o.onLine?.(`hydra-migrate: jobs ${note}`);
+  return { ...o, jobs: n };
 }
 
 /** Why the target database must not be restored into, or undefined when it may. */

@@ -18,6 +18,7 @@ import {
 } from '../shared/report.js';
 import { qualifiedName } from './catalog.js';
 import { describeTarget } from './connection.js';
+import { connectionBudget, withinBudget } from './inspect.js';
 import { ConnectionError, serverInfo } from './pg.js';
 import { sideDatabase, type Side } from './side.js';
 import type { StepProgress } from './step.js';
@@ -77,7 +78,10 @@ function compareByKey<T>(src: T[], tgt: T[], key: (x: T) => string): Array<{ key
 export async function validate(o: ValidateOptions): Promise<ValidationReport> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
-  const n = Math.max(1, Math.min(16, o.concurrency ?? 4));
+  const wanted = Math.max(1, Math.min(16, o.concurrency ?? 4));
+  // Each side's pool within half of that server's free connections (a live source serves its application too).
+  const budgets = await Promise.all([connectionBudget(o.source), connectionBudget(o.target)].map((p) => p.catch(() => undefined)));
+  const n = Math.min(wanted, ...budgets.map((b) => (b ? withinBudget(wanted, b).n : wanted)));
   let srcClients: pg.Client[] = [];
   let tgtClients: pg.Client[] = [];
   let onAbort: (() => void) | undefined;

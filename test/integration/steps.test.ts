@@ -535,3 +535,36 @@ describe('archives are private', () => {
     assert.deepEqual([...new Set(files.map((f) => mode(join(directory, f))))], ['600']);
   });
 });
+
+describe('a small server: parallel jobs within half of its free connections', () => {
+  it('dump and restore lower their jobs, say why, and still succeed', async () => {
+    const { startServer } = await import('../helpers/servers.js');
+    const small = await startServer('pg15', { settings: { max_connections: '12', superuser_reserved_connections: '2' } });
+    try {
+      await createSampleDatabase(small, 'small');
+      const lines: string[] = [];
+      const out = join(dir, 'small.dir');
+      const d = await dump({ source: sideOn(small, 'small'), ...tools, out, format: 'directory', jobs: 8, onLine: (l) => lines.push(l) });
+      assert.ok(d.ok, d.failure?.message);
+      // 12 - 2 reserved - 0 in use = 10 free, half is 5, less the leader: 4 workers.
+      assert.match(d.command, /--jobs=4 /);
+      assert.ok(
+        lines.some((l) => /^hydra-migrate: jobs 4 instead of 8: 10 connection\(s\) free/.test(l)),
+        lines.filter((l) => l.startsWith('hydra')).join('\n'),
+      );
+      await small.sql('CREATE DATABASE again TEMPLATE template0');
+      const r = await restore({
+        target: sideOn(small, 'again', { admin: true }),
+        pgRestore: tools.pgRestore,
+        archive: out,
+        jobs: 8,
+        noOwner: true,
+        noAcl: true,
+      });
+      assert.ok(r.ok, r.failure?.message);
+      assert.match(r.command, /--jobs=5 /);
+    } finally {
+      await small.stop();
+    }
+  });
+});
