@@ -1,10 +1,10 @@
 /**
  * Every command of the extension, registered from one table. Each handler accepts the tree node
- * it was invoked on (context menu), nothing (palette: it asks), or an options object (automation
- * and tests), and returns a value that says what it did.
+ * (or Explorer file, or run) it was invoked on, or nothing (palette: it asks). Automation uses the
+ * typed API that activate() returns (connections, steps), not option objects passed to commands.
  */
 import * as vscode from 'vscode';
-import { ConnectionStringError, type ConnectionTarget } from '../core/connection.js';
+import { ConnectionStringError } from '../core/connection.js';
 import {
   addConnection,
   copyUri,
@@ -18,8 +18,6 @@ import {
   resolveConnection,
   runTest,
   setPassword,
-  type AddConnectionArgs,
-  type ConnectionArg,
 } from './connectionCommands.js';
 import { Cancelled, UserError } from './errors.js';
 import { type ExplorerNode } from './explorer.js';
@@ -34,29 +32,26 @@ type Handler = (ctx: Ctx, ...args: never[]) => unknown;
 
 /** The one table of commands; package.json must contribute exactly these ids (a test checks). */
 export const COMMANDS = {
-  'hydraMigrate.addConnection': (ctx: Ctx, arg?: AddConnectionArgs | ExplorerNode) => addConnection(ctx, arg),
-  'hydraMigrate.addSourceConnection': (ctx: Ctx, arg?: AddConnectionArgs) => addConnection(ctx, arg, 'source'),
-  'hydraMigrate.addTargetConnection': (ctx: Ctx, arg?: AddConnectionArgs) => addConnection(ctx, arg, 'target'),
-  'hydraMigrate.editConnection': (
-    ctx: Ctx,
-    arg?: ConnectionArg,
-    changes?: { target?: Partial<ConnectionTarget>; password?: string | null },
-  ) => editConnection(ctx, arg, changes),
-  'hydraMigrate.renameConnection': (ctx: Ctx, arg?: ConnectionArg, name?: string) => renameConnection(ctx, arg, name),
-  'hydraMigrate.duplicateConnection': (ctx: Ctx, arg?: ConnectionArg) => duplicateConnection(ctx, arg),
-  'hydraMigrate.removeConnection': (ctx: Ctx, arg?: ConnectionArg, opts?: { skipConfirmation?: boolean }) =>
-    removeConnection(ctx, arg, opts),
-  'hydraMigrate.copyConnectionUri': (ctx: Ctx, arg?: ConnectionArg) => copyUri(ctx, arg),
-  'hydraMigrate.moveToSource': (ctx: Ctx, arg?: ConnectionArg) => moveConnection(ctx, arg, 'source'),
-  'hydraMigrate.moveToTarget': (ctx: Ctx, arg?: ConnectionArg) => moveConnection(ctx, arg, 'target'),
-  'hydraMigrate.setPassword': (ctx: Ctx, arg?: ConnectionArg, password?: string) => setPassword(ctx, arg, password),
-  'hydraMigrate.testConnection': async (ctx: Ctx, arg?: ConnectionArg) => {
-    const profile = await resolveConnection(ctx, arg, t('Test which connection?'));
+  // Menus pass the tree node they were opened on, the palette nothing (the command asks);
+  // automation uses the typed API (connectionApi, stepApi), never option objects.
+  'hydraMigrate.addConnection': (ctx: Ctx, node?: ExplorerNode) => addConnection(ctx, node),
+  'hydraMigrate.addSourceConnection': (ctx: Ctx) => addConnection(ctx, undefined, 'source'),
+  'hydraMigrate.addTargetConnection': (ctx: Ctx) => addConnection(ctx, undefined, 'target'),
+  'hydraMigrate.editConnection': (ctx: Ctx, node?: ExplorerNode) => editConnection(ctx, node),
+  'hydraMigrate.renameConnection': (ctx: Ctx, node?: ExplorerNode) => renameConnection(ctx, node),
+  'hydraMigrate.duplicateConnection': (ctx: Ctx, node?: ExplorerNode) => duplicateConnection(ctx, node),
+  'hydraMigrate.removeConnection': (ctx: Ctx, node?: ExplorerNode) => removeConnection(ctx, node),
+  'hydraMigrate.copyConnectionUri': (ctx: Ctx, node?: ExplorerNode) => copyUri(ctx, node),
+  'hydraMigrate.moveToSource': (ctx: Ctx, node?: ExplorerNode) => moveConnection(ctx, node, 'source'),
+  'hydraMigrate.moveToTarget': (ctx: Ctx, node?: ExplorerNode) => moveConnection(ctx, node, 'target'),
+  'hydraMigrate.setPassword': (ctx: Ctx, node?: ExplorerNode) => setPassword(ctx, node),
+  'hydraMigrate.testConnection': async (ctx: Ctx, node?: ExplorerNode) => {
+    const profile = await resolveConnection(ctx, node, t('Test which connection?'));
     return profile ? runTest(ctx, profile, { quietSuccess: false }) : undefined;
   },
   'hydraMigrate.refresh': (ctx: Ctx) => ctx.explorer.refresh(),
   'hydraMigrate.refreshNode': (ctx: Ctx, node?: ExplorerNode) => ctx.explorer.refresh(node),
-  'hydraMigrate.openPsql': (ctx: Ctx, arg?: ConnectionArg) => openPsql(ctx, arg),
+  'hydraMigrate.openPsql': (ctx: Ctx, node?: ExplorerNode) => openPsql(ctx, node),
   'hydraMigrate.showLog': (ctx: Ctx) => ctx.log.show(),
   ...STEP_COMMANDS,
   'hydraMigrate.showRunLog': async (ctx: Ctx, run?: RunRecord) => {

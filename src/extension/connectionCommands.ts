@@ -169,7 +169,7 @@ export async function runTest(ctx: Ctx, profile: ConnectionProfile, opts: { quie
     void vscode.window
       .showErrorMessage(`${result.error.message} ${result.error.hint}`, t('Edit Connection'), t('Show Log'))
       .then((action) => {
-        if (action === t('Edit Connection')) void vscode.commands.executeCommand('hydraMigrate.editConnection', { id: profile.id });
+        if (action === t('Edit Connection')) void editConnection(ctx, { id: profile.id }).catch((e: unknown) => ctx.log.error(String(e)));
         if (action === t('Show Log')) ctx.log.show();
       });
   }
@@ -335,3 +335,26 @@ export async function setPassword(ctx: Ctx, arg?: ConnectionArg, password?: stri
   await ctx.explorer.reset(profile.id);
   return true;
 }
+
+/** The connection commands without prompts, for automation (the extension's exported API). Errors are thrown. */
+export function connectionApi(ctx: Ctx) {
+  const byId = (id: string) => ({ id });
+  return {
+    /** Adds a connection from a URI (the password, if any, moves to SecretStorage); resolves to its id. */
+    add: async (args: AddConnectionArgs): Promise<string> => {
+      const id = await addConnection(ctx, args);
+      if (id === undefined) throw new Error('The connection was not added.');
+      return id;
+    },
+    test: async (id: string) => runTest(ctx, (await resolveConnection(ctx, byId(id), ''))!, { quietSuccess: true }),
+    edit: (id: string, changes: { target?: Partial<ConnectionTarget>; password?: string | null }) => editConnection(ctx, byId(id), changes),
+    rename: (id: string, name: string) => renameConnection(ctx, byId(id), name),
+    duplicate: (id: string) => duplicateConnection(ctx, byId(id)),
+    remove: (id: string) => removeConnection(ctx, byId(id), { skipConfirmation: true }),
+    copyUri: (id: string) => copyUri(ctx, byId(id)),
+    move: (id: string, role: ConnectionRole) => moveConnection(ctx, byId(id), role),
+    setPassword: (id: string, password: string) => setPassword(ctx, byId(id), password),
+  };
+}
+
+export type ConnectionApi = ReturnType<typeof connectionApi>;

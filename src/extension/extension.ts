@@ -2,6 +2,7 @@ import { bundleEvaluationStarted } from './loadClock.js';
 import * as vscode from 'vscode';
 import { PoolCache } from '../core/pg.js';
 import { registerCommands } from './commands.js';
+import { connectionApi, type ConnectionApi } from './connectionCommands.js';
 import type { Ctx } from './ctx.js';
 import { ConnectionStore } from './connectionStore.js';
 import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
@@ -28,6 +29,8 @@ export interface HydraMigrateApi {
   running: RunningSteps;
   /** The migration steps without prompts: typed arguments in, the step's result out. */
   steps: StepApi;
+  /** The connection commands without prompts. */
+  connections: ConnectionApi;
   /** Opens the validation view of a pair with its last saved report, as a window reload does (never validates). */
   showSavedValidation(args: ValidationArgs): Promise<ValidationPanel>;
   /** Milliseconds spent evaluating the bundle and running activate(). */
@@ -74,6 +77,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       runs: history,
       running,
       steps: stepApi(ctx),
+      connections: connectionApi(ctx),
       showSavedValidation: (args) => {
         const panel = vscode.window.createWebviewPanel(
           VIEW_TYPE,

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { HydraMigrateApi } from '../../../src/extension/extension.js';
 import type { ExplorerNode } from '../../../src/extension/explorer.js';
-import type { TestConnectionResult } from '../../../src/core/pg.js';
 
 interface Fixture {
   database: string;
@@ -79,7 +78,7 @@ describe('Hydra Migrate in a real extension host', function () {
   });
 
   it('adds a source from a URI: password stripped, kept only in SecretStorage, connection works', async () => {
-    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addConnection', {
+    const id = await api.connections.add({
       uri: uri(fixture.pg15.port, true),
       role: 'source',
       name: 'PG15 source',
@@ -91,21 +90,22 @@ describe('Hydra Migrate in a real extension host', function () {
     const stored = JSON.stringify(api.storedState().globalState['hydraMigrate.connections']);
     assert.match(stored, /"host":"127\.0\.0\.1"/);
     assert.ok(!stored.includes('password'), 'no password field at all');
-    const result = await vscode.commands.executeCommand<TestConnectionResult>('hydraMigrate.testConnection', { id });
+    const result = await api.connections.test(id);
     assert.ok(result?.ok, result && !result.ok ? result.error.message : 'no result');
     assert.equal(result.info.serverVersion.split('.')[0], '15');
     assert.equal(result.info.currentUser, fixture.migrator);
   });
 
   it('adds a target step by step (programmatic) and tests it against PG17', async () => {
-    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addTargetConnection', {
+    const id = await api.connections.add({
+      role: 'target',
       uri: uri(fixture.pg17.port, false),
       password: fixture.migratorPassword,
       name: 'PG17 target',
       test: false,
     });
     assert.ok(id);
-    const result = await vscode.commands.executeCommand<TestConnectionResult>('hydraMigrate.testConnection', id);
+    const result = await api.connections.test(id);
     assert.ok(result?.ok && result.info.serverVersion.startsWith('17'));
     assert.equal((await item(await connectionNode('target', 'PG17 target'))).contextValue, 'hm:connection:target:ok');
   });
@@ -134,7 +134,7 @@ describe('Hydra Migrate in a real extension host', function () {
   });
 
   it('a wrong password renders an error node with the explanation, not a crash', async () => {
-    const id = await vscode.commands.executeCommand<string>('hydraMigrate.addConnection', {
+    const id = await api.connections.add({
       uri: uri(fixture.pg17.port, true, 'not-the-password'),
       role: 'target',
       name: 'bad password',
@@ -148,7 +148,7 @@ describe('Hydra Migrate in a real extension host', function () {
     assert.match(await labelOf(kids[0]!), /rejected the password for user "migrator"/);
     assert.match(String(err.description), /Edit Connection/);
     // Fixing the password makes the same node work.
-    assert.equal(await vscode.commands.executeCommand('hydraMigrate.setPassword', { id }, fixture.migratorPassword), true);
+    assert.equal(await api.connections.setPassword(id, fixture.migratorPassword), true);
     const fixed = await children(await connectionNode('target', 'bad password'));
     await find(fixed, fixture.database);
     assertNoPasswordStored('not-the-password');
@@ -157,8 +157,7 @@ describe('Hydra Migrate in a real extension host', function () {
 
   it('a pasted URI that is not valid adds nothing', async () => {
     const before = api.storedState().globalState['hydraMigrate.connections'];
-    const id = await vscode.commands.executeCommand('hydraMigrate.addConnection', { uri: 'postgresql://u@h:99999/d', role: 'source' });
-    assert.equal(id, undefined);
+    await assert.rejects(api.connections.add({ uri: 'postgresql://u@h:99999/d', role: 'source' }), /out of range/);
     assert.deepEqual(api.storedState().globalState['hydraMigrate.connections'], before);
   });
 
@@ -169,24 +168,17 @@ describe('Hydra Migrate in a real extension host', function () {
     assert.equal(await vscode.env.clipboard.readText(), copied);
 
     const id = conn.kind === 'connection' ? conn.profile.id : '';
-    const copyId = await vscode.commands.executeCommand<string>('hydraMigrate.duplicateConnection', { id });
+    const copyId = await api.connections.duplicate(id);
     assert.ok(copyId && copyId !== id);
     assert.equal(await api.passwordStored(copyId), true, 'the duplicate has its own stored password');
-    assert.equal(await vscode.commands.executeCommand('hydraMigrate.renameConnection', { id: copyId }, 'renamed copy'), true);
-    assert.equal(
-      await vscode.commands.executeCommand('hydraMigrate.renameConnection', { id: copyId }, 'PG15 source'),
-      undefined,
-      'a taken name is refused',
-    );
-    assert.equal(await vscode.commands.executeCommand('hydraMigrate.moveToTarget', { id: copyId }), true);
+    assert.equal(await api.connections.rename(copyId, 'renamed copy'), true);
+    await assert.rejects(api.connections.rename(copyId, 'PG15 source'), /taken|exists|already/i, 'a taken name is refused');
+    assert.equal(await api.connections.move(copyId, 'target'), true);
     await connectionNode('target', 'renamed copy');
-    assert.equal(
-      await vscode.commands.executeCommand('hydraMigrate.editConnection', { id: copyId }, { target: { port: fixture.pg17.port } }),
-      true,
-    );
-    const r = await vscode.commands.executeCommand<TestConnectionResult>('hydraMigrate.testConnection', { id: copyId });
+    assert.equal(await api.connections.edit(copyId, { target: { port: fixture.pg17.port } }), true);
+    const r = await api.connections.test(copyId);
     assert.ok(r?.ok && r.info.serverVersion.startsWith('17'), 'the edit took effect');
-    assert.equal(await vscode.commands.executeCommand('hydraMigrate.removeConnection', { id: copyId }, { skipConfirmation: true }), true);
+    assert.equal(await api.connections.remove(copyId), true);
     assert.equal(await api.passwordStored(copyId), false, 'removing a connection deletes its secret');
     await assert.rejects(connectionNode('target', 'renamed copy'));
   });

@@ -70,13 +70,15 @@ describe('Migration steps as commands', function () {
   before(async () => {
     const ext = vscode.extensions.getExtension<HydraMigrateApi>('hydra-migrate.hydra-migrate')!;
     api = await ext.activate();
-    sourceId = (await vscode.commands.executeCommand<string>('hydraMigrate.addSourceConnection', {
+    sourceId = (await api.connections.add({
+      role: 'source',
       uri: `postgresql://${fixture.migrator}@127.0.0.1:${fixture.pg15.port}/${encodeURIComponent(fixture.database)}?sslmode=disable`,
       password: fixture.migratorPassword,
       name: 'Step source',
       test: false,
     }))!;
-    targetId = (await vscode.commands.executeCommand<string>('hydraMigrate.addTargetConnection', {
+    targetId = (await api.connections.add({
+      role: 'target',
       uri: `postgresql://${fixture.pg17.adminUser}@127.0.0.1:${fixture.pg17.port}/postgres?sslmode=disable`,
       password: fixture.pg17.adminPassword,
       name: 'Step target',
