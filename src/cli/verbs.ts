@@ -14,7 +14,7 @@ import { ValidationError } from '../core/validateInventory.js';
 import { locateTool, ToolNotFoundError } from '../core/pgbin.js';
 import { preflight, preflightExitCode } from '../core/preflight.js';
 import { duration, failureLines, preflightText, restoreErrorLines, stepRecordLine } from '../core/present/steps.js';
-import { plain } from '../core/present/style.js';
+import { escapeControl, plain } from '../core/present/style.js';
 import { createDatabase, prepareTarget } from '../core/createDatabase.js';
 import { DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS, dump, type ArchiveFormat } from '../core/dump.js';
 import { readDatabaseLocale } from '../core/inspect.js';
@@ -103,8 +103,9 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
   const json = bool(v, 'json');
   const binDir = str(v, 'pg-bin-dir') ?? io.env.HYDRA_PG_BIN_DIR;
   const binOpts = binDir ? { binDir } : {};
+  // Tool output may carry object names with terminal escape sequences: shown escaped.
   const progressLine = (line: string): void => {
-    if (!json) io.stderr(line);
+    if (!json) io.stderr(escapeControl(line, false));
   };
   const tool = async (name: 'pg_dump' | 'pg_restore' | 'vacuumdb') => {
     try {
@@ -307,7 +308,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
             else if (record) io.stderr(stepRecordLine(record, plain));
           },
           onLine: (step, line) => {
-            if (!json && step !== 'preflight') io.stderr(line);
+            if (!json && step !== 'preflight') io.stderr(escapeControl(line, false));
           },
         });
         if (json) {

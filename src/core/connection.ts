@@ -20,6 +20,11 @@ export interface ConnectionProfile {
   sslmode: SslMode;
   /** Path of a CA certificate file (libpq sslrootcert). */
   sslrootcert?: string;
+  /**
+   * libpq channel_binding: `require` binds the SCRAM login to the TLS channel, so a man in the
+   * middle with a certificate of its own cannot relay the login. Needs TLS.
+   */
+  channelBinding?: 'require' | 'prefer' | 'disable';
 }
 
 /** The fields of a profile that a URI or a form provides (no id, name or role yet). */
@@ -202,7 +207,7 @@ export function parseKeywordValue(text: string): Record<string, string> {
   return out;
 }
 
-const KEPT = new Set(['host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'sslrootcert']);
+const KEPT = new Set(['host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'sslrootcert', 'channel_binding']);
 
 /** This machine: a Unix socket, localhost, 127.0.0.0/8 or ::1. */
 export function isLocalHost(host: string): boolean {
@@ -239,6 +244,16 @@ function fromKeywords(kv: Record<string, string>): ParsedConnectionString {
     sslmode,
   };
   if (kv.sslrootcert) target.sslrootcert = kv.sslrootcert;
+  if (kv.channel_binding !== undefined) {
+    const cb = kv.channel_binding;
+    if (cb !== 'require' && cb !== 'prefer' && cb !== 'disable') {
+      throw new ConnectionStringError(`"${cb}" is not a channel_binding. Use require, prefer or disable.`);
+    }
+    if (cb === 'require' && (sslmode === 'disable' || sslmode === 'allow')) {
+      throw new ConnectionStringError(`channel_binding=require needs TLS: use sslmode=require (or verify-full), not sslmode=${sslmode}.`);
+    }
+    target.channelBinding = cb;
+  }
   const parsed: ParsedConnectionString = { target, ignored };
   if (kv.password !== undefined && kv.password !== '') parsed.password = kv.password;
   return parsed;
@@ -275,6 +290,7 @@ export function formatConnectionUri(target: ConnectionTarget, database = target.
   // Explicit unless it is libpq's own default for this machine: the URI is pasted into other tools too.
   if (target.sslmode !== 'prefer' || !isLocalHost(target.host)) params.push(`sslmode=${target.sslmode}`);
   if (target.sslrootcert) params.push(`sslrootcert=${encodeURIComponent(target.sslrootcert)}`);
+  if (target.channelBinding) params.push(`channel_binding=${target.channelBinding}`);
   const host = target.host.startsWith('/') ? '' : encodeHost(target.host);
   if (target.host.startsWith('/')) params.unshift(`host=${encodeURIComponent(target.host)}`);
   const port = target.host.startsWith('/') ? `` : `:${target.port}`;
@@ -308,6 +324,7 @@ export function libpqEnvironment(
   env.PGDATABASE = options.database ?? target.database;
   env.PGSSLMODE = target.sslmode;
   if (target.sslrootcert) env.PGSSLROOTCERT = target.sslrootcert;
+  if (target.channelBinding) env.PGCHANNELBINDING = target.channelBinding;
   if (password !== undefined) env.PGPASSWORD = password;
   env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds ?? 10);
   env.PGAPPNAME = options.applicationName ?? 'hydra-migrate';

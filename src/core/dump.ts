@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { archiveSha256, archiveSize, readArchive, type Toc } from './archive.js';
-import { connectionBudget, countTablesToDump, selectedTables, withinBudget } from './inspect.js';
+import { budgetedJobs, countTablesToDump, selectedTables } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
 import type { Side } from './side.js';
 import { cancelledFailure, explainToolFailure, type StepCallbacks, type StepFailure } from './step.js';
@@ -109,10 +109,14 @@ function qualified(name: string): [string, string] | undefined {
 async function missingFromArchive(o: DumpOptions, toc: Toc): Promise<string[]> {
   const tables = (o.tables ?? []).map(qualified);
   if (!o.schemas?.length && !tables.length) return [];
-  if (tables.some((t) => t === undefined)) return []; // a bare table name: pg_dump resolves it by search_path
+  // Patterns are pg_dump's to resolve: only exact-name selections are checked.
+  if ([o.schemaPatterns, o.excludeSchemaPatterns, o.tablePatterns, o.excludeTablePatterns].some((l) => l?.length)) return [];
+  // A bare table name (to include or exclude): pg_dump resolves it by search_path.
+  if (tables.some((t) => t === undefined) || (o.excludeTables ?? []).some((t) => qualified(t) === undefined)) return [];
+  // With tables named, pg_dump dumps exactly those (-t makes -n/-N have no effect).
   const expected = await selectedTables(o.source, {
-    ...(o.schemas?.length ? { schemas: o.schemas } : {}),
-    ...(o.excludeSchemas?.length ? { excludeSchemas: o.excludeSchemas } : {}),
+    ...(o.schemas?.length && !tables.length ? { schemas: o.schemas } : {}),
+    ...(o.excludeSchemas?.length && !tables.length ? { excludeSchemas: o.excludeSchemas } : {}),
     ...(tables.length ? { tables: tables as Array<[string, string]> } : {}),
     excludeTables: (o.excludeTables ?? []).map(qualified).filter((t): t is [string, string] => t !== undefined),
   }).catch(() => undefined);
@@ -127,11 +131,7 @@ async function missingFromArchive(o: DumpOptions, toc: Toc): Promise<string[]> {
  */
 async function jobsWithinBudget(o: DumpOptions): Promise<DumpOptions> {
   if (o.format !== 'directory' || !o.jobs || o.jobs <= 1) return o;
-  const budget = await connectionBudget(o.source).catch(() => undefined);
-  if (!budget) return o; // pg_dump reports the connection problem itself
-  const { n, note } = withinBudget(o.jobs, budget, 1);
-  if (note) o.onLine?.(`hydra-migrate: jobs ${note}`);
-  return { ...o, jobs: n };
+  return { ...o, jobs: await budgetedJobs(o.source, o.jobs, 1, o.onLine) };
 }
 
 /** A pg_dump pattern that matches exactly this name: inside double quotes everything is literal. */

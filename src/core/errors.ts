@@ -68,7 +68,8 @@ const MIN_REDACTED_LENGTH = 8;
  * replacing it cannot reveal it.
  */
 export function redact(text: string, password: string | undefined): string {
-  let out = text.replace(/(\/\/[^\s:/@]*:)[^\s@]*@/g, '$1***@');
+  // The user info ends at the last '@' of the URI (a raw '@' in a password is common); key=value too.
+  let out = text.replace(/(\/\/[^\s:/@]*:)\S*@/g, '$1***@').replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi, '$1***');
   if (!password) return out;
   if (password.length >= MIN_REDACTED_LENGTH) out = out.split(password).join('***');
   const encoded = encodeURIComponent(password);

@@ -164,7 +164,8 @@ export async function connectionBudget(side: Side): Promise<ConnectionBudget> {
       `SELECT current_setting('max_connections')::int AS max,
               current_setting('superuser_reserved_connections')::int
                 + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
-              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used,
+              -- pg_stat_database counts every role's sessions (pg_stat_activity hides other roles' backend types).
+              (SELECT coalesce(sum(numbackends), 0)::int FROM pg_stat_database) AS used,
               (SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user) AS rolelimit,
               (SELECT count(*)::int FROM pg_stat_activity WHERE usename = current_user AND backend_type = 'client backend') AS mine`,
     );
@@ -189,4 +190,17 @@ export function withinBudget(wanted: number, budget: ConnectionBudget, extra = 0
     n: allowed,
     note: `${allowed} instead of ${wanted}: ${budget.free} connection(s) free on ${budget.reason}; at most half are used`,
   };
+}
+
+/**
+ * The jobs a parallel tool may use on this side: `wanted`, lowered to half of the free connections
+ * (less `extra` connections the tool opens besides its workers); says so through `onLine`.
+ * Unchanged when the server cannot be asked (the tool reports the connection problem itself).
+ */
+export async function budgetedJobs(side: Side, wanted: number, extra: number, onLine?: (line: string) => void): Promise<number> {
+  const budget = await connectionBudget(side).catch(() => undefined);
+  if (!budget) return wanted;
+  const { n, note } = withinBudget(wanted, budget, extra);
+  if (note) onLine?.(`hydra-migrate: jobs ${note}`);
+  return n;
 }

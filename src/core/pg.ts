@@ -38,6 +38,12 @@ function loadDriver(): Promise<typeof pg> {
 }
 
 function sslAttempts(target: ConnectionTarget): SslAttempt[] {
+  // Channel binding needs TLS: never fall back to plain TCP.
+  if (target.channelBinding === 'require') return sslModeAttempts(target).filter((a) => a !== false);
+  return sslModeAttempts(target);
+}
+
+function sslModeAttempts(target: ConnectionTarget): SslAttempt[] {
   const ca = (): string => {
     if (!target.sslrootcert) {
       throw new Error(`sslmode=${target.sslmode} needs the server's CA certificate: set the CA file (sslrootcert) of this connection.`);
@@ -80,6 +86,9 @@ export function clientConfig(target: ConnectionTarget, options: ConnectOptions, 
     application_name: options.applicationName ?? 'hydra-migrate',
   };
   if (options.password !== undefined) config.password = options.password;
+  // SCRAM-SHA-256-PLUS when the server offers it over TLS (what libpq calls channel_binding=prefer/require).
+  if (target.channelBinding && target.channelBinding !== 'disable')
+    (config as { enableChannelBinding?: boolean }).enableChannelBinding = true;
   if (options.statementTimeoutMs !== undefined) config.statement_timeout = options.statementTimeoutMs;
   return config;
 }

@@ -8,12 +8,23 @@ import { formatBytes } from './catalog.js';
 import { availableExtensions, inspectDatabase, ownerAndGranteeRoles, userSchemaSql } from './inspect.js';
 import { ConnectionError, serverInfo, type ServerInfo } from './pg.js';
 import { locateTool, type LocatedTool, type PgTool } from './pgbin.js';
-import { connectSide, onDatabase, sideDatabase, type Side } from './side.js';
+import { isLocalHost } from './connection.js';
+import { connectSide, onDatabase, sideDatabase, type Side, type SideRole } from './side.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'blocker' | 'unknown';
 
 export interface PreflightCheck {
-  id: 'source' | 'target' | 'tools' | 'source-read' | 'extensions' | 'access-methods' | 'roles' | 'target-database' | 'source-database';
+  id:
+    | 'source'
+    | 'target'
+    | 'encryption'
+    | 'tools'
+    | 'source-read'
+    | 'extensions'
+    | 'access-methods'
+    | 'roles'
+    | 'target-database'
+    | 'source-database';
   title: string;
   status: CheckStatus;
   detail: string;
@@ -103,6 +114,12 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
         fix: e?.hint ?? '',
       });
     }
+
+    const encryption = encryptionCheck([
+      ['source', o.source, report.source],
+      ['target', o.target, report.target],
+    ]);
+    if (encryption) checks.push(encryption);
 
     // 3. Tools located and compatible.
     const tools: Partial<Record<PgTool, LocatedTool>> = {};
@@ -336,6 +353,23 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
   const blocked = checks.some((c) => c.status === 'blocker');
   report.ready = !blocked && !!report.source && !!report.target;
   return report;
+}
+
+/**
+ * A warning for every side reached over the network without TLS: SCRAM protects the password,
+ * but every row of the dump and of the restore would cross the network in the clear.
+ */
+export function encryptionCheck(sides: Array<[SideRole, Side, ServerInfo | undefined]>): PreflightCheck | undefined {
+  const plain = sides.filter(([, side, info]) => info && !info.ssl && !isLocalHost(side.profile.host));
+  if (!plain.length) return undefined;
+  const names = plain.map(([role, side]) => `the ${role} (${side.profile.host})`).join(' and ');
+  return {
+    id: 'encryption',
+    title: 'Encrypted connections',
+    status: 'warning',
+    detail: `The connection to ${names} is not encrypted: the data of the migration would cross the network in the clear.`,
+    fix: "Connect with sslmode=require (the default for other hosts) or verify-full with the server's CA file; add channel_binding=require where the server supports it.",
+  };
 }
 
 /** Exit status for the CLI: 0 ready, 1 blocking problems, 2 could not check (a server unreachable). */

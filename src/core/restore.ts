@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groupRestoreErrors, parseToc, readArchive, type RestoreErrorGroup, type Toc } from './archive.js';
-import { connectionBudget, inspectDatabase, withinBudget, type DatabaseContents } from './inspect.js';
+import { budgetedJobs, inspectDatabase, type DatabaseContents } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
 import { onDatabase, sideDatabase, type Side } from './side.js';
 import {
@@ -166,11 +166,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 /** pg_restore -j N holds N connections to the target: at most half of its free ones. */
 async function jobsWithinBudget(o: RestoreOptions): Promise<RestoreOptions> {
   if (!o.jobs || o.jobs <= 1 || o.singleTransaction) return o;
-  const budget = await connectionBudget(onDatabase(o.target, 'postgres')).catch(() => undefined);
-  if (!budget) return o;
-  const { n, note } = withinBudget(o.jobs, budget);
-  if (note) o.onLine?.(`hydra-migrate: jobs ${note}`);
-  return { ...o, jobs: n };
+  return { ...o, jobs: await budgetedJobs(onDatabase(o.target, 'postgres'), o.jobs, 0, o.onLine) };
 }
 
 /** Why the target database must not be restored into, or undefined when it may. */

@@ -146,7 +146,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
           countSrc,
           batches(srcList, batchSize),
           async (c, b) => {
-            for (const [k, v] of await countBatch(c, b, !!o.checksums)) srcCounts.set(k, v);
+            for (const [k, v] of await countBatch(c, b, !!o.checksums, o.signal)) srcCounts.set(k, v);
             progress(b.length);
           },
           o.signal,
@@ -155,7 +155,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
           countTgt,
           batches(tgtList, batchSize),
           async (c, b) => {
-            for (const [k, v] of await countBatch(c, b, !!o.checksums)) tgtCounts.set(k, v);
+            for (const [k, v] of await countBatch(c, b, !!o.checksums, o.signal)) tgtCounts.set(k, v);
             progress(b.length);
           },
           o.signal,
@@ -179,9 +179,20 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       for (const parent of parents) {
         const key = tkey(parent.schema, parent.name);
         const children = rows.filter((r) => r.parent === key).map((r) => counts.get(r.child));
-        if (children.some((ch) => !ch || ch.rows === null)) {
-          const { rows: r } = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualifiedName(parent.schema, parent.name)}`);
-          counts.set(key, { rows: BigInt(r[0]!.n) });
+        const failed = children.find((ch) => ch?.error !== undefined);
+        if (failed) {
+          // A partition could not be read (locked, no privilege): so is its parent; no second wait.
+          counts.set(key, { rows: null, error: failed.error! });
+        } else if (children.some((ch) => !ch || ch.rows === null)) {
+          try {
+            const { rows: r } = await c.query<{ n: string }>(
+              `SELECT count(*)::text AS n FROM ${qualifiedName(parent.schema, parent.name)}`,
+            );
+            counts.set(key, { rows: BigInt(r[0]!.n) });
+          } catch (err) {
+            if (o.signal?.aborted) throw new ValidationError('Validation was cancelled.');
+            counts.set(key, { rows: null, error: err instanceof Error ? err.message : String(err) });
+          }
         } else {
           counts.set(key, { rows: children.reduce((s, ch) => s + (ch!.rows ?? 0n), 0n) });
         }

@@ -89,13 +89,13 @@ export async function lockedTables(c: pg.Client): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-const sqlText = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-
 /** The objects of a database; index definitions of `locked` tables are left out (on both sides alike). */
 export async function objectInventory(c: pg.Client, schemas: string[] | undefined, locked: string[] = []): Promise<NamedObject[]> {
-  const skip = locked.length ? `ARRAY[${locked.map(sqlText).join(', ')}]::text[]` : `ARRAY[]::text[]`;
   const f = schemaFilter(schemas);
-  const q = async <R extends pg.QueryResultRow>(sql: string): Promise<R[]> => (await c.query<R>(sql, f.values)).rows;
+  const q = async <R extends pg.QueryResultRow>(sql: string, extra: unknown[] = []): Promise<R[]> =>
+    (await c.query<R>(sql, [...f.values, ...extra])).rows;
+  // The locked tables go as a bind parameter after the schema filter's (only the index query uses it).
+  const skip = `$${f.values.length + 1}::text[]`;
   const out: NamedObject[] = [];
   for (const r of await q<{ s: string }>(
     `SELECT n.nspname AS s FROM pg_namespace n WHERE ${SYSTEM} AND ${notExtensionMember('pg_namespace', 'n.oid')}${f.sql}`,
@@ -116,11 +116,14 @@ export async function objectInventory(c: pg.Client, schemas: string[] | undefine
       name: r.n,
     });
   }
-  for (const r of await q<{ s: string; n: string; d: string }>(`SELECT n.nspname AS s, c.relname AS n,
+  for (const r of await q<{ s: string; n: string; d: string }>(
+    `SELECT n.nspname AS s, c.relname AS n,
         CASE WHEN (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
                     JOIN pg_namespace tn ON tn.oid = t.relnamespace WHERE i.indexrelid = c.oid) = ANY (${skip}) THEN NULL
              ELSE regexp_replace(pg_get_indexdef(c.oid), ' ON (ONLY )?\\S+ ', ' ON ') END AS d
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`)) {
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`,
+    [locked],
+  )) {
     out.push({ kind: 'index', schema: r.s, name: r.n, def: r.d });
   }
   for (const r of await q<{ s: string; t: string; n: string; d: string }>(
@@ -164,17 +167,26 @@ export async function sequenceValues(
   side: 'source' | 'target',
 ): Promise<Map<string, bigint | null>> {
   const f = schemaFilter(schemas, 'schemaname');
-  let rows: Array<{ s: string; n: string; v: string | null }>;
+  let rows: Array<{ s: string; n: string; v: string | null; readable: boolean }>;
   try {
-    ({ rows } = await c.query<{ s: string; n: string; v: string | null }>(
-      `SELECT schemaname AS s, sequencename AS n, last_value::text AS v FROM pg_sequences
-        WHERE schemaname NOT IN ('pg_catalog', 'information_schema')${f.sql}`,
+    // last_value is NULL for a sequence the user may not read (and for one never used): tell them apart.
+    ({ rows } = await c.query<{ s: string; n: string; v: string | null; readable: boolean }>(
+      `SELECT schemaname AS s, sequencename AS n, last_value::text AS v,
+              has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'SELECT, USAGE') AS readable
+         FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema')${f.sql}`,
       f.values,
     ));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new ValidationError(
       `Could not read the sequences of the ${side}: ${message}. Grant the validating user SELECT on pg_sequences (or validate as the owner).`,
+    );
+  }
+  const unreadable = rows.filter((r) => !r.readable).map((r) => `${r.s}.${r.n}`);
+  if (unreadable.length) {
+    throw new ValidationError(
+      `Could not read ${unreadable.length} sequence(s) of the ${side} (${unreadable.slice(0, 5).join(', ')}${unreadable.length > 5 ? ', …' : ''}): ` +
+        'the validating user has no SELECT or USAGE on them. Grant it, or validate as their owner.',
     );
   }
   return new Map(rows.map((r) => [tkey(r.s, r.n), r.v === null ? null : BigInt(r.v)]));

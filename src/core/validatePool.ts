@@ -52,7 +52,17 @@ export interface CountResult {
 }
 
 /** Counts (and checksums) a batch of tables in one round trip; falls back to one by one on error. */
-export async function countBatch(c: pg.Client, batch: TableMeta[], checksums: boolean): Promise<Map<string, CountResult>> {
+/** Cancelled (pg_cancel_backend) or the validation's signal fired: stop, never count again. */
+function cancelledBy(err: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true || (err as { code?: string }).code === '57014';
+}
+
+export async function countBatch(
+  c: pg.Client,
+  batch: TableMeta[],
+  checksums: boolean,
+  signal?: AbortSignal,
+): Promise<Map<string, CountResult>> {
   const out = new Map<string, CountResult>();
   const one = (t: TableMeta, i: number): string =>
     checksums
@@ -64,12 +74,22 @@ export async function countBatch(c: pg.Client, batch: TableMeta[], checksums: bo
       const t = batch[r.i]!;
       out.set(tkey(t.schema, t.name), { rows: BigInt(r.n), ...(r.h !== null ? { checksum: r.h } : {}) });
     }
-  } catch {
+  } catch (batchError) {
+    if (cancelledBy(batchError, signal)) throw new ValidationError('Validation was cancelled.');
+    // One table of the batch failed (or waited for a lock): count each alone to tell which one.
+    // A batch of one has said it already: its error stands, and it is not waited for again.
+    if (batch.length === 1) {
+      const t = batch[0]!;
+      out.set(tkey(t.schema, t.name), { rows: null, error: batchError instanceof Error ? batchError.message : String(batchError) });
+      return out;
+    }
     for (const [i, t] of batch.entries()) {
+      if (signal?.aborted) throw new ValidationError('Validation was cancelled.');
       try {
         const { rows } = await c.query<{ n: string; h: string | null }>(one(t, i));
         out.set(tkey(t.schema, t.name), { rows: BigInt(rows[0]!.n), ...(rows[0]!.h !== null ? { checksum: rows[0]!.h } : {}) });
       } catch (err) {
+        if (cancelledBy(err, signal)) throw new ValidationError('Validation was cancelled.');
         out.set(tkey(t.schema, t.name), { rows: null, error: err instanceof Error ? err.message : String(err) });
       }
     }

@@ -11,7 +11,10 @@ import type { StepProgress } from '../core/step.js';
 import type { RunningSteps } from './runningSteps.js';
 
 export interface StepIo {
+  /** A line of ours (may be styled). */
   line: (text: string) => void;
+  /** A line of a tool's output: every control character escaped, colour codes included. */
+  output: (text: string) => void;
   command: (text: string) => void;
   progress: (p: StepProgress) => void;
   readonly signal: AbortSignal;
@@ -76,6 +79,7 @@ export function runStepInTerminal(
     await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
     const io: StepIo = {
       line: (text) => out(`${text}\n`),
+      output: (text) => out(`${escapeControl(text, false)}\n`),
       command: (text) => out(`${style.cyan('$')} ${style.bold(text)}\n`),
       progress: (p) => {
         reportProgress?.(p);

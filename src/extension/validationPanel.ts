@@ -10,6 +10,7 @@ import { countQuery, reportToCsv, reportToMarkdown } from '../core/reportFormat.
 import { validate } from '../core/validate.js';
 import {
   assertNever,
+  parseValidationArgs,
   parseWebviewMessage,
   type ExportFormat,
   type HostToWebview,
@@ -38,19 +39,23 @@ export class ValidationSerializer implements vscode.WebviewPanelSerializer<Valid
   constructor(private readonly deps: PanelDeps) {}
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: ValidationViewState | undefined): Promise<void> {
-    if (!state?.args) {
+    // The state comes from the webview: only well-formed arguments naming connections that exist.
+    const args = parseValidationArgs(state?.args);
+    if (!args || !this.deps.store.get(args.sourceConnectionId) || !this.deps.store.get(args.targetConnectionId)) {
       panel.dispose();
       return;
     }
     // Never validate again by itself (it reads every table of both servers, maybe with checksums):
     // show the last report of the pair and offer Re-run.
-    await ValidationPanel.revive(this.deps, panel, state.args);
+    await ValidationPanel.revive(this.deps, panel, args);
   }
 }
 
 export class ValidationPanel implements vscode.Disposable {
   private static readonly open = new Set<ValidationPanel>();
   report: ValidationReport | undefined;
+  /** When the report shown is a saved one (after a reload): its time; cleared by a new validation. */
+  private savedAt: string | undefined;
   /** What the webview last said it shows (tests, diagnostics). */
   lastRendered: RenderedMessage | undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -181,6 +186,7 @@ export class ValidationPanel implements vscode.Disposable {
           matching === tables.length && this.report.summary.objectsDifferent === 0 && this.report.summary.sequencesDifferent === 0;
       } else {
         this.report = result;
+        this.savedAt = undefined;
       }
       this.deps.log.info(
         `${this.title}: ${this.report.ok ? 'OK' : 'differences found'} (${this.report.summary.tables} tables, ${this.report.durationMs} ms)`,
@@ -198,13 +204,18 @@ export class ValidationPanel implements vscode.Disposable {
     }
   }
 
+  private reportMessage(): HostToWebview {
+    return { type: 'report', title: this.title, report: this.report!, ...(this.savedAt ? { savedAt: this.savedAt } : {}) };
+  }
+
   /** After a window reload: the saved report (marked as such), or an invitation to re-run. */
   async restore(saved: ValidationReport | undefined): Promise<void> {
     this.panel.title = this.title;
     await this.ready;
     this.report = saved;
+    this.savedAt = saved?.startedAt;
     if (saved) {
-      this.post({ type: 'report', title: this.title, report: saved, savedAt: saved.startedAt });
+      this.post(this.reportMessage());
     } else {
       this.post({
         type: 'error',
@@ -224,7 +235,8 @@ export class ValidationPanel implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         this.markReady();
-        if (this.report) this.post({ type: 'report', title: this.title, report: this.report });
+        // The view is built again after every hide/show: it gets the report as it was, saved or fresh.
+        if (this.report) this.post(this.reportMessage());
         return;
       case 'rendered':
         this.lastRendered = m;

@@ -121,3 +121,28 @@ export function parseHostMessage(v: unknown): HostToWebview | undefined {
       return undefined;
   }
 }
+
+/**
+ * What to validate, as kept in the webview's state (getState): untrusted like every message, so
+ * only well-formed arguments come back (the host also checks that the connections exist).
+ */
+export function parseValidationArgs(v: unknown): ValidationArgs | undefined {
+  if (!isObject(v)) return undefined;
+  const ok =
+    isText(v.sourceConnectionId, 100) &&
+    isText(v.targetConnectionId, 100) &&
+    isText(v.sourceDatabase, 200) &&
+    isText(v.targetDatabase, 200);
+  if (!ok) return undefined;
+  if (v.checksums !== undefined && typeof v.checksums !== 'boolean') return undefined;
+  if (v.schemas !== undefined && !(Array.isArray(v.schemas) && v.schemas.length <= 10_000 && v.schemas.every((s) => isText(s, 200))))
+    return undefined;
+  return {
+    sourceConnectionId: v.sourceConnectionId as string,
+    sourceDatabase: v.sourceDatabase as string,
+    targetConnectionId: v.targetConnectionId as string,
+    targetDatabase: v.targetDatabase as string,
+    ...(typeof v.checksums === 'boolean' ? { checksums: v.checksums } : {}),
+    ...(Array.isArray(v.schemas) ? { schemas: v.schemas } : {}),
+  };
+}

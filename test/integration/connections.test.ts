@@ -74,6 +74,28 @@ describe('Test Connection succeeds', () => {
     const prefer = await testConnection(target(tls, { database: 'postgres' }), { password: MIGRATOR_PASSWORD });
     assert.ok(prefer.ok && prefer.info.ssl, 'prefer uses TLS when the server offers it');
   });
+
+  it('channel_binding=require: over TLS the driver and the tools log in; without TLS neither falls back to plain TCP', async () => {
+    const bound = target(tls, { database: 'postgres', sslmode: 'require', channelBinding: 'require' });
+    const ok = await testConnection(bound, { password: MIGRATOR_PASSWORD });
+    assert.ok(ok.ok && ok.info.ssl, ok.ok ? '' : ok.error.detail);
+    const { runTool } = await import('../../src/core/run.js');
+    const psql = await runTool('/usr/lib/postgresql/15/bin/psql', ['-X', '-A', '-t', '-c', 'SELECT 1'], {
+      connection: { role: 'source', profile: bound, password: MIGRATOR_PASSWORD },
+      captureStdout: true,
+    });
+    assert.equal(psql.exitCode, 0, psql.stderrLines.join('\n'));
+    // A server without TLS: no plain-text fallback for the driver, and libpq refuses as well.
+    const plain = target(pg15, { sslmode: 'prefer', channelBinding: 'require' });
+    const refused = await testConnection(plain, { password: MIGRATOR_PASSWORD });
+    assert.equal(refused.ok, false);
+    const tool = await runTool('/usr/lib/postgresql/15/bin/psql', ['-X', '-A', '-t', '-c', 'SELECT 1'], {
+      connection: { role: 'source', profile: plain, password: MIGRATOR_PASSWORD },
+      captureStdout: true,
+    });
+    assert.notEqual(tool.exitCode, 0);
+    assert.match(tool.stderrLines.join('\n'), /channel binding/i);
+  });
 });
 
 describe('Test Connection explains each failure', () => {

@@ -109,6 +109,23 @@ describe('transfer over ssh', { skip: process.env.CI ? false : sshdUnavailable()
     assert.ok(!existsSync(join(dir, 'pwned')), 'nothing in the path was run by a shell');
   });
 
+  it('a copy whose sha256 could not be checked on the far side is not reported as good', async () => {
+    const remoteDir = join(dir, 'unverifiable');
+    const r = await transfer({
+      ...base(),
+      archive: file,
+      remoteDir,
+      tool: 'scp',
+      // The copy is complete; then the remote file goes away before sha256sum runs there.
+      onProgress: (p) => {
+        if (p.done === 100) rmSync(join(remoteDir, 'shop 2026.dump'), { force: true });
+      },
+    });
+    assert.equal(r.ok, false);
+    assert.equal(r.verified, false);
+    assert.match(r.failure?.message ?? '', /could not be verified/);
+  });
+
   it('nothing listening is explained', async () => {
     const r = await transfer({ ...base(), port: await freePort(), archive: file, remoteDir: join(dir, 'nope'), tool: 'scp' });
     assert.equal(r.failure?.problem, 'refused');

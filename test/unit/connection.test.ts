@@ -190,3 +190,17 @@ describe('TLS by default for other hosts', () => {
     }
   });
 });
+
+describe('channel_binding', () => {
+  it('is read from URIs and key=value strings, written back, and given to the tools', () => {
+    const parsed = parseConnectionString('postgresql://u@db.example.com/d?channel_binding=require');
+    assert.equal(parsed.target.channelBinding, 'require');
+    assert.match(formatConnectionUri(parsed.target), /channel_binding=require/);
+    assert.equal(libpqEnvironment(parsed.target, undefined).PGCHANNELBINDING, 'require');
+    assert.equal(parseConnectionString('host=h user=u channel_binding=prefer').target.channelBinding, 'prefer');
+  });
+  it('require without TLS, or an unknown value, is explained', () => {
+    assert.throws(() => parseConnectionString('postgresql://u@h/d?sslmode=disable&channel_binding=require'), /needs TLS/);
+    assert.throws(() => parseConnectionString('postgresql://u@h/d?channel_binding=always'), /not a channel_binding/);
+  });
+});

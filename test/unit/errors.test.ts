@@ -96,6 +96,10 @@ describe('redact', () => {
     assert.equal(redact('a p@ss:word/1 b p%40ss%3Aword%2F1 c p%40ss%3aword%2f1 d', 'p@ss:word/1'), 'a *** b *** c *** d');
     assert.equal(redact('nothing', undefined), 'nothing');
   });
+  it('a password with a raw @ in a URI, and a key=value password, are starred out whole', () => {
+    assert.equal(redact('for postgresql://u:p@ss@host/db', undefined), 'for postgresql://u:***@host/db');
+    assert.equal(redact("host=h password='a b' user=u and password=xyz", undefined), 'host=h password=*** user=u and password=***');
+  });
   it('removes the password part of any URI, whatever the password', () => {
     assert.equal(
       redact('failed for postgresql://migrator:whatever@host/app and postgres://u:x@h', undefined),

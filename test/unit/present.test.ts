@@ -2,7 +2,9 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { RestoreErrorGroup } from '../../src/core/archive.js';
-import type { PreflightReport } from '../../src/core/preflight.js';
+import { encryptionCheck, type PreflightReport } from '../../src/core/preflight.js';
+import type { ServerInfo } from '../../src/core/pg.js';
+import type { Side } from '../../src/core/side.js';
 import { statusCodicon, statusSymbol } from '../../src/core/present/icons.js';
 import {
   duration,
@@ -116,5 +118,41 @@ describe('escapeControl', () => {
     assert.equal(escapeControl('a\tb\nc'), 'a\tb\nc');
     assert.equal(escapeControl(ansi.red('fine')), ansi.red('fine'));
     assert.equal(escapeControl('\u009b2J ünïcode'), '\\u009b2J ünïcode');
+    assert.equal(escapeControl(`name \u001b[8mhidden`, false), 'name \\x1b[8mhidden', 'a tool line: colour codes escaped too');
+  });
+});
+
+describe('the readiness warning for connections without TLS', () => {
+  const info = (ssl: boolean) => ({ ssl }) as unknown as ServerInfo;
+  const side = (host: string): Side => ({
+    role: 'source',
+    profile: { host, port: 5432, database: 'd', user: 'u', sslmode: 'prefer' },
+    password: undefined,
+  });
+  it('warns for another host reached without TLS, names it, says what to do', () => {
+    const check = encryptionCheck([
+      ['source', side('db.example.com'), info(false)],
+      ['target', side('10.1.2.3'), info(true)],
+    ]);
+    assert.equal(check?.status, 'warning');
+    assert.match(check.detail, /the source \(db\.example\.com\) is not encrypted/);
+    assert.doesNotMatch(check.detail, /10\.1\.2\.3/);
+    assert.match(check.fix ?? '', /sslmode=require/);
+  });
+  it('says nothing for this machine, for TLS, or for a server that could not be reached', () => {
+    assert.equal(
+      encryptionCheck([
+        ['source', side('127.0.0.1'), info(false)],
+        ['target', side('localhost'), info(false)],
+      ]),
+      undefined,
+    );
+    assert.equal(
+      encryptionCheck([
+        ['source', side('db.example.com'), info(true)],
+        ['target', side('db2.example.com'), undefined],
+      ]),
+      undefined,
+    );
   });
 });

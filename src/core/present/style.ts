@@ -32,10 +32,14 @@ export function stripAnsi(text: string): string {
  * Makes control characters visible (`\x1b`, `\x07`, `\u009b`): object names and server messages
  * reach the terminal raw through pg_dump/pg_restore --verbose, and a table named with escape
  * sequences would otherwise retitle, clear or rewrite the terminal. Tabs and line breaks stay;
- * colour codes (SGR: ESC [ digits m) stay too, so this can run over already styled text.
+ * colour codes (SGR: ESC [ digits m) stay too unless `keepColours` is false, so this can run over
+ * text we styled; a tool's own output is escaped whole first (a name could hide the output after it).
  */
-export function escapeControl(text: string): string {
-  return text.replace(/\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) =>
+export function escapeControl(text: string, keepColours = true): string {
+  const pattern = keepColours
+    ? /\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+    : /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+  return text.replace(pattern, (c) =>
     c.length > 1
       ? c
       : c.charCodeAt(0) <= 0xff && c.charCodeAt(0) < 0x80

@@ -6,6 +6,8 @@ import type { ArchiveFormat } from '../../core/dump.js';
 import type { TransferOptions } from '../../core/transfer.js';
 
 export interface DumpArgs {
+  /** Folder for a new archive name (a re-run writes a new archive next to the first one). */
+  folder?: string;
   connectionId: string;
   database?: string;
   out?: string;

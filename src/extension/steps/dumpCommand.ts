@@ -1,5 +1,5 @@
 /** Dump Database…: asks for format, options, schemas and the archive path, then runs the dump. */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { formatBytes, listSchemas } from '../../core/catalog.js';
 import { dump, privateFolder } from '../../core/dump.js';
@@ -81,7 +81,9 @@ export async function runDump(ctx: StepCtx, args: DumpArgs): Promise<StepCommand
   const p = profile(ctx, args.connectionId);
   const database = args.database ?? p.database;
   const format = args.format ?? 'directory';
-  const out = args.out ?? join(defaultDumpFolder(), `${safeFileName(database)}-${timestamp()}${format === 'custom' ? '.dump' : '.dir'}`);
+  const out =
+    args.out ??
+    join(args.folder ?? defaultDumpFolder(), `${safeFileName(database)}-${timestamp()}${format === 'custom' ? '.dump' : '.dir'}`);
   const cfg = settings();
   const binOpts = toolOptions(cfg);
   return runRecorded(
@@ -92,7 +94,8 @@ export async function runDump(ctx: StepCtx, args: DumpArgs): Promise<StepCommand
       title: t('Dump {0}', `${p.name}/${database}`),
       source: `${p.name}/${database}`,
       archivePath: out,
-      rerun: { step: 'dump', args: { ...args, out, overwrite: false } },
+      // A re-run writes a new archive next to this one (the same path would exist already).
+      rerun: { step: 'dump', args: { ...args, out: undefined, folder: dirname(out), overwrite: false } },
     },
     async (io, _c, extra) => {
       const [pgDump, pgRestore] = await Promise.all([locateTool('pg_dump', binOpts), locateTool('pg_restore', binOpts)]);
@@ -110,7 +113,7 @@ export async function runDump(ctx: StepCtx, args: DumpArgs): Promise<StepCommand
         ...(args.schemas?.length ? { schemas: args.schemas } : {}),
         signal: io.signal,
         onCommand: io.command,
-        onLine: io.line,
+        onLine: io.output,
         onProgress: io.progress,
       });
       if (r.archive) {

@@ -92,7 +92,8 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
         source: `${s.name}/${sourceDb}`,
         target: `${tg.name}/${targetDb}`,
         archivePath: dumpPath,
-        rerun: { step: 'migrate', args: { ...args, dumpPath: undefined } },
+        // A re-run never carries the confirmation to restore into a non-empty database: that target now holds this run's data.
+        rerun: { step: 'migrate', args: { ...args, dumpPath: undefined, confirmNonEmpty: undefined } },
       },
       () => controller.abort(),
     );
@@ -131,7 +132,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     onPreflight: (report) => {
       for (const l of preflightLines(report)) current?.line(l);
     },
-    onLine: (_step, line) => current?.line(line),
+    onLine: (_step, line) => current?.output(line),
     onProgress: (_step, p) => current?.progress(p),
   });
   const steps = await Promise.all(finished);

@@ -118,7 +118,7 @@ export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepC
         ...(args.schemas ? { schemas: args.schemas } : {}),
         signal: io.signal,
         onCommand: io.command,
-        onLine: io.line,
+        onLine: io.output,
         onProgress: io.progress,
         onToc: (toc) => io.line(style.dim(tocLine(toc))),
       });
@@ -139,7 +139,7 @@ export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepC
             jobs: args.jobs ?? cfg.jobs,
             signal: io.signal,
             onCommand: io.command,
-            onLine: io.line,
+            onLine: io.output,
           });
           summary.push(a.ok ? 'ANALYZE done: planner statistics are fresh' : `ANALYZE failed: ${a.failure?.message ?? ''}`);
         }

@@ -154,6 +154,7 @@ export async function promptPair(ctx: StepCtx, arg: ExplorerNode | undefined): P
 
 export interface OpenStep {
   line: (text: string) => void;
+  output: (text: string) => void;
   progress: (p: StepProgress) => void;
   /** Ends the step with its outcome; resolves when the run is recorded. */
   finish: (outcome: StepOutcome, extra?: Partial<RunRecord>) => Promise<StepCommandResult>;
@@ -184,6 +185,7 @@ export function openStep(
   };
   return {
     line: (text) => later((io) => io.line(text)),
+    output: (text) => later((io) => io.output(text)),
     progress: (p) => later((io) => io.progress(p)),
     finish: async (o, extra = {}) => {
       extraOut = extra;

@@ -80,7 +80,7 @@ export async function runTransfer(ctx: StepCtx, args: TransferArgs): Promise<Ste
       rerun: { step: 'transfer', args: { ...args } },
     },
     async (io, _c, extra) => {
-      const r = await transfer({ ...args, signal: io.signal, onCommand: io.command, onLine: io.line, onProgress: io.progress });
+      const r = await transfer({ ...args, signal: io.signal, onCommand: io.command, onLine: io.output, onProgress: io.progress });
       if (!r.ok) extra.errorSummary = r.failure?.message;
       return r.ok
         ? { ok: true, summary: [`copied to ${r.remotePath}`, r.verifyNote ?? ''] }

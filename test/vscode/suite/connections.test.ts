@@ -197,7 +197,11 @@ describe('Hydra Migrate in a real extension host', function () {
       assert.ok(!JSON.stringify(options.shellArgs ?? []).includes(fixture.migratorPassword), 'not in the arguments');
       const pid = await terminal.processId;
       assert.ok(pid);
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      // The pty forks, then execs psql: read the command line once the exec happened.
+      let cmdline = '';
+      for (const until = Date.now() + 10_000; !/psql/.test(cmdline) && Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      }
       assert.match(cmdline, /psql/);
       assert.ok(!cmdline.includes(fixture.migratorPassword), 'not in the process command line');
       terminal.sendText(`\\o ${out}`);

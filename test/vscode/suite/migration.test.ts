@@ -7,7 +7,9 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { runTool } from '../../../src/core/run.js';
 import type { HydraMigrateApi } from '../../../src/extension/extension.js';
+import { RunningSteps } from '../../../src/extension/runningSteps.js';
 import type { ExplorerNode } from '../../../src/extension/explorer.js';
 import type { ValidationReport } from '../../../src/shared/report.js';
 import pg from 'pg';
@@ -231,7 +233,7 @@ describe('Migration steps as commands', function () {
   });
 
   it('names with terminal escape sequences are shown escaped; stored runs are shown and re-run as data, never as Markdown or commands', async () => {
-    const hostile = 'evil\u001b]0;pwned\u0007\u001b[2J';
+    const hostile = 'evil\u001b]0;pwned\u0007\u001b[2J\u001b[8m';
     const client = new pg.Client({
       host: '127.0.0.1',
       port: fixture.pg15.port,
@@ -246,7 +248,8 @@ describe('Migration steps as commands', function () {
       const result = await api.steps.dump({ connectionId: sourceId, database: fixture.database, out, format: 'custom' });
       assert.equal(result.ok, true, result.output);
       assert.ok(!result.output.includes('\u001b'), 'no raw escape character reached the terminal');
-      assert.match(result.output, /evil\\x1b\]0;pwned\\x07\\x1b\[2J/);
+      // Colour codes too: \x1b[8m (hidden text) from a name would hide everything after it.
+      assert.match(result.output, /evil\\x1b\]0;pwned\\x07\\x1b\[2J\\x1b\[8m/);
       await closeWithKey(result.terminalName);
     } finally {
       await client.query(`DROP TABLE IF EXISTS public."${hostile}"`);
@@ -267,6 +270,24 @@ describe('Migration steps as commands', function () {
       await vscode.commands.executeCommand('hydraMigrate.rerun', foreign),
       undefined,
       'refused (shown as an error), nothing run',
+    );
+  });
+
+  it('deactivating cancels every running step: their tool processes stop', async () => {
+    const steps = new RunningSteps();
+    const controllers = [new AbortController(), new AbortController()];
+    const runs = controllers.map((c, i) => {
+      steps.start(`long step ${i}`, c);
+      return runTool('/usr/bin/sleep', ['60'], { signal: c.signal });
+    });
+    assert.deepEqual(steps.names(), ['long step 0', 'long step 1']);
+    const t0 = Date.now();
+    steps.dispose(); // what deactivate() does through context.subscriptions
+    const done = await Promise.all(runs);
+    assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms`);
+    assert.deepEqual(
+      done.map((r) => r.cancelled),
+      [true, true],
     );
   });
 
