@@ -296,6 +296,18 @@ describe('an error is never a match', () => {
   });
 });
 
+describe('a sequence the validating user may not read', () => {
+  it('fails the validation (its value would read as NULL on both sides, a false match)', async () => {
+    await pg17.sql('CREATE DATABASE seqpriv');
+    await pg17.sql("CREATE SEQUENCE public.orders_seq; SELECT nextval('public.orders_seq')", 'seqpriv');
+    const side = sideOn(pg17, 'seqpriv');
+    await assert.rejects(
+      validate({ source: side, target: side }),
+      /Could not read 1 sequence\(s\) of the (source|target) \(public\.orders_seq\)/,
+    );
+  });
+});
+
 describe('the connect timeout', () => {
   it('bounds every connection of a validation (hydraMigrate.connectTimeoutSeconds / --connect-timeout)', async () => {
     const { blackhole } = await import('../helpers/servers.js');
