@@ -7,8 +7,9 @@
  */
 import type pg from 'pg';
 import {
-  countToBigInt,
   jsonCount,
+  reportOk,
+  summarize,
   type CompareStatus,
   type ObjectComparison,
   type SequenceComparison,
@@ -302,8 +303,6 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       };
     });
 
-    const sum = (vals: Array<string | number | null>): string | number | null =>
-      jsonCount(vals.reduce<bigint>((acc, v) => acc + (countToBigInt(v) ?? 0n), 0n));
     const report: ValidationReport = {
       ok: false,
       mode: o.estimate ? 'estimate' : 'exact',
@@ -320,25 +319,13 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       },
       startedAt,
       durationMs: 0,
-      summary: {
-        tables: tables.length,
-        matching: tables.filter((t) => t.status === 'match').length,
-        different: tables.filter((t) => t.status === 'different').length,
-        missingInTarget: tables.filter((t) => t.status === 'missing_in_target').length,
-        extraInTarget: tables.filter((t) => t.status === 'extra_in_target').length,
-        sourceRows: sum(tables.filter((t) => t.kind !== 'partitioned table').map((t) => t.sourceRows)),
-        targetRows: sum(tables.filter((t) => t.kind !== 'partitioned table').map((t) => t.targetRows)),
-        objects: objects.length,
-        objectsDifferent: objects.filter((x) => x.status !== 'match').length,
-        sequencesDifferent: sequences.filter((x) => x.status !== 'match').length,
-      },
+      summary: summarize(tables, objects, sequences),
       tables,
       objects,
       sequences,
     };
     if (o.schemas?.length) report.schemas = o.schemas;
-    report.ok =
-      report.summary.matching === report.summary.tables && report.summary.objectsDifferent === 0 && report.summary.sequencesDifferent === 0;
+    report.ok = reportOk(report.summary);
     report.durationMs = Math.round(performance.now() - started);
     return report;
   } finally {

@@ -19,7 +19,7 @@ import {
   type ValidationViewState,
   type WebviewRequest,
 } from '../shared/protocol.js';
-import type { ValidationReport } from '../shared/report.js';
+import { reportOk, summarize, type ValidationReport } from '../shared/report.js';
 import type { ConnectionStore } from './connectionStore.js';
 import type { ReportStore } from './reportStore.js';
 import { settings } from './settings.js';
@@ -174,16 +174,12 @@ export class ValidationPanel implements vscode.Disposable {
       if (controller.signal.aborted) return undefined;
       if (only && this.report) {
         // Re-check of one table: replace its row, keep the rest of the report.
+        // A table gone from both sides leaves the report.
         const fresh = result.tables[0];
-        const tables = this.report.tables.map((x) => (fresh && x.schema === fresh.schema && x.name === fresh.name ? fresh : x));
-        const matching = tables.filter((x) => x.status === 'match').length;
-        this.report = {
-          ...this.report,
-          tables,
-          summary: { ...this.report.summary, matching, different: tables.filter((x) => x.status === 'different').length },
-        };
-        this.report.ok =
-          matching === tables.length && this.report.summary.objectsDifferent === 0 && this.report.summary.sequencesDifferent === 0;
+        const same = (x: { schema: string; name: string }): boolean => x.schema === only.schema && x.name === only.name;
+        const tables = fresh ? this.report.tables.map((x) => (same(x) ? fresh : x)) : this.report.tables.filter((x) => !same(x));
+        const summary = summarize(tables, this.report.objects, this.report.sequences);
+        this.report = { ...this.report, tables, summary, ok: reportOk(summary) };
       } else {
         this.report = result;
         this.savedAt = undefined;
@@ -267,9 +263,11 @@ export class ValidationPanel implements vscode.Disposable {
           const report = await this.run(this.report?.checksums ?? false, { schema: m.schema, name: m.name });
           const row = report?.tables.find((x) => x.schema === m.schema && x.name === m.name);
           ok = report !== undefined;
-          message = row
-            ? t('Re-checked {0}: {1}', `${m.schema}.${m.name}`, row.status.replace(/_/g, ' '))
-            : t('The re-check could not run.');
+          message = !report
+            ? t('The re-check could not run.')
+            : row
+              ? t('Re-checked {0}: {1}', `${m.schema}.${m.name}`, row.status.replace(/_/g, ' '))
+              : t('{0} exists on neither side any more: removed from the report.', `${m.schema}.${m.name}`);
           break;
         }
         case 'export': {

@@ -79,3 +79,30 @@ export function jsonCount(v: bigint | number | string | null | undefined): RowCo
 export function countToBigInt(v: RowCount): bigint | null {
   return v === null ? null : BigInt(v);
 }
+
+/** The summary of a report's rows (also after one table was re-checked). */
+export function summarize(
+  tables: TableComparison[],
+  objects: ObjectComparison[],
+  sequences: SequenceComparison[],
+): ValidationReport['summary'] {
+  const sum = (vals: RowCount[]): RowCount => jsonCount(vals.reduce<bigint>((acc, v) => acc + (countToBigInt(v) ?? 0n), 0n));
+  const leaves = tables.filter((t) => t.kind !== 'partitioned table');
+  return {
+    tables: tables.length,
+    matching: tables.filter((t) => t.status === 'match').length,
+    different: tables.filter((t) => t.status === 'different').length,
+    missingInTarget: tables.filter((t) => t.status === 'missing_in_target').length,
+    extraInTarget: tables.filter((t) => t.status === 'extra_in_target').length,
+    sourceRows: sum(leaves.map((t) => t.sourceRows)),
+    targetRows: sum(leaves.map((t) => t.targetRows)),
+    objects: objects.length,
+    objectsDifferent: objects.filter((x) => x.status !== 'match').length,
+    sequencesDifferent: sequences.filter((x) => x.status !== 'match').length,
+  };
+}
+
+/** A report is ok when every table matches and no object or sequence differs. */
+export function reportOk(summary: ValidationReport['summary']): boolean {
+  return summary.matching === summary.tables && summary.objectsDifferent === 0 && summary.sequencesDifferent === 0;
+}

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { countQuery, csvCell, reportToCsv, reportToMarkdown } from '../../src/core/reportFormat.js';
-import type { TableComparison, ValidationReport } from '../../src/shared/report.js';
+import { reportOk, summarize, type TableComparison, type ValidationReport } from '../../src/shared/report.js';
 
 const table = (name: string, extra: Partial<TableComparison> = {}): TableComparison => ({
   schema: 'public',
@@ -75,5 +75,24 @@ describe('Markdown export and the count query', () => {
   });
   it('the count query quotes the names', () => {
     assert.equal(countQuery('my "schema"', 'a.b'), 'SELECT count(*) FROM "my ""schema"""."a.b";');
+  });
+});
+
+describe('summarize', () => {
+  it('counts every status and sums the rows of leaf tables only (a partitioned parent is its partitions)', () => {
+    const tables = [
+      table('a'),
+      table('b', { status: 'different', problems: ['row_count'], targetRows: 2 }),
+      table('c', { status: 'missing_in_target', targetRows: null }),
+      table('d', { status: 'extra_in_target', sourceRows: null }),
+      table('p', { kind: 'partitioned table', sourceRows: 6, targetRows: 6 }),
+    ];
+    const s = summarize(tables, [{ kind: 'view', schema: 'public', name: 'v', status: 'different' }], []);
+    assert.deepEqual(
+      [s.tables, s.matching, s.different, s.missingInTarget, s.extraInTarget, s.sourceRows, s.targetRows, s.objectsDifferent],
+      [5, 2, 1, 1, 1, 9, 8, 1],
+    );
+    assert.equal(reportOk(s), false);
+    assert.equal(reportOk(summarize([table('a')], [], [])), true);
   });
 });
