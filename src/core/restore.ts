@@ -3,10 +3,10 @@
  * confirmed), progress from the table of contents, every error grouped by cause; a restore that
  * reported errors is a failure, never a success.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { groupRestoreErrors, parseToc, readArchive, type RestoreErrorGroup, type Toc } from './archive.js';
+import { groupRestoreErrors, readArchive, type RestoreErrorGroup, type Toc, type TocEntry } from './archive.js';
 import { budgetedJobs, inspectDatabase, type DatabaseContents } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
 import { onDatabase, sideDatabase, type Side } from './side.js';
@@ -78,21 +78,33 @@ export function buildRestoreArgs(o: RestoreFlags & { archive: string }, database
  * may need.
  */
 export function useListForSchemas(toc: Toc, schemas: string[]): string {
-  const keep = new Set(schemas);
-  const global = new Set(['EXTENSION', 'ACCESS METHOD', 'COLLATION', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH', 'DATABASE PROPERTIES']);
-  const commentOnKept = (tag: string): boolean => /^(EXTENSION|SCHEMA) /.test(tag) && [...keep].some((k) => tag.endsWith(` ${k}`));
   return (
-    toc.entries
-      .filter(
-        (e) =>
-          keep.has(e.schema) ||
-          (e.desc === 'SCHEMA' && keep.has(e.tag)) ||
-          (e.schema === '-' && global.has(e.desc)) ||
-          (e.desc === 'COMMENT' && e.schema === '-' && commentOnKept(e.tag)),
-      )
+    entriesForSchemas(toc, schemas)
       .map((e) => e.line)
       .join('\n') + '\n'
   );
+}
+
+/** The entries a restore of these schemas keeps (see useListForSchemas). */
+export function entriesForSchemas(toc: Toc, schemas: string[]): TocEntry[] {
+  const keep = new Set(schemas);
+  const global = new Set(['EXTENSION', 'ACCESS METHOD', 'COLLATION', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH', 'DATABASE PROPERTIES']);
+  // COMMENT and ACL entries of a kept schema (or an extension) are listed as "- SCHEMA name".
+  const onKept = (tag: string): boolean => /^(EXTENSION|SCHEMA) /.test(tag) && [...keep].some((k) => tag.endsWith(` ${k}`));
+  return toc.entries.filter(
+    (e) =>
+      keep.has(e.schema) ||
+      (e.desc === 'SCHEMA' && keep.has(e.tag)) ||
+      (e.schema === '-' && global.has(e.desc)) ||
+      ((e.desc === 'COMMENT' || e.desc === 'ACL') && e.schema === '-' && onKept(e.tag)),
+  );
+}
+
+/** The schemas an archive holds: those with objects and those with a SCHEMA entry (empty ones too). */
+export function schemasInArchive(toc: Toc): Set<string> {
+  const out = new Set(toc.entries.map((e) => e.schema).filter((s) => s !== '-'));
+  for (const e of toc.entries) if (e.desc === 'SCHEMA') out.add(e.tag);
+  return out;
 }
 
 /** The entry a pg_restore --verbose line reports as started (serial) or finished (parallel). */
@@ -129,7 +141,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   let toc = read.value;
   let listDir: string | undefined;
   if (o.schemas?.length) {
-    const present = new Set(toc.entries.map((e) => e.schema));
+    const present = schemasInArchive(toc);
     const absent = o.schemas.filter((s) => !present.has(s));
     if (absent.length) {
       return fail(
@@ -145,7 +157,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const listFile = join(listDir, 'restore.list');
     writeFileSync(listFile, useListForSchemas(toc, o.schemas));
     args.splice(args.length - 1, 0, `--use-list=${listFile}`);
-    toc = { ...toc, entries: parseToc(readFileSync(listFile, 'utf8')).entries };
+    toc = { ...toc, entries: entriesForSchemas(toc, o.schemas) };
   }
   try {
     o.onToc?.(toc);

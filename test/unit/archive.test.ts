@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { groupRestoreErrors, parseToc, summarizeToc } from '../../src/core/archive.js';
-import { useListForSchemas } from '../../src/core/restore.js';
+import { entriesForSchemas, schemasInArchive, useListForSchemas } from '../../src/core/restore.js';
 
 const LISTING = `;
 ; Archive created at 2026-11-30 10:00:00 UTC
@@ -143,5 +143,26 @@ describe('parseToc with the exact schema names', () => {
         .map((l) => Number(l.split(';')[0])),
       [10, 20, 22],
     );
+  });
+});
+
+describe('selective restore of schemas', () => {
+  const toc = parseToc(
+    [
+      '6; 2615 16385 SCHEMA - inventory app_owner',
+      '7; 2615 16386 SCHEMA - empty app_owner',
+      '5000; 0 0 ACL - SCHEMA inventory app_owner',
+      '5001; 0 0 ACL - SCHEMA other app_owner',
+      '216; 1259 16393 TABLE inventory products app_owner',
+    ].join('\n'),
+  );
+  it('keeps the grants on a chosen schema, not on others', () => {
+    assert.deepEqual(
+      entriesForSchemas(toc, ['inventory']).map((e) => e.dumpId),
+      [6, 5000, 216],
+    );
+  });
+  it('an empty schema is in the archive too', () => {
+    assert.deepEqual([...schemasInArchive(toc)].sort(), ['empty', 'inventory']);
   });
 });

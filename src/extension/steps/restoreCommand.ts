@@ -5,7 +5,7 @@ import { restoreErrorLines, tocLine } from '../../core/present/steps.js';
 import { ansi as style } from '../../core/present/style.js';
 import { analyze } from '../../core/analyze.js';
 import { locateTool } from '../../core/pgbin.js';
-import { restore } from '../../core/restore.js';
+import { restore, schemasInArchive } from '../../core/restore.js';
 import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
 import { settings, toolOptions } from '../settings.js';
 
@@ -64,15 +64,15 @@ export async function promptRestore(ctx: StepCtx, arg?: ExplorerNode | vscode.Ur
     },
     { id: 'analyze', label: 'ANALYZE', detail: t('vacuumdb --analyze-only afterwards'), picked: true },
   ]);
-  const schemasInArchive = [...new Set(toc.entries.map((e) => e.schema).filter((x) => x !== '-'))].sort();
+  const inArchive = [...schemasInArchive(toc)].sort();
   let schemas: string[] | undefined;
-  if (schemasInArchive.length > 1) {
+  if (inArchive.length > 1) {
     const pick = await vscode.window.showQuickPick(
-      schemasInArchive.map((x) => ({ label: x, picked: true })),
+      inArchive.map((x) => ({ label: x, picked: true })),
       { canPickMany: true, title: t('Schemas to restore (all by default)'), ignoreFocusOut: true },
     );
     if (!pick || pick.length === 0) return undefined;
-    if (pick.length < schemasInArchive.length) schemas = pick.map((x) => x.label);
+    if (pick.length < inArchive.length) schemas = pick.map((x) => x.label);
   }
   return {
     connectionId: p.id,
