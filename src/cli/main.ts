@@ -21,7 +21,9 @@ Usage:
   hydra-migrate databases --uri URI [--json]
   hydra-migrate schemas --uri URI [--json]
   hydra-migrate tables --uri URI --schema NAME [--json]
-  hydra-migrate preflight --source URI --target URI [--no-owner] [--no-acl] [--json]
+  hydra-migrate preflight --source URI --target URI [--no-owner] [--no-acl] [--rehearse] [--json]
+                     --rehearse: restore the schema alone into a throwaway database on the target
+                     first (seconds, no data) and list what would fail
   hydra-migrate dump --source URI --out PATH [--format custom|directory] [--jobs N] [--no-owner] [--no-acl]
                      [--schema NAME]... [--exclude-schema NAME]... [--table SCHEMA.NAME]... [--exclude-table SCHEMA.NAME]...
                      [--schema-pattern P]... [--table-pattern P]... [--exclude-schema-pattern P]... [--exclude-table-pattern P]...
@@ -33,7 +35,7 @@ Usage:
   hydra-migrate restore --target URI --in PATH [--jobs N] [--no-owner] [--no-acl] [--no-table-access-method]
                      [--schema NAME]... [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--json]
   hydra-migrate migrate --source URI --target URI --dump PATH [--format custom|directory] [--jobs N]
-                     [--no-owner] [--no-acl] [--no-table-access-method] [--json]
+                     [--no-owner] [--no-acl] [--no-table-access-method] [--rehearse] [--json]
   hydra-migrate validate --source URI --target URI [--checksums] [--estimate] [--schema NAME]...
                      [--concurrency N] [--all] [--json]
 
@@ -102,6 +104,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         concurrency: { type: 'string' },
         all: { type: 'boolean', default: false },
         'create-extensions': { type: 'boolean', default: false },
+        rehearse: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },

@@ -132,6 +132,8 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           noOwner: bool(v, 'no-owner'),
           noAcl: bool(v, 'no-acl'),
           noTableAccessMethod: bool(v, 'no-table-access-method'),
+          rehearse: bool(v, 'rehearse'),
+          signal: controller.signal,
           ...(str(v, 'confirm-non-empty') ? { confirmNonEmptyDatabase: str(v, 'confirm-non-empty')! } : {}),
         });
         io.stdout(
@@ -140,6 +142,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
                 {
                   ready: report.ready,
                   checks: report.checks,
+                  rehearsal: report.rehearsal,
                   source: report.source,
                   target: report.target,
                   sourceDatabase: report.sourceDatabase,
@@ -298,6 +301,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           noAcl: bool(v, 'no-acl'),
           noTableAccessMethod: bool(v, 'no-table-access-method'),
           overwriteDump: bool(v, 'overwrite'),
+          rehearse: bool(v, 'rehearse'),
           ...binOpts,
           ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
           lockWaitTimeoutSeconds: lockWaitOption(v),

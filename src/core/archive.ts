@@ -7,7 +7,7 @@ import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from './run.js';
-import { firstError, type Result } from './step.js';
+import { cancelledFailure, firstError, type Result } from './step.js';
 
 export interface TocEntry {
   dumpId: number;
@@ -207,13 +207,16 @@ const CAUSES: Array<{ cause: RestoreErrorCause; test: RegExp; title: (names: str
   },
   {
     cause: 'missing_extension',
-    test: /extension "([^"]+)" is not available|could not open extension control file.*\/([^/]+)\.control/,
+    // "does not exist": what follows a failed CREATE EXTENSION (COMMENT ON EXTENSION, ALTER EXTENSION).
+    test: /extension "([^"]+)" is not available|could not open extension control file.*\/([^/]+)\.control|extension "([^"]+)" does not exist/,
     title: (n) => `Extensions not installed on the target server: ${n.join(', ')}`,
     fix: 'Install the extension packages on the target server (managed services: enable them in the provider console), then restore again.',
   },
   {
     cause: 'access_method',
-    test: /access method "([^"]+)" does not exist/i,
+    // pg_restore: "could not set default_table_access_method: ERROR: invalid value for parameter
+    // "default_table_access_method": "columnar"" (the DETAIL names the missing access method).
+    test: /access method "([^"]+)" does not exist|default_table_access_method": "([^"]+)"/i,
     title: (n) => `Table access method missing on the target: ${n.join(', ')} (tables were created as heap)`,
     fix: 'Install the extension that provides the access method (Hydra: columnar) on the target, or restore with --no-table-access-method on purpose.',
   },
@@ -341,6 +344,8 @@ export async function readArchive(pgRestore: string, path: string, signal?: Abor
     };
   }
   const run = await runTool(pgRestore, ['--list', path], { captureStdout: true, ...(signal ? { signal } : {}) });
+  if (run.cancelled)
+    return { ok: false, failure: cancelledFailure('Reading the archive was cancelled.', 'Run the step again when ready.') };
   if (run.exitCode === 0) {
     const plain = parseToc(run.stdout);
     const schemas = await exactSchemaNames(pgRestore, path, plain, signal);

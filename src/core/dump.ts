@@ -33,6 +33,8 @@ export interface DumpSelection {
   compress?: number;
   /** How long pg_dump waits for a table lock another session holds (default 30 s), then fails. */
   lockWaitTimeoutSeconds?: number;
+  /** The schema only, no data (the schema rehearsal). */
+  schemaOnly?: boolean;
 }
 
 export const DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS = 30;
@@ -78,6 +80,7 @@ export const DEFAULT_COMPRESSION = 1;
 export function buildDumpArgs(o: DumpSelection, file: string): string[] {
   const args = ['--verbose', '--no-password', `--format=${o.format === 'directory' ? 'directory' : 'custom'}`, `--file=${file}`];
   if (o.format === 'directory' && o.jobs && o.jobs > 1) args.push(`--jobs=${o.jobs}`);
+  if (o.schemaOnly) args.push('--schema-only');
   if (o.noOwner) args.push('--no-owner');
   if (o.noAcl) args.push('--no-acl');
   for (const s of o.schemas ?? []) args.push(`--schema=${exactPattern(s)}`);

@@ -42,6 +42,8 @@ export interface MigrateOptions {
   skipAnalyze?: boolean;
   /** How long pg_dump waits for a table another session has locked (default 30 s). */
   lockWaitTimeoutSeconds?: number;
+  /** Rehearse the schema restore on the target before the dump; stop if anything would fail. */
+  rehearse?: boolean;
   signal?: AbortSignal;
   onStep?: (step: MigrateStepName, state: 'start' | 'end', record?: MigrateStepRecord) => void;
   onLine?: (step: MigrateStepName, line: string) => void;
@@ -96,6 +98,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     ...(o.noOwner ? { noOwner: true } : {}),
     ...(o.noAcl ? { noAcl: true } : {}),
     ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+    ...(o.rehearse ? { rehearse: true } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
   result.preflight = checks;
   o.onPreflight?.(checks);
@@ -111,11 +115,11 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
         : {
             failure: {
               problem: 'not_ready',
-              message: blockers.map((b) => `${b.title}: ${b.detail}`).join(' ') || 'A server could not be reached.',
-              hint: blockers
-                .map((b) => b.fix)
-                .filter(Boolean)
-                .join(' '),
+              // Short: each check with its detail and fix is shown above (terminal) or in the report (CLI, JSON).
+              message: blockers.length
+                ? `Not ready: ${blockers.length} blocking problem(s): ${blockers.map((b) => b.title).join('; ')}.`
+                : 'A server could not be reached.',
+              hint: [...new Set(blockers.map((b) => b.fix).filter(Boolean))].join(' '),
             },
           }),
     })

@@ -8,8 +8,9 @@ import { formatBytes } from './catalog.js';
 import { availableExtensions, inspectDatabase, ownerAndGranteeRoles, userSchemaSql } from './inspect.js';
 import { ConnectionError, serverInfo, type ServerInfo } from './pg.js';
 import { locateTool, type LocatedTool, type PgTool } from './pgbin.js';
-import { isLocalHost } from './connection.js';
-import { connectSide, onDatabase, sideDatabase, type Side, type SideRole } from './side.js';
+import { encryptionCheck } from './encryption.js';
+import { rehearsalCheck, rehearse, type RehearsalResult } from './rehearse.js';
+import { connectSide, onDatabase, sideDatabase, type Side } from './side.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'blocker' | 'unknown';
 
@@ -24,7 +25,8 @@ export interface PreflightCheck {
     | 'access-methods'
     | 'roles'
     | 'target-database'
-    | 'source-database';
+    | 'source-database'
+    | 'rehearsal';
   title: string;
   status: CheckStatus;
   detail: string;
@@ -42,6 +44,8 @@ export interface PreflightReport {
   tools?: Partial<Record<PgTool, LocatedTool>>;
   sourceDatabase?: { name: string; encoding: string; collate: string; ctype: string; sizeBytes: number };
   targetDatabase: { name: string; exists: boolean; objects: number };
+  /** The schema rehearsal, when asked for. */
+  rehearsal?: RehearsalResult;
 }
 
 export interface PreflightOptions {
@@ -56,6 +60,10 @@ export interface PreflightOptions {
   noAcl?: boolean;
   /** Restoring with --no-table-access-method: missing access methods are then a warning. */
   noTableAccessMethod?: boolean;
+  /** Also rehearse the schema restore in a throwaway database on the target (seconds, no data). */
+  rehearse?: boolean;
+  signal?: AbortSignal;
+  onLine?: (line: string) => void;
 }
 
 const LIST_MAX = 50;
@@ -350,26 +358,23 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
   } finally {
     await Promise.all([src?.end().catch(() => undefined), tgt?.end().catch(() => undefined)]);
   }
+  if (o.rehearse && report.source && report.target && report.tools?.pg_dump && report.tools.pg_restore) {
+    report.rehearsal = await rehearse({
+      source: o.source,
+      target: o.target,
+      pgDump: report.tools.pg_dump.path,
+      pgRestore: report.tools.pg_restore.path,
+      ...(o.noOwner ? { noOwner: true } : {}),
+      ...(o.noAcl ? { noAcl: true } : {}),
+      ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.onLine ? { onLine: o.onLine } : {}),
+    });
+    checks.push(rehearsalCheck(report.rehearsal));
+  }
   const blocked = checks.some((c) => c.status === 'blocker');
   report.ready = !blocked && !!report.source && !!report.target;
   return report;
-}
-
-/**
- * A warning for every side reached over the network without TLS: SCRAM protects the password,
- * but every row of the dump and of the restore would cross the network in the clear.
- */
-export function encryptionCheck(sides: Array<[SideRole, Side, ServerInfo | undefined]>): PreflightCheck | undefined {
-  const plain = sides.filter(([, side, info]) => info && !info.ssl && !isLocalHost(side.profile.host));
-  if (!plain.length) return undefined;
-  const names = plain.map(([role, side]) => `the ${role} (${side.profile.host})`).join(' and ');
-  return {
-    id: 'encryption',
-    title: 'Encrypted connections',
-    status: 'warning',
-    detail: `The connection to ${names} is not encrypted: the data of the migration would cross the network in the clear.`,
-    fix: "Connect with sslmode=require (the default for other hosts) or verify-full with the server's CA file; add channel_binding=require where the server supports it.",
-  };
 }
 
 /** Exit status for the CLI: 0 ready, 1 blocking problems, 2 could not check (a server unreachable). */

@@ -5,13 +5,14 @@
  * test-results/.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { openWorkbench, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
+import { filesUnder } from '../helpers/files.js';
 import { createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, sideOn } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServer, type TestServer } from '../helpers/servers.js';
 import { dump } from '../../src/core/dump.js';
@@ -245,7 +246,16 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const terminal = await page.locator('.terminal-wrapper.active .xterm-rows').innerText();
     // xterm wraps long lines mid-word: compare without whitespace.
     const flat = terminal.replace(/\s+/g, '');
-    assert.match(flat, /extension\(s\)usedbythesource:adminpack/);
+    // The end of the terminal is in view: what blocks and the fix.
+    assert.match(flat, /Tableaccessmethods\(columnar\);Schemarehearsalonthetarget\./);
+    assert.match(flat, /--no-table-access-method/);
+    // The whole output is in the run's log (Runs view → Show Log): every check, the extension named.
+    const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
+    const newest = logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    assert.ok(newest, 'the run was recorded with its log');
+    const log = readFileSync(newest, 'utf8');
+    assert.match(log, /✖ Extensions available on the target: .*adminpack/);
+    assert.match(log, /✖ Schema rehearsal on the target: Restoring the schema alone reported \d+ error\(s\)/);
     assert.match(flat, /--no-table-access-method/);
     await page.screenshot({ path: join(shots, 'blocked.png') });
   });

@@ -116,7 +116,8 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
       passwords(),
     );
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /Migration stopped at preflight: .*"shop_v17" exists and is not empty/s);
+    assert.match(r.stderr, /"shop_v17" exists and is not empty/);
+    assert.match(r.stderr, /Migration stopped at preflight: Not ready: 1 blocking problem\(s\): Target database\./);
     assert.ok(!existsSync(join(dir, 'again.dump')), 'nothing was dumped');
   });
 });
@@ -145,6 +146,17 @@ describe('columnar extension missing on the target', () => {
     assert.match(r.stdout, /✖ Extensions available on the target: .*adminpack.*access method "columnar" used by public\.metrics/);
     assert.match(r.stdout, /--no-table-access-method/);
     assert.match(r.stdout, /Not ready: \d+ blocking problem/);
+  });
+
+  it('preflight --rehearse restores the schema alone into a throwaway database and lists what would fail', async () => {
+    const r = run(['preflight', '--source', src('hydra_ext'), '--target', tgt('hydra_ext'), '--rehearse', '--json'], passwords());
+    assert.equal(r.code, 1, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.rehearsal.outcome, 'errors');
+    assert.deepEqual(doc.rehearsal.errors.map((g: { cause: string }) => g.cause).sort(), ['access_method', 'missing_extension']);
+    assert.equal(doc.checks.find((c: { id: string }) => c.id === 'rehearsal').status, 'blocker');
+    const left = await pg17.sql(`SELECT datname FROM pg_database WHERE datname LIKE 'hm\\_rehearsal\\_%' OR datname = 'hydra_ext'`);
+    assert.equal(left.rowCount, 0, 'no throwaway database left, the target database not created');
   });
 
   it('migrate stops before dumping anything', () => {

@@ -166,3 +166,21 @@ describe('selective restore of schemas', () => {
     assert.deepEqual([...schemasInArchive(toc)].sort(), ['empty', 'inventory']);
   });
 });
+
+describe('restore errors that follow a missing extension or access method', () => {
+  it('are grouped with their cause, not as "other"', () => {
+    const grouped = groupRestoreErrors([
+      'pg_restore: error: could not execute query: ERROR:  extension "adminpack" does not exist',
+      "Command was: COMMENT ON EXTENSION adminpack IS 'administrative functions for PostgreSQL';",
+      'pg_restore: error: could not set default_table_access_method: ERROR:  invalid value for parameter "default_table_access_method": "columnar"',
+      'DETAIL:  Table access method "columnar" does not exist.',
+    ]);
+    assert.deepEqual(
+      grouped.groups.map((g) => [g.cause, g.names]),
+      [
+        ['missing_extension', ['adminpack']],
+        ['access_method', ['columnar']],
+      ],
+    );
+  });
+});

@@ -2,7 +2,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { RestoreErrorGroup } from '../../src/core/archive.js';
-import { encryptionCheck, type PreflightReport } from '../../src/core/preflight.js';
+import { encryptionCheck } from '../../src/core/encryption.js';
+import type { PreflightReport } from '../../src/core/preflight.js';
 import type { ServerInfo } from '../../src/core/pg.js';
 import type { Side } from '../../src/core/side.js';
 import { statusCodicon, statusSymbol } from '../../src/core/present/icons.js';

@@ -4,30 +4,19 @@
  * it checks that no password reached code-server's files (settings, logs, state).
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { runExtensionHostTests, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
 import { AWKWARD, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
+import { filesUnder } from '../helpers/files.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DB = 'hydra app';
 const suiteDir = join(repo, 'test', 'vscode', 'suite');
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir)) {
-    const p = join(dir, entry);
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (!st) continue;
-    if (st.isDirectory()) out.push(...filesUnder(p));
-    else if (st.isFile() && st.size < 50_000_000) out.push(p);
-  }
-  return out;
-}
 
 describe('extension-host suites (real VS Code via code-server)', { skip: requireWorkbench() }, () => {
   let servers: Record<'pg15' | 'pg17', TestServer>;

@@ -111,6 +111,8 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
     ...toolOptions(cfg),
     lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,
+    // On by default: seconds of schema-only restore before hours of data.
+    rehearse: true,
     signal: controller.signal,
     onStep: (step, state, record) => {
       if (state === 'start') {

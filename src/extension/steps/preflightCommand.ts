@@ -53,6 +53,8 @@ export async function runPreflight(ctx: StepCtx, args: PairArgs): Promise<Prefli
         ...(args.noAcl ? { noAcl: true } : {}),
         ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
         ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
+        rehearse: true,
+        signal: io.signal,
       });
       for (const l of preflightLines(report)) io.line(l);
       const blockers = report.checks.filter((c) => c.status === 'blocker');

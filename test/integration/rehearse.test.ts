@@ -1,0 +1,125 @@
+/**
+ * The schema rehearsal against real servers: a PG15 source whose schema needs a role, an extension
+ * and an access method that the PG17 target lacks, a clean source, a target user without CREATEDB,
+ * and a cancelled rehearsal. No data moves and no throwaway database is left behind.
+ */
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { preflight } from '../../src/core/preflight.js';
+import { rehearse } from '../../src/core/rehearse.js';
+import type { Side } from '../../src/core/side.js';
+import { createMigrator, createSampleDatabase, MIGRATOR, q, sideOn } from '../helpers/fixtures.js';
+import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
+
+const tools = { pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore') };
+let pg15: TestServer;
+let pg17: TestServer;
+
+const leftovers = async (): Promise<string[]> =>
+  (await pg17.sql(`SELECT datname FROM pg_database WHERE datname LIKE 'hm\\_rehearsal\\_%'`)).rows.map(
+    (r: { datname: string }) => r.datname,
+  );
+
+before(async () => {
+  ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
+  await createSampleDatabase(pg15, 'clean');
+  await createMigrator(pg17);
+  // A schema that needs what the target lacks: a role that owns a table, an extension PG17 does not
+  // have (adminpack), and the columnar access method provided by that extension (see FACTS).
+  await pg15.sql('CREATE ROLE reporting_owner');
+  await pg15.sql(`CREATE DATABASE needs OWNER ${q(MIGRATOR)}`);
+  await pg15.sql(
+    `CREATE EXTENSION adminpack;
+     CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;
+     ALTER EXTENSION adminpack ADD ACCESS METHOD columnar;
+     CREATE TABLE public.metrics (id int, v float8) USING columnar;
+     INSERT INTO public.metrics SELECT g, g FROM generate_series(1, 100000) g;
+     CREATE TABLE public.report (id int PRIMARY KEY);
+     ALTER TABLE public.report OWNER TO reporting_owner;`,
+    'needs',
+  );
+  await pg17.sql(`CREATE ROLE no_createdb LOGIN PASSWORD 'no-createdb-pw'`);
+});
+after(async () => {
+  await Promise.all([pg15?.stop(), pg17?.stop()]);
+});
+
+describe('schema rehearsal', () => {
+  it('names exactly what the target lacks (role, extension, access method), in seconds, without moving data', async () => {
+    const started = performance.now();
+    const r = await rehearse({
+      source: sideOn(pg15, 'needs', { admin: true }),
+      target: sideOn(pg17, 'postgres', { admin: true }),
+      ...tools,
+    });
+    assert.equal(r.outcome, 'errors', JSON.stringify(r));
+    assert.ok(performance.now() - started < 60_000);
+    const causes = r.errors.map((g) => g.cause).sort();
+    assert.deepEqual(causes, ['access_method', 'missing_extension', 'missing_role'], JSON.stringify(r.errors, null, 2));
+    const byCause = Object.fromEntries(r.errors.map((g) => [g.cause, g]));
+    assert.deepEqual(byCause.missing_role?.names, ['reporting_owner']);
+    assert.deepEqual(byCause.missing_extension?.names, ['adminpack']);
+    assert.deepEqual(byCause.access_method?.names, ['columnar']);
+    assert.match(byCause.missing_role?.examples[0]?.command ?? '', /OWNER TO reporting_owner/);
+    assert.deepEqual(await leftovers(), [], 'the throwaway database was dropped');
+  });
+
+  it('the readiness checks carry it as a blocker, with the fixes', async () => {
+    const report = await preflight({
+      source: sideOn(pg15, 'needs', { admin: true }),
+      target: sideOn(pg17, 'needs_copy', { admin: true }),
+      binDir: PG15_TOOLS,
+      rehearse: true,
+    });
+    const check = report.checks.find((c) => c.id === 'rehearsal');
+    assert.equal(check?.status, 'blocker');
+    assert.match(check.detail, /Restoring the schema alone reported \d+ error\(s\): .*Roles missing on the target: reporting_owner/);
+    assert.match(check.fix ?? '', /--no-owner/);
+    assert.equal(report.ready, false);
+    assert.deepEqual(await leftovers(), []);
+    const exists = await pg17.sql(`SELECT 1 FROM pg_database WHERE datname = 'needs_copy'`);
+    assert.equal(exists.rowCount, 0, 'the real target database was not created');
+  });
+
+  it('a clean source rehearses cleanly', async () => {
+    const r = await rehearse({
+      source: sideOn(pg15, 'clean'),
+      target: sideOn(pg17, 'postgres', { admin: true }),
+      ...tools,
+      noOwner: true,
+      noAcl: true,
+    });
+    assert.equal(r.outcome, 'clean', JSON.stringify(r));
+    assert.ok(r.entries > 10);
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  it('a target user without CREATEDB: the rehearsal is skipped, and says why and what to do', async () => {
+    const target: Side = {
+      role: 'target',
+      profile: { host: '127.0.0.1', port: pg17.port, database: 'postgres', user: 'no_createdb', sslmode: 'disable' },
+      password: 'no-createdb-pw',
+    };
+    const r = await rehearse({ source: sideOn(pg15, 'clean'), target, ...tools });
+    assert.equal(r.outcome, 'skipped', JSON.stringify(r));
+    assert.match(r.reason, /user "no_createdb" may not create databases/);
+    assert.match(r.fix, /CREATEDB/);
+  });
+
+  it('cancelled while it restores: stops, and leaves no throwaway database', async () => {
+    const controller = new AbortController();
+    const r = await rehearse({
+      source: sideOn(pg15, 'clean'),
+      target: sideOn(pg17, 'postgres', { admin: true }),
+      ...tools,
+      signal: controller.signal,
+      onLine: (line) => {
+        if (/rehearsing the schema in the throwaway database/.test(line)) controller.abort();
+      },
+    });
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.failure.problem, 'cancelled');
+    assert.deepEqual(await leftovers(), []);
+  });
+});
