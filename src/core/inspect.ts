@@ -22,8 +22,10 @@ export interface DatabaseContents {
   schemas: number;
 }
 
-const NOT_FROM_EXTENSION = (cls: string, alias: string): string =>
-  `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${cls}'::regclass AND d.objid = ${alias}.oid AND d.deptype = 'e')`;
+/** SQL condition: the object `oid` (an expression) of catalog `classid` is not a member of an extension. */
+export function notExtensionMember(classid: string, oid: string): string {
+  return `NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = '${classid}'::regclass AND dep.objid = ${oid} AND dep.deptype = 'e')`;
+}
 
 /** Whether the side's database exists and how much it holds (a restore target must be empty). */
 export async function inspectDatabase(side: Side): Promise<DatabaseContents> {
@@ -31,11 +33,11 @@ export async function inspectDatabase(side: Side): Promise<DatabaseContents> {
     return await withSide(side, async (client) => {
       const { rows } = await client.query<{ objects: string; schemas: string }>(
         `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                  WHERE ${userSchemaSql()} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${NOT_FROM_EXTENSION('pg_class', 'c')})
+                  WHERE ${userSchemaSql()} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${notExtensionMember('pg_class', 'c.oid')})
               + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                  WHERE ${userSchemaSql()} AND ${NOT_FROM_EXTENSION('pg_proc', 'p')}) AS objects,
+                  WHERE ${userSchemaSql()} AND ${notExtensionMember('pg_proc', 'p.oid')}) AS objects,
                 (SELECT count(*) FROM pg_namespace n
-                  WHERE ${userSchemaSql()} AND n.nspname <> 'public' AND ${NOT_FROM_EXTENSION('pg_namespace', 'n')}) AS schemas`,
+                  WHERE ${userSchemaSql()} AND n.nspname <> 'public' AND ${notExtensionMember('pg_namespace', 'n.oid')}) AS schemas`,
       );
       return { exists: true, objects: Number(rows[0]?.objects ?? 0), schemas: Number(rows[0]?.schemas ?? 0) };
     });
@@ -135,7 +137,7 @@ export async function selectedTables(
   return withSide(side, async (client) => {
     const { rows } = await client.query<{ s: string; n: string }>(
       `SELECT n.nspname AS s, c.relname AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND ${userSchemaSql()} AND ${NOT_FROM_EXTENSION('pg_class', 'c')}
+        WHERE c.relkind IN ('r', 'p') AND ${userSchemaSql()} AND ${notExtensionMember('pg_class', 'c.oid')}
           AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1)) AND NOT (n.nspname = ANY($2))
           AND (cardinality($3::text[]) = 0 OR (n.nspname, c.relname) IN (SELECT * FROM unnest($3::text[], $4::text[])))
           AND (n.nspname, c.relname) NOT IN (SELECT * FROM unnest($5::text[], $6::text[]))

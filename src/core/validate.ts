@@ -256,7 +256,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
           if (sc.checksum !== tc.checksum) {
             problems.push('checksum');
             if (s.intKey && s.intKey === t.intKey && !problems.includes('columns')) {
-              row.differingRanges = await differingRanges(countSrc[0]!, countTgt[0]!, s);
+              row.differingRanges = await differingRanges(countSrc[0]!, countTgt[0]!, s, o.signal);
               if (row.differingRanges.length)
                 notes.push(
                   `rows with ${s.intKey} ${row.differingRanges.map((r) => (r.from === r.to ? r.from : `${r.from}–${r.to}`)).join(', ')} differ`,

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { tableKind } from './catalog.js';
-import { userSchemaSql } from './inspect.js';
+import { notExtensionMember, userSchemaSql } from './inspect.js';
 
 /** Validation could not run (a server unreachable, a catalog unreadable, cancelled). */
 export class ValidationError extends Error {}
@@ -26,8 +26,6 @@ export interface TableMeta {
 export const tkey = (schema: string, name: string): string => `${schema}\u0000${name}`;
 
 const SYSTEM = userSchemaSql();
-const notExtensionMember = (classid: string, oid: string): string =>
-  `NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = '${classid}'::regclass AND dep.objid = ${oid} AND dep.deptype = 'e')`;
 
 export function schemaFilter(schemas: string[] | undefined, col = 'n.nspname'): { sql: string; values: unknown[] } {
   return schemas?.length ? { sql: ` AND ${col} = ANY($1::text[])`, values: [schemas] } : { sql: '', values: [] };

@@ -144,6 +144,7 @@ export async function differingRanges(
   src: pg.Client,
   tgt: pg.Client,
   t: TableMeta,
+  signal?: AbortSignal,
   maxRanges = 20,
   leafSize = 1000n,
 ): Promise<Array<{ key: string; from: string; to: string }>> {
@@ -167,6 +168,7 @@ export async function differingRanges(
   const out: Array<{ key: string; from: string; to: string }> = [];
   const queue: Array<[bigint, bigint]> = [[lo, hi]];
   while (queue.length && out.length < maxRanges) {
+    if (signal?.aborted) throw new ValidationError('Validation was cancelled.');
     const [from, to] = queue.shift()!;
     const [x, y] = await Promise.all([sum(src, from, to), sum(tgt, from, to)]);
     if (x === y) continue;

@@ -83,6 +83,15 @@ describe('dump', () => {
     assert.ok(!existsSync(`${out}.partial`));
     const last = progress.at(-1)!;
     assert.equal(last.done, last.total, 'progress reaches the total');
+    // …and it moved on the way, table by table, never backwards.
+    assert.ok(
+      progress.some((p) => p.done > 0 && p.done < p.total && p.label),
+      'progress was reported during the dump',
+    );
+    assert.ok(
+      progress.every((p, i) => i === 0 || p.done >= progress[i - 1]!.done),
+      'progress never goes back',
+    );
     assert.ok(last.total >= 8, `tables counted: ${last.total}`);
   });
 
