@@ -153,7 +153,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
               )
             : preflightText(report, plain),
         );
-        return preflightExitCode(report);
+        return controller.signal.aborted ? 130 : preflightExitCode(report);
       }
       case 'dump': {
         const out = str(v, 'out');

@@ -35,6 +35,7 @@ export interface DumpSelection {
   lockWaitTimeoutSeconds?: number;
   /** The schema only, no data (the schema rehearsal). */
   schemaOnly?: boolean;
+  noSubscriptions?: boolean;
 }
 
 export const DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS = 30;
@@ -81,6 +82,7 @@ export function buildDumpArgs(o: DumpSelection, file: string): string[] {
   const args = ['--verbose', '--no-password', `--format=${o.format === 'directory' ? 'directory' : 'custom'}`, `--file=${file}`];
   if (o.format === 'directory' && o.jobs && o.jobs > 1) args.push(`--jobs=${o.jobs}`);
   if (o.schemaOnly) args.push('--schema-only');
+  if (o.noSubscriptions) args.push('--no-subscriptions');
   if (o.noOwner) args.push('--no-owner');
   if (o.noAcl) args.push('--no-acl');
   for (const s of o.schemas ?? []) args.push(`--schema=${exactPattern(s)}`);

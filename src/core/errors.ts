@@ -21,6 +21,7 @@ export type ConnectionProblem =
   | 'permission_denied'
   | 'version_mismatch'
   | 'disk_full'
+  | 'channel_binding'
   | 'unknown';
 
 export interface ExplainedError {
@@ -69,7 +70,7 @@ const MIN_REDACTED_LENGTH = 8;
  */
 export function redact(text: string, password: string | undefined): string {
   // The user info ends at the last '@' of the URI (a raw '@' in a password is common); key=value too.
-  let out = text.replace(/(\/\/[^\s:/@]*:)\S*@/g, '$1***@').replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi, '$1***');
+  let out = text.replace(/(\/\/[^\s:/@]*:)\S*@/g, '$1***@').replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|(?:\\.|\S)+)/gi, '$1***');
   if (!password) return out;
   if (password.length >= MIN_REDACTED_LENGTH) out = out.split(password).join('***');
   const encoded = encodeURIComponent(password);
@@ -160,6 +161,13 @@ export function explainConnectionError(err: unknown, ctx: ErrorContext = {}): Ex
       'unknown_host',
       `The host name "${ctx.host ?? '?'}" could not be resolved.`,
       'Check the spelling of the host, or use its IP address.',
+    );
+  }
+  if (/channel binding/i.test(m)) {
+    return make(
+      'channel_binding',
+      `The login to ${where} could not be bound to the TLS channel (channel_binding=require): ${m.replace(/^.*?(channel binding)/i, '$1')}.`,
+      'The server must use scram-sha-256 over TLS (PostgreSQL 11+ with SSL). If it does, something between you and it terminates TLS: do not connect until that is explained.',
     );
   }
   if (code === 'ETIMEDOUT' || /timeout expired|timed out|connection timeout|ETIMEDOUT/i.test(m)) {

@@ -93,6 +93,37 @@ export function clientConfig(target: ConnectionTarget, options: ConnectOptions, 
   return config;
 }
 
+/**
+ * libpq's channel_binding=require for the pg driver, which on its own only prefers
+ * SCRAM-SHA-256-PLUS: refuses a cleartext or MD5 password request and a SCRAM exchange without
+ * channel binding (a man in the middle with a certificate of its own would ask for exactly that).
+ * Returns whether the login was bound, to refuse a server that asked for no password at all.
+ */
+function requireChannelBinding(client: pg.Client): () => boolean {
+  type AuthHooks = {
+    _handleAuthCleartextPassword: () => void;
+    _handleAuthMD5Password: () => void;
+    _handleAuthSASL: (msg: { mechanisms: string[] }) => void;
+    connection: { emit: (event: string, err: Error) => void };
+  };
+  const c = client as unknown as AuthHooks;
+  let bound = false;
+  const refuse = (what: string) => (): void =>
+    c.connection.emit('error', new Error(`channel binding required, but the server asked for ${what}`));
+  c._handleAuthCleartextPassword = refuse('a cleartext password');
+  c._handleAuthMD5Password = refuse('an MD5 password');
+  const sasl = c._handleAuthSASL.bind(client);
+  c._handleAuthSASL = (msg) => {
+    if (!msg.mechanisms.includes('SCRAM-SHA-256-PLUS')) {
+      refuse('SCRAM without channel binding (SCRAM-SHA-256-PLUS not offered)')();
+      return;
+    }
+    bound = true;
+    sasl({ ...msg, mechanisms: ['SCRAM-SHA-256-PLUS'] });
+  };
+  return () => bound;
+}
+
 /** Whether a failed attempt should be retried with the next sslmode fallback (libpq prefer/allow). */
 function shouldFallBack(err: unknown, attempt: SslAttempt): boolean {
   const message = err instanceof Error ? err.message : String(err);
@@ -135,8 +166,10 @@ async function open(target: ConnectionTarget, options: ConnectOptions): Promise<
     const client = new Client(clientConfig(target, options, attempt));
     // A connection that dies later must not crash the process: the next query reports it.
     client.on('error', () => undefined);
+    const bound = target.channelBinding === 'require' ? requireChannelBinding(client) : undefined;
     try {
       await client.connect();
+      if (bound && !bound()) throw new Error('channel binding required, but server authenticated client without channel binding');
       return { client, ssl: attempt };
     } catch (err) {
       lastError = err;

@@ -33,6 +33,8 @@ export interface PreflightCheck {
   fix?: string;
   /** Names involved (tables, extensions, roles), at most 50. */
   items?: string[];
+  /** Lines shown under the check (e.g. the statements that failed), from the servers: untrusted text. */
+  examples?: string[];
 }
 
 export interface PreflightReport {
@@ -373,7 +375,8 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
     checks.push(rehearsalCheck(report.rehearsal));
   }
   const blocked = checks.some((c) => c.status === 'blocker');
-  report.ready = !blocked && !!report.source && !!report.target;
+  // Cancelled while checking: nothing was shown to be ready.
+  report.ready = !blocked && !!report.source && !!report.target && !o.signal?.aborted;
   return report;
 }
 

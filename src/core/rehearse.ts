@@ -16,7 +16,7 @@ import { readDatabaseLocale } from './inspect.js';
 import { restore } from './restore.js';
 import { onDatabase, withSide, type Side } from './side.js';
 import type { PreflightCheck } from './preflight.js';
-import type { StepFailure } from './step.js';
+import { explainSideError, failureOf, type StepFailure } from './step.js';
 
 export interface RehearsalOptions {
   source: Side;
@@ -32,11 +32,18 @@ export interface RehearsalOptions {
   onLine?: (line: string) => void;
 }
 
-export type RehearsalResult =
-  | { outcome: 'clean'; durationMs: number; entries: number }
-  | { outcome: 'errors'; durationMs: number; entries: number; errors: RestoreErrorGroup[]; errorCount: number }
-  | { outcome: 'skipped'; durationMs: number; reason: string; fix: string }
-  | { outcome: 'failed'; durationMs: number; failure: StepFailure };
+interface Leftover {
+  /** The throwaway database could not be dropped: its name and why. */
+  leftover?: { database: string; error: string };
+}
+
+export type RehearsalResult = Leftover &
+  (
+    | { outcome: 'clean'; durationMs: number; entries: number }
+    | { outcome: 'errors'; durationMs: number; entries: number; errors: RestoreErrorGroup[]; errorCount: number }
+    | { outcome: 'skipped'; durationMs: number; reason: string; fix: string }
+    | { outcome: 'failed'; durationMs: number; failure: StepFailure }
+  );
 
 /** A name nobody would choose, marked as ours: `hm_rehearsal_<random>`. */
 export function rehearsalDatabaseName(): string {
@@ -51,7 +58,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
   const name = rehearsalDatabaseName();
   const server = onDatabase(o.target, 'postgres');
   let created = false;
-  try {
+  const run = async (): Promise<RehearsalResult> => {
     const dumped = await dump({
       source: o.source,
       pgDump: o.pgDump,
@@ -59,12 +66,20 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
       out: archive,
       format: 'custom',
       schemaOnly: true,
+      // A restored subscription would keep the throwaway database from being dropped.
+      noSubscriptions: true,
       ...(o.noOwner ? { noOwner: true } : {}),
       ...(o.noAcl ? { noAcl: true } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
     if (!dumped.ok) return { outcome: 'failed', durationMs: elapsed(), failure: dumped.failure };
-    const locale = await readDatabaseLocale(o.source).catch(() => undefined);
+    // The throwaway database gets the source's locale, as the real one will; unreadable is a failure, not "default".
+    let locale;
+    try {
+      locale = await readDatabaseLocale(o.source);
+    } catch (err) {
+      return { outcome: 'failed', durationMs: elapsed(), failure: failureOf(explainSideError(err, o.source)) };
+    }
     const db = await createDatabase(server, name, locale);
     if (!db.ok) {
       if (db.failure.problem === 'permission_denied') {
@@ -95,22 +110,54 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
       return { outcome: 'errors', durationMs: elapsed(), entries, errors: restored.errors, errorCount: restored.errorCount };
     }
     return { outcome: 'failed', durationMs: elapsed(), failure: restored.failure };
-  } finally {
+  };
+  let result: RehearsalResult;
+  try {
+    result = await run();
+  } catch (err) {
     if (created) await dropThrowaway(server, name);
+    throw err;
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // Never silently left behind: a database that could not be dropped is reported with its name.
+  const leftover = created ? await dropThrowaway(server, name) : undefined;
+  return leftover ? { ...result, leftover: { database: name, error: leftover } } : result;
 }
 
-/** Drops the rehearsal database, ending any session still in it (PG13+ FORCE, else terminate first). */
-async function dropThrowaway(server: Side, name: string): Promise<void> {
-  await withSide(server, async (c) => {
-    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-    await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
-  }).catch(() => undefined);
+/** Drops the rehearsal database, ending any session still in it (FORCE on PG13+); the error, if it stays. */
+async function dropThrowaway(server: Side, name: string): Promise<string | undefined> {
+  try {
+    await withSide(server, async (c) => {
+      const { rows } = await c.query<{ v: number }>(`SELECT current_setting('server_version_num')::int AS v`);
+      if ((rows[0]?.v ?? 0) >= 130000) {
+        await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      } else {
+        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+        await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+      }
+    });
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
 }
 
 /** The rehearsal as a readiness check: a blocker when the schema would not restore cleanly. */
 export function rehearsalCheck(r: RehearsalResult): PreflightCheck {
+  const check = outcomeCheck(r);
+  if (!r.leftover) return check;
+  const note = ` The throwaway database "${r.leftover.database}" could not be dropped (${r.leftover.error}).`;
+  const drop = `Drop it by hand: DROP DATABASE ${quoteIdent(r.leftover.database)} WITH (FORCE);`;
+  return {
+    ...check,
+    status: check.status === 'ok' ? 'warning' : check.status,
+    detail: check.detail + note,
+    fix: check.fix ? `${check.fix} ${drop}` : drop,
+  };
+}
+
+function outcomeCheck(r: RehearsalResult): PreflightCheck {
   const title = 'Schema rehearsal on the target';
   const seconds = `${(r.durationMs / 1000).toFixed(1)} s`;
   switch (r.outcome) {
@@ -128,7 +175,10 @@ export function rehearsalCheck(r: RehearsalResult): PreflightCheck {
         status: 'blocker',
         detail: `Restoring the schema alone reported ${r.errorCount} error(s): ${r.errors.map((g) => `${g.title} (${g.count})`).join('; ')}.`,
         fix: [...new Set(r.errors.map((g) => g.fix))].join(' '),
-        items: r.errors.flatMap((g) => g.examples.slice(0, 3).map((e) => `${e.error}${e.command ? ` — Command was: ${e.command}` : ''}`)),
+        items: r.errors.flatMap((g) => g.names),
+        examples: r.errors.flatMap((g) =>
+          g.examples.slice(0, 2).flatMap((e) => [e.error, ...(e.command ? [`  Command was: ${e.command}`] : [])]),
+        ),
       };
     case 'skipped':
       return { id: 'rehearsal', title, status: 'warning', detail: r.reason, fix: r.fix };

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groupRestoreErrors, readArchive, type RestoreErrorGroup, type Toc, type TocEntry } from './archive.js';
+import { quoteIdent } from './catalog.js';
 import { budgetedJobs, inspectDatabase, type DatabaseContents } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
 import { onDatabase, sideDatabase, type Side } from './side.js';
@@ -90,7 +91,9 @@ export function entriesForSchemas(toc: Toc, schemas: string[]): TocEntry[] {
   const keep = new Set(schemas);
   const global = new Set(['EXTENSION', 'ACCESS METHOD', 'COLLATION', 'ENCODING', 'STDSTRINGS', 'SEARCHPATH', 'DATABASE PROPERTIES']);
   // COMMENT and ACL entries of a kept schema (or an extension) are listed as "- SCHEMA name".
-  const onKept = (tag: string): boolean => /^(EXTENSION|SCHEMA) /.test(tag) && [...keep].some((k) => tag.endsWith(` ${k}`));
+  // Their tags name the object as pg_dump quotes it: SCHEMA inventory, SCHEMA "Sales", SCHEMA "sp ace".
+  const onKept = (tag: string): boolean =>
+    tag.startsWith('EXTENSION ') || [...keep].some((k) => tag === `SCHEMA ${k}` || tag === `SCHEMA ${quoteIdent(k)}`);
   return toc.entries.filter(
     (e) =>
       keep.has(e.schema) ||

@@ -28,9 +28,13 @@ const target = (server: TestServer, overrides: Partial<ConnectionTarget> = {}): 
 
 before(async () => {
   ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
-  tls = await startServer('pg15', { ssl: true, hbaLines: ['hostnossl all sslonly 127.0.0.1/32 reject'] });
+  tls = await startServer('pg15', {
+    ssl: true,
+    hbaLines: ['hostnossl all sslonly 127.0.0.1/32 reject', 'hostssl all cleartext 127.0.0.1/32 password'],
+  });
   await Promise.all([createSampleDatabase(pg15, DB), createSampleDatabase(pg17, DB), createMigrator(tls)]);
   await tls.sql(`CREATE ROLE sslonly LOGIN PASSWORD 'sslonly-password'`);
+  await tls.sql(`CREATE ROLE cleartext LOGIN PASSWORD 'cleartext-password'`);
 });
 
 after(async () => {
@@ -95,6 +99,16 @@ describe('Test Connection succeeds', () => {
     });
     assert.notEqual(tool.exitCode, 0);
     assert.match(tool.stderrLines.join('\n'), /channel binding/i);
+  });
+
+  it('channel_binding=require: a server that asks for a cleartext password gets none (the driver refuses like libpq)', async () => {
+    const asks = target(tls, { database: 'postgres', user: 'cleartext', sslmode: 'require' });
+    const plain = await testConnection(asks, { password: 'cleartext-password' });
+    assert.ok(plain.ok, 'without channel binding the cleartext login over TLS works');
+    const refused = await testConnection({ ...asks, channelBinding: 'require' }, { password: 'cleartext-password' });
+    assert.equal(refused.ok, false);
+    assert.equal(refused.ok ? '' : refused.error.problem, 'channel_binding');
+    assert.match(refused.ok ? '' : refused.error.message, /cleartext password/);
   });
 });
 

@@ -153,6 +153,8 @@ describe('selective restore of schemas', () => {
       '7; 2615 16386 SCHEMA - empty app_owner',
       '5000; 0 0 ACL - SCHEMA inventory app_owner',
       '5001; 0 0 ACL - SCHEMA other app_owner',
+      '5002; 0 0 ACL - SCHEMA "Sales" app_owner',
+      '8; 2615 16387 SCHEMA - Sales app_owner',
       '216; 1259 16393 TABLE inventory products app_owner',
     ].join('\n'),
   );
@@ -163,7 +165,13 @@ describe('selective restore of schemas', () => {
     );
   });
   it('an empty schema is in the archive too', () => {
-    assert.deepEqual([...schemasInArchive(toc)].sort(), ['empty', 'inventory']);
+    assert.deepEqual([...schemasInArchive(toc)].sort(), ['Sales', 'empty', 'inventory']);
+  });
+  it('grants on a schema whose name pg_dump quotes are kept too', () => {
+    assert.deepEqual(
+      entriesForSchemas(toc, ['Sales']).map((e) => e.dumpId),
+      [5002, 8],
+    );
   });
 });
 

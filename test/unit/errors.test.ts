@@ -99,6 +99,7 @@ describe('redact', () => {
   it('a password with a raw @ in a URI, and a key=value password, are starred out whole', () => {
     assert.equal(redact('for postgresql://u:p@ss@host/db', undefined), 'for postgresql://u:***@host/db');
     assert.equal(redact("host=h password='a b' user=u and password=xyz", undefined), 'host=h password=*** user=u and password=***');
+    assert.equal(redact('password=abc\\ secretpart user=u PGPASSWORD=s3', undefined), 'password=*** user=u PGPASSWORD=***');
   });
   it('removes the password part of any URI, whatever the password', () => {
     assert.equal(

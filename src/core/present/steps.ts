@@ -8,13 +8,14 @@ import type { MigrateStepRecord } from '../migrate.js';
 import type { PreflightReport } from '../preflight.js';
 import type { StepFailure } from '../step.js';
 import { statusSymbol } from './icons.js';
-import type { Style } from './style.js';
+import { escapeControl, type Style } from './style.js';
 
 /** One line per check (with its fix on the next line when it is not ok). */
 export function preflightLines(report: PreflightReport, style: Style): string[] {
   const lines: string[] = [];
   for (const c of report.checks) {
     lines.push(`${statusSymbol(c.status, style)} ${style.bold(c.title)}: ${c.detail}`);
+    for (const e of c.examples?.slice(0, 12) ?? []) lines.push(`    ${style.dim(escapeControl(e, false))}`);
     if (c.fix && c.status !== 'ok') lines.push(`    ${style.bold('fix:')} ${c.fix}`);
   }
   return lines;
