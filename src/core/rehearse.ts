@@ -183,11 +183,12 @@ function outcomeCheck(r: RehearsalResult): PreflightCheck {
     case 'skipped':
       return { id: 'rehearsal', title, status: 'warning', detail: r.reason, fix: r.fix };
     case 'failed':
+      // Cancelled: nothing was shown. A locale the target cannot create fails the real create-database too.
       return {
         id: 'rehearsal',
         title,
-        status: 'unknown',
-        detail: `The rehearsal could not run: ${r.failure.message}`,
+        status: r.failure.problem === 'cancelled' || r.failure.problem === 'locale_unavailable' ? 'blocker' : 'unknown',
+        detail: r.failure.problem === 'cancelled' ? 'The rehearsal was cancelled.' : `The rehearsal could not run: ${r.failure.message}`,
         fix: r.failure.hint,
       };
   }

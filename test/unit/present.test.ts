@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import type { RestoreErrorGroup } from '../../src/core/archive.js';
 import { encryptionCheck } from '../../src/core/encryption.js';
 import type { PreflightReport } from '../../src/core/preflight.js';
+import { rehearsalCheck } from '../../src/core/rehearse.js';
+import type { StepProblem } from '../../src/core/step.js';
 import type { ServerInfo } from '../../src/core/pg.js';
 import type { Side } from '../../src/core/side.js';
 import { statusCodicon, statusSymbol } from '../../src/core/present/icons.js';
@@ -155,5 +157,26 @@ describe('the readiness warning for connections without TLS', () => {
       ]),
       undefined,
     );
+  });
+});
+
+describe('the rehearsal as a readiness check', () => {
+  it('a cancelled rehearsal or a locale the target lacks blocks; another failure is "could not check"', () => {
+    const failed = (problem: StepProblem) =>
+      rehearsalCheck({ outcome: 'failed', durationMs: 1, failure: { problem, message: 'm', hint: 'h' } });
+    assert.equal(failed('cancelled').status, 'blocker');
+    assert.equal(failed('locale_unavailable').status, 'blocker');
+    assert.equal(failed('refused').status, 'unknown');
+  });
+  it('a throwaway database that could not be dropped is named, with the statement to drop it', () => {
+    const check = rehearsalCheck({
+      outcome: 'clean',
+      durationMs: 1,
+      entries: 3,
+      leftover: { database: 'hm_rehearsal_ab', error: 'in use' },
+    });
+    assert.equal(check.status, 'warning');
+    assert.match(check.detail, /"hm_rehearsal_ab" could not be dropped \(in use\)/);
+    assert.match(check.fix ?? '', /DROP DATABASE "hm_rehearsal_ab" WITH \(FORCE\);/);
   });
 });
