@@ -133,6 +133,12 @@ function parseUri(text: string): ParsedConnectionString {
         port = host.slice(colon + 1);
         host = host.slice(0, colon);
       }
+      // "host:5432:/db" (a stray colon) would become the host "host:5432" and fail much later.
+      if (host.includes(':')) {
+        throw new ConnectionStringError(
+          `The host "${host}" in the URI has a stray ":". Write host:port/dbname (IPv6 addresses in brackets: [::1]:5432).`,
+        );
+      }
     }
     if (host !== '') kv.host = safeDecode(host, 'host');
     if (port !== undefined && port !== '') {

@@ -151,8 +151,9 @@ export function exactTablePattern(name: string): string {
 }
 
 /** The table a pg_dump --verbose line starts or finishes dumping, if it is such a line. */
-export function dumpedTable(line: string): string | undefined {
-  return (/dumping contents of table "(.+)"$/.exec(line) ?? /finished item \d+ TABLE DATA (.+)$/.exec(line))?.[1];
+export function dumpedTable(line: string, parallel = false): string | undefined {
+  // With --jobs pg_dump prints both lines for every table: count only the finished ones.
+  return (parallel ? /finished item \d+ TABLE DATA (.+)$/ : /dumping contents of table "(.+)"$/).exec(line)?.[1];
 }
 
 /**
@@ -207,16 +208,20 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
   preparePrivateOutput(o.out, partial, o.format);
   const total = (await countTablesToDump(o.source, o.schemas, o.excludeSchemas)) ?? 0;
   let done = 0;
+  let shownTotal = total;
   o.onProgress?.({ done, total });
+  const parallel = o.format === 'directory' && !!o.jobs && o.jobs > 1;
   const run = await runTool(o.pgDump, args, {
     connection: o.source,
     ...(o.signal ? { signal: o.signal } : {}),
     onLine: (line) => {
       o.onLine?.(line);
-      const table = dumpedTable(line);
+      const table = dumpedTable(line, parallel);
       if (table !== undefined) {
         done++;
-        o.onProgress?.({ done: Math.min(done, total || done), total: Math.max(total, done), label: table });
+        // Never backwards: the total only grows when more tables come than were counted.
+        shownTotal = Math.max(shownTotal, done);
+        o.onProgress?.({ done, total: shownTotal, label: table });
       }
     },
   });

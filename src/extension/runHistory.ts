@@ -107,7 +107,7 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     md.isTrusted = false;
     md.appendMarkdown('**')
       .appendText(r.title)
-      .appendMarkdown(`** — ${r.ok ? 'succeeded' : 'failed'} (exit ${r.exitCode})\n\n`);
+      .appendMarkdown(`** — ${r.ok ? 'succeeded' : r.exitCode === 130 ? 'cancelled' : 'failed'} (exit ${r.exitCode})\n\n`);
     const fact = (label: string, value: string | undefined): void => {
       if (value) md.appendMarkdown(`- ${label}: `).appendText(value).appendMarkdown('\n');
     };

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { defaultJobs } from '../core/step.js';
 
@@ -29,4 +32,15 @@ export function settings(): Settings {
 /** Options for locating the pg tools: the hydraMigrate.pgBinDir setting when it is set. */
 export function toolOptions(cfg: Settings = settings()): { binDir?: string } {
   return cfg.pgBinDir ? { binDir: cfg.pgBinDir } : {};
+}
+
+/** hydraMigrate.dumpFolder (a leading ~ is the home folder), else ~/hydra-migrate-dumps. */
+export function defaultDumpFolder(): string {
+  const configured = vscode.workspace.getConfiguration('hydraMigrate').get<string>('dumpFolder')?.trim();
+  return configured ? configured.replace(/^~(?=$|\/)/, homedir()) : join(homedir(), 'hydra-migrate-dumps');
+}
+
+/** Where to propose saving a report: the workspace folder, else the dump folder, else the home folder. */
+export function defaultSaveFolder(): string {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? (existsSync(defaultDumpFolder()) ? defaultDumpFolder() : homedir());
 }

@@ -5,6 +5,7 @@
  * report is data and is not kept in webview state).
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { countQuery, reportToCsv, reportToMarkdown } from '../core/reportFormat.js';
 import { validate } from '../core/validate.js';
@@ -22,7 +23,7 @@ import {
 import { reportOk, summarize, type ValidationReport } from '../shared/report.js';
 import type { ConnectionStore } from './connectionStore.js';
 import type { ReportStore } from './reportStore.js';
-import { settings } from './settings.js';
+import { defaultSaveFolder, settings } from './settings.js';
 
 export const VIEW_TYPE = 'hydraMigrate.validation';
 const t = vscode.l10n.t;
@@ -298,7 +299,9 @@ export class ValidationPanel implements vscode.Disposable {
     const uri =
       target ??
       (await vscode.window.showSaveDialog({
-        defaultUri: vscode.Uri.file(`${this.args.targetDatabase.replace(/[^\p{L}\p{N}._-]+/gu, '_')}-validation-${stamp}.${ext}`),
+        defaultUri: vscode.Uri.file(
+          join(defaultSaveFolder(), `${this.args.targetDatabase.replace(/[^\p{L}\p{N}._-]+/gu, '_')}-validation-${stamp}.${ext}`),
+        ),
         filters: { [format.toUpperCase()]: [ext] },
       }));
     if (!uri) return undefined;

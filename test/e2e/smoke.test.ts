@@ -218,6 +218,9 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
       undefined,
       { timeout: 10_000 },
     );
+    // It proposes the workspace folder, never the filesystem root.
+    const proposed = await input.inputValue();
+    assert.ok(proposed.startsWith(`${workspace}/`) && /shop_v17-validation-.*\.md$/.test(proposed), proposed);
     await input.fill(out);
     await page.waitForTimeout(300);
     await input.press('Enter');

@@ -97,9 +97,21 @@ describe('dump', () => {
 
   it('directory format with --jobs 2', async () => {
     const out = join(dir, 'app.dir');
-    const result = await dump({ source: side(pg15, DB), ...tools, out, format: 'directory', jobs: 2 });
+    const progress: StepProgress[] = [];
+    const result = await dump({ source: side(pg15, DB), ...tools, out, format: 'directory', jobs: 2, onProgress: (p) => progress.push(p) });
     assert.ok(result.ok, result.failure?.message);
     assert.match(result.command, /--format=directory .*--jobs=2/);
+    // Parallel pg_dump prints two lines per table: progress counts each table once and never goes back.
+    const percent = progress.map((p) => (p.total ? p.done / p.total : 0));
+    assert.ok(
+      percent.every((x, i) => i === 0 || x >= percent[i - 1]!),
+      JSON.stringify(progress),
+    );
+    assert.ok(
+      progress.every((p) => p.done <= p.total),
+      JSON.stringify(progress),
+    );
+    assert.equal(progress.at(-1)?.total, progress[0]?.total, 'the total counted before the dump held');
     assert.ok(statSync(out).isDirectory() && existsSync(join(out, 'toc.dat')));
   });
 

@@ -62,6 +62,7 @@ describe('parseConnectionString (URIs)', () => {
     ['mysql://u@h/d', /Unsupported URI scheme "mysql:\/\/"/],
     ['postgresql://u@h:99999/d', /out of range/],
     ['postgresql://u@h:port/d', /port in the URI is not a number/],
+    ['postgresql://u@127.0.0.1:33747:/shop', /stray ":"/],
     ['postgresql://u@h/d?sslmode=sometimes', /not an sslmode/],
     ['postgresql://h/d', /names no user/],
     ['postgresql://u@h1,h2/d', /several hosts/],

@@ -166,7 +166,10 @@ describe('displayCommand', () => {
 describe('progress parsers', () => {
   it('pg_dump --verbose: the table being dumped, serial and parallel', () => {
     assert.equal(dumpedTable('pg_dump: dumping contents of table "public.pgbench_accounts"'), 'public.pgbench_accounts');
-    assert.equal(dumpedTable('pg_dump: finished item 6619 TABLE DATA t048'), 't048');
+    assert.equal(dumpedTable('pg_dump: finished item 6619 TABLE DATA t048', true), 't048');
+    // With --jobs both lines come for every table: only the finished one counts (progress never doubles).
+    assert.equal(dumpedTable('pg_dump: dumping contents of table "public.t048"', true), undefined);
+    assert.equal(dumpedTable('pg_dump: finished item 6619 TABLE DATA t048', false), undefined);
     assert.equal(dumpedTable('pg_dump: reading extensions'), undefined);
   });
   it('pg_restore --verbose: serial lines and parallel "finished item" lines', () => {

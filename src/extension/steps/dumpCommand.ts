@@ -7,10 +7,9 @@ import { ConnectionError } from '../../core/pg.js';
 import { locateTool } from '../../core/pgbin.js';
 import { withSide } from '../../core/side.js';
 import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
-import { settings, toolOptions } from '../settings.js';
+import { defaultDumpFolder, settings, toolOptions } from '../settings.js';
 
 import {
-  defaultDumpFolder,
   failureLines,
   pickConnection,
   pickFlags,

@@ -7,11 +7,10 @@ import { migrate, type MigrateStepName } from '../../core/migrate.js';
 import { type ExplorerNode } from '../explorer.js';
 import type { RunRecord } from '../runHistory.js';
 import type { ValidationReport } from '../../shared/report.js';
-import { settings, toolOptions } from '../settings.js';
+import { defaultDumpFolder, settings, toolOptions } from '../settings.js';
 
 import type { MigrateArgs } from './args.js';
 import {
-  defaultDumpFolder,
   failureLines,
   openStep,
   pickFlags,

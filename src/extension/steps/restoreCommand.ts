@@ -7,11 +7,10 @@ import { analyze } from '../../core/analyze.js';
 import { locateTool } from '../../core/pgbin.js';
 import { restore, schemasInArchive } from '../../core/restore.js';
 import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
-import { settings, toolOptions } from '../settings.js';
+import { defaultDumpFolder, settings, toolOptions } from '../settings.js';
 
 import {
   ask,
-  defaultDumpFolder,
   failureLines,
   isNode,
   pickConnection,

@@ -2,8 +2,6 @@
  * What every step command shares: the context, the typed arguments automation passes instead of
  * prompts, the prompts themselves, and running a step in its terminal with a run record.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { failureLines as presentFailure } from '../../core/present/steps.js';
 import { ansi as style } from '../../core/present/style.js';
@@ -53,11 +51,6 @@ export function profile(ctx: StepCtx, id: string): ConnectionProfile {
 
 export function failureLines(f: StepFailure | undefined): string[] {
   return presentFailure(f, style);
-}
-
-export function defaultDumpFolder(): string {
-  const configured = vscode.workspace.getConfiguration('hydraMigrate').get<string>('dumpFolder')?.trim();
-  return configured ? configured.replace(/^~(?=$|\/)/, homedir()) : join(homedir(), 'hydra-migrate-dumps');
 }
 
 export function timestamp(): string {

@@ -2,10 +2,11 @@
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
+import { defaultDumpFolder } from '../settings.js';
 import { transfer } from '../../core/transfer.js';
 import type { RunRecord } from '../runHistory.js';
 
-import { ask, defaultDumpFolder, failureLines, runRecorded, type StepCommandResult, type StepCtx } from './stepCommand.js';
+import { ask, failureLines, runRecorded, type StepCommandResult, type StepCtx } from './stepCommand.js';
 import type { TransferArgs } from './args.js';
 
 const t = vscode.l10n.t;

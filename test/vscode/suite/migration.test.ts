@@ -334,6 +334,7 @@ describe('Migration steps as commands', function () {
     assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no archive that looks complete');
     const run = api.runs.list()[0]!;
     assert.deepEqual([run.step, run.ok, run.exitCode], ['dump', false, 130]);
+    assert.match((api.runs.getTreeItem(run).tooltip as vscode.MarkdownString).value, /cancelled \(exit 130\)/);
     assert.deepEqual(api.running.names(), [], 'nothing runs any more');
     assert.equal(api.running.statusText(), undefined, 'the status bar item is hidden');
   });
