@@ -43,6 +43,8 @@ export interface ValidationViewState {
   args?: ValidationArgs;
   sort?: { column: string; descending: boolean };
   filter?: 'differences' | 'all';
+  /** The user picked the filter (otherwise it follows the report: differences when there are any). */
+  filterChosen?: boolean;
   search?: string;
   tab?: 'tables' | 'objects';
   page?: number;

@@ -171,6 +171,23 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.match(facts, /0 missing in target/);
     assert.ok((await view.locator('td', { hasText: 'events' }).count()) > 0, 'every table is listed');
     await page.screenshot({ path: join(shots, 'validation.png') });
+    // Another editor tab and back: the view is built again and still shows what it showed.
+    await page.keyboard.press('F1');
+    await quickInput().fill('>New Untitled Text File');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'New Untitled Text File' }).first().click();
+    await page
+      .locator('.tab', { hasText: /^Untitled-/ })
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await page
+      .locator('.tab', { hasText: /^Validate / })
+      .first()
+      .click();
+    await view.locator('h2', { hasText: 'The target matches the source' }).waitFor({ timeout: 30_000 });
+    assert.ok(
+      (await view.locator('td', { hasText: 'events' }).count()) > 0,
+      'still every table after a tab switch (not "No differences.")',
+    );
     // The Runs view lists the five steps.
     await page.locator('.pane-header', { hasText: 'Runs' }).click();
     await page.locator('.monaco-list-row', { hasText: 'Migrate 5/5: analyze shop_v17' }).first().waitFor({ timeout: 10_000 });

@@ -35,7 +35,8 @@ const state: ValidationViewState = {
   ...vscode.getState(),
 };
 let report: ValidationReport | undefined;
-let userChoseFilter = vscode.getState()?.filter !== undefined;
+// Only a filter the user picked is kept; the default follows each report (a saved default is no choice).
+let userChoseFilter = vscode.getState()?.filterChosen === true;
 const root = document.getElementById('root')!;
 // What to validate again after a window reload (the serializer reads it from the state).
 if (!state.args && root.dataset.args) {
@@ -172,6 +173,7 @@ function tablesTab(r: ValidationReport): { node: HTMLElement; shown: number; tot
   filter.value = state.filter ?? 'differences';
   filter.addEventListener('change', () => {
     state.filter = filter.value as 'differences' | 'all';
+    state.filterChosen = true;
     userChoseFilter = true;
     state.page = 0;
     save();
