@@ -86,21 +86,9 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
     try {
       src = await connectSide(o.source);
       report.source = await serverInfo(src);
-      checks.push({
-        id: 'source',
-        title: 'Source server reachable',
-        status: 'ok',
-        detail: `PostgreSQL ${report.source.serverVersion} as ${report.source.currentUser}${report.source.superuser ? ' (superuser)' : ''}, SSL ${report.source.ssl ? 'on' : 'off'}.`,
-      });
+      checks.push(reachableCheck('source', report.source));
     } catch (err) {
-      const e = err instanceof ConnectionError ? err.explained : undefined;
-      checks.push({
-        id: 'source',
-        title: 'Source server reachable',
-        status: 'blocker',
-        detail: e?.message ?? String(err),
-        fix: e?.hint ?? '',
-      });
+      checks.push(unreachableCheck('source', err));
     }
     // 2. Target reachable (its database may not exist yet: then the maintenance database).
     try {
@@ -108,21 +96,9 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
       report.targetDatabase = { name: targetDb, exists: contents.exists, objects: contents.objects + contents.schemas };
       tgt = await connectSide(contents.exists ? o.target : onDatabase(o.target, 'postgres'));
       report.target = await serverInfo(tgt);
-      checks.push({
-        id: 'target',
-        title: 'Target server reachable',
-        status: 'ok',
-        detail: `PostgreSQL ${report.target.serverVersion} as ${report.target.currentUser}${report.target.superuser ? ' (superuser)' : ''}, SSL ${report.target.ssl ? 'on' : 'off'}.`,
-      });
+      checks.push(reachableCheck('target', report.target));
     } catch (err) {
-      const e = err instanceof ConnectionError ? err.explained : undefined;
-      checks.push({
-        id: 'target',
-        title: 'Target server reachable',
-        status: 'blocker',
-        detail: e?.message ?? String(err),
-        fix: e?.hint ?? '',
-      });
+      checks.push(unreachableCheck('target', err));
     }
 
     const encryption = encryptionCheck([
@@ -378,6 +354,23 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
   // Cancelled while checking: nothing was shown to be ready.
   report.ready = !blocked && !!report.source && !!report.target && !o.signal?.aborted;
   return report;
+}
+
+const reachableTitle = (role: 'source' | 'target'): string => `${role === 'source' ? 'Source' : 'Target'} server reachable`;
+
+function reachableCheck(role: 'source' | 'target', info: ServerInfo): PreflightCheck {
+  const who = `${info.currentUser}${info.superuser ? ' (superuser)' : ''}`;
+  return {
+    id: role,
+    title: reachableTitle(role),
+    status: 'ok',
+    detail: `PostgreSQL ${info.serverVersion} as ${who}, SSL ${info.ssl ? 'on' : 'off'}.`,
+  };
+}
+
+function unreachableCheck(role: 'source' | 'target', err: unknown): PreflightCheck {
+  const e = err instanceof ConnectionError ? err.explained : undefined;
+  return { id: role, title: reachableTitle(role), status: 'blocker', detail: e?.message ?? String(err), fix: e?.hint ?? '' };
 }
 
 /** Exit status for the CLI: 0 ready, 1 blocking problems, 2 could not check (a server unreachable). */

@@ -142,26 +142,17 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         done += k;
         o.onProgress?.({ done: Math.min(done, total * 2), total: total * 2 });
       };
-      await Promise.all([
+      const countAll = (clients: pg.Client[], list: TableMeta[], into: Map<string, CountResult>): Promise<void> =>
         inPool(
-          countSrc,
-          batches(srcList, batchSize),
+          clients,
+          batches(list, batchSize),
           async (c, b) => {
-            for (const [k, v] of await countBatch(c, b, !!o.checksums, o.signal)) srcCounts.set(k, v);
+            for (const [k, v] of await countBatch(c, b, !!o.checksums, o.signal)) into.set(k, v);
             progress(b.length);
           },
           o.signal,
-        ),
-        inPool(
-          countTgt,
-          batches(tgtList, batchSize),
-          async (c, b) => {
-            for (const [k, v] of await countBatch(c, b, !!o.checksums, o.signal)) tgtCounts.set(k, v);
-            progress(b.length);
-          },
-          o.signal,
-        ),
-      ]);
+        );
+      await Promise.all([countAll(countSrc, srcList, srcCounts), countAll(countTgt, tgtList, tgtCounts)]);
     }
 
     // Partitioned parents: the sum of their partitions' rows (count(*) on the parent would read them again).
