@@ -9,7 +9,8 @@ import { formatBytes, listDatabases, listSchemas, listTables, type QueryFn } fro
 import { connect, ConnectionError, testConnection } from '../core/pg.js';
 import { redact } from '../core/errors.js';
 import { UsageError, type Io } from './io.js';
-import { connectTimeoutOption, runStep, STEP_VERBS } from './verbs.js';
+import { connectTimeoutOption } from './options.js';
+import { runStep, STEP_VERBS } from './verbs.js';
 
 declare const HYDRA_MIGRATE_VERSION: string;
 const VERSION = typeof HYDRA_MIGRATE_VERSION === 'string' ? HYDRA_MIGRATE_VERSION : 'dev';
@@ -34,8 +35,13 @@ Usage:
   hydra-migrate create-database --target URI [--like SOURCE_URI [--create-roles] [--create-extensions]] [--owner ROLE] [--json]
   hydra-migrate restore --target URI --in PATH [--jobs N] [--no-owner] [--no-acl] [--no-table-access-method]
                      [--schema NAME]... [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--json]
-  hydra-migrate migrate --source URI --target URI --dump PATH [--format custom|directory] [--jobs N]
-                     [--no-owner] [--no-acl] [--no-table-access-method] [--rehearse] [--json]
+  hydra-migrate migrate --source URI --target URI --dump PATH [--plan auto|stream|directory|custom] [--jobs N]
+                     [--no-owner] [--no-acl] [--no-table-access-method] [--rehearse] [--no-analyze]
+                     [--no-validate] [--checksums] [--json]
+                     --plan auto (default) picks from the source's sizes: stream (dump and load at
+                     the same time, archive kept) when one table dominates or the data is small,
+                     directory (-Fd -j N both ways) when many similar tables keep N jobs busy.
+                     Ends with the validation of every table (exit 1 if anything differs).
   hydra-migrate validate --source URI --target URI [--checksums] [--estimate] [--schema NAME]...
                      [--concurrency N] [--all] [--json]
 
@@ -58,7 +64,7 @@ Options:
 
 Exit codes: 0 success, 1 the step failed (preflight: blocking problems; validate: differences),
 2 bad usage or could not run (preflight/validate: a server could not be reached).
-Defaults: --format directory with --jobs = CPU cores (the fastest dump + restore measured).`;
+Defaults: --jobs = CPU cores; dump --format directory; migrate --plan auto.`;
 
 export async function main(argv: string[], io: Io): Promise<number> {
   let parsed;
@@ -105,6 +111,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
         all: { type: 'boolean', default: false },
         'create-extensions': { type: 'boolean', default: false },
         rehearse: { type: 'boolean', default: false },
+        plan: { type: 'string' },
+        'no-validate': { type: 'boolean', default: false },
+        'no-analyze': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },

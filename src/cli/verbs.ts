@@ -6,87 +6,24 @@
 import { resolve } from 'node:path';
 import { summarizeToc } from '../core/archive.js';
 import { formatBytes } from '../core/catalog.js';
-import { ConnectionStringError, parseConnectionString } from '../core/connection.js';
-import { migrate } from '../core/migrate.js';
 import { formatReportText } from '../core/reportFormat.js';
 import { validate } from '../core/validate.js';
 import { ValidationError } from '../core/validateInventory.js';
 import { locateTool, ToolNotFoundError } from '../core/pgbin.js';
 import { preflight, preflightExitCode } from '../core/preflight.js';
-import { duration, failureLines, preflightText, restoreErrorLines, stepRecordLine } from '../core/present/steps.js';
+import { preflightText, restoreErrorLines } from '../core/present/steps.js';
 import { escapeControl, plain } from '../core/present/style.js';
 import { createDatabase, prepareTarget } from '../core/createDatabase.js';
-import { DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS, dump, type ArchiveFormat } from '../core/dump.js';
+import { dump } from '../core/dump.js';
 import { readDatabaseLocale } from '../core/inspect.js';
 import { restore } from '../core/restore.js';
-import { DEFAULT_CONNECT_TIMEOUT_SECONDS, onDatabase, sideDatabase, type Side, type SideRole } from '../core/side.js';
-import { defaultJobs, type StepFailure } from '../core/step.js';
+import { onDatabase, sideDatabase } from '../core/side.js';
+import type { StepFailure } from '../core/step.js';
 import { UsageError, type Io } from './io.js';
+import { migrateVerb } from './migrateVerb.js';
+import { bool, failureText, formatOf, jobsOf, list, lockWaitOption, ms, side, sideFrom, str, type Values } from './options.js';
 
 export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate', 'validate'];
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
-const bool = (v: Values, k: string): boolean => v[k] === true;
-const list = (v: Values, k: string): string[] => (Array.isArray(v[k]) ? v[k] : []);
-
-/** --connect-timeout SECONDS (default 10), for every connection a verb opens, its tools' included. */
-export function connectTimeoutOption(v: Values): number {
-  const text = str(v, 'connect-timeout');
-  if (text === undefined) return DEFAULT_CONNECT_TIMEOUT_SECONDS;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError('--connect-timeout must be a positive number of seconds.');
-  return n;
-}
-
-/** --lock-wait-timeout SECONDS (default 30): how long a dump or a validation waits for a locked table. */
-function lockWaitOption(v: Values): number {
-  const text = str(v, 'lock-wait-timeout');
-  if (text === undefined) return DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new UsageError('--lock-wait-timeout must be a positive number of seconds.');
-  return n;
-}
-
-/** The side named by --source/--target (or --like, a source), its password from the environment. */
-function sideFrom(v: Values, option: 'source' | 'target' | 'like', role: SideRole, env: NodeJS.ProcessEnv): Side {
-  const uri = str(v, option);
-  if (!uri) throw new UsageError(`--${option} postgresql://user@host:port/dbname is required.`);
-  try {
-    const parsed = parseConnectionString(uri);
-    const password = env[role === 'source' ? 'HYDRA_SOURCE_PASSWORD' : 'HYDRA_TARGET_PASSWORD'] ?? parsed.password ?? env.PGPASSWORD;
-    return { role, profile: parsed.target, password, database: parsed.target.database, connectTimeoutSeconds: connectTimeoutOption(v) };
-  } catch (e) {
-    if (e instanceof ConnectionStringError) throw new UsageError(`--${option}: ${e.message}`);
-    throw e;
-  }
-}
-
-function side(v: Values, key: SideRole, env: NodeJS.ProcessEnv): Side {
-  return sideFrom(v, key, key, env);
-}
-
-function jobsOf(v: Values): number {
-  const text = str(v, 'jobs');
-  if (text === undefined) return defaultJobs();
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError('--jobs must be a whole number from 1 to 64.');
-  return n;
-}
-
-function formatOf(v: Values): ArchiveFormat {
-  const f = str(v, 'format') ?? 'directory';
-  if (f === 'custom' || f === 'c') return 'custom';
-  if (f === 'directory' || f === 'd') return 'directory';
-  throw new UsageError(`--format must be custom or directory (not "${f}").`);
-}
-
-function failureText(f: StepFailure): string {
-  return failureLines(f, plain).join('\n');
-}
-
-const ms = duration;
 
 /** What every step's --json output starts with. */
 function stepJson(r: {
@@ -287,66 +224,8 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         }
         return result.ok ? 0 : 1;
       }
-      case 'migrate': {
-        const dumpPath = str(v, 'dump');
-        if (!dumpPath) throw new UsageError('migrate needs --dump PATH for the archive it writes.');
-        const confirm = str(v, 'confirm-non-empty');
-        const result = await migrate({
-          source: side(v, 'source', io.env),
-          target: side(v, 'target', io.env),
-          dumpPath: resolve(dumpPath),
-          format: formatOf(v),
-          jobs: jobsOf(v),
-          noOwner: bool(v, 'no-owner'),
-          noAcl: bool(v, 'no-acl'),
-          noTableAccessMethod: bool(v, 'no-table-access-method'),
-          overwriteDump: bool(v, 'overwrite'),
-          rehearse: bool(v, 'rehearse'),
-          ...binOpts,
-          ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
-          lockWaitTimeoutSeconds: lockWaitOption(v),
-          signal: controller.signal,
-          onStep: (step, state, record) => {
-            if (json) return;
-            if (state === 'start') io.stderr(`\n== ${step} ==`);
-            else if (record) io.stderr(stepRecordLine(record, plain));
-          },
-          onLine: (step, line) => {
-            if (!json && step !== 'preflight') io.stderr(escapeControl(line, false));
-          },
-        });
-        if (json) {
-          io.stdout(
-            JSON.stringify(
-              {
-                ok: result.ok,
-                failedStep: result.failedStep,
-                durationMs: Math.round(result.durationMs),
-                steps: result.steps,
-                preflight: result.preflight && { ready: result.preflight.ready, checks: result.preflight.checks },
-                archive: result.dump?.archive && {
-                  path: result.dump.archive.path,
-                  sha256: result.dump.archive.sha256,
-                  sizeBytes: result.dump.archive.sizeBytes,
-                  entries: result.dump.archive.entries,
-                },
-                restoreErrors: result.restore?.errors,
-              },
-              null,
-              2,
-            ),
-          );
-        } else {
-          if (result.preflight && !result.preflight.ready) io.stderr(preflightText(result.preflight, plain));
-          const failed = result.steps.find((s) => s.step === result.failedStep);
-          if (result.ok)
-            io.stdout(
-              `Migration finished in ${ms(result.durationMs)}: ${result.steps.map((s) => `${s.step} ${s.skipped ? 'skipped' : ms(s.durationMs)}`).join(', ')}.`,
-            );
-          else if (failed?.failure) io.stderr(`\nMigration stopped at ${failed.step}: ${failureText(failed.failure)}`);
-        }
-        return result.ok ? 0 : 1;
-      }
+      case 'migrate':
+        return migrateVerb(v, io, { json, binOpts, signal: controller.signal });
       case 'validate': {
         const concurrencyText = str(v, 'concurrency');
         const concurrency = concurrencyText !== undefined ? Number(concurrencyText) : 4;

@@ -78,8 +78,10 @@ export type DumpResult =
  */
 export const DEFAULT_COMPRESSION = 1;
 
-export function buildDumpArgs(o: DumpSelection, file: string): string[] {
-  const args = ['--verbose', '--no-password', `--format=${o.format === 'directory' ? 'directory' : 'custom'}`, `--file=${file}`];
+/** pg_dump's arguments; without `file` it writes the archive (custom format) to its stdout. */
+export function buildDumpArgs(o: DumpSelection, file?: string): string[] {
+  const args = ['--verbose', '--no-password', `--format=${o.format === 'directory' ? 'directory' : 'custom'}`];
+  if (file !== undefined) args.push(`--file=${file}`);
   if (o.format === 'directory' && o.jobs && o.jobs > 1) args.push(`--jobs=${o.jobs}`);
   if (o.schemaOnly) args.push('--schema-only');
   if (o.noSubscriptions) args.push('--no-subscriptions');
@@ -98,6 +100,18 @@ export function buildDumpArgs(o: DumpSelection, file: string): string[] {
   args.push(`--compress=${o.compress ?? DEFAULT_COMPRESSION}`);
   args.push(`--lock-wait-timeout=${Math.round((o.lockWaitTimeoutSeconds ?? DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS) * 1000)}`);
   return args;
+}
+
+/** Why pg_dump failed, in plain words; a table locked by another session is said so. */
+export function explainDumpFailure(run: ToolRun, o: Pick<DumpOptions, 'source' | 'lockWaitTimeoutSeconds'>): StepFailure {
+  // pg_dump enforces --lock-wait-timeout with a statement_timeout around LOCK TABLE.
+  const locked = run.stderrLines.find((l) => /lock timeout|could not obtain lock|canceling statement due to statement timeout/i.test(l));
+  if (!locked) return explainToolFailure(run, o.source);
+  return {
+    problem: 'lock_timeout',
+    message: `A source table is locked by another session; pg_dump waited ${o.lockWaitTimeoutSeconds ?? DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS} s and gave up: ${locked.replace(/^pg_dump: (error|detail): /, '')}. The partial archive was removed.`,
+    hint: 'Find the session holding the lock (pg_locks, pg_stat_activity) or dump when it is released; or wait longer (--lock-wait-timeout / hydraMigrate.lockWaitTimeoutSeconds).',
+  };
 }
 
 /** Splits `schema.table` at the first dot; undefined for a bare name. */
@@ -161,7 +175,7 @@ export function dumpedTable(line: string, parallel = false): string | undefined 
  * is created 0700; a custom-format file is created 0600 before pg_dump writes into it (pg_dump
  * keeps the mode of a file it truncates); pg_dump creates a directory archive 0700 itself.
  */
-function preparePrivateOutput(out: string, partial: string, format: ArchiveFormat): void {
+export function preparePrivateOutput(out: string, partial: string, format: ArchiveFormat): void {
   privateFolder(dirname(out));
   if (format === 'custom') writeFileSync(partial, '', { mode: 0o600 });
 }
@@ -234,19 +248,7 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
         cancelled: true,
       });
     }
-    // pg_dump enforces --lock-wait-timeout with a statement_timeout around LOCK TABLE.
-    const locked = run.stderrLines.find((l) => /lock timeout|could not obtain lock|canceling statement due to statement timeout/i.test(l));
-    if (locked) {
-      return fail(
-        {
-          problem: 'lock_timeout',
-          message: `A source table is locked by another session; pg_dump waited ${o.lockWaitTimeoutSeconds ?? DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS} s and gave up: ${locked.replace(/^pg_dump: (error|detail): /, '')}. The partial archive was removed.`,
-          hint: 'Find the session holding the lock (pg_locks, pg_stat_activity) or dump when it is released; or wait longer (--lock-wait-timeout / hydraMigrate.lockWaitTimeoutSeconds).',
-        },
-        base,
-      );
-    }
-    return fail(explainToolFailure(run, o.source), base);
+    return fail(explainDumpFailure(run, o), base);
   }
   const verified = await readArchive(o.pgRestore, partial, o.signal);
   if (!verified.ok) {

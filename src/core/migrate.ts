@@ -1,6 +1,8 @@
 /**
- * The whole migration in order: readiness checks, dump, create the target database (when
- * missing), restore, analyze. Stops at the first failure and says which step failed and why.
+ * The whole migration in order: readiness checks, the plan (from the source's sizes), then either
+ * dump, create the target database (when missing), restore; or, streamed, create the database,
+ * dump and load at the same time, indexes and constraints; then analyze. Stops at the first
+ * failure and says which step failed and why.
  */
 import { analyze } from './analyze.js';
 import { createDatabase } from './createDatabase.js';
@@ -8,7 +10,9 @@ import { dump, type ArchiveFormat, type ArchiveInfo, type DumpResult } from './d
 import { readDatabaseLocale } from './inspect.js';
 import { locateTool } from './pgbin.js';
 import { preflight, type PreflightReport } from './preflight.js';
+import { choosePlan, readDataShape, type MigrationPlan, type PlanRequest } from './plan.js';
 import { restore, type RestoreResult } from './restore.js';
+import { restorePostData, streamDumpAndLoad, type StreamOptions } from './stream.js';
 import { onDatabase, sideDatabase, type Side } from './side.js';
 import { defaultJobs, type StepFailure, type StepProgress } from './step.js';
 
@@ -30,7 +34,14 @@ export interface MigrateOptions {
   source: Side;
   /** Target server; `database` is the database to create/restore into. */
   target: Side;
+  /**
+   * The archive. With the plan chosen automatically, a path ending in .dir or .dump gets the
+   * suffix of the format the plan writes (the result's archive says where it went).
+   */
   dumpPath: string;
+  /** How the data moves (default auto: from the source's sizes, see plan.ts). */
+  plan?: PlanRequest;
+  /** Older name for plan 'directory' / 'custom'. */
   format?: ArchiveFormat;
   jobs?: number;
   noOwner?: boolean;
@@ -47,7 +58,11 @@ export interface MigrateOptions {
   signal?: AbortSignal;
   onStep?: (step: MigrateStepName, state: 'start' | 'end', record?: MigrateStepRecord) => void;
   onLine?: (step: MigrateStepName, line: string) => void;
+  /** A step's command line, as soon as it is known (before it runs). */
+  onCommand?: (step: MigrateStepName, command: string) => void;
   onProgress?: (step: MigrateStepName, p: StepProgress) => void;
+  /** The plan, once chosen (after the readiness checks, before the dump). */
+  onPlan?: (plan: MigrationPlan, dumpPath: string) => void;
   /** The readiness report, as soon as it is known (before the preflight step ends). */
   onPreflight?: (report: PreflightReport) => void;
 }
@@ -56,6 +71,7 @@ export interface MigrateResult {
   ok: boolean;
   steps: MigrateStepRecord[];
   preflight?: PreflightReport;
+  plan?: MigrationPlan;
   dump?: DumpResult;
   restore?: RestoreResult;
   failedStep?: MigrateStepName;
@@ -67,7 +83,6 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   const steps: MigrateStepRecord[] = [];
   const result: MigrateResult = { ok: false, steps, durationMs: 0 };
   const jobs = o.jobs ?? defaultJobs();
-  const format = o.format ?? 'directory';
   const targetDb = sideDatabase(o.target);
   const target = onDatabase(o.target, targetDb);
   const finish = (record: MigrateStepRecord): boolean => {
@@ -84,12 +99,13 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   const callbacks = (step: MigrateStepName) => ({
     ...(o.signal ? { signal: o.signal } : {}),
     onLine: (line: string) => o.onLine?.(step, line),
+    onCommand: (command: string) => o.onCommand?.(step, command),
     onProgress: (p: StepProgress) => o.onProgress?.(step, p),
   });
 
   // 1. Readiness checks
   o.onStep?.('preflight', 'start');
-  let t0 = performance.now();
+  const t0 = performance.now();
   const checks = await preflight({
     source: o.source,
     target,
@@ -125,89 +141,120 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     })
   )
     return done();
-  const dumpPath = o.dumpPath;
   const binOpts = o.binDir ? { binDir: o.binDir } : {};
-  const [pgDump, pgRestore, vacuumdb] = await Promise.all([
+  const [pgDump, pgRestore, vacuumdb, shape] = await Promise.all([
     locateTool('pg_dump', binOpts),
     locateTool('pg_restore', binOpts),
     locateTool('vacuumdb', binOpts).catch(() => undefined),
+    readDataShape(o.source).catch(() => undefined),
   ]);
+  const requested = o.plan ?? o.format ?? 'auto';
+  const plan = choosePlan(shape, jobs, requested);
+  const dumpPath = requested === 'auto' ? withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump') : o.dumpPath;
+  result.plan = plan;
+  o.onPlan?.(plan, dumpPath);
 
-  // 2. Dump
-  o.onStep?.('dump', 'start');
-  const dumped = await dump({
-    source: o.source,
-    pgDump: pgDump.path,
-    pgRestore: pgRestore.path,
-    out: dumpPath,
-    format,
-    ...(format === 'directory' ? { jobs } : {}),
-    ...(o.noOwner ? { noOwner: true } : {}),
-    ...(o.noAcl ? { noAcl: true } : {}),
-    ...(o.overwriteDump ? { overwrite: true } : {}),
-    ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
-    ...callbacks('dump'),
-  });
-  result.dump = dumped;
-  if (
-    !finish({
+  const createStep = async (): Promise<boolean> => {
+    o.onStep?.('create-database', 'start');
+    const t1 = performance.now();
+    if (checks.targetDatabase.exists)
+      return finish({ step: 'create-database', ok: true, skipped: true, durationMs: 0, detail: `"${targetDb}" exists already` });
+    const locale = await readDatabaseLocale(o.source);
+    const created = await createDatabase(onDatabase(o.target, 'postgres'), targetDb, locale);
+    return finish({
+      step: 'create-database',
+      ok: created.ok,
+      durationMs: performance.now() - t1,
+      command: created.sql,
+      ...(created.failure ? { failure: created.failure } : {}),
+    });
+  };
+  const dumpStep = (dumped: DumpResult, note = ''): boolean =>
+    finish({
       step: 'dump',
       ok: dumped.ok,
       durationMs: dumped.durationMs,
       command: dumped.command,
       ...(dumped.failure ? { failure: dumped.failure } : {}),
       ...(dumped.archive
-        ? { detail: `${dumped.archive.entries} entries, sha256 ${dumped.archive.sha256}`, archive: withoutToc(dumped.archive) }
+        ? { detail: `${dumped.archive.entries} entries, sha256 ${dumped.archive.sha256}${note}`, archive: withoutToc(dumped.archive) }
         : {}),
-    })
-  )
-    return done();
-
-  // 3. Create the target database like the source
-  o.onStep?.('create-database', 'start');
-  t0 = performance.now();
-  if (checks.targetDatabase.exists) {
-    finish({ step: 'create-database', ok: true, skipped: true, durationMs: 0, detail: `"${targetDb}" exists already` });
-  } else {
-    const locale = await readDatabaseLocale(o.source);
-    const created = await createDatabase(onDatabase(o.target, 'postgres'), targetDb, locale);
-    if (
-      !finish({
-        step: 'create-database',
-        ok: created.ok,
-        durationMs: performance.now() - t0,
-        command: created.sql,
-        ...(created.failure ? { failure: created.failure } : {}),
-      })
-    )
-      return done();
-  }
-
-  // 4. Restore
-  o.onStep?.('restore', 'start');
-  const restored = await restore({
-    target,
-    pgRestore: pgRestore.path,
-    archive: dumpPath,
-    jobs,
-    ...(o.noOwner ? { noOwner: true } : {}),
-    ...(o.noAcl ? { noAcl: true } : {}),
-    ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
-    ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
-    ...callbacks('restore'),
-  });
-  result.restore = restored;
-  if (
-    !finish({
+    });
+  const restoreStep = (restored: RestoreResult): boolean =>
+    finish({
       step: 'restore',
       ok: restored.ok,
       durationMs: restored.durationMs,
       command: restored.command,
       ...(restored.failure ? { failure: restored.failure } : {}),
       detail: `${restored.toc?.entries.length ?? 0} entries, ${restored.errorCount} errors`,
-    })
-  )
-    return done();
+    });
+
+  if (plan.kind === 'stream') {
+    // 2. Create the target database, 3. dump and load at the same time, 4. indexes and constraints.
+    if (!(await createStep())) return done();
+    const streamed: StreamOptions = {
+      source: o.source,
+      target,
+      pgDump: pgDump.path,
+      pgRestore: pgRestore.path,
+      out: dumpPath,
+      jobs: plan.jobs,
+      restoreSettings: RESTORE_SETTINGS,
+      ...(o.noOwner ? { noOwner: true } : {}),
+      ...(o.noAcl ? { noAcl: true } : {}),
+      ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+      ...(o.overwriteDump ? { overwrite: true } : {}),
+      ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
+      ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    };
+    o.onStep?.('dump', 'start');
+    const { dump: dumped, load } = await streamDumpAndLoad(streamed, callbacks('dump'));
+    result.dump = dumped;
+    if (!dumpStep(dumped, `; tables and rows loaded into "${targetDb}" while dumping`) || !load) return done();
+    o.onStep?.('restore', 'start');
+    const restored = await restorePostData(streamed, load, callbacks('restore'));
+    result.restore = restored;
+    if (!restoreStep(restored)) return done();
+  } else {
+    // 2. Dump
+    const format: ArchiveFormat = plan.kind === 'custom' ? 'custom' : 'directory';
+    o.onStep?.('dump', 'start');
+    const dumped = await dump({
+      source: o.source,
+      pgDump: pgDump.path,
+      pgRestore: pgRestore.path,
+      out: dumpPath,
+      format,
+      ...(format === 'directory' ? { jobs } : {}),
+      ...(o.noOwner ? { noOwner: true } : {}),
+      ...(o.noAcl ? { noAcl: true } : {}),
+      ...(o.overwriteDump ? { overwrite: true } : {}),
+      ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
+      ...callbacks('dump'),
+    });
+    result.dump = dumped;
+    if (!dumpStep(dumped)) return done();
+    // 3. Create the target database like the source
+    if (!(await createStep())) return done();
+    // 4. Restore
+    o.onStep?.('restore', 'start');
+    const restored = await restore({
+      target,
+      pgRestore: pgRestore.path,
+      archive: dumpPath,
+      jobs,
+      restoreSettings: RESTORE_SETTINGS,
+      ...(o.noOwner ? { noOwner: true } : {}),
+      ...(o.noAcl ? { noAcl: true } : {}),
+      ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+      ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
+      ...callbacks('restore'),
+    });
+    result.restore = restored;
+    if (!restoreStep(restored)) return done();
+  }
 
   // 5. Analyze
   if (o.skipAnalyze || !vacuumdb) {
@@ -230,6 +277,17 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     });
   }
   return done();
+}
+
+/**
+ * Session settings of the migration's restore sessions (a non-superuser may set both). Measured on
+ * this project's benchmark datasets (bench/migration.ts): see RESTORE_SETTINGS_NOTE in the README.
+ */
+export const RESTORE_SETTINGS: Record<string, string> = { synchronous_commit: 'off', maintenance_work_mem: '256MB' };
+
+/** `path` with its .dir/.dump suffix replaced by `suffix` (other paths unchanged). */
+export function withSuffixOf(path: string, suffix: '.dir' | '.dump'): string {
+  return /\.(dir|dump)$/.test(path) ? path.replace(/\.(dir|dump)$/, suffix) : path;
 }
 
 function withoutToc(archive: ArchiveInfo): Omit<ArchiveInfo, 'toc'> {

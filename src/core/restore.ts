@@ -30,6 +30,8 @@ export interface RestoreFlags {
   singleTransaction?: boolean;
   /** A -L list file for a selective restore. */
   useList?: string;
+  /** Only these sections (pg_restore --section); all by default. */
+  sections?: Array<'pre-data' | 'data' | 'post-data'>;
 }
 
 export interface RestoreOptions extends StepCallbacks, RestoreFlags {
@@ -45,6 +47,8 @@ export interface RestoreOptions extends StepCallbacks, RestoreFlags {
    * object: refused unless this names exactly the target database.
    */
   confirmNonEmptyDatabase?: string;
+  /** Settings of the restore sessions (given to pg_restore through PGOPTIONS). */
+  restoreSettings?: Record<string, string>;
 }
 
 interface RestoreRun {
@@ -60,7 +64,8 @@ interface RestoreRun {
 
 export type RestoreResult = (RestoreRun & { ok: true; failure?: undefined }) | (RestoreRun & { ok: false; failure: StepFailure });
 
-export function buildRestoreArgs(o: RestoreFlags & { archive: string }, database: string): string[] {
+/** pg_restore's arguments; without `archive` it reads the archive from its stdin (a streamed migration). */
+export function buildRestoreArgs(o: RestoreFlags & { archive?: string }, database: string): string[] {
   const args = ['--verbose', '--no-password', `--dbname=${conninfoDbname(database)}`];
   if (o.jobs && o.jobs > 1 && !o.singleTransaction) args.push(`--jobs=${o.jobs}`);
   if (o.noOwner) args.push('--no-owner');
@@ -69,7 +74,8 @@ export function buildRestoreArgs(o: RestoreFlags & { archive: string }, database
   if (o.exitOnError) args.push('--exit-on-error');
   if (o.singleTransaction) args.push('--single-transaction');
   if (o.useList) args.push(`--use-list=${o.useList}`);
-  args.push(o.archive);
+  for (const section of o.sections ?? []) args.push(`--section=${section}`);
+  if (o.archive !== undefined) args.push(o.archive);
   return args;
 }
 
@@ -110,6 +116,13 @@ export function schemasInArchive(toc: Toc): Set<string> {
   return out;
 }
 
+/** PGOPTIONS for the restore sessions: the caller's own PGOPTIONS first, ours after. */
+export function restoreEnvironment(settings: Record<string, string> | undefined): Record<string, string> {
+  const ours = Object.entries(settings ?? {}).map(([k, v]) => `-c ${k}=${v}`);
+  if (!ours.length) return {};
+  return { PGOPTIONS: [process.env.PGOPTIONS, ...ours].filter(Boolean).join(' ') };
+}
+
 /** The entry a pg_restore --verbose line reports as started (serial) or finished (parallel). */
 export function restoredEntry(line: string, parallel: boolean): string | undefined {
   const m = parallel
@@ -123,7 +136,7 @@ const SERVER_GONE =
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
-  const o = await jobsWithinBudget(options);
+  const o = await restoreJobsWithinBudget(options);
   const database = sideDatabase(o.target);
   const args = buildRestoreArgs(o, database);
   const command = displayCommand([o.pgRestore, ...args], o.target);
@@ -179,7 +192,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 }
 
 /** pg_restore -j N holds N connections to the target: at most half of its free ones. */
-async function jobsWithinBudget(o: RestoreOptions): Promise<RestoreOptions> {
+export async function restoreJobsWithinBudget<T extends Pick<RestoreOptions, 'jobs' | 'singleTransaction' | 'target' | 'onLine'>>(
+  o: T,
+): Promise<T> {
   if (!o.jobs || o.jobs <= 1 || o.singleTransaction) return o;
   return { ...o, jobs: await budgetedJobs(onDatabase(o.target, 'postgres'), o.jobs, 0, o.onLine) };
 }
@@ -213,13 +228,13 @@ async function runRestore(
   started: number,
   fail: (failure: StepFailure, extra?: Partial<RestoreRun>) => RestoreResult,
 ): Promise<RestoreResult> {
-  const database = sideDatabase(o.target);
   const total = toc.entries.length;
   let done = 0;
   o.onProgress?.({ done, total });
   const parallel = !!o.jobs && o.jobs > 1 && !o.singleTransaction;
   const run = await runTool(o.pgRestore, args, {
     connection: o.target,
+    env: restoreEnvironment(o.restoreSettings),
     ...(o.signal ? { signal: o.signal } : {}),
     onLine: (line) => {
       o.onLine?.(line);
@@ -230,6 +245,24 @@ async function runRestore(
       }
     },
   });
+  const outcome = restoreOutcome(o.target, run, toc, command, started, fail);
+  if (outcome.ok) o.onProgress?.({ done: total, total });
+  return outcome;
+}
+
+/**
+ * A restore's verdict from what pg_restore wrote (one run, or the runs of a streamed migration
+ * merged): cancelled, ok only with no error at all, the server gone, or the errors grouped.
+ */
+export function restoreOutcome(
+  target: Side,
+  run: ToolRun,
+  toc: Toc,
+  command: string,
+  started: number,
+  fail: (failure: StepFailure, extra?: Partial<RestoreRun>) => RestoreResult,
+): RestoreResult {
+  const database = sideDatabase(target);
   const grouped = groupRestoreErrors(run.stderrLines);
   const base = {
     run,
@@ -246,15 +279,12 @@ async function runRestore(
     );
     return fail(failure, { ...base, cancelled: true });
   }
-  if (run.exitCode === 0 && grouped.total === 0) {
-    o.onProgress?.({ done: total, total });
-    return { ok: true, cancelled: false, command, ...base };
-  }
-  if (grouped.total === 0) return fail(explainToolFailure(run, o.target), base);
+  if (run.exitCode === 0 && grouped.total === 0) return { ok: true, cancelled: false, command, ...base };
+  if (grouped.total === 0) return fail(explainToolFailure(run, target), base);
   // The server went away (restart, crash, network): say that, not "N errors".
   const lost = run.stderrLines.find((l) => SERVER_GONE.test(l));
   if (lost) {
-    const e = explainToolFailure({ ...run, stderrLines: [lost] }, o.target);
+    const e = explainToolFailure({ ...run, stderrLines: [lost] }, target);
     return fail(
       {
         problem: e.problem === 'tool_failed' ? 'server_closed' : e.problem,

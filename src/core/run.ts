@@ -3,6 +3,7 @@
  * child's environment, streams its output line by line, and stops it (and its children) within
  * two seconds when the AbortSignal fires.
  */
+import type { Readable, Writable } from 'node:stream';
 import { libpqEnvironment } from './connection.js';
 import { connectTimeoutOf, sideDatabase, type Side } from './side.js';
 
@@ -29,6 +30,10 @@ export interface RunToolOptions {
   /** Keep stdout in memory (for pg_restore -l); otherwise it is streamed to onLine only. */
   captureStdout?: boolean;
   cwd?: string;
+  /** Hand the child's stdin over (piped) instead of closing it: pg_restore reading an archive from a pipe. */
+  onStdin?: (stdin: Writable) => void;
+  /** Hand the child's raw stdout over instead of splitting it into lines: pg_dump writing an archive to a pipe. */
+  onStdout?: (stdout: Readable) => void;
 }
 
 /** Quotes one argument for display the way a POSIX shell would need it. */
@@ -73,7 +78,7 @@ export async function runTool(tool: string, args: string[], options: RunToolOpti
     env,
     extendEnv: true,
     reject: false,
-    stdin: 'ignore',
+    stdin: options.onStdin ? 'pipe' : 'ignore',
     buffer: false,
     detached: true, // own process group: cancelling kills pg_dump's parallel workers too
     ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -99,10 +104,13 @@ export async function runTool(tool: string, args: string[], options: RunToolOpti
   const err = splitter('stderr');
   const out = splitter('stdout');
   child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-  child.stdout?.on('data', (chunk: Buffer) => {
-    if (options.captureStdout) stdout += chunk.toString();
-    else out.push(chunk);
-  });
+  if (options.onStdin && child.stdin) options.onStdin(child.stdin);
+  if (options.onStdout && child.stdout) options.onStdout(child.stdout);
+  else
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (options.captureStdout) stdout += chunk.toString();
+      else out.push(chunk);
+    });
   let cancelled = false;
   const kill = (): void => {
     cancelled = true;

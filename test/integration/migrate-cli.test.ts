@@ -61,7 +61,7 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
   });
 
   it('migrates everything: every table with every row, columnar kept, objects, sequences, large objects', () => {
-    const dump = join(dir, 'shop.dir');
+    const dump = join(dir, 'shop.dir'); // the plan streams this small database: the archive becomes shop.dump
     const r = run(
       ['migrate', '--source', src(), '--target', tgt('shop_v17'), '--dump', dump, '--no-owner', '--no-acl', '--json'],
       passwords(),
@@ -73,13 +73,19 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
       doc.steps.map((s: { step: string; ok: boolean }) => [s.step, s.ok]),
       [
         ['preflight', true],
-        ['dump', true],
         ['create-database', true],
+        ['dump', true],
         ['restore', true],
         ['analyze', true],
       ],
     );
+    assert.equal(doc.plan.kind, 'stream');
+    assert.equal(doc.archive.path, join(dir, 'shop.dump'));
+    assert.equal(doc.archive.format, 'custom');
     assert.match(doc.archive.sha256, /^[0-9a-f]{64}$/);
+    // The migration ends with the validation of every table.
+    assert.equal(doc.validation.ok, true);
+    assert.ok(doc.validation.tables.some((t: { name: string; status: string }) => t.name === 'events' && t.status === 'match'));
     assert.ok(!JSON.stringify(doc).includes(MIGRATOR_PASSWORD) && !JSON.stringify(doc).includes(pg17.adminPassword));
   });
 
@@ -104,10 +110,55 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
   });
 
   it('restore refuses the now non-empty database, and restores only with that exact name confirmed', async () => {
-    const refused = run(['restore', '--target', tgt('shop_v17'), '--in', join(dir, 'shop.dir')], passwords());
+    const refused = run(['restore', '--target', tgt('shop_v17'), '--in', join(dir, 'shop.dump')], passwords());
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /"shop_v17" is not empty/);
     assert.equal(await scalar(pg17, 'shop_v17', 'SELECT count(*) FROM public.audit_log'), '250', 'nothing restored');
+  });
+
+  it('--plan directory: a parallel directory archive, the human output names the plan, the steps and the validation', () => {
+    const dump = join(dir, 'shop-dir.dir');
+    const r = run(
+      ['migrate', '--source', src(), '--target', tgt('shop_dir'), '--dump', dump, '--no-owner', '--no-acl', '--plan', 'directory'],
+      passwords(),
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /Plan: Parallel directory archive \(\d+ jobs? for the dump and the restore\), as asked\./);
+    assert.match(
+      r.stderr,
+      /== dump ==\n\$ PGHOST=127\.0\.0\.1 .*pg_dump .*--format=directory/,
+      'the command is shown before the step runs',
+    );
+    assert.match(r.stderr, /== validate ==/);
+    assert.match(r.stdout, /Migration finished in .*: preflight .*, dump .*, create-database .*, restore .*, analyze .*, validated\./);
+    assert.ok(existsSync(join(dump, 'toc.dat')));
+  });
+
+  it('--no-validate --no-analyze: the work of the guide (dump, create, restore) and nothing more', () => {
+    const r = run(
+      [
+        'migrate',
+        '--source',
+        src(),
+        '--target',
+        tgt('shop_bare'),
+        '--dump',
+        join(dir, 'bare.dump'),
+        '--no-owner',
+        '--no-acl',
+        '--no-validate',
+        '--no-analyze',
+        '--json',
+      ],
+      passwords(),
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.validation, undefined);
+    assert.equal(doc.steps.find((s: { step: string }) => s.step === 'analyze').skipped, true);
+    const bad = run(['migrate', '--source', src(), '--target', tgt('x'), '--dump', join(dir, 'x.dump'), '--plan', 'fast'], passwords());
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--plan must be one of auto, stream, directory, custom \(not "fast"\)/);
   });
 
   it('migrate into an existing non-empty database stops at preflight', () => {

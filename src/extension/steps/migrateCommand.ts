@@ -67,27 +67,41 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
   const sourceDb = args.sourceDatabase ?? s.database;
   const targetDb = args.targetDatabase ?? sourceDb;
   const cfg = settings();
-  const format = args.format ?? 'directory';
-  const dumpPath =
-    args.dumpPath ?? join(defaultDumpFolder(), `${safeFileName(sourceDb)}-${timestamp()}${format === 'custom' ? '.dump' : '.dir'}`);
+  // The plan (streamed or parallel) is chosen from the source's sizes; the archive's suffix follows it.
+  let dumpPath =
+    args.dumpPath ?? join(defaultDumpFolder(), `${safeFileName(sourceDb)}-${timestamp()}${args.format === 'custom' ? '.dump' : '.dir'}`);
   privateFolder(dirname(dumpPath));
-  const titles: Record<MigrateStepName, string> = {
-    preflight: t('Migrate 1/5: readiness checks'),
-    dump: t('Migrate 2/5: dump {0}', sourceDb),
-    'create-database': t('Migrate 3/5: create database {0}', targetDb),
-    restore: t('Migrate 4/5: restore into {0}', targetDb),
-    analyze: t('Migrate 5/5: analyze {0}', targetDb),
-  };
+  let streamed = false;
+  let planLine: string | undefined;
+  const titles = (): Record<MigrateStepName, string> =>
+    streamed
+      ? {
+          preflight: t('Migrate 1/5: readiness checks'),
+          'create-database': t('Migrate 2/5: create database {0}', targetDb),
+          dump: t('Migrate 3/5: dump {0} and load it into {1}', sourceDb, targetDb),
+          restore: t('Migrate 4/5: indexes and constraints of {0}', targetDb),
+          analyze: t('Migrate 5/5: analyze {0}', targetDb),
+        }
+      : {
+          preflight: t('Migrate 1/5: readiness checks'),
+          dump: t('Migrate 2/5: dump {0}', sourceDb),
+          'create-database': t('Migrate 3/5: create database {0}', targetDb),
+          restore: t('Migrate 4/5: restore into {0}', targetDb),
+          analyze: t('Migrate 5/5: analyze {0}', targetDb),
+        };
   const controller = new AbortController();
   const finished: Array<Promise<StepCommandResult>> = [];
   let current: OpenStep | undefined;
+  // Steps whose command was printed when they started (the others print it when they end).
+  const shown = new Set<MigrateStepName>();
   const open = (step: MigrateStepName): OpenStep => {
+    const title = titles()[step];
     current = openStep(
       ctx,
-      titles[step],
+      title,
       {
         step,
-        title: titles[step],
+        title,
         source: `${s.name}/${sourceDb}`,
         target: `${tg.name}/${targetDb}`,
         archivePath: dumpPath,
@@ -102,7 +116,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     source: await sideOf(ctx, s, sourceDb),
     target: await sideOf(ctx, tg, targetDb),
     dumpPath,
-    format,
+    ...(args.format ? { plan: args.format } : {}),
     jobs: args.jobs ?? cfg.jobs,
     ...(args.noOwner ? { noOwner: true } : {}),
     ...(args.noAcl ? { noAcl: true } : {}),
@@ -115,13 +129,18 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     signal: controller.signal,
     onStep: (step, state, record) => {
       if (state === 'start') {
-        open(step);
+        const session = open(step);
+        // The first step after the readiness checks says how the data will move, and why.
+        if (planLine && step !== 'preflight') {
+          session.line(planLine);
+          planLine = undefined;
+        }
         return;
       }
       if (!record) return;
       const session = current ?? open(step);
       current = undefined;
-      if (record.command) session.line(`${style.cyan('$')} ${style.bold(record.command)}`);
+      if (record.command && !shown.has(record.step)) session.line(`${style.cyan('$')} ${style.bold(record.command)}`);
       const summary = [...(record.detail ? [record.detail] : []), ...failureLines(record.failure)];
       const extra: Partial<RunRecord> = {};
       if (record.failure) extra.errorSummary = record.failure.message;
@@ -130,8 +149,17 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
         session.finish({ ok: record.ok || !!record.skipped, summary, cancelled: record.failure?.problem === 'cancelled' }, extra),
       );
     },
+    onPlan: (plan, path) => {
+      dumpPath = path;
+      streamed = plan.kind === 'stream';
+      planLine = `${style.cyan('Plan:')} ${plan.reason}`;
+    },
     onPreflight: (report) => {
       for (const l of preflightLines(report)) current?.line(l);
+    },
+    onCommand: (step, command) => {
+      shown.add(step);
+      current?.line(`${style.cyan('$')} ${style.bold(command)}`);
     },
     onLine: (_step, line) => current?.output(line),
     onProgress: (_step, p) => current?.progress(p),

@@ -1,0 +1,81 @@
+/** The CLI's option readers shared by the verbs: each turns a value into what core wants, or a UsageError that says how to fix it. */
+import { ConnectionStringError, parseConnectionString } from '../core/connection.js';
+import { DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS, type ArchiveFormat } from '../core/dump.js';
+import { PLAN_REQUESTS, type PlanRequest } from '../core/plan.js';
+import { duration, failureLines } from '../core/present/steps.js';
+import { plain } from '../core/present/style.js';
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS, type Side, type SideRole } from '../core/side.js';
+import { defaultJobs, type StepFailure } from '../core/step.js';
+import { UsageError } from './io.js';
+
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+export const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
+export const bool = (v: Values, k: string): boolean => v[k] === true;
+export const list = (v: Values, k: string): string[] => (Array.isArray(v[k]) ? v[k] : []);
+
+/** --connect-timeout SECONDS (default 10), for every connection a verb opens, its tools' included. */
+export function connectTimeoutOption(v: Values): number {
+  const text = str(v, 'connect-timeout');
+  if (text === undefined) return DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError('--connect-timeout must be a positive number of seconds.');
+  return n;
+}
+
+/** --lock-wait-timeout SECONDS (default 30): how long a dump or a validation waits for a locked table. */
+export function lockWaitOption(v: Values): number {
+  const text = str(v, 'lock-wait-timeout');
+  if (text === undefined) return DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new UsageError('--lock-wait-timeout must be a positive number of seconds.');
+  return n;
+}
+
+/** The side named by --source/--target (or --like, a source), its password from the environment. */
+export function sideFrom(v: Values, option: 'source' | 'target' | 'like', role: SideRole, env: NodeJS.ProcessEnv): Side {
+  const uri = str(v, option);
+  if (!uri) throw new UsageError(`--${option} postgresql://user@host:port/dbname is required.`);
+  try {
+    const parsed = parseConnectionString(uri);
+    const password = env[role === 'source' ? 'HYDRA_SOURCE_PASSWORD' : 'HYDRA_TARGET_PASSWORD'] ?? parsed.password ?? env.PGPASSWORD;
+    return { role, profile: parsed.target, password, database: parsed.target.database, connectTimeoutSeconds: connectTimeoutOption(v) };
+  } catch (e) {
+    if (e instanceof ConnectionStringError) throw new UsageError(`--${option}: ${e.message}`);
+    throw e;
+  }
+}
+
+export function side(v: Values, key: SideRole, env: NodeJS.ProcessEnv): Side {
+  return sideFrom(v, key, key, env);
+}
+
+export function jobsOf(v: Values): number {
+  const text = str(v, 'jobs');
+  if (text === undefined) return defaultJobs();
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError('--jobs must be a whole number from 1 to 64.');
+  return n;
+}
+
+export function formatOf(v: Values): ArchiveFormat {
+  const f = str(v, 'format') ?? 'directory';
+  if (f === 'custom' || f === 'c') return 'custom';
+  if (f === 'directory' || f === 'd') return 'directory';
+  throw new UsageError(`--format must be custom or directory (not "${f}").`);
+}
+
+export function planOf(v: Values): PlanRequest {
+  const p = str(v, 'plan');
+  if (p === undefined) return str(v, 'format') !== undefined ? formatOf(v) : 'auto';
+  if (!(PLAN_REQUESTS as readonly string[]).includes(p))
+    throw new UsageError(`--plan must be one of ${PLAN_REQUESTS.join(', ')} (not "${p}").`);
+  if (str(v, 'format') !== undefined) throw new UsageError('Give --plan or --format, not both.');
+  return p as PlanRequest;
+}
+
+export function failureText(f: StepFailure): string {
+  return failureLines(f, plain).join('\n');
+}
+
+export const ms = duration;

@@ -1,0 +1,120 @@
+/**
+ * How a migration moves the data, chosen from what the catalog says about the source:
+ * - `stream`: pg_dump's custom-format output piped into pg_restore while the same bytes go to the
+ *   archive file, then indexes and constraints from that file in parallel. Dump and load overlap,
+ *   which is what pays when one table holds most of the data (parallel jobs cannot split a table).
+ * - `directory`: pg_dump -Fd -j N, then pg_restore -j N: pays when many tables of similar size
+ *   keep N jobs busy.
+ * - `custom`: the guide's pg_dump -Fc, then pg_restore -j N (chosen only when asked for).
+ */
+import { formatBytes } from './catalog.js';
+import { userSchemaSql } from './inspect.js';
+import { withSide, type Side } from './side.js';
+
+export type PlanKind = 'stream' | 'directory' | 'custom';
+export type PlanRequest = PlanKind | 'auto';
+
+export const PLAN_REQUESTS: readonly PlanRequest[] = ['auto', 'stream', 'directory', 'custom'];
+
+export interface DataShape {
+  /** Ordinary tables and materialized views outside system schemas. */
+  tables: number;
+  /** Their heap + TOAST size (pg_table_size), bytes. */
+  dataBytes: number;
+  /** Their indexes (pg_indexes_size), bytes. */
+  indexBytes: number;
+  /** The largest of them by data size. */
+  largest?: { name: string; bytes: number };
+}
+
+export interface MigrationPlan {
+  kind: PlanKind;
+  /** Parallel jobs of the parallel parts (the directory dump and restore, or the streamed plan's indexes). */
+  jobs: number;
+  /** One sentence for the terminal: what was chosen and why. */
+  reason: string;
+  shape?: DataShape;
+}
+
+/**
+ * One catalog round trip: table count, data and index sizes, the largest table. pg_table_size
+ * takes a lock that waits behind a session holding a table exclusively: after 2 s the sizes are
+ * taken from the catalog's estimates (relpages, no lock) instead, and a table never analyzed counts as empty.
+ */
+export async function readDataShape(side: Side): Promise<DataShape> {
+  return withSide(side, async (client) => {
+    const query = (bytes: string, idx: string) =>
+      client.query<{ tables: string; data: string; idx: string; name: string | null; largest: string | null }>(
+        `WITH t AS (
+           SELECT format('%s.%s', n.nspname, c.relname) AS name, ${bytes} AS bytes, ${idx} AS idx
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'm') AND ${userSchemaSql()})
+         SELECT (SELECT count(*) FROM t) AS tables, (SELECT coalesce(sum(bytes), 0) FROM t) AS data,
+                (SELECT coalesce(sum(idx), 0) FROM t) AS idx, l.name, l.bytes AS largest
+           FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT name, bytes FROM t ORDER BY bytes DESC LIMIT 1) l ON true`,
+      );
+    await client.query(`SET lock_timeout = '2s'`);
+    const { rows } = await query('pg_table_size(c.oid)', 'pg_indexes_size(c.oid)').catch(async (err: { code?: string }) => {
+      if (err.code !== '55P03') throw err; // lock_not_available
+      const pages = `current_setting('block_size')::bigint`;
+      return query(
+        `(c.relpages::bigint + coalesce((SELECT relpages FROM pg_class tc WHERE tc.oid = c.reltoastrelid), 0)) * ${pages}`,
+        `(SELECT coalesce(sum(ic.relpages), 0) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid) * ${pages}`,
+      );
+    });
+    const r = rows[0]!;
+    return {
+      tables: Number(r.tables),
+      dataBytes: Number(r.data),
+      indexBytes: Number(r.idx),
+      ...(r.name !== null && r.largest !== null ? { largest: { name: r.name, bytes: Number(r.largest) } } : {}),
+    };
+  });
+}
+
+/** Below this much data the fixed cost of parallel workers (a snapshot, N connections, N files) outweighs them. */
+export const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The plan for this shape. Parallel jobs finish no sooner than the largest table does, so they pay
+ * only when the largest table is well under an even share of the data and there is enough of it;
+ * otherwise overlapping the dump with the load (streaming) is the faster plan.
+ */
+export function choosePlan(shape: DataShape | undefined, jobs: number, requested: PlanRequest = 'auto'): MigrationPlan {
+  const base = { jobs, ...(shape ? { shape } : {}) };
+  if (requested !== 'auto') return { kind: requested, ...base, reason: `${describePlan(requested, jobs)}, as asked.` };
+  if (!shape) return { kind: 'directory', ...base, reason: `${describePlan('directory', jobs)}: the source's sizes could not be read.` };
+  const total = shape.dataBytes;
+  const share = shape.largest && total > 0 ? shape.largest.bytes / total : 0;
+  const pct = `${Math.round(share * 100)}%`;
+  if (jobs < 2)
+    return { kind: 'stream', ...base, reason: `${describePlan('stream', jobs)}: one job, so the dump and the load overlap instead.` };
+  if (total < PARALLEL_MIN_BYTES)
+    return {
+      kind: 'stream',
+      ...base,
+      reason: `${describePlan('stream', jobs)}: ${formatBytes(total)} of data is too little for parallel jobs to pay.`,
+    };
+  if (shape.largest && share >= 1 / jobs)
+    return {
+      kind: 'stream',
+      ...base,
+      reason: `${describePlan('stream', jobs)}: ${shape.largest.name} holds ${pct} of the data, so parallel jobs would wait on it.`,
+    };
+  return {
+    kind: 'directory',
+    ...base,
+    reason: `${describePlan('directory', jobs)}: ${shape.tables} tables, the largest ${pct} of ${formatBytes(total)}, keep ${jobs} jobs busy.`,
+  };
+}
+
+export function describePlan(kind: PlanKind, jobs: number): string {
+  switch (kind) {
+    case 'stream':
+      return `Streaming (dump and load at the same time, archive kept; indexes with ${jobs} job${jobs === 1 ? '' : 's'})`;
+    case 'directory':
+      return `Parallel directory archive (${jobs} job${jobs === 1 ? '' : 's'} for the dump and the restore)`;
+    case 'custom':
+      return `Custom-format archive, then a restore with ${jobs} job${jobs === 1 ? '' : 's'}`;
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * A streamed migration. Phase 1: pg_dump writes a custom-format archive to a pipe; every byte goes
+ * to the archive file (its sha256 computed on the way) and into pg_restore --section=pre-data
+ * --section=data at the same time, so the load runs while the dump does. Phase 2: the indexes,
+ * constraints and triggers from the finished archive, pg_restore --section=post-data -j N.
+ * The archive is the file a plain custom-format dump writes, read back and verified the same way;
+ * if the load fails the dump still completes, so the archive is there to restore from.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { readArchive, type Toc } from './archive.js';
+import {
+  buildDumpArgs,
+  explainDumpFailure,
+  dumpedTable,
+  makePrivate,
+  preparePrivateOutput,
+  type ArchiveInfo,
+  type DumpResult,
+} from './dump.js';
+import { countTablesToDump, inspectDatabase } from './inspect.js';
+import {
+  buildRestoreArgs,
+  refuseTarget,
+  restoreEnvironment,
+  restoreJobsWithinBudget,
+  restoredEntry,
+  restoreOutcome,
+  type RestoreFlags,
+  type RestoreResult,
+} from './restore.js';
+import { displayCommand, runTool, shellQuote, type ToolRun } from './run.js';
+import { sideDatabase, type Side } from './side.js';
+import { cancelledFailure, explainSideError, failureOf, type StepCallbacks, type StepFailure } from './step.js';
+
+export interface StreamOptions extends Pick<RestoreFlags, 'noOwner' | 'noAcl' | 'noTableAccessMethod'> {
+  source: Side;
+  target: Side;
+  pgDump: string;
+  pgRestore: string;
+  /** The archive file (custom format). */
+  out: string;
+  overwrite?: boolean;
+  compress?: number;
+  lockWaitTimeoutSeconds?: number;
+  /** Jobs for phase 2 (indexes and constraints). */
+  jobs: number;
+  confirmNonEmptyDatabase?: string;
+  /** Settings of the restore sessions (given to pg_restore through PGOPTIONS). */
+  restoreSettings?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface StreamLoad {
+  /** Phase 1's pg_restore. */
+  run: ToolRun;
+  command: string;
+  toc: Toc;
+  startedAt: number;
+}
+
+/** The entries pg_restore --section=post-data restores (for progress). */
+const POST_DATA = new Set([
+  'INDEX',
+  'INDEX ATTACH',
+  'CONSTRAINT',
+  'FK CONSTRAINT',
+  'CHECK CONSTRAINT',
+  'TRIGGER',
+  'EVENT TRIGGER',
+  'RULE',
+  'POLICY',
+  'MATERIALIZED VIEW DATA',
+  'PUBLICATION TABLE',
+  'PUBLICATION TABLES IN SCHEMA',
+  'STATISTICS',
+]);
+
+/** Waits until a writable can take more, or is gone (closed, failed). */
+function drained(w: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      w.off('drain', done).off('close', done).off('error', done);
+      resolve();
+    };
+    w.on('drain', done).on('close', done).on('error', done);
+  });
+}
+
+/** Phase 1: the dump, piped into the load and into the archive file. */
+export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ dump: DumpResult; load?: StreamLoad }> {
+  const started = performance.now();
+  const database = sideDatabase(o.target);
+  const partial = `${o.out}.partial`;
+  const dumpArgs = buildDumpArgs({
+    format: 'custom',
+    ...(o.noOwner ? { noOwner: true } : {}),
+    ...(o.noAcl ? { noAcl: true } : {}),
+    ...(o.compress !== undefined ? { compress: o.compress } : {}),
+    ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
+  });
+  const loadArgs = buildRestoreArgs({ ...o, archive: undefined, jobs: 1, sections: ['pre-data', 'data'] }, database);
+  const env = restoreEnvironment(o.restoreSettings);
+  const loadCommand = displayCommand([o.pgRestore, ...loadArgs], o.target);
+  const command = `${displayCommand([o.pgDump, ...dumpArgs], o.source)} | tee ${shellQuote(o.out)} | ${env.PGOPTIONS ? `PGOPTIONS=${shellQuote(env.PGOPTIONS)} ` : ''}${loadCommand}`;
+  dumpCb.onCommand?.(command);
+  const fail = (failure: StepFailure, extra: { run?: ToolRun; cancelled?: boolean } = {}): { dump: DumpResult } => ({
+    dump: { ok: false, cancelled: false, command, durationMs: performance.now() - started, failure, ...extra },
+  });
+  if (existsSync(o.out) && !o.overwrite)
+    return fail({
+      problem: 'output_exists',
+      message: `${o.out} exists already; it was left untouched.`,
+      hint: 'Choose another output path, or allow overwriting it explicitly.',
+    });
+  try {
+    const refused = refuseTarget(await inspectDatabase(o.target), database, o.confirmNonEmptyDatabase);
+    if (refused) return fail(refused);
+  } catch (err) {
+    return fail(failureOf(explainSideError(err, o.target)));
+  }
+  rmSync(partial, { recursive: true, force: true });
+  preparePrivateOutput(o.out, partial, 'custom');
+
+  const total = (await countTablesToDump(o.source, undefined, undefined)) ?? 0;
+  let done = 0;
+  dumpCb.onProgress?.({ done, total });
+  // One controller stops both tools: the user's cancel, or the archive file failing (disk full).
+  const inner = new AbortController();
+  const abort = (): void => inner.abort();
+  if (o.signal?.aborted) abort();
+  o.signal?.addEventListener('abort', abort, { once: true });
+  let fileError: Error | undefined;
+  let loadIn: Writable | undefined;
+  const hash = createHash('sha256');
+  const file = createWriteStream(partial, { flags: 'w', mode: 0o600 });
+  file.on('error', (err) => {
+    fileError ??= err;
+    abort();
+  });
+  const tee = async (src: Readable): Promise<void> => {
+    for await (const chunk of src as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      const waits: Array<Promise<void>> = [];
+      if (!fileError && !file.write(chunk)) waits.push(drained(file));
+      // A load that stopped (pg_restore gone) no longer takes bytes; the archive is still completed.
+      if (loadIn && loadIn.writable && !loadIn.write(chunk)) waits.push(drained(loadIn));
+      if (waits.length) await Promise.all(waits);
+    }
+  };
+  let teeDone: Promise<void> = Promise.resolve();
+  const loading = runTool(o.pgRestore, loadArgs, {
+    connection: o.target,
+    env,
+    signal: inner.signal,
+    onStdin: (stdin) => {
+      loadIn = stdin;
+      stdin.on('error', () => undefined); // EPIPE when pg_restore has stopped: its own output says why
+    },
+    onLine: (line) => dumpCb.onLine?.(line),
+  });
+  const run = await runTool(o.pgDump, dumpArgs, {
+    connection: o.source,
+    signal: inner.signal,
+    onStdout: (stdout) => {
+      teeDone = tee(stdout);
+    },
+    onLine: (line) => {
+      dumpCb.onLine?.(line);
+      const table = dumpedTable(line);
+      if (table !== undefined) dumpCb.onProgress?.({ done: ++done, total: Math.max(total, done), label: table });
+    },
+  });
+  await teeDone.catch((err: Error) => {
+    fileError ??= err;
+  });
+  await new Promise<void>((resolve) => file.end(() => resolve()));
+  loadIn?.end();
+  const loadRun = await loading;
+  o.signal?.removeEventListener('abort', abort);
+
+  const base = { run, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}) };
+  const partly = `"${database}" on the target is partly loaded: drop and recreate it before running again.`;
+  if (run.cancelled || fileError || run.exitCode !== 0) {
+    rmSync(partial, { force: true }); // never leave a partial archive that looks complete
+    if (fileError)
+      return fail({
+        problem: /ENOSPC/.test(String((fileError as NodeJS.ErrnoException).code)) ? 'disk_full' : 'path',
+        message: `The archive could not be written (${fileError.message}); the dump was stopped and the partial archive removed.`,
+        hint: `Free space or choose another dump folder. ${partly}`,
+      });
+    if (run.cancelled)
+      return fail(cancelledFailure(`The migration was cancelled during the dump; the partial archive was removed.`, partly), {
+        ...base,
+        cancelled: true,
+      });
+    const failure = explainDumpFailure(run, o);
+    return fail({ ...failure, hint: `${failure.hint} ${partly}` }, base);
+  }
+  const read = await readArchive(o.pgRestore, partial, o.signal);
+  if (!read.ok) {
+    rmSync(partial, { force: true });
+    return fail({ ...read.failure, message: `pg_dump finished but the archive does not read back: ${read.failure.message}` }, base);
+  }
+  if (o.overwrite) rmSync(o.out, { recursive: true, force: true });
+  makePrivate(partial);
+  renameSync(partial, o.out);
+  const archive: ArchiveInfo = {
+    path: o.out,
+    format: 'custom',
+    sizeBytes: statSync(o.out).size,
+    sha256: hash.digest('hex'),
+    entries: read.value.entries.length,
+    toc: read.value,
+  };
+  dumpCb.onProgress?.({ done: Math.max(total, done), total: Math.max(total, done) });
+  return {
+    dump: { ok: true, cancelled: false, command, archive, ...base, durationMs: performance.now() - started },
+    load: { run: loadRun, command: loadCommand, toc: read.value, startedAt: started },
+  };
+}
+
+/** Phase 2: indexes, constraints and triggers from the archive, in parallel; the verdict covers both phases. */
+export async function restorePostData(o: StreamOptions, load: StreamLoad, cb: StepCallbacks): Promise<RestoreResult> {
+  const started = load.startedAt;
+  const database = sideDatabase(o.target);
+  const { jobs } = await restoreJobsWithinBudget({ jobs: o.jobs, target: o.target, ...(cb.onLine ? { onLine: cb.onLine } : {}) });
+  const args = buildRestoreArgs({ ...o, archive: o.out, jobs, sections: ['post-data'] }, database);
+  const env = restoreEnvironment(o.restoreSettings);
+  const command = displayCommand([o.pgRestore, ...args], o.target);
+  cb.onCommand?.(command);
+  const fail = (failure: StepFailure, extra = {}): RestoreResult => ({
+    ok: false,
+    cancelled: false,
+    command,
+    durationMs: performance.now() - started,
+    errors: [],
+    errorCount: 0,
+    failure,
+    ...extra,
+  });
+  // The load stopped without finishing (its server went away, it was killed): nothing to build indexes on.
+  const loadStopped = load.run.exitCode !== 0 && !load.run.stderrLines.some((l) => /errors ignored on restore: \d+/.test(l));
+  if (loadStopped || load.run.cancelled) return restoreOutcome(o.target, load.run, load.toc, load.command, started, fail);
+  const total = Math.max(1, load.toc.entries.filter((e) => POST_DATA.has(e.desc)).length);
+  let done = 0;
+  cb.onProgress?.({ done, total });
+  const post = await runTool(o.pgRestore, args, {
+    connection: o.target,
+    env,
+    ...(o.signal ? { signal: o.signal } : {}),
+    onLine: (line) => {
+      cb.onLine?.(line);
+      const entry = restoredEntry(line, jobs > 1);
+      if (entry !== undefined) cb.onProgress?.({ done: Math.min(++done, total), total, label: entry });
+    },
+  });
+  const outcome = restoreOutcome(o.target, mergeRuns(load.run, post), load.toc, `${load.command}\n${command}`, started, fail);
+  if (outcome.ok) cb.onProgress?.({ done: total, total });
+  return { ...outcome, command };
+}
+
+/** Both phases' output as one run: their errors together, "errors ignored" summed. */
+export function mergeRuns(a: ToolRun, b: ToolRun): ToolRun {
+  let ignored = 0;
+  let anyIgnored = false;
+  const lines: string[] = [];
+  for (const l of [...a.stderrLines, ...b.stderrLines]) {
+    const m = /errors ignored on restore: (\d+)/.exec(l);
+    if (m) {
+      anyIgnored = true;
+      ignored += Number(m[1]);
+    } else lines.push(l);
+  }
+  if (anyIgnored) lines.push(`pg_restore: warning: errors ignored on restore: ${ignored}`);
+  const exitCode = a.exitCode === 0 ? b.exitCode : a.exitCode;
+  return {
+    ...b,
+    argv: b.argv,
+    exitCode,
+    cancelled: a.cancelled || b.cancelled,
+    durationMs: a.durationMs + b.durationMs,
+    stderrLines: lines,
+  };
+}

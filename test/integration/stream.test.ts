@@ -1,0 +1,167 @@
+/**
+ * The streamed migration (dump and load at the same time, archive kept) against a real PG15 source
+ * and PG17 target with the real PG15 tools: the plan chosen from the catalog, the archive written
+ * on the way (its sha256 the file's), every row validated; a load that fails still leaves a
+ * complete archive; a dump that fails or is cancelled leaves no archive and stops everything.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { migrate, type MigrateOptions } from '../../src/core/migrate.js';
+import { validate } from '../../src/core/validate.js';
+import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, sideOn } from '../helpers/fixtures.js';
+import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
+
+let pg15: TestServer;
+let pg17: TestServer;
+let dir: string;
+
+const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+const base = (db: string, out: string, extra: Partial<MigrateOptions> = {}): MigrateOptions => ({
+  source: sideOn(pg15, 'shop'),
+  target: sideOn(pg17, db, { admin: true }),
+  dumpPath: join(dir, out),
+  binDir: PG15_TOOLS,
+  jobs: 2,
+  noOwner: true,
+  noAcl: true,
+  ...extra,
+});
+/** Processes whose command line names the archive: pg_dump, pg_restore, tee. */
+const toolsOn = (path: string): string[] =>
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path);
+      } catch {
+        return false;
+      }
+    });
+
+before(async () => {
+  ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
+  await createSampleDatabase(pg15, 'shop');
+  await addMigrationObjects(pg15, 'shop');
+  await createMigrator(pg17);
+  dir = mkdtempSync(join(tmpdir(), 'hm-stream-'));
+});
+after(async () => {
+  await Promise.all([pg15?.stop(), pg17?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('streamed migration PG15 -> PG17', () => {
+  it('a small database streams: the database first, then dump and load together, indexes after; every row arrives', async () => {
+    const lines: string[] = [];
+    const result = await migrate(base('shop_s', 'shop.dir', { onLine: (_s, l) => lines.push(l) }));
+    assert.equal(result.ok, true, JSON.stringify(result.steps.find((s) => !s.ok)?.failure));
+    assert.equal(result.plan?.kind, 'stream');
+    assert.match(result.plan!.reason, /too little for parallel jobs to pay/);
+    assert.deepEqual(
+      result.steps.map((s) => s.step),
+      ['preflight', 'create-database', 'dump', 'restore', 'analyze'],
+    );
+    const archive = result.dump!.archive!;
+    assert.equal(archive.path, join(dir, 'shop.dump'), 'the .dir suffix follows the plan: a custom-format file');
+    assert.equal(archive.sha256, sha256(archive.path), 'the sha256 computed on the way is the file');
+    assert.ok(!existsSync(`${archive.path}.partial`));
+    const listed = spawnSync(join(PG15_TOOLS, 'pg_restore'), ['-l', archive.path], { encoding: 'utf8' });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, /TABLE DATA public accounts/);
+    assert.match(result.steps.find((s) => s.step === 'dump')!.command!, /pg_dump .*\| tee .*shop\.dump \| .*pg_restore .*--section=data/);
+    assert.match(result.restore!.command, /--section=post-data --jobs=2|--jobs=2 .*--section=post-data/);
+    assert.ok(
+      lines.some((l) => /processing data for table "public\.accounts"/.test(l)),
+      'the load ran in the dump step',
+    );
+    const report = await validate({ source: sideOn(pg15, 'shop'), target: sideOn(pg17, 'shop_s', { admin: true }), checksums: true });
+    assert.equal(report.ok, true, JSON.stringify(report.tables.filter((t) => t.status !== 'match')));
+    assert.ok(report.tables.length >= 8);
+    const idx = await pg17.sql(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'accounts_name_idx'`, 'shop_s');
+    assert.equal(idx.rows[0].n, 1, 'post-data (indexes) restored');
+  });
+
+  it('a load that fails (owners kept, a role missing on the target) reports the grouped errors and keeps a complete archive', async () => {
+    const result = await migrate(base('shop_owners', 'owners.dump', { noOwner: false, plan: 'stream' }));
+    assert.equal(result.ok, false);
+    assert.equal(result.failedStep, 'restore');
+    const restoreStep = result.steps.find((s) => s.step === 'restore')!;
+    assert.equal(restoreStep.failure?.problem, 'restore_errors');
+    const roles = result.restore!.errors.find((g) => g.cause === 'missing_role');
+    assert.ok(roles?.names.includes('app_owner'), JSON.stringify(result.restore!.errors));
+    const archive = result.dump!.archive!;
+    assert.equal(archive.sha256, sha256(archive.path));
+    // The archive is whole: restoring it with --no-owner elsewhere gives every row.
+    await pg17.sql('CREATE DATABASE shop_again TEMPLATE template0');
+    const r = spawnSync(join(PG15_TOOLS, 'pg_restore'), ['--no-owner', '--no-acl', '-d', 'shop_again', archive.path], {
+      env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(pg17.port), PGUSER: pg17.adminUser, PGPASSWORD: pg17.adminPassword },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const report = await validate({ source: sideOn(pg15, 'shop'), target: sideOn(pg17, 'shop_again', { admin: true }) });
+    assert.equal(report.ok, true);
+  });
+
+  it('a table locked on the source: the dump gives up, no archive is left, the partly loaded target is named', async () => {
+    const locker = new pg.Client({
+      host: '127.0.0.1',
+      port: pg15.port,
+      user: pg15.adminUser,
+      password: pg15.adminPassword,
+      database: 'shop',
+    });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
+      const t0 = Date.now();
+      const result = await migrate(base('shop_locked', 'locked.dump', { plan: 'stream', lockWaitTimeoutSeconds: 1 }));
+      assert.ok(Date.now() - t0 < 20_000);
+      assert.equal(result.failedStep, 'dump');
+      assert.ok(result.plan?.shape, 'the sizes were read from the catalog estimates, not waited for behind the lock');
+      const failure = result.steps.find((s) => s.step === 'dump')!.failure!;
+      assert.equal(failure.problem, 'lock_timeout');
+      assert.match(failure.hint, /"shop_locked" on the target is partly loaded: drop and recreate it/);
+      assert.ok(!existsSync(join(dir, 'locked.dump')) && !existsSync(join(dir, 'locked.dump.partial')));
+      assert.deepEqual(toolsOn(join(dir, 'locked.dump')), []);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+
+  it('cancel during the stream stops pg_dump and pg_restore within 2 s and removes the partial archive', async () => {
+    await pg15.sql(`CREATE DATABASE big OWNER ${MIGRATOR}`);
+    await pg15.sql(
+      `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h, repeat('x', 200) AS pad FROM generate_series(1, 1500000) g`,
+      'big',
+    );
+    const out = join(dir, 'big.dump');
+    const controller = new AbortController();
+    const running = migrate({ ...base('big_s', 'big.dump', { plan: 'stream', signal: controller.signal }), source: sideOn(pg15, 'big') });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const loading = await pg17
+        .sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'big_s' AND query LIKE 'COPY%'`)
+        .catch(() => ({ rows: [{ n: 0 }] }));
+      if (loading.rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(existsSync(`${out}.partial`), 'the stream is running');
+    const t0 = Date.now();
+    controller.abort();
+    const result = await running;
+    assert.ok(Date.now() - t0 < 2_000, `stopped in ${Date.now() - t0} ms`);
+    assert.equal(result.steps.find((s) => s.step === 'dump')?.failure?.problem, 'cancelled');
+    assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+    assert.deepEqual(toolsOn(out), []);
+    await new Promise((r) => setTimeout(r, 500));
+    const left = await pg17.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'big_s'`);
+    assert.equal(left.rows[0].n, 0, 'no session left on the target');
+  });
+});
