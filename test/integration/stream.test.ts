@@ -62,7 +62,7 @@ describe('streamed migration PG15 -> PG17', () => {
     const result = await migrate(base('shop_s', 'shop.dir', { onLine: (_s, l) => lines.push(l) }));
     assert.equal(result.ok, true, JSON.stringify(result.steps.find((s) => !s.ok)?.failure));
     assert.equal(result.plan?.kind, 'stream');
-    assert.match(result.plan!.reason, /too little for parallel jobs to pay/);
+    assert.match(result.plan.reason, /too little for parallel jobs to pay/);
     assert.deepEqual(
       result.steps.map((s) => s.step),
       ['preflight', 'create-database', 'dump', 'restore', 'analyze'],
