@@ -2,7 +2,8 @@
  * `npm run bench` (foundation): prints measurements with the baseline measured in the same run,
  * and the goals of the foundation issue. Not a test: nothing here passes or fails.
  *   1. bundle size of dist/extension.cjs           goal < 1.5 MB
- *   2. activation time in a real extension host      goal < 50 ms (baseline: a built-in extension)
+ *   2. activation time in a real extension host      goal < 50 ms (baseline: a built-in extension);
+ *      the extension's own part (bundle evaluation + activate())  goal <= 15 ms (issue 11); .vsix <= 2 MB
  *   3. listing a schema of 5,000 tables (explorer)    goal < 300 ms (baseline: bare pg_class scan)
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
@@ -21,8 +22,10 @@ const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
 function bundleSize(): void {
   const size = statSync(join(repo, 'dist', 'extension.cjs')).size;
   const cli = statSync(join(repo, 'dist', 'cli.cjs')).size;
+  const vsixPath = join(repo, 'dist', 'hydra-migrate.vsix');
+  const vsix = existsSync(vsixPath) ? ` ; dist/hydra-migrate.vsix ${(statSync(vsixPath).size / 1024).toFixed(0)} KiB (${(statSync(vsixPath).size / (2 * 1024 * 1024)).toFixed(2)} of the 2 MB goal)` : '';
   console.log(
-    `bundle: dist/extension.cjs ${(size / 1024).toFixed(0)} KiB (${(size / (1.5 * 1024 * 1024)).toFixed(2)} of the 1.5 MB goal); dist/cli.cjs ${(cli / 1024).toFixed(0)} KiB`,
+    `bundle: dist/extension.cjs ${(size / 1024).toFixed(0)} KiB (${(size / (1.5 * 1024 * 1024)).toFixed(2)} of the 1.5 MB goal); dist/cli.cjs ${(cli / 1024).toFixed(0)} KiB${vsix}`,
   );
 }
 
@@ -67,10 +70,13 @@ async function activation(): Promise<void> {
   const a = median(act);
   const line = `activation in the extension host: median ${fmt(a)} of ${act.length} runs (goal < 50 ms: ${(a / 50).toFixed(2)} of it)`;
   const inside = samples.map((s) => s.inside).filter((x): x is { bundleEvaluationMs: number; activateMs: number } => !!x);
-  if (inside.length)
+  if (inside.length) {
+    const ev = median(inside.map((i) => i.bundleEvaluationMs));
+    const ac = median(inside.map((i) => i.activateMs));
     console.log(
-      `  of which: bundle evaluation ${fmt(median(inside.map((i) => i.bundleEvaluationMs)))}, activate() ${fmt(median(inside.map((i) => i.activateMs)))}; the rest is VS Code loading the file`,
+      `  of which: bundle evaluation ${fmt(ev)}, activate() ${fmt(ac)}: the extension's own part ${fmt(ev + ac)} (goal <= 15 ms: ${((ev + ac) / 15).toFixed(2)} of it); the rest is VS Code loading the file`,
     );
+  }
   console.log(
     base.length ? `${line}; baseline ${samples[0]?.baselineId} ${fmt(median(base))}, ratio ${(a / median(base)).toFixed(2)}` : line,
   );

@@ -1,95 +1,163 @@
 /**
- * `npm run bench` (migration): on a pgbench scale-20 database (PG15 source, PG17 target, PG15 tools),
- * the time of the CLI's dump + restore with default options divided by
- *   (a) the guide's literal commands: pg_dump -Fc, then pg_restore without --jobs   goal <= 0.85
- *   (b) the best hand-tuned commands: pg_dump -Fd -j N, then pg_restore -j N        goal <= 1.05
- * All measured in this run, interleaved, median of 3. Not a test: nothing passes or fails.
+ * `npm run bench` (migration): the time of a whole migration (create the target database, dump,
+ * restore; no validation, no analyze) on three generated datasets, each way measured in this run,
+ * interleaved, median of BENCH_ROUNDS (3):
+ *   (a) one dominant table: pgbench scale 50 (5M rows in pgbench_accounts)
+ *   (b) many tables: 400 tables of 1k-25k rows, a primary key and a secondary index each (~5M rows)
+ *   (c) Hydra-shaped: columnar (stand-in) tables, a partitioned table, large objects, sequences
+ * for PG15 -> PG17 and PG15 -> PG15 (BENCH_PAIRS), with the PG15 tools:
+ *   guide       the guide's literal commands: createdb; pg_dump -Fc; pg_restore (no jobs)
+ *   guide -jN   the same with pg_restore --jobs=N
+ *   dir -jN     pg_dump -Fd -jN; pg_restore -jN (gzip 6, pg_dump's default)
+ *   dir -jN -Z1 the same with --compress=1
+ *   stream      pg_dump -Fc -Z1 | tee archive | pg_restore, with synchronous_commit=off and maintenance_work_mem=256MB
+ *   pgcopydb    pgcopydb clone --table-jobs N --index-jobs N (an existing engine, as a peer; when installed)
+ *   tool        hydra-migrate migrate --no-validate --no-analyze (readiness checks included)
+ * and the ratios tool / guide and tool / best hand-tuned. Goals (issue 11): <= 0.75 and <= 0.95.
+ * Not a test: nothing passes or fails.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PG15_TOOLS, startServers } from '../test/helpers/servers.js';
+import { PG15_TOOLS, startServer, type TestServer } from '../test/helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(repo, 'dist', 'cli.cjs');
-const jobs = String(cpus().length);
+const N = String(cpus().length);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DATASETS = (process.env.BENCH_DATASETS ?? 'a,b,c').split(',');
+const PAIRS = (process.env.BENCH_PAIRS ?? 'pg15-pg17,pg15-pg15').split(',');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const hasPgcopydb = spawnSync('pgcopydb', ['--version'], { stdio: 'ignore' }).status === 0;
 
-const { pg15, pg17 } = await startServers('pg15', 'pg17');
+const source = await startServer('pg15');
+const targets: Record<string, TestServer> = {};
+if (PAIRS.includes('pg15-pg17')) targets['pg15-pg17'] = await startServer('pg17');
+if (PAIRS.includes('pg15-pg15')) targets['pg15-pg15'] = await startServer('pg15');
 const work = mkdtempSync(join(tmpdir(), 'hm-bench-mig-'));
-try {
-  const srcEnv = {
-    ...process.env,
-    PGHOST: '127.0.0.1',
-    PGPORT: String(pg15.port),
-    PGUSER: pg15.adminUser,
-    PGPASSWORD: pg15.adminPassword,
-    PGDATABASE: 'bench',
-  };
-  const tgtEnv = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(pg17.port), PGUSER: pg17.adminUser, PGPASSWORD: pg17.adminPassword };
-  await pg15.sql('CREATE DATABASE bench');
-  execFileSync(join(PG15_TOOLS, 'pgbench'), ['-i', '-s', '20', '-q'], { env: srcEnv, stdio: 'ignore' });
-  const size = (await pg15.sql(`SELECT pg_size_pretty(pg_database_size('bench')) AS s`)).rows[0].s;
-  console.log(`dataset: pgbench -i -s 20 (${size}), PG15 -> PG17, ${jobs} CPU cores`);
 
-  const sh = (cmd: string, args: string[], env: NodeJS.ProcessEnv): void => {
-    const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  };
-  const fresh = async (): Promise<void> => {
-    await pg17.sql('DROP DATABASE IF EXISTS bench');
-    await pg17.sql(`CREATE DATABASE bench TEMPLATE template0`);
-  };
-  const variants: Record<string, (n: number) => void> = {
-    literal: (n) => {
-      const f = join(work, `literal-${n}.dump`);
-      sh(join(PG15_TOOLS, 'pg_dump'), ['-Fc', '-f', f], srcEnv);
-      sh(join(PG15_TOOLS, 'pg_restore'), ['-d', 'bench', f], tgtEnv);
+const DATASET_SQL: Record<string, { title: string; build: (db: string) => Promise<void> }> = {
+  a: {
+    title: 'one dominant table: pgbench -i -s 50',
+    build: async (db) => {
+      const r = spawnSync(join(PG15_TOOLS, 'pgbench'), ['-i', '-s', '50', '-q', db], { env: srcEnv(), stdio: 'ignore' });
+      if (r.status !== 0) throw new Error('pgbench -i failed');
     },
-    tuned: (n) => {
-      const d = join(work, `tuned-${n}.dir`);
-      sh(join(PG15_TOOLS, 'pg_dump'), ['-Fd', '-j', jobs, '-f', d], srcEnv);
-      sh(join(PG15_TOOLS, 'pg_restore'), ['-j', jobs, '-d', 'bench', d], tgtEnv);
-    },
-    cli: (n) => {
-      const d = join(work, `cli-${n}.dir`);
-      const env = {
-        ...process.env,
-        HYDRA_SOURCE_PASSWORD: pg15.adminPassword,
-        HYDRA_TARGET_PASSWORD: pg17.adminPassword,
-        HYDRA_PG_BIN_DIR: PG15_TOOLS,
-      };
-      sh(
-        process.execPath,
-        [cli, 'dump', '--source', `postgresql://${pg15.adminUser}@127.0.0.1:${pg15.port}/bench?sslmode=disable`, '--out', d],
-        env,
-      );
-      sh(
-        process.execPath,
-        [cli, 'restore', '--target', `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/bench?sslmode=disable`, '--in', d],
-        env,
+  },
+  b: {
+    title: 'many tables: 400 tables of 1k-25k rows, a primary key and a secondary index each',
+    build: async (db) => {
+      await source.sql(
+        `DO $$ BEGIN FOR i IN 1..400 LOOP
+           EXECUTE format('CREATE TABLE t%s (id bigint PRIMARY KEY, k int, v text, ts timestamptz)', i);
+           EXECUTE format('INSERT INTO t%s SELECT g, g %% 1000, md5(g::text), now() FROM generate_series(1, %s) g', i, 1000 + (i * 7919) % 24001);
+           EXECUTE format('CREATE INDEX ON t%s (k)', i);
+         END LOOP; END $$`,
+        db,
       );
     },
-  };
-  const times: Record<string, number[]> = { literal: [], tuned: [], cli: [] };
-  for (let round = 0; round < 3; round++) {
-    for (const [name, fn] of Object.entries(variants)) {
-      await fresh();
-      const t0 = performance.now();
-      fn(round);
-      times[name]!.push((performance.now() - t0) / 1000);
-    }
-  }
-  const [lit, tun, ours] = [median(times.literal!), median(times.tuned!), median(times.cli!)];
+  },
+  c: {
+    title: 'Hydra-shaped: 2 columnar tables (2M rows), a table partitioned by month (12 x 100k rows), 500 large objects, 20 sequences',
+    build: async (db) => {
+      await source.sql(
+        `CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;
+         CREATE TABLE events (id bigint, at timestamptz, kind text, payload jsonb) USING columnar;
+         INSERT INTO events SELECT g, timestamptz '2026-01-01' + g * interval '1 s', 'k' || (g % 20), jsonb_build_object('n', g) FROM generate_series(1, 1000000) g;
+         CREATE TABLE metrics (id bigint, v double precision, tags text[]) USING columnar;
+         INSERT INTO metrics SELECT g, random(), ARRAY['a' || (g % 7), 'b' || (g % 11)] FROM generate_series(1, 1000000) g;
+         CREATE TABLE readings (id bigint, day date NOT NULL, v numeric(12,3), PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+         DO $$ BEGIN FOR m IN 1..12 LOOP
+           EXECUTE format('CREATE TABLE readings_%s PARTITION OF readings FOR VALUES FROM (%L) TO (%L)', m,
+                          make_date(2026, m, 1), make_date(2026, m, 1) + interval '1 month');
+         END LOOP; END $$;
+         INSERT INTO readings SELECT g, date '2026-01-01' + (g % 365), g / 7.0 FROM generate_series(1, 1200000) g;
+         SELECT lo_from_bytea(0, convert_to(repeat(md5(g::text), 200), 'UTF8')) FROM generate_series(1, 500) g;
+         DO $$ BEGIN FOR i IN 1..20 LOOP EXECUTE format('CREATE SEQUENCE seq_%s START %s', i, i * 1000); END LOOP; END $$;
+         ANALYZE;`,
+        db,
+      );
+    },
+  },
+};
+
+function srcEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(source.port), PGUSER: source.adminUser, PGPASSFILE: join(work, 'pgpass') };
+}
+
+const pgpassLine = (s: TestServer): string => `127.0.0.1:${s.port}:*:${s.adminUser}:${s.adminPassword.replace(/[:\\]/g, '\\$&')}`;
+
+try {
+  writeFileSync(join(work, 'pgpass'), [source, ...Object.values(targets)].map(pgpassLine).join('\n') + '\n', { mode: 0o600 });
   console.log(
-    `dump+restore, median of 3: guide's literal commands ${lit.toFixed(2)} s; hand-tuned -Fd -j${jobs} ${tun.toFixed(2)} s; hydra-migrate defaults ${ours.toFixed(2)} s`,
+    `Machine: ${cpus().length} CPU cores (${cpus()[0]?.model.trim()}); PG15 tools; both servers on this machine; median of ${ROUNDS}, interleaved.`,
   );
-  console.log(`  ratio vs literal (goal <= 0.85): ${(ours / lit).toFixed(2)}`);
-  console.log(`  ratio vs hand-tuned (goal <= 1.05): ${(ours / tun).toFixed(2)}`);
+  for (const ds of DATASETS) {
+    const def = DATASET_SQL[ds];
+    if (!def) throw new Error(`unknown dataset ${ds}`);
+    await source.sql(`CREATE DATABASE ds_${ds} TEMPLATE template0 ENCODING 'UTF8'`);
+    await def.build(`ds_${ds}`);
+    const { rows } = await source.sql(`SELECT pg_size_pretty(pg_database_size('ds_${ds}')) AS s`);
+    for (const pair of PAIRS) {
+      const target = targets[pair]!;
+      const t = `T=${PG15_TOOLS}; export PGHOST=127.0.0.1 PGUSER=${source.adminUser}`;
+      const tgt = `PGPORT=${target.port} PGUSER=${target.adminUser}`;
+      const src = `PGPORT=${source.port}`;
+      const opts = `PGOPTIONS='-c synchronous_commit=off -c maintenance_work_mem=256MB'`;
+      const createdb = `env ${tgt} $T/createdb -T template0 -E UTF8 bench`;
+      const db = `ds_${ds}`;
+      const variants: Record<string, string> = {
+        guide: `${createdb} && env ${src} $T/pg_dump -Fc --no-owner --no-acl -f $W/g.dump ${db} && env ${tgt} $T/pg_restore --no-owner --no-acl -d bench $W/g.dump`,
+        [`guide -j${N}`]: `${createdb} && env ${src} $T/pg_dump -Fc --no-owner --no-acl -f $W/g.dump ${db} && env ${tgt} $T/pg_restore -j${N} --no-owner --no-acl -d bench $W/g.dump`,
+        [`dir -j${N}`]: `${createdb} && env ${src} $T/pg_dump -Fd -j${N} --no-owner --no-acl -f $W/d.dir ${db} && env ${tgt} $T/pg_restore -j${N} --no-owner --no-acl -d bench $W/d.dir`,
+        [`dir -j${N} -Z1`]: `${createdb} && env ${src} $T/pg_dump -Fd -j${N} -Z1 --no-owner --no-acl -f $W/d.dir ${db} && env ${tgt} $T/pg_restore -j${N} --no-owner --no-acl -d bench $W/d.dir`,
+        stream: `${createdb} && env ${src} $T/pg_dump -Fc -Z1 --no-owner --no-acl ${db} | tee $W/s.dump | env ${tgt} ${opts} $T/pg_restore --no-owner --no-acl -d bench`,
+        ...(hasPgcopydb
+          ? {
+              pgcopydb: `${createdb} && pgcopydb clone --source "host=127.0.0.1 port=${source.port} user=${source.adminUser} dbname=${db}" --target "host=127.0.0.1 port=${target.port} user=${target.adminUser} dbname=bench" --table-jobs ${N} --index-jobs ${N} --no-owner --no-acl --dir $W/pgcopydb >/dev/null 2>&1`,
+            }
+          : {}),
+        tool: `HYDRA_SOURCE_PASSWORD="$SRC_PW" HYDRA_TARGET_PASSWORD="$TGT_PW" HYDRA_PG_BIN_DIR=$T ${JSON.stringify(process.execPath)} ${cli} migrate --source postgresql://${source.adminUser}@127.0.0.1:${source.port}/${db}?sslmode=disable --target postgresql://${target.adminUser}@127.0.0.1:${target.port}/bench?sslmode=disable --dump $W/tool.dump --no-owner --no-acl --no-validate --no-analyze`,
+      };
+      const times: Record<string, number[]> = {};
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, script] of Object.entries(variants)) {
+          await target.sql('DROP DATABASE IF EXISTS bench');
+          for (const f of ['g.dump', 'd.dir', 's.dump', 'tool.dump', 'tool.dir', 'pgcopydb']) rmSync(join(work, f), { recursive: true, force: true });
+          await target.sql('CHECKPOINT');
+          const t0 = performance.now();
+          const r = spawnSync('bash', ['-c', `set -eo pipefail; ${t}; ${script}`], {
+            env: { ...srcEnv(), W: work, SRC_PW: source.adminPassword, TGT_PW: target.adminPassword },
+            stdio: ['ignore', 'ignore', 'pipe'],
+            encoding: 'utf8',
+          });
+          const s = (performance.now() - t0) / 1000;
+          if (r.status !== 0) {
+            console.log(`  ${name}: failed (${r.stderr.trim().split('\n').slice(-2).join(' ')})`);
+            delete variants[name];
+            continue;
+          }
+          (times[name] ??= []).push(s);
+        }
+      }
+      const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+      const handTuned = Object.entries(med).filter(([k]) => k !== 'tool' && k !== 'guide' && k !== 'pgcopydb');
+      const best = handTuned.reduce((a, b) => (b[1] < a[1] ? b : a));
+      console.log(`\n(${ds}) ${def.title}, ${rows[0].s}, ${pair.replace('-', ' -> ').toUpperCase()}`);
+      console.log('| way | seconds (median) | all runs |');
+      console.log('|---|---:|---|');
+      for (const [k, v] of Object.entries(times)) console.log(`| ${k} | ${med[k]!.toFixed(2)} | ${v.map((x) => x.toFixed(2)).join(' ')} |`);
+      if (med.tool !== undefined && med.guide !== undefined)
+        console.log(
+          `ratio tool / guide ${(med.tool / med.guide).toFixed(2)} (goal <= 0.75); tool / best hand-tuned (${best[0]}) ${(med.tool / best[1]).toFixed(2)} (goal <= 0.95)` +
+            (med.pgcopydb !== undefined ? `; tool / pgcopydb ${(med.tool / med.pgcopydb).toFixed(2)}` : ''),
+        );
+    }
+    await source.sql(`DROP DATABASE ds_${ds}`);
+  }
 } finally {
-  await Promise.all([pg15.stop(), pg17.stop()]);
+  await Promise.all([source.stop(), ...Object.values(targets).map((t) => t.stop())]);
   rmSync(work, { recursive: true, force: true });
 }

@@ -162,20 +162,17 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** sha256 of a file, or of a directory archive (every file, sorted by name, name and content hashed). */
-export async function archiveSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const st = statSync(path);
-  const files = st.isDirectory()
-    ? readdirSync(path)
-        .sort()
-        .map((f) => join(path, f))
-    : [path];
-  for (const file of files) {
-    if (st.isDirectory()) hash.update(`${file.slice(path.length + 1)}\0`);
-    await hashFile(hash, file);
-  }
-  return hash.digest('hex');
+/**
+ * sha256 of a file; of a directory archive, the sha256 of its `sha256sum` listing (every file,
+ * sorted by name), so that `(cd ARCHIVE && LC_ALL=C sha256sum * | sha256sum)` gives the same.
+ * `known` holds the sums of files already hashed (while pg_dump was still writing the others).
+ */
+export async function archiveSha256(path: string, known?: ReadonlyMap<string, string>): Promise<string> {
+  if (!statSync(path).isDirectory()) return sha256File(path);
+  const names = readdirSync(path).sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : 1));
+  let listing = '';
+  for (const name of names) listing += `${known?.get(name) ?? (await sha256File(join(path, name)))}  ${name}\n`;
+  return createHash('sha256').update(listing).digest('hex');
 }
 
 export function archiveSize(path: string): number {

@@ -4,7 +4,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { archiveSha256, archiveSize, readArchive, type Toc } from './archive.js';
+import { archiveSha256, archiveSize, readArchive, sha256File, type Toc } from './archive.js';
 import { budgetedJobs, countTablesToDump, selectedTables } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
 import type { Side } from './side.js';
@@ -225,11 +225,27 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
   let shownTotal = total;
   o.onProgress?.({ done, total });
   const parallel = o.format === 'directory' && !!o.jobs && o.jobs > 1;
+  // A parallel dump reports each table's data file finished (written and closed): hashed then,
+  // while the other tables are still dumping, rather than all at the end.
+  const sums = new Map<string, Promise<string | undefined>>();
+  const hashFinished = (line: string): void => {
+    const id = /finished item (\d+) TABLE DATA /.exec(line)?.[1];
+    if (!id) return;
+    for (const name of [`${id}.dat.gz`, `${id}.dat`]) {
+      const file = join(partial, name);
+      if (existsSync(file))
+        sums.set(
+          name,
+          sha256File(file).catch(() => undefined),
+        );
+    }
+  };
   const run = await runTool(o.pgDump, args, {
     connection: o.source,
     ...(o.signal ? { signal: o.signal } : {}),
     onLine: (line) => {
       o.onLine?.(line);
+      if (parallel) hashFinished(line);
       const table = dumpedTable(line, parallel);
       if (table !== undefined) {
         done++;
@@ -239,6 +255,11 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
       }
     },
   });
+  const known = new Map<string, string>();
+  for (const [name, sum] of sums) {
+    const hex = await sum;
+    if (hex) known.set(name, hex);
+  }
   const base = { run, durationMs: performance.now() - started, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}) };
   if (run.cancelled || run.exitCode !== 0) {
     rmSync(partial, { recursive: true, force: true }); // never leave a partial archive that looks complete
@@ -274,7 +295,7 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
     path: o.out,
     format: o.format,
     sizeBytes: archiveSize(o.out),
-    sha256: await archiveSha256(o.out),
+    sha256: await archiveSha256(o.out, known),
     entries: verified.value.entries.length,
     toc: verified.value,
   };

@@ -41,6 +41,8 @@ export interface MigrateOptions {
   dumpPath: string;
   /** How the data moves (default auto: from the source's sizes, see plan.ts). */
   plan?: PlanRequest;
+  /** The streamed plan's index jobs (default from the sizes, see streamIndexJobs; 1: in the load's own pass). */
+  indexJobs?: number;
   /** Older name for plan 'directory' / 'custom'. */
   format?: ArchiveFormat;
   jobs?: number;
@@ -149,7 +151,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     readDataShape(o.source).catch(() => undefined),
   ]);
   const requested = o.plan ?? o.format ?? 'auto';
-  const plan = choosePlan(shape, jobs, requested);
+  const plan = choosePlan(shape, jobs, requested, o.indexJobs);
   const dumpPath = requested === 'auto' ? withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump') : o.dumpPath;
   result.plan = plan;
   o.onPlan?.(plan, dumpPath);
@@ -199,7 +201,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
       pgDump: pgDump.path,
       pgRestore: pgRestore.path,
       out: dumpPath,
-      jobs: plan.jobs,
+      jobs: plan.indexJobs,
       restoreSettings: RESTORE_SETTINGS,
       ...(o.noOwner ? { noOwner: true } : {}),
       ...(o.noAcl ? { noAcl: true } : {}),

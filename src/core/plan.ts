@@ -25,12 +25,19 @@ export interface DataShape {
   indexBytes: number;
   /** The largest of them by data size. */
   largest?: { name: string; bytes: number };
+  /** The table with the largest indexes, and their size. */
+  largestIndexes?: { name: string; bytes: number };
 }
 
 export interface MigrationPlan {
   kind: PlanKind;
-  /** Parallel jobs of the parallel parts (the directory dump and restore, or the streamed plan's indexes). */
+  /** Parallel jobs of the directory dump and restore. */
   jobs: number;
+  /**
+   * The streamed plan: 1 builds indexes and constraints in the load's own pass (one table holds
+   * most of them: parallel jobs cannot split an index build), N afterwards from the archive with N jobs.
+   */
+  indexJobs: number;
   /** One sentence for the terminal: what was chosen and why. */
   reason: string;
   shape?: DataShape;
@@ -44,14 +51,23 @@ export interface MigrationPlan {
 export async function readDataShape(side: Side): Promise<DataShape> {
   return withSide(side, async (client) => {
     const query = (bytes: string, idx: string) =>
-      client.query<{ tables: string; data: string; idx: string; name: string | null; largest: string | null }>(
+      client.query<{
+        tables: string;
+        data: string;
+        idx: string;
+        name: string | null;
+        largest: string | null;
+        iname: string | null;
+        ibytes: string | null;
+      }>(
         `WITH t AS (
            SELECT format('%s.%s', n.nspname, c.relname) AS name, ${bytes} AS bytes, ${idx} AS idx
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'm') AND ${userSchemaSql()})
          SELECT (SELECT count(*) FROM t) AS tables, (SELECT coalesce(sum(bytes), 0) FROM t) AS data,
-                (SELECT coalesce(sum(idx), 0) FROM t) AS idx, l.name, l.bytes AS largest
-           FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT name, bytes FROM t ORDER BY bytes DESC LIMIT 1) l ON true`,
+                (SELECT coalesce(sum(idx), 0) FROM t) AS idx, l.name, l.bytes AS largest, li.name AS iname, li.idx AS ibytes
+           FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT name, bytes FROM t ORDER BY bytes DESC LIMIT 1) l ON true
+           LEFT JOIN LATERAL (SELECT name, idx FROM t ORDER BY idx DESC LIMIT 1) li ON true`,
       );
     await client.query(`SET lock_timeout = '2s'`);
     const { rows } = await query('pg_table_size(c.oid)', 'pg_indexes_size(c.oid)').catch(async (err: { code?: string }) => {
@@ -68,6 +84,7 @@ export async function readDataShape(side: Side): Promise<DataShape> {
       dataBytes: Number(r.data),
       indexBytes: Number(r.idx),
       ...(r.name !== null && r.largest !== null ? { largest: { name: r.name, bytes: Number(r.largest) } } : {}),
+      ...(r.iname !== null && r.ibytes !== null ? { largestIndexes: { name: r.iname, bytes: Number(r.ibytes) } } : {}),
     };
   });
 }
@@ -76,42 +93,61 @@ export async function readDataShape(side: Side): Promise<DataShape> {
 export const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
 
 /**
- * The plan for this shape. Parallel jobs finish no sooner than the largest table does, so they pay
- * only when the largest table is well under an even share of the data and there is enough of it;
- * otherwise overlapping the dump with the load (streaming) is the faster plan.
+ * The largest table's share of the data from which streaming beats parallel jobs. A parallel plan
+ * dumps, then restores, each phase lasting at least as long as the largest table: about
+ * 2 x max(share, 1/jobs) of the data's time, against about 1 + e for a stream (dump and load
+ * overlap, e the cost of running them side by side). Measured on bench/migration.ts (2 cores):
+ * share 0.87 streams in 0.72 of the parallel time, share 0.52 in 1.11 of it; e = 0.15 fits both.
  */
-export function choosePlan(shape: DataShape | undefined, jobs: number, requested: PlanRequest = 'auto'): MigrationPlan {
-  const base = { jobs, ...(shape ? { shape } : {}) };
-  if (requested !== 'auto') return { kind: requested, ...base, reason: `${describePlan(requested, jobs)}, as asked.` };
-  if (!shape) return { kind: 'directory', ...base, reason: `${describePlan('directory', jobs)}: the source's sizes could not be read.` };
+export const STREAM_SHARE = 0.6;
+
+/**
+ * The plan for this shape: streaming when the largest table holds STREAM_SHARE of the data (parallel
+ * jobs would wait on it), when there is too little data for jobs to pay, or with one job; else
+ * the parallel directory archive.
+ */
+export function choosePlan(
+  shape: DataShape | undefined,
+  jobs: number,
+  requested: PlanRequest = 'auto',
+  indexJobsAsked?: number,
+): MigrationPlan {
+  const indexJobs = indexJobsAsked ?? streamIndexJobs(shape, jobs);
+  const base = { jobs, indexJobs, ...(shape ? { shape } : {}) };
+  const stream = (why: string): MigrationPlan => ({ kind: 'stream', ...base, reason: `${describePlan('stream', jobs, indexJobs)}${why}` });
+  if (requested !== 'auto') return { kind: requested, ...base, reason: `${describePlan(requested, jobs, indexJobs)}, as asked.` };
+  if (!shape)
+    return { kind: 'directory', ...base, reason: `${describePlan('directory', jobs, indexJobs)}: the source's sizes could not be read.` };
   const total = shape.dataBytes;
   const share = shape.largest && total > 0 ? shape.largest.bytes / total : 0;
   const pct = `${Math.round(share * 100)}%`;
-  if (jobs < 2)
-    return { kind: 'stream', ...base, reason: `${describePlan('stream', jobs)}: one job, so the dump and the load overlap instead.` };
-  if (total < PARALLEL_MIN_BYTES)
-    return {
-      kind: 'stream',
-      ...base,
-      reason: `${describePlan('stream', jobs)}: ${formatBytes(total)} of data is too little for parallel jobs to pay.`,
-    };
-  if (shape.largest && share >= 1 / jobs)
-    return {
-      kind: 'stream',
-      ...base,
-      reason: `${describePlan('stream', jobs)}: ${shape.largest.name} holds ${pct} of the data, so parallel jobs would wait on it.`,
-    };
+  if (jobs < 2) return stream(': one job, so the dump and the load overlap instead.');
+  if (total < PARALLEL_MIN_BYTES) return stream(`: ${formatBytes(total)} of data is too little for parallel jobs to pay.`);
+  if (shape.largest && share >= STREAM_SHARE)
+    return stream(`: ${shape.largest.name} holds ${pct} of the data, so parallel jobs would wait on it.`);
   return {
     kind: 'directory',
     ...base,
-    reason: `${describePlan('directory', jobs)}: ${shape.tables} tables, the largest ${pct} of ${formatBytes(total)}, keep ${jobs} jobs busy.`,
+    reason: `${describePlan('directory', jobs, indexJobs)}: ${shape.tables} tables, the largest ${pct} of ${formatBytes(total)}, keep ${jobs} jobs busy.`,
   };
 }
 
-export function describePlan(kind: PlanKind, jobs: number): string {
+/**
+ * A streamed plan builds the indexes afterwards with N jobs only when they are spread over tables
+ * and large enough: a second pass costs a process, N connections and a re-read of the archive's
+ * list (0.4 s more than one pass on pgbench scale 50, whose one large index parallel jobs cannot split).
+ */
+export function streamIndexJobs(shape: DataShape | undefined, jobs: number): number {
+  if (jobs < 2 || !shape) return Math.max(1, jobs);
+  if (shape.indexBytes < PARALLEL_MIN_BYTES) return 1;
+  const share = shape.largestIndexes ? shape.largestIndexes.bytes / shape.indexBytes : 0;
+  return share >= STREAM_SHARE ? 1 : jobs;
+}
+
+export function describePlan(kind: PlanKind, jobs: number, indexJobs = jobs): string {
   switch (kind) {
     case 'stream':
-      return `Streaming (dump and load at the same time, archive kept; indexes with ${jobs} job${jobs === 1 ? '' : 's'})`;
+      return `Streaming (dump and load at the same time, archive kept; ${indexJobs > 1 ? `then the indexes with ${indexJobs} jobs` : 'indexes in the same pass'})`;
     case 'directory':
       return `Parallel directory archive (${jobs} job${jobs === 1 ? '' : 's'} for the dump and the restore)`;
     case 'custom':

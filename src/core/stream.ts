@@ -44,7 +44,7 @@ export interface StreamOptions extends Pick<RestoreFlags, 'noOwner' | 'noAcl' | 
   overwrite?: boolean;
   compress?: number;
   lockWaitTimeoutSeconds?: number;
-  /** Jobs for phase 2 (indexes and constraints). */
+  /** Jobs for phase 2 (indexes and constraints); 1: they are built in phase 1's own pass, no phase 2. */
   jobs: number;
   confirmNonEmptyDatabase?: string;
   /** Settings of the restore sessions (given to pg_restore through PGOPTIONS). */
@@ -100,7 +100,10 @@ export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks)
     ...(o.compress !== undefined ? { compress: o.compress } : {}),
     ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
   });
-  const loadArgs = buildRestoreArgs({ ...o, archive: undefined, jobs: 1, sections: ['pre-data', 'data'] }, database);
+  const loadArgs = buildRestoreArgs(
+    { ...o, archive: undefined, jobs: 1, ...(o.jobs > 1 ? { sections: ['pre-data', 'data'] as Array<'pre-data' | 'data'> } : {}) },
+    database,
+  );
   const env = restoreEnvironment(o.restoreSettings);
   const loadCommand = displayCommand([o.pgRestore, ...loadArgs], o.target);
   const command = `${displayCommand([o.pgDump, ...dumpArgs], o.source)} | tee ${shellQuote(o.out)} | ${env.PGOPTIONS ? `PGOPTIONS=${shellQuote(env.PGOPTIONS)} ` : ''}${loadCommand}`;
@@ -223,26 +226,33 @@ export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks)
 
 /** Phase 2: indexes, constraints and triggers from the archive, in parallel; the verdict covers both phases. */
 export async function restorePostData(o: StreamOptions, load: StreamLoad, cb: StepCallbacks): Promise<RestoreResult> {
-  const started = load.startedAt;
+  const started = performance.now();
   const database = sideDatabase(o.target);
+  const fail =
+    (command: string) =>
+    (failure: StepFailure, extra = {}): RestoreResult => ({
+      ok: false,
+      cancelled: false,
+      command,
+      durationMs: performance.now() - started,
+      errors: [],
+      errorCount: 0,
+      failure,
+      ...extra,
+    });
+  // The load stopped without finishing (its server went away, it was killed): nothing to build indexes on.
+  const loadStopped = load.run.exitCode !== 0 && !load.run.stderrLines.some((l) => /errors ignored on restore: \d+/.test(l));
+  // One pass (the load built the indexes), or a load that stopped: the load's own verdict is the restore's.
+  if (o.jobs <= 1 || loadStopped || load.run.cancelled) {
+    const single = restoreOutcome(o.target, load.run, load.toc, load.command, started, fail(load.command));
+    if (single.ok) cb.onProgress?.({ done: 1, total: 1 });
+    return single;
+  }
   const { jobs } = await restoreJobsWithinBudget({ jobs: o.jobs, target: o.target, ...(cb.onLine ? { onLine: cb.onLine } : {}) });
   const args = buildRestoreArgs({ ...o, archive: o.out, jobs, sections: ['post-data'] }, database);
   const env = restoreEnvironment(o.restoreSettings);
   const command = displayCommand([o.pgRestore, ...args], o.target);
   cb.onCommand?.(command);
-  const fail = (failure: StepFailure, extra = {}): RestoreResult => ({
-    ok: false,
-    cancelled: false,
-    command,
-    durationMs: performance.now() - started,
-    errors: [],
-    errorCount: 0,
-    failure,
-    ...extra,
-  });
-  // The load stopped without finishing (its server went away, it was killed): nothing to build indexes on.
-  const loadStopped = load.run.exitCode !== 0 && !load.run.stderrLines.some((l) => /errors ignored on restore: \d+/.test(l));
-  if (loadStopped || load.run.cancelled) return restoreOutcome(o.target, load.run, load.toc, load.command, started, fail);
   const total = Math.max(1, load.toc.entries.filter((e) => POST_DATA.has(e.desc)).length);
   let done = 0;
   cb.onProgress?.({ done, total });
@@ -256,7 +266,7 @@ export async function restorePostData(o: StreamOptions, load: StreamLoad, cb: St
       if (entry !== undefined) cb.onProgress?.({ done: Math.min(++done, total), total, label: entry });
     },
   });
-  const outcome = restoreOutcome(o.target, mergeRuns(load.run, post), load.toc, `${load.command}\n${command}`, started, fail);
+  const outcome = restoreOutcome(o.target, mergeRuns(load.run, post), load.toc, command, started, fail(command));
   if (outcome.ok) cb.onProgress?.({ done: total, total });
   return { ...outcome, command };
 }

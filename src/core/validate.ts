@@ -115,6 +115,8 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     ]);
     const wanted = o.tables ? new Set(o.tables.map((t) => tkey(t.schema, t.name))) : undefined;
     const pairs = compareByKey(srcTables, tgtTables, (t) => tkey(t.schema, t.name)).filter((p) => !wanted || wanted.has(p.key));
+    // A table's checksum is comparable only when both sides hash its rows the same way.
+    for (const p of pairs) if (p.source && p.target) p.source.binaryHash = p.target.binaryHash = p.source.binaryHash && p.target.binaryHash;
 
     // Objects and sequences on the first connection of each side while the others count rows.
     const inventories = (): Promise<[NamedObject[], NamedObject[], Map<string, bigint | null>, Map<string, bigint | null>]> =>

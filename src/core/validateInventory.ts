@@ -20,7 +20,42 @@ export interface TableMeta {
   estimate: number | null;
   /** Single integer primary key column, for narrowing checksums down to ranges. */
   intKey: string | null;
+  /**
+   * Every column's type hashes its binary value the same on every server and version (see
+   * BINARY_HASH_TYPES), so checksums may use hash_record_extended instead of the row's text.
+   */
+  binaryHash: boolean;
 }
+
+/**
+ * Types whose extended hash depends on the value alone: not on OIDs (enums, oid, reg*), on the
+ * display scale (numeric hashes 1.0 and 1.00 alike), or on a type without a hash opclass (json,
+ * point, xml). Domains count by their base type, arrays by their element type; text-like columns
+ * only with a deterministic collation (a case-insensitive one hashes 'A' and 'a' alike).
+ */
+export const BINARY_HASH_TYPES = [
+  'bool',
+  'int2',
+  'int4',
+  'int8',
+  'float4',
+  'float8',
+  'text',
+  'varchar',
+  'bpchar',
+  'char',
+  'bytea',
+  'date',
+  'time',
+  'timestamp',
+  'timestamptz',
+  'interval',
+  'uuid',
+  'jsonb',
+  'inet',
+  'cidr',
+  'macaddr',
+];
 
 /** Map key of a relation: schema and name joined by NUL (no identifier can contain it). */
 export const tkey = (schema: string, name: string): string => `${schema}\u0000${name}`;
@@ -43,12 +78,21 @@ export async function tableInventory(c: pg.Client, schemas: string[] | undefined
     cols: string | null;
     reltuples: number;
     intkey: string | null;
+    binhash: boolean;
   }>(
     `SELECT n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, am.amname, c.reltuples::float8 AS reltuples,
             (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
                FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols,
             (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-              WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS intkey
+              WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS intkey,
+            current_setting('server_version_num')::int >= 140000 AND NOT EXISTS ( -- hash_record_extended: PostgreSQL 14+
+              SELECT 1 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+                JOIN pg_type base ON base.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END
+                JOIN pg_type el ON el.oid = CASE WHEN base.typcategory = 'A' THEN base.typelem ELSE base.oid END
+                LEFT JOIN pg_collation co ON co.oid = a.attcollation
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                 AND (el.typnamespace <> 'pg_catalog'::regnamespace OR el.typname <> ALL (ARRAY[${BINARY_HASH_TYPES.map((t) => `'${t}'`).join(', ')}]::name[])
+                      OR co.collisdeterministic IS FALSE)) AS binhash
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_am am ON am.oid = c.relam
       WHERE c.relkind IN ('r', 'p', 'm') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`,
     f.values,
@@ -62,6 +106,7 @@ export async function tableInventory(c: pg.Client, schemas: string[] | undefined
     columns: r.cols ?? '',
     estimate: r.reltuples >= 0 ? Math.round(r.reltuples) : null,
     intKey: r.intkey,
+    binaryHash: r.binhash,
   }));
 }
 

@@ -132,6 +132,12 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     assert.match(r.stderr, /== validate ==/);
     assert.match(r.stdout, /Migration finished in .*: preflight .*, dump .*, create-database .*, restore .*, analyze .*, validated\./);
     assert.ok(existsSync(join(dump, 'toc.dat')));
+    // The archive's sha256 (data files hashed as pg_dump finished them) is what sha256sum gives by hand.
+    const byHand = spawnSync('bash', ['-c', 'cd "$0" && LC_ALL=C sha256sum * | sha256sum', dump], { encoding: 'utf8' }).stdout.split(
+      ' ',
+    )[0]!;
+    assert.match(byHand, /^[0-9a-f]{64}$/);
+    assert.ok(r.stderr.includes(`sha256 ${byHand}`), r.stderr);
   });
 
   it('--no-validate --no-analyze: the work of the guide (dump, create, restore) and nothing more', () => {

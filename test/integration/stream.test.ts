@@ -57,7 +57,7 @@ after(async () => {
 });
 
 describe('streamed migration PG15 -> PG17', () => {
-  it('a small database streams: the database first, then dump and load together, indexes after; every row arrives', async () => {
+  it('a small database streams in one pass: the database first, then dump and load together; every row arrives', async () => {
     const lines: string[] = [];
     const result = await migrate(base('shop_s', 'shop.dir', { onLine: (_s, l) => lines.push(l) }));
     assert.equal(result.ok, true, JSON.stringify(result.steps.find((s) => !s.ok)?.failure));
@@ -74,8 +74,10 @@ describe('streamed migration PG15 -> PG17', () => {
     const listed = spawnSync(join(PG15_TOOLS, 'pg_restore'), ['-l', archive.path], { encoding: 'utf8' });
     assert.equal(listed.status, 0, listed.stderr);
     assert.match(listed.stdout, /TABLE DATA public accounts/);
-    assert.match(result.steps.find((s) => s.step === 'dump')!.command!, /pg_dump .*\| tee .*shop\.dump \| .*pg_restore .*--section=data/);
-    assert.match(result.restore!.command, /--section=post-data --jobs=2|--jobs=2 .*--section=post-data/);
+    const streamed = result.steps.find((s) => s.step === 'dump')!.command!;
+    assert.match(streamed, /pg_dump .*--format=custom.*\| tee .*shop\.dump \| PGOPTIONS=.*synchronous_commit=off.* .*pg_restore /);
+    assert.doesNotMatch(streamed, /--section/, 'small indexes: built in the same pass');
+    assert.equal(result.plan!.indexJobs, 1);
     assert.ok(
       lines.some((l) => /processing data for table "public\.accounts"/.test(l)),
       'the load ran in the dump step',
@@ -87,8 +89,22 @@ describe('streamed migration PG15 -> PG17', () => {
     assert.equal(idx.rows[0].n, 1, 'post-data (indexes) restored');
   });
 
+  it('indexes afterwards with 2 jobs: the load takes pre-data and data, post-data comes from the archive', async () => {
+    const result = await migrate(base('shop_two', 'two.dump', { plan: 'stream', indexJobs: 2 }));
+    assert.equal(result.ok, true, JSON.stringify(result.steps.find((s) => !s.ok)?.failure));
+    assert.match(result.plan!.reason, /then the indexes with 2 jobs/);
+    assert.match(result.steps.find((s) => s.step === 'dump')!.command!, /pg_restore .*--section=pre-data --section=data/);
+    assert.match(result.restore!.command, /--jobs=2 .*--section=post-data .*two\.dump/);
+    const report = await validate({ source: sideOn(pg15, 'shop'), target: sideOn(pg17, 'shop_two', { admin: true }) });
+    assert.equal(report.ok, true, JSON.stringify(report.tables.filter((t) => t.status !== 'match')));
+    assert.ok(
+      report.objects.every((x) => x.status === 'match'),
+      JSON.stringify(report.objects.filter((x) => x.status !== 'match')),
+    );
+  });
+
   it('a load that fails (owners kept, a role missing on the target) reports the grouped errors and keeps a complete archive', async () => {
-    const result = await migrate(base('shop_owners', 'owners.dump', { noOwner: false, plan: 'stream' }));
+    const result = await migrate(base('shop_owners', 'owners.dump', { noOwner: false, plan: 'stream', indexJobs: 2 }));
     assert.equal(result.ok, false);
     assert.equal(result.failedStep, 'restore');
     const restoreStep = result.steps.find((s) => s.step === 'restore')!;

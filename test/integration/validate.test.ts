@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { reportToCsv, reportToMarkdown } from '../../src/core/reportFormat.js';
 import { createDatabase } from '../../src/core/createDatabase.js';
 import { dump } from '../../src/core/dump.js';
@@ -16,6 +17,7 @@ import { readDatabaseLocale } from '../../src/core/inspect.js';
 import { restore } from '../../src/core/restore.js';
 import type { Side } from '../../src/core/side.js';
 import { validate } from '../../src/core/validate.js';
+import { tableInventory } from '../../src/core/validateInventory.js';
 import type { ValidationReport } from '../../src/shared/report.js';
 import {
   addMigrationObjects,
@@ -351,6 +353,55 @@ describe('checksums do not depend on the session settings of either server', () 
     assert.ok(
       row.differingRanges?.some((r) => BigInt(r.from) <= 1234n && 1234n <= BigInt(r.to)),
       JSON.stringify(row.differingRanges),
+    );
+  });
+});
+
+describe('checksums of binary values where every column allows it', () => {
+  it('hash_record_extended for value-only types, the text form for enums and numeric; both sides alike; a change is found', async () => {
+    const schema = `CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy');
+      CREATE TABLE public.bin (id bigint PRIMARY KEY, t text, ts timestamptz, f float8, j jsonb, u uuid, b bytea, a int[], v varchar(20));
+      INSERT INTO public.bin SELECT g, 'row ' || g, timestamptz '2024-03-10 01:30:00+00' + g * interval '37 minutes', g / 7.0::float8,
+        jsonb_build_object('n', g, 'tags', jsonb_build_array('a', g % 5)), md5(g::text)::uuid, decode(md5(g::text), 'hex'), ARRAY[g, g * 2], 'v' || g
+        FROM generate_series(1, 5000) g;
+      CREATE TABLE public.moods (id int PRIMARY KEY, m public.mood);
+      INSERT INTO public.moods SELECT g, (ARRAY['sad', 'ok', 'happy']::public.mood[])[1 + g % 3] FROM generate_series(1, 300) g;
+      CREATE TABLE public.money (id int PRIMARY KEY, amount numeric(12, 2));
+      INSERT INTO public.money SELECT g, g * 1.25 FROM generate_series(1, 300) g;`;
+    await pg15.sql(`CREATE DATABASE hashes OWNER ${MIGRATOR}`);
+    await pg15.sql(`SET ROLE ${MIGRATOR}; ${schema}`, 'hashes');
+    await pg17.sql('CREATE DATABASE hashes');
+    // Other enum OIDs on the target: an enum hashed by value would differ; it must not.
+    await pg17.sql(`CREATE TYPE public.shift AS ENUM ('x', 'y'); DROP TYPE public.shift; ${schema}`, 'hashes');
+    await pg17.sql(`ALTER DATABASE hashes SET timezone = 'Asia/Tokyo'`);
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: pg17.port,
+      user: pg17.adminUser,
+      password: pg17.adminPassword,
+      database: 'hashes',
+    });
+    await client.connect();
+    try {
+      const metas = await tableInventory(client, ['public']);
+      const flag = (name: string) => metas.find((m) => m.name === name)?.binaryHash;
+      assert.deepEqual([flag('bin'), flag('moods'), flag('money')], [true, false, false]);
+    } finally {
+      await client.end();
+    }
+    const same = await validate({ source: sideOn(pg15, 'hashes'), target: tgt('hashes'), checksums: true });
+    assert.equal(same.ok, true, JSON.stringify(same.tables.filter((t) => t.status !== 'match')));
+    await pg17.sql(`UPDATE public.bin SET j = jsonb_set(j, '{n}', '0') WHERE id = 4321`, 'hashes');
+    const changed = await validate({ source: sideOn(pg15, 'hashes'), target: tgt('hashes'), checksums: true });
+    const row = changed.tables.find((t) => t.name === 'bin');
+    assert.deepEqual(row?.problems, ['checksum']);
+    assert.ok(
+      row.differingRanges?.some((r) => BigInt(r.from) <= 4321n && 4321n <= BigInt(r.to)),
+      JSON.stringify(row.differingRanges),
+    );
+    assert.deepEqual(
+      changed.tables.filter((t) => t.status !== 'match').map((t) => t.name),
+      ['bin'],
     );
   });
 });

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { withSuffixOf } from '../../src/core/migrate.js';
-import { choosePlan, type DataShape } from '../../src/core/plan.js';
+import { choosePlan, streamIndexJobs, type DataShape } from '../../src/core/plan.js';
 
 const MB = 1024 * 1024;
 const shape = (tables: number, dataMB: number, largestMB: number, name = 'public.pgbench_accounts'): DataShape => ({
@@ -25,9 +25,11 @@ describe('choosePlan', () => {
     assert.match(p.reason, /400 tables, the largest 1% of 700 MB, keep 2 jobs busy/);
   });
 
-  it('a share just under an even split is still parallel; at an even split it streams', () => {
-    assert.equal(choosePlan(shape(8, 800, 190), 4).kind, 'directory');
-    assert.equal(choosePlan(shape(8, 800, 200), 4).kind, 'stream');
+  it('streams from 60% of the data in one table (measured), parallel below, whatever the jobs', () => {
+    assert.equal(choosePlan(shape(20, 1000, 520, 'public.metrics'), 2).kind, 'directory');
+    assert.equal(choosePlan(shape(20, 1000, 600), 2).kind, 'stream');
+    assert.equal(choosePlan(shape(20, 1000, 590), 8).kind, 'directory');
+    assert.equal(choosePlan(shape(20, 1000, 610), 8).kind, 'stream');
   });
 
   it('streams small databases and one-job runs', () => {
@@ -46,6 +48,24 @@ describe('choosePlan', () => {
 
   it('an empty database streams', () => {
     assert.equal(choosePlan({ tables: 0, dataBytes: 0, indexBytes: 0 }, 4).kind, 'stream');
+  });
+});
+
+describe('streamIndexJobs', () => {
+  const withIndexes = (indexMB: number, largestMB: number): DataShape => ({
+    ...shape(20, 1000, 900),
+    indexBytes: indexMB * MB,
+    largestIndexes: { name: 'public.big', bytes: largestMB * MB },
+  });
+  it('one pass when one table holds most of the index bytes, or they are small; N jobs when they are spread', () => {
+    assert.equal(streamIndexJobs(withIndexes(200, 190), 4), 1);
+    assert.equal(streamIndexJobs(withIndexes(20, 5), 4), 1);
+    assert.equal(streamIndexJobs(withIndexes(200, 50), 4), 4);
+    assert.equal(streamIndexJobs(withIndexes(200, 50), 1), 1);
+  });
+  it('the reason says which', () => {
+    assert.match(choosePlan(withIndexes(200, 190), 2).reason, /indexes in the same pass/);
+    assert.match(choosePlan(withIndexes(200, 50), 2).reason, /then the indexes with 2 jobs/);
   });
 });
 

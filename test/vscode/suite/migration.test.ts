@@ -90,7 +90,8 @@ describe('Migration steps as commands', function () {
   });
 
   it('Migrate Database…: five steps, each in its terminal, recorded, target complete', async () => {
-    const dumpPath = join(fixture.dumpDir, 'migrate.dir');
+    // A small database: the plan streams it, so the archive is a custom-format file (.dir becomes .dump).
+    const dumpPath = join(fixture.dumpDir, 'migrate.dump');
     const result = await api.steps.migrate({
       sourceConnectionId: sourceId,
       sourceDatabase: fixture.database,
@@ -98,7 +99,7 @@ describe('Migration steps as commands', function () {
       targetDatabase: 'migrated',
       noOwner: true,
       noAcl: true,
-      dumpPath,
+      dumpPath: join(fixture.dumpDir, 'migrate.dir'),
     });
     assert.ok(result, 'the command returned');
     assert.equal(result.ok, true, `failed at ${result.failedStep}: ${result.steps.map((s) => s.output).join('\n---\n')}`);
@@ -106,22 +107,29 @@ describe('Migration steps as commands', function () {
       result.steps.map((s) => [s.terminalName, s.exitCode]),
       [
         ['Migrate 1/5: readiness checks', 0],
-        [`Migrate 2/5: dump ${fixture.database}`, 0],
-        ['Migrate 3/5: create database migrated', 0],
-        ['Migrate 4/5: restore into migrated', 0],
+        ['Migrate 2/5: create database migrated', 0],
+        [`Migrate 3/5: dump ${fixture.database} and load it into migrated`, 0],
+        ['Migrate 4/5: indexes and constraints of migrated', 0],
         ['Migrate 5/5: analyze migrated', 0],
       ],
     );
     const all = result.steps.map((s) => s.output).join('\n');
     assert.match(all, /✔ Table access methods \(columnar\)/);
-    assert.match(all, /\$ .*PGPASSWORD=\*\*\* .*pg_dump --verbose --no-password --format=directory/);
+    assert.match(
+      all,
+      /Plan: Streaming \(dump and load at the same time, archive kept; indexes with \d jobs?\): .* too little for parallel jobs to pay/,
+    );
+    assert.match(
+      all,
+      /\$ .*PGPASSWORD=\*\*\* .*pg_dump --verbose --no-password --format=custom .*\| tee .*migrate\.dump \| .*pg_restore .*--section=pre-data --section=data/,
+    );
     // Shown exactly as a shell needs it to run again (the conninfo quoted).
-    assert.ok(all.includes(`pg_restore --verbose --no-password '--dbname=dbname='\\''migrated'\\''' --jobs=`), all);
+    assert.ok(all.includes(`pg_restore --verbose --no-password '--dbname=dbname='\\''migrated'\\''' --no-owner`), all);
     assert.match(all, /pg_restore .* --no-owner --no-acl /);
     assert.match(all, /CREATE DATABASE "migrated" WITH TEMPLATE template0 ENCODING 'UTF8'/);
     for (const secret of [fixture.migratorPassword, fixture.pg17.adminPassword])
       assert.ok(!all.includes(secret), 'no password in terminal output');
-    assert.ok(existsSync(join(dumpPath, 'toc.dat')), 'the archive is kept');
+    assert.ok(existsSync(dumpPath), 'the archive is kept');
 
     // The validation view opened by itself and shows every table matching.
     assert.equal(result.validation?.ok, true, JSON.stringify(result.validation?.tables.filter((t) => t.status !== 'match')));
@@ -140,13 +148,14 @@ describe('Migration steps as commands', function () {
       runs.map((r) => [r.step, r.ok, r.exitCode]),
       [
         ['preflight', true, 0],
-        ['dump', true, 0],
         ['create-database', true, 0],
+        ['dump', true, 0],
         ['restore', true, 0],
         ['analyze', true, 0],
       ],
     );
-    assert.match(runs[1]!.sha256 ?? '', /^[0-9a-f]{64}$/);
+    assert.match(runs[2]!.sha256 ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(runs[2]!.archivePath, dumpPath, 'the run names the archive the plan wrote');
     const log = readFileSync(api.runs.logUri(runs[3]!.id).fsPath, 'utf8');
     assert.match(log, /pg_restore: /);
     assert.ok(!/\u001b\[/.test(log), 'logs are plain text');
@@ -164,7 +173,7 @@ describe('Migration steps as commands', function () {
     assert.equal((await api.explorer.getTreeItem(events)).contextValue, 'hm:table:target:columnar');
 
     // A key press closes a finished step terminal with the step's exit code.
-    assert.equal(await closeWithKey('Migrate 4/5: restore into migrated'), 0);
+    assert.equal(await closeWithKey('Migrate 4/5: indexes and constraints of migrated'), 0);
   });
 
   it('Validate Migration… on a damaged target shows exactly the differences and exports them', async () => {
@@ -223,7 +232,7 @@ describe('Migration steps as commands', function () {
     const result = await api.steps.restore({
       connectionId: targetId,
       database: 'migrated',
-      archive: join(fixture.dumpDir, 'migrate.dir'),
+      archive: join(fixture.dumpDir, 'migrate.dump'),
     });
     assert.equal(result?.ok, false);
     assert.equal(result.exitCode, 1);
@@ -317,7 +326,7 @@ describe('Migration steps as commands', function () {
     const quick = await api.steps.restore({
       connectionId: targetId,
       database: 'migrated',
-      archive: join(fixture.dumpDir, 'migrate.dir'),
+      archive: join(fixture.dumpDir, 'migrate.dump'),
     });
     assert.equal(quick?.ok, false);
     await closeWithKey(quick.terminalName);
