@@ -41,9 +41,9 @@ const work = mkdtempSync(join(tmpdir(), 'hm-bench-mig-'));
 const DATASET_SQL: Record<string, { title: string; build: (db: string) => Promise<void> }> = {
   a: {
     title: 'one dominant table: pgbench -i -s 50',
-    build: async (db) => {
+    build: (db) => {
       const r = spawnSync(join(PG15_TOOLS, 'pgbench'), ['-i', '-s', '50', '-q', db], { env: srcEnv(), stdio: 'ignore' });
-      if (r.status !== 0) throw new Error('pgbench -i failed');
+      return r.status === 0 ? Promise.resolve() : Promise.reject(new Error('pgbench -i failed'));
     },
   },
   b: {

@@ -77,7 +77,7 @@ describe('streamed migration PG15 -> PG17', () => {
     const streamed = result.steps.find((s) => s.step === 'dump')!.command!;
     assert.match(streamed, /pg_dump .*--format=custom.*\| tee .*shop\.dump \| PGOPTIONS=.*synchronous_commit=off.* .*pg_restore /);
     assert.doesNotMatch(streamed, /--section/, 'small indexes: built in the same pass');
-    assert.equal(result.plan!.indexJobs, 1);
+    assert.equal(result.plan.indexJobs, 1);
     assert.ok(
       lines.some((l) => /processing data for table "public\.accounts"/.test(l)),
       'the load ran in the dump step',
