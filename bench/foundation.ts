@@ -23,7 +23,9 @@ function bundleSize(): void {
   const size = statSync(join(repo, 'dist', 'extension.cjs')).size;
   const cli = statSync(join(repo, 'dist', 'cli.cjs')).size;
   const vsixPath = join(repo, 'dist', 'hydra-migrate.vsix');
-  const vsix = existsSync(vsixPath) ? ` ; dist/hydra-migrate.vsix ${(statSync(vsixPath).size / 1024).toFixed(0)} KiB (${(statSync(vsixPath).size / (2 * 1024 * 1024)).toFixed(2)} of the 2 MB goal)` : '';
+  const vsix = existsSync(vsixPath)
+    ? ` ; dist/hydra-migrate.vsix ${(statSync(vsixPath).size / 1024).toFixed(0)} KiB (${(statSync(vsixPath).size / (2 * 1024 * 1024)).toFixed(2)} of the 2 MB goal)`
+    : '';
   console.log(
     `bundle: dist/extension.cjs ${(size / 1024).toFixed(0)} KiB (${(size / (1.5 * 1024 * 1024)).toFixed(2)} of the 1.5 MB goal); dist/cli.cjs ${(cli / 1024).toFixed(0)} KiB${vsix}`,
   );

@@ -125,7 +125,8 @@ try {
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, script] of Object.entries(variants)) {
           await target.sql('DROP DATABASE IF EXISTS bench');
-          for (const f of ['g.dump', 'd.dir', 's.dump', 'tool.dump', 'tool.dir', 'pgcopydb']) rmSync(join(work, f), { recursive: true, force: true });
+          for (const f of ['g.dump', 'd.dir', 's.dump', 'tool.dump', 'tool.dir', 'pgcopydb'])
+            rmSync(join(work, f), { recursive: true, force: true });
           await target.sql('CHECKPOINT');
           const t0 = performance.now();
           const r = spawnSync('bash', ['-c', `set -eo pipefail; ${t}; ${script}`], {
