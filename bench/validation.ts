@@ -4,6 +4,9 @@
  *      every table in turn (source, then target)                              goal <= 0.6
  *   2. validating 10,000 small tables                                          goal < 10 s
  *   3. checksum throughput on a 2 M-row table                                  goal >= 2 M rows/s
+ *   4. dataset (a) of issue 11, pgbench scale 50 on both servers: exact counts by the CLI divided by
+ *      psql counting each table in turn on both sides (goal <= 0.6), and checksums counted over
+ *      both sides together (goal >= 5 M rows/s)
  * Not a test: nothing passes or fails.
  */
 import { spawnSync } from 'node:child_process';
@@ -111,6 +114,68 @@ try {
   const secs = median(tc) / 1000;
   console.log(
     `checksums of a 2 M-row table on both servers at once: ${secs.toFixed(2)} s = ${(2 / secs).toFixed(2)} M rows/s per side (goal >= 2 M rows/s); exact counts alone ${(median(tn) / 1000).toFixed(2)} s, ratio ${(median(tc) / median(tn)).toFixed(1)}`,
+  );
+
+  // 4. pgbench scale 50 (5 M rows in one table) on both servers.
+  await Promise.all(
+    [pg15, pg17].map(async (s) => {
+      await s.sql('CREATE DATABASE pgb');
+      const r = spawnSync(
+        join(PG15_TOOLS, 'pgbench'),
+        ['-i', '-s', '50', '-q', '-h', '127.0.0.1', '-p', String(s.port), '-U', s.adminUser, 'pgb'],
+        {
+          env: { ...process.env, PGPASSWORD: s.adminPassword },
+          stdio: 'ignore',
+        },
+      );
+      if (r.status !== 0) throw new Error('pgbench -i failed');
+    }),
+  );
+  const pgbScript = ['pgbench_accounts', 'pgbench_branches', 'pgbench_history', 'pgbench_tellers']
+    .map((t) => `SELECT count(*) FROM public.${t};`)
+    .join('\n');
+  const cli = (checksums: boolean): number => {
+    const t0 = performance.now();
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(repo, 'dist', 'cli.cjs'),
+        'validate',
+        '--source',
+        `postgresql://${pg15.adminUser}@127.0.0.1:${pg15.port}/pgb?sslmode=disable`,
+        '--target',
+        `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/pgb?sslmode=disable`,
+        '--json',
+        ...(checksums ? ['--checksums'] : []),
+      ],
+      { env: { ...process.env, HYDRA_SOURCE_PASSWORD: pg15.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword }, encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(`validate exited ${r.status}: ${r.stderr}${r.stdout.slice(0, 2000)}`);
+    return performance.now() - t0;
+  };
+  const pc: number[] = [];
+  const pp: number[] = [];
+  const pk: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    for (const s of [pg15, pg17]) {
+      const r = spawnSync(
+        join(PG15_TOOLS, 'psql'),
+        ['-X', '-q', '-A', '-t', '-h', '127.0.0.1', '-p', String(s.port), '-U', s.adminUser, '-d', 'pgb'],
+        { input: pgbScript, env: { ...process.env, PGPASSWORD: s.adminPassword }, encoding: 'utf8' },
+      );
+      if (r.status !== 0) throw new Error(r.stderr);
+    }
+    pp.push(performance.now() - t0);
+    pc.push(cli(false));
+    pk.push(cli(true));
+  }
+  const rows = 2 * 5_000_000;
+  console.log(
+    `pgbench scale 50 on both servers, exact counts: CLI ${(median(pc) / 1000).toFixed(2)} s vs psql counting each table in turn on both sides ${(median(pp) / 1000).toFixed(2)} s: ratio ${(median(pc) / median(pp)).toFixed(2)} (goal <= 0.6)`,
+  );
+  console.log(
+    `pgbench scale 50, checksums: CLI ${(median(pk) / 1000).toFixed(2)} s = ${(rows / (median(pk) / 1000) / 1e6).toFixed(2)} M rows/s over both sides together (goal >= 5 M rows/s)`,
   );
 } finally {
   await Promise.all([pg15.stop(), pg17.stop()]);

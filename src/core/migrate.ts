@@ -182,14 +182,14 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
         ? { detail: `${dumped.archive.entries} entries, sha256 ${dumped.archive.sha256}${note}`, archive: withoutToc(dumped.archive) }
         : {}),
     });
-  const restoreStep = (restored: RestoreResult): boolean =>
+  const restoreStep = (restored: RestoreResult, note = ''): boolean =>
     finish({
       step: 'restore',
       ok: restored.ok,
       durationMs: restored.durationMs,
       command: restored.command,
       ...(restored.failure ? { failure: restored.failure } : {}),
-      detail: `${restored.toc?.entries.length ?? 0} entries, ${restored.errorCount} errors`,
+      detail: `${restored.toc?.entries.length ?? 0} entries, ${restored.errorCount} errors${note}`,
     });
 
   if (plan.kind === 'stream') {
@@ -218,7 +218,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     o.onStep?.('restore', 'start');
     const restored = await restorePostData(streamed, load, callbacks('restore'));
     result.restore = restored;
-    if (!restoreStep(restored)) return done();
+    if (!restoreStep(restored, plan.indexJobs > 1 ? '' : '; indexes and constraints were built by the load, in its own pass'))
+      return done();
   } else {
     // 2. Dump
     const format: ArchiveFormat = plan.kind === 'custom' ? 'custom' : 'directory';
