@@ -108,6 +108,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   // 1. Readiness checks
   o.onStep?.('preflight', 'start');
   const t0 = performance.now();
+  // The source's sizes for the plan, read while the checks run.
+  const shaping = readDataShape(o.source).catch(() => undefined);
   const checks = await preflight({
     source: o.source,
     target,
@@ -148,7 +150,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     locateTool('pg_dump', binOpts),
     locateTool('pg_restore', binOpts),
     locateTool('vacuumdb', binOpts).catch(() => undefined),
-    readDataShape(o.source).catch(() => undefined),
+    shaping,
   ]);
   const requested = o.plan ?? o.format ?? 'auto';
   const plan = choosePlan(shape, jobs, requested, o.indexJobs);
@@ -284,7 +286,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
 
 /**
  * Session settings of the migration's restore sessions (a non-superuser may set both). Measured on
- * this project's benchmark datasets (bench/migration.ts): see RESTORE_SETTINGS_NOTE in the README.
+ * this project's benchmark datasets (bench/migration.ts): see the Performance section of the README.
  */
 export const RESTORE_SETTINGS: Record<string, string> = { synchronous_commit: 'off', maintenance_work_mem: '256MB' };
 
