@@ -119,10 +119,7 @@ describe('Migration steps as commands', function () {
       all,
       /Plan: Streaming \(dump and load at the same time, archive kept; indexes in the same pass\): .* too little for parallel jobs to pay/,
     );
-    assert.match(
-      all,
-      /\$ .*PGPASSWORD=\*\*\* .*pg_dump --verbose --no-password --format=custom .*\| tee .*migrate\.dump \| .*pg_restore/,
-    );
+    assert.match(all, /\$ .*PGPASSWORD=\*\*\* .*pg_dump --verbose --no-password --format=custom .*\| tee .*migrate\.dump \| .*pg_restore/);
     // Shown exactly as a shell needs it to run again (the conninfo quoted).
     assert.ok(all.includes(`pg_restore --verbose --no-password '--dbname=dbname='\\''migrated'\\''' --no-owner`), all);
     assert.match(all, /pg_restore .* --no-owner --no-acl\b/);
