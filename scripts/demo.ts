@@ -60,7 +60,11 @@ try {
   // (with real Hydra the columnar extension does that). The demo target connects as one.
   await servers.pg17.sql(`CREATE ROLE ${TARGET_ADMIN} LOGIN SUPERUSER PASSWORD '${DEMO_PASSWORD}'`);
   workspace = mkdtempSync(join(tmpdir(), 'hm-demo-ws-'));
-  code = await startCodeServer({ env: { HYDRA_MIGRATE_DEMO: '1' }, settings: { 'hydraMigrate.pgBinDir': '/usr/lib/postgresql/15/bin' } });
+  // The archives go into the demo's folder, so Ctrl+C removes them with it (not ~/hydra-migrate-dumps).
+  code = await startCodeServer({
+    env: { HYDRA_MIGRATE_DEMO: '1' },
+    settings: { 'hydraMigrate.pgBinDir': '/usr/lib/postgresql/15/bin', 'hydraMigrate.dumpFolder': join(workspace, 'dumps') },
+  });
   await code.installExtension(join(repo, 'dist', 'hydra-migrate.vsix'));
   const enc = encodeURIComponent;
   const source = `postgresql://${MIGRATOR}@127.0.0.1:${servers.pg15.port}/${DB}?sslmode=disable`;

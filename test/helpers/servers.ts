@@ -61,7 +61,8 @@ function installExitHooks(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       for (const stopNow of running.values()) stopNow();
-      process.exit(130);
+      // A program with a handler of its own (the demo) does its own orderly shutdown: do not cut it short.
+      if (process.listenerCount(signal) === 0) process.exit(130);
     });
   }
 }

@@ -1,0 +1,76 @@
+/**
+ * `npm run demo` stopped with Ctrl+C (SIGINT), as the README promises: code-server and both
+ * PostgreSQL servers stop, and the demo's folders (its workspace with the archives, the servers'
+ * data, code-server's profile) are removed. The demo runs as `npm run demo` runs it after setup.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { requireWorkbench } from '../helpers/codeServer.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Folders under the temporary directory whose files mention `needle` (a port, a path). */
+function foldersMentioning(prefix: string, file: string, needle: string): string[] {
+  return readdirSync(tmpdir())
+    .filter((d) => d.startsWith(prefix))
+    .filter((d) => {
+      try {
+        return readFileSync(join(tmpdir(), d, file), 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    });
+}
+
+function processesMentioning(needle: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe('the demo', { skip: requireWorkbench() }, () => {
+  it('Ctrl+C stops code-server and both servers and removes the demo folders, archives included', async () => {
+    assert.ok(existsSync(join(repo, 'dist', 'hydra-migrate.vsix')), 'run `npm run package` first');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'demo.ts')], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const deadline = Date.now() + 240_000;
+    while (!/Press Ctrl\+C to stop everything/.test(out) && Date.now() < deadline && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 200));
+    assert.match(out, /Hydra Migrate demo is running/, out);
+    const workspace = /\?folder=(\S+)/.exec(out)![1]!;
+    const folder = decodeURIComponent(workspace);
+    const ports = [...out.matchAll(/@127\.0\.0\.1:(\d+)\//g)].map((m) => m[1]!);
+    const codePort = /Open: +http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
+    assert.equal(ports.length, 2, out);
+    assert.ok(existsSync(folder), 'the demo workspace exists while it runs');
+    assert.equal(foldersMentioning('hm-code-', 'user-data/Machine/settings.json', join(folder, 'dumps')).length, 1, 'dumps go into it');
+
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, out);
+    assert.match(out, /Stopping code-server and both PostgreSQL servers, removing their data/);
+    assert.ok(!existsSync(folder), 'the workspace (and its dumps folder) is removed');
+    assert.deepEqual(foldersMentioning('hm-code-', 'user-data/Machine/settings.json', join(folder, 'dumps')), [], "code-server's profile");
+    for (const port of ports) {
+      assert.deepEqual(foldersMentioning('hm-pg', 'data/postmaster.opts', `"${port}"`), [], `the data of the server on ${port}`);
+      assert.deepEqual(processesMentioning(`-p\u0000${port}`), [], `no server left on ${port}`);
+    }
+    assert.deepEqual(processesMentioning(`127.0.0.1:${codePort}`), [], 'no code-server left');
+  });
+});
