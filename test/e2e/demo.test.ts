@@ -56,7 +56,7 @@ describe('the demo', { skip: requireWorkbench() }, () => {
     assert.match(out, /Hydra Migrate demo is running/, out);
     const workspace = /\?folder=(\S+)/.exec(out)![1]!;
     const folder = decodeURIComponent(workspace);
-    const ports = [...out.matchAll(/@127\.0\.0\.1:(\d+)\//g)].map((m) => m[1]!);
+    const ports = [...new Set([...out.matchAll(/@127\.0\.0\.1:(\d+)\//g)].map((m) => m[1]!))];
     const codePort = /Open: +http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
     assert.equal(ports.length, 2, out);
     assert.ok(existsSync(folder), 'the demo workspace exists while it runs');
