@@ -50,27 +50,40 @@ describe('the demo', { skip: requireWorkbench() }, () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const deadline = Date.now() + 240_000;
-    while (!/Press Ctrl\+C to stop everything/.test(out) && Date.now() < deadline && child.exitCode === null)
-      await new Promise((r) => setTimeout(r, 200));
-    assert.match(out, /Hydra Migrate demo is running/, out);
-    const workspace = /\?folder=(\S+)/.exec(out)![1]!;
-    const folder = decodeURIComponent(workspace);
-    const ports = [...new Set([...out.matchAll(/@127\.0\.0\.1:(\d+)\//g)].map((m) => m[1]!))];
-    const codePort = /Open: +http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
-    assert.equal(ports.length, 2, out);
-    assert.ok(existsSync(folder), 'the demo workspace exists while it runs');
-    assert.equal(foldersMentioning('hm-code-', 'user-data/Machine/settings.json', join(folder, 'dumps')).length, 1, 'dumps go into it');
+    try {
+      const deadline = Date.now() + 240_000;
+      while (!/Press Ctrl\+C to stop everything/.test(out) && Date.now() < deadline && child.exitCode === null)
+        await new Promise((r) => setTimeout(r, 200));
+      assert.match(out, /Hydra Migrate demo is running/, out);
+      const workspace = /\?folder=(\S+)/.exec(out)![1]!;
+      const folder = decodeURIComponent(workspace);
+      const ports = [...new Set([...out.matchAll(/@127\.0\.0\.1:(\d+)\//g)].map((m) => m[1]!))];
+      const codePort = /Open: +http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
+      assert.equal(ports.length, 2, out);
+      assert.ok(existsSync(folder), 'the demo workspace exists while it runs');
+      assert.equal(foldersMentioning('hm-code-', 'user-data/Machine/settings.json', join(folder, 'dumps')).length, 1, 'dumps go into it');
 
-    child.kill('SIGINT');
-    assert.equal(await exited, 0, out);
-    assert.match(out, /Stopping code-server and both PostgreSQL servers, removing their data/);
-    assert.ok(!existsSync(folder), 'the workspace (and its dumps folder) is removed');
-    assert.deepEqual(foldersMentioning('hm-code-', 'user-data/Machine/settings.json', join(folder, 'dumps')), [], "code-server's profile");
-    for (const port of ports) {
-      assert.deepEqual(foldersMentioning('hm-pg', 'data/postmaster.opts', `"${port}"`), [], `the data of the server on ${port}`);
-      assert.deepEqual(processesMentioning(`-p\u0000${port}`), [], `no server left on ${port}`);
+      child.kill('SIGINT');
+      assert.equal(await exited, 0, out);
+      assert.match(out, /Stopping code-server and both PostgreSQL servers, removing their data/);
+      assert.ok(!existsSync(folder), 'the workspace (and its dumps folder) is removed');
+      assert.deepEqual(
+        foldersMentioning('hm-code-', 'user-data/Machine/settings.json', join(folder, 'dumps')),
+        [],
+        "code-server's profile",
+      );
+      for (const port of ports) {
+        assert.deepEqual(foldersMentioning('hm-pg', 'data/postmaster.opts', `"${port}"`), [], `the data of the server on ${port}`);
+        assert.deepEqual(processesMentioning(`-p\u0000${port}`), [], `no server left on ${port}`);
+      }
+      assert.deepEqual(processesMentioning(`127.0.0.1:${codePort}`), [], 'no code-server left');
+    } finally {
+      // A failed assertion before the Ctrl+C must not leave the demo running.
+      if (child.exitCode === null) {
+        child.kill('SIGINT');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
     }
-    assert.deepEqual(processesMentioning(`127.0.0.1:${codePort}`), [], 'no code-server left');
   });
 });
