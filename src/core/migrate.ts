@@ -35,8 +35,8 @@ export interface MigrateOptions {
   /** Target server; `database` is the database to create/restore into. */
   target: Side;
   /**
-   * The archive. With the plan chosen automatically, a path ending in .dir or .dump gets the
-   * suffix of the format the plan writes (the result's archive says where it went).
+   * The archive. A path ending in .dir or .dump gets the suffix of the format the plan writes
+   * (the result's archive says where it went).
    */
   dumpPath: string;
   /** How the data moves (default auto: from the source's sizes, see plan.ts). */
@@ -154,7 +154,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   ]);
   const requested = o.plan ?? o.format ?? 'auto';
   const plan = choosePlan(shape, jobs, requested, o.indexJobs);
-  const dumpPath = requested === 'auto' ? withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump') : o.dumpPath;
+  const dumpPath = withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
   result.plan = plan;
   o.onPlan?.(plan, dumpPath);
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { PLAN_REQUESTS, type PlanRequest } from '../core/plan.js';
 import { defaultJobs } from '../core/step.js';
 
 export interface Settings {
@@ -13,6 +14,8 @@ export interface Settings {
   queryTimeoutSeconds: number;
   /** Parallel jobs for dump (directory format) and restore: the setting, or the CPU cores. */
   jobs: number;
+  /** How Migrate Database… moves the data (auto: chosen from the source's sizes). */
+  migrationPlan: PlanRequest;
 }
 
 /** Reads the hydraMigrate.* settings, clamping numbers to sane ranges. */
@@ -26,6 +29,7 @@ export function settings(): Settings {
     lockWaitTimeoutSeconds: clamp(c.get('lockWaitTimeoutSeconds'), 1, 3600, 30),
     queryTimeoutSeconds: clamp(c.get('queryTimeoutSeconds'), 1, 3600, 30),
     jobs: clamp(c.get('jobs'), 0, 64, 0) || defaultJobs(),
+    migrationPlan: PLAN_REQUESTS.find((p) => p === c.get('migrationPlan')) ?? 'auto',
   };
 }
 

@@ -116,7 +116,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     source: await sideOf(ctx, s, sourceDb),
     target: await sideOf(ctx, tg, targetDb),
     dumpPath,
-    ...(args.format ? { plan: args.format } : {}),
+    plan: args.format ?? cfg.migrationPlan,
     jobs: args.jobs ?? cfg.jobs,
     ...(args.noOwner ? { noOwner: true } : {}),
     ...(args.noAcl ? { noAcl: true } : {}),

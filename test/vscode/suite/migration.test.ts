@@ -240,6 +240,39 @@ describe('Migration steps as commands', function () {
     assert.equal(await closeWithKey(result.terminalName), 1);
   });
 
+  it('hydraMigrate.migrationPlan "directory": a parallel directory archive, the dump before the database, validated', async () => {
+    const config = () => vscode.workspace.getConfiguration('hydraMigrate');
+    await config().update('migrationPlan', 'directory', vscode.ConfigurationTarget.Global);
+    try {
+      const result = await api.steps.migrate({
+        sourceConnectionId: sourceId,
+        sourceDatabase: fixture.database,
+        targetConnectionId: targetId,
+        targetDatabase: 'migrated_dir',
+        noOwner: true,
+        noAcl: true,
+        dumpPath: join(fixture.dumpDir, 'plan.dump'),
+      });
+      assert.equal(result?.ok, true, result?.steps.map((s) => s.output).join('\n---\n'));
+      assert.deepEqual(
+        result.steps.map((s) => s.terminalName),
+        [
+          'Migrate 1/5: readiness checks',
+          `Migrate 2/5: dump ${fixture.database}`,
+          'Migrate 3/5: create database migrated_dir',
+          'Migrate 4/5: restore into migrated_dir',
+          'Migrate 5/5: analyze migrated_dir',
+        ],
+      );
+      const all = result.steps.map((s) => s.output).join('\n');
+      assert.match(all, /Plan: Parallel directory archive \(\d jobs? for the dump and the restore\), as asked\./);
+      assert.ok(existsSync(join(fixture.dumpDir, 'plan.dir', 'toc.dat')), 'the suffix follows the plan: a directory archive');
+      assert.equal(result.validation?.ok, true);
+    } finally {
+      await config().update('migrationPlan', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('names with terminal escape sequences are shown escaped; stored runs are shown and re-run as data, never as Markdown or commands', async () => {
     const hostile = 'evil\u001b]0;pwned\u0007\u001b[2J\u001b[8m';
     const client = new pg.Client({
