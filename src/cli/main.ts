@@ -41,7 +41,8 @@ Usage:
                      --plan auto (default) picks from the source's sizes: stream (dump and load at
                      the same time, archive kept) when one table dominates or the data is small,
                      directory (-Fd -j N both ways) when many similar tables keep N jobs busy.
-                     Ends with the validation of every table (exit 1 if anything differs).
+                     Ends with the validation of every table: row counts, access methods, objects,
+                     sequences; --checksums adds every row's content (exit 1 if anything differs).
   hydra-migrate validate --source URI --target URI [--checksums] [--estimate] [--schema NAME]...
                      [--concurrency N] [--all] [--json]
 

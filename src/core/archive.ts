@@ -164,7 +164,7 @@ export async function sha256File(path: string): Promise<string> {
 
 /**
  * sha256 of a file; of a directory archive, the sha256 of its `sha256sum` listing (every file,
- * sorted by name), so that `(cd ARCHIVE && LC_ALL=C sha256sum * | sha256sum)` gives the same.
+ * sorted by name), so that `(export LC_ALL=C; cd ARCHIVE && sha256sum * | sha256sum)` gives the same.
  * `known` holds the sums of files already hashed (while pg_dump was still writing the others).
  */
 export async function archiveSha256(path: string, known?: ReadonlyMap<string, string>): Promise<string> {

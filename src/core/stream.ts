@@ -3,11 +3,14 @@
  * to the archive file (its sha256 computed on the way) and into pg_restore --section=pre-data
  * --section=data at the same time, so the load runs while the dump does. Phase 2: the indexes,
  * constraints and triggers from the finished archive, pg_restore --section=post-data -j N.
- * The archive is the file a plain custom-format dump writes, read back and verified the same way;
- * if the load fails the dump still completes, so the archive is there to restore from.
+ * The archive is a custom-format file, read back and verified like a plain dump's and synced to
+ * disk; written through a pipe it carries no data offsets, so pg_restore reads it front to back
+ * (a selective or parallel data restore from it rescans the file). If the load fails the dump
+ * still completes, so the archive is there to restore from.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { readArchive, type Toc } from './archive.js';
 import {
@@ -77,6 +80,16 @@ const POST_DATA = new Set([
   'STATISTICS',
 ]);
 
+/** fsync a file or folder (pg_dump -f syncs its archive; the streamed one is written here). */
+function syncToDisk(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Waits until a writable can take more, or is gone (closed, failed). */
 function drained(w: Writable): Promise<void> {
   return new Promise((resolve) => {
@@ -86,6 +99,16 @@ function drained(w: Writable): Promise<void> {
     };
     w.on('drain', done).on('close', done).on('error', done);
   });
+}
+
+/** The archive path is taken (checked before the target database is created, and again here). */
+export function outputExists(o: Pick<StreamOptions, 'out' | 'overwrite'>): StepFailure | undefined {
+  if (!existsSync(o.out) || o.overwrite) return undefined;
+  return {
+    problem: 'output_exists',
+    message: `${o.out} exists already; it was left untouched.`,
+    hint: 'Choose another output path, or allow overwriting it explicitly.',
+  };
 }
 
 /** Phase 1: the dump, piped into the load and into the archive file. */
@@ -111,12 +134,8 @@ export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks)
   const fail = (failure: StepFailure, extra: { run?: ToolRun; cancelled?: boolean } = {}): { dump: DumpResult } => ({
     dump: { ok: false, cancelled: false, command, durationMs: performance.now() - started, failure, ...extra },
   });
-  if (existsSync(o.out) && !o.overwrite)
-    return fail({
-      problem: 'output_exists',
-      message: `${o.out} exists already; it was left untouched.`,
-      hint: 'Choose another output path, or allow overwriting it explicitly.',
-    });
+  const exists = outputExists(o);
+  if (exists) return fail(exists);
   try {
     const refused = refuseTarget(await inspectDatabase(o.target), database, o.confirmNonEmptyDatabase);
     if (refused) return fail(refused);
@@ -153,6 +172,8 @@ export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks)
     }
   };
   let teeDone: Promise<void> = Promise.resolve();
+  let loadStarted: () => void = () => undefined;
+  const loadReady = new Promise<void>((resolve) => (loadStarted = resolve));
   const loading = runTool(o.pgRestore, loadArgs, {
     connection: o.target,
     env,
@@ -160,14 +181,20 @@ export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks)
     onStdin: (stdin) => {
       loadIn = stdin;
       stdin.on('error', () => undefined); // EPIPE when pg_restore has stopped: its own output says why
+      loadStarted();
     },
     onLine: (line) => dumpCb.onLine?.(line),
   });
+  // pg_dump starts once pg_restore takes input (or could not start: then only the file is written, and the load's verdict says why).
+  await Promise.race([loadReady, loading]);
   const run = await runTool(o.pgDump, dumpArgs, {
     connection: o.source,
     signal: inner.signal,
     onStdout: (stdout) => {
-      teeDone = tee(stdout);
+      teeDone = tee(stdout).catch((err: Error) => {
+        fileError ??= err;
+        abort(); // pg_dump must not block on a pipe nobody reads
+      });
     },
     onLine: (line) => {
       dumpCb.onLine?.(line);
@@ -175,9 +202,7 @@ export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks)
       if (table !== undefined) dumpCb.onProgress?.({ done: ++done, total: Math.max(total, done), label: table });
     },
   });
-  await teeDone.catch((err: Error) => {
-    fileError ??= err;
-  });
+  await teeDone;
   await new Promise<void>((resolve) => file.end(() => resolve()));
   loadIn?.end();
   const loadRun = await loading;
@@ -204,11 +229,20 @@ export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks)
   const read = await readArchive(o.pgRestore, partial, o.signal);
   if (!read.ok) {
     rmSync(partial, { force: true });
-    return fail({ ...read.failure, message: `pg_dump finished but the archive does not read back: ${read.failure.message}` }, base);
+    return fail(
+      {
+        ...read.failure,
+        message: `pg_dump finished but the archive does not read back: ${read.failure.message}`,
+        hint: `${read.failure.hint} ${partly}`,
+      },
+      base,
+    );
   }
   if (o.overwrite) rmSync(o.out, { recursive: true, force: true });
   makePrivate(partial);
+  syncToDisk(partial);
   renameSync(partial, o.out);
+  syncToDisk(dirname(o.out));
   const archive: ArchiveInfo = {
     path: o.out,
     format: 'custom',

@@ -28,18 +28,17 @@ export interface TableMeta {
 }
 
 /**
- * Types whose extended hash depends on the value alone: not on OIDs (enums, oid, reg*), on the
- * display scale (numeric hashes 1.0 and 1.00 alike), or on a type without a hash opclass (json,
- * point, xml). Domains count by their base type, arrays by their element type; text-like columns
- * only with a deterministic collation (a case-insensitive one hashes 'A' and 'a' alike).
+ * Types whose extended hash tells apart every pair of values whose text differs: not enums or
+ * OIDs (their hash is the OID), numeric (1.0 and 1.00 hash alike), jsonb (its hash ignores nesting
+ * and numeric scale), interval ('1 mon' = '30 days'), floats (-0 = 0), arrays (the hash ignores
+ * dimensions), nor types without a hash (json, point, xml). Domains count by their base type;
+ * text-like columns only with a deterministic collation (a case-insensitive one hashes 'A' and 'a' alike).
  */
 export const BINARY_HASH_TYPES = [
   'bool',
   'int2',
   'int4',
   'int8',
-  'float4',
-  'float8',
   'text',
   'varchar',
   'bpchar',
@@ -49,9 +48,7 @@ export const BINARY_HASH_TYPES = [
   'time',
   'timestamp',
   'timestamptz',
-  'interval',
   'uuid',
-  'jsonb',
   'inet',
   'cidr',
   'macaddr',
@@ -88,11 +85,11 @@ export async function tableInventory(c: pg.Client, schemas: string[] | undefined
             current_setting('server_version_num')::int >= 140000 AND NOT EXISTS ( -- hash_record_extended: PostgreSQL 14+
               SELECT 1 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
                 JOIN pg_type base ON base.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END
-                JOIN pg_type el ON el.oid = CASE WHEN base.typcategory = 'A' THEN base.typelem ELSE base.oid END
                 LEFT JOIN pg_collation co ON co.oid = a.attcollation
                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                 AND (el.typnamespace <> 'pg_catalog'::regnamespace OR el.typname <> ALL (ARRAY[${BINARY_HASH_TYPES.map((t) => `'${t}'`).join(', ')}]::name[])
-                      OR co.collisdeterministic IS FALSE)) AS binhash
+                 AND (base.typnamespace <> 'pg_catalog'::regnamespace OR base.typname <> ALL (ARRAY[${BINARY_HASH_TYPES.map((t) => `'${t}'`).join(', ')}]::name[])
+                      -- collisdeterministic exists from PostgreSQL 12: read through jsonb so older servers parse the query
+                      OR (to_jsonb(co) ->> 'collisdeterministic') = 'false')) AS binhash
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_am am ON am.oid = c.relam
       WHERE c.relkind IN ('r', 'p', 'm') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`,
     f.values,

@@ -133,9 +133,9 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     assert.match(r.stdout, /Migration finished in .*: preflight .*, dump .*, create-database .*, restore .*, analyze .*, validated\./);
     assert.ok(existsSync(join(dump, 'toc.dat')));
     // The archive's sha256 (data files hashed as pg_dump finished them) is what sha256sum gives by hand.
-    const byHand = spawnSync('bash', ['-c', 'cd "$0" && LC_ALL=C sha256sum * | sha256sum', dump], { encoding: 'utf8' }).stdout.split(
-      ' ',
-    )[0]!;
+    const byHand = spawnSync('bash', ['-c', 'export LC_ALL=C; cd "$0" && sha256sum * | sha256sum', dump], {
+      encoding: 'utf8',
+    }).stdout.split(' ')[0]!;
     assert.match(byHand, /^[0-9a-f]{64}$/);
     assert.ok(r.stderr.includes(`sha256 ${byHand}`), r.stderr);
   });
