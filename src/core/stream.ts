@@ -113,6 +113,23 @@ export function outputExists(o: Pick<StreamOptions, 'out' | 'overwrite'>): StepF
 
 /** Phase 1: the dump, piped into the load and into the archive file. */
 export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ dump: DumpResult; load?: StreamLoad }> {
+  // Whatever goes wrong in here (a bug throwing), both tools are stopped and no partial archive stays.
+  const guard = new AbortController();
+  const forward = (): void => guard.abort();
+  if (o.signal?.aborted) guard.abort();
+  else o.signal?.addEventListener('abort', forward, { once: true });
+  try {
+    return await dumpAndLoad({ ...o, signal: guard.signal }, dumpCb);
+  } catch (err) {
+    guard.abort();
+    rmSync(`${o.out}.partial`, { force: true });
+    throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', forward);
+  }
+}
+
+async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ dump: DumpResult; load?: StreamLoad }> {
   const started = performance.now();
   const database = sideDatabase(o.target);
   const partial = `${o.out}.partial`;
