@@ -116,6 +116,20 @@ export function schemasInArchive(toc: Toc): Set<string> {
   return out;
 }
 
+/** A failed restore's result: what ran, since when, why (and what was known by then). */
+export function restoreFailure(command: string, started: number) {
+  return (failure: StepFailure, extra: Partial<RestoreRun> = {}): RestoreResult => ({
+    ok: false,
+    cancelled: false,
+    command,
+    durationMs: performance.now() - started,
+    errors: [],
+    errorCount: 0,
+    failure,
+    ...extra,
+  });
+}
+
 /** PGOPTIONS for the restore sessions: the caller's own PGOPTIONS first, ours after. */
 export function restoreEnvironment(settings: Record<string, string> | undefined): Record<string, string> {
   const ours = Object.entries(settings ?? {}).map(([k, v]) => `-c ${k}=${v}`);
@@ -141,16 +155,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const args = buildRestoreArgs(o, database);
   const command = displayCommand([o.pgRestore, ...args], o.target);
   o.onCommand?.(command);
-  const fail = (failure: StepFailure, extra: Partial<RestoreRun> = {}): RestoreResult => ({
-    ok: false,
-    cancelled: false,
-    command,
-    durationMs: performance.now() - started,
-    errors: [],
-    errorCount: 0,
-    failure,
-    ...extra,
-  });
+  const fail = restoreFailure(command, started);
 
   const read = await readArchive(o.pgRestore, o.archive, o.signal);
   if (!read.ok) return fail(read.failure);

@@ -27,6 +27,7 @@ import {
   buildRestoreArgs,
   refuseTarget,
   restoreEnvironment,
+  restoreFailure,
   restoreJobsWithinBudget,
   restoredEntry,
   restoreOutcome,
@@ -279,18 +280,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
 export async function restorePostData(o: StreamOptions, load: StreamLoad, cb: StepCallbacks): Promise<RestoreResult> {
   const started = performance.now();
   const database = sideDatabase(o.target);
-  const fail =
-    (command: string) =>
-    (failure: StepFailure, extra = {}): RestoreResult => ({
-      ok: false,
-      cancelled: false,
-      command,
-      durationMs: performance.now() - started,
-      errors: [],
-      errorCount: 0,
-      failure,
-      ...extra,
-    });
+  const fail = (command: string) => restoreFailure(command, started);
   // The load stopped without finishing (its server went away, it was killed): nothing to build indexes on.
   const loadStopped = load.run.exitCode !== 0 && !load.run.stderrLines.some((l) => /errors ignored on restore: \d+/.test(l));
   // One pass (the load built the indexes), or a load that stopped: the load's own verdict is the restore's.

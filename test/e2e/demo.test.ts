@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { requireWorkbench } from '../helpers/codeServer.js';
+import { processesMentioning } from '../helpers/processes.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -21,18 +22,6 @@ function foldersMentioning(prefix: string, file: string, needle: string): string
     .filter((d) => {
       try {
         return readFileSync(join(tmpdir(), d, file), 'utf8').includes(needle);
-      } catch {
-        return false;
-      }
-    });
-}
-
-function processesMentioning(needle: string): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(needle);
       } catch {
         return false;
       }

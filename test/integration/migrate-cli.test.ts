@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
+import { processesMentioning } from '../helpers/processes.js';
 import { blackhole, PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -283,7 +284,7 @@ describe('bad input on the command line', () => {
 
   it('a hang-up (SIGHUP: the terminal or ssh session closed) stops pg_dump and leaves no partial archive', async () => {
     const { spawn } = await import('node:child_process');
-    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const { statSync } = await import('node:fs');
     await pg15.sql(`CREATE DATABASE hangup OWNER ${MIGRATOR}`);
     await pg15.sql(
       `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`,
@@ -305,16 +306,7 @@ describe('bad input on the command line', () => {
     assert.ok(Date.now() - t0 < 10_000, `the CLI took ${Date.now() - t0} ms to stop`);
     assert.notEqual(code, 0);
     await new Promise((r) => setTimeout(r, 500));
-    const dumping = readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(out);
-        } catch {
-          return false;
-        }
-      });
-    assert.deepEqual(dumping, [], 'no pg_dump left running');
+    assert.deepEqual(processesMentioning(out), [], 'no pg_dump left running');
     assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no archive, partial or complete');
   });
 

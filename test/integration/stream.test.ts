@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +15,7 @@ import pg from 'pg';
 import { migrate, type MigrateOptions } from '../../src/core/migrate.js';
 import { validate } from '../../src/core/validate.js';
 import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, sideOn } from '../helpers/fixtures.js';
+import { processesWhere } from '../helpers/processes.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 let pg15: TestServer;
@@ -33,18 +34,10 @@ const base = (db: string, out: string, extra: Partial<MigrateOptions> = {}): Mig
   ...extra,
 });
 /** pg_dump and pg_restore processes working on this file's servers (their environment names the port). */
-const toolsOn = (_archive?: string): string[] =>
-  readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        const env = readFileSync(`/proc/${p}/environ`, 'utf8').split('\u0000');
-        return /\/pg_(dump|restore)\u0000/.test(cmd) && [pg15.port, pg17.port].some((port) => env.includes(`PGPORT=${port}`));
-      } catch {
-        return false;
-      }
-    });
+const toolsOn = (): string[] =>
+  processesWhere(
+    (cmd, env) => /\/pg_(dump|restore)\u0000/.test(cmd) && [pg15.port, pg17.port].some((port) => env().includes(`PGPORT=${port}`)),
+  );
 
 before(async () => {
   ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
@@ -147,7 +140,7 @@ describe('streamed migration PG15 -> PG17', () => {
       assert.equal(failure.problem, 'lock_timeout');
       assert.match(failure.hint, /"shop_locked" on the target is partly loaded: drop and recreate it/);
       assert.ok(!existsSync(join(dir, 'locked.dump')) && !existsSync(join(dir, 'locked.dump.partial')));
-      assert.deepEqual(toolsOn(join(dir, 'locked.dump')), []);
+      assert.deepEqual(toolsOn(), []);
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);
       await locker.end();
@@ -179,7 +172,7 @@ describe('streamed migration PG15 -> PG17', () => {
     assert.ok(Date.now() - t0 < 2_000, `stopped in ${Date.now() - t0} ms`);
     assert.equal(result.steps.find((s) => s.step === 'dump')?.failure?.problem, 'cancelled');
     assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
-    assert.deepEqual(toolsOn(out), []);
+    assert.deepEqual(toolsOn(), []);
     await new Promise((r) => setTimeout(r, 500));
     const left = await pg17.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'big_s'`);
     assert.equal(left.rows[0].n, 0, 'no session left on the target');
