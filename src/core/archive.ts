@@ -226,7 +226,7 @@ const CAUSES: Array<{ cause: RestoreErrorCause; test: RegExp; title: (names: str
   },
   {
     cause: 'permission',
-    test: /permission denied (?:for|to) (?:\w+ )?"?([^"\s]+)"?|must be owner of (?:\w+ )?"?([^"\s]+)"?|must be superuser/,
+    test: /permission denied to create (?:\w+ )+"([^"]+)"|permission denied (?:for|to) (?:\w+ )?"?([^"\s]+)"?|must be owner of (?:\w+ )?"?([^"\s]+)"?|must be superuser/,
     title: (n) => `The restoring user lacks privileges${n.length ? ` (${n.slice(0, 5).join(', ')})` : ''}`,
     fix: 'Restore as the database owner or a role with the needed privileges, or use --no-owner --no-acl.',
   },

@@ -342,6 +342,7 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
       target: o.target,
       pgDump: report.tools.pg_dump.path,
       pgRestore: report.tools.pg_restore.path,
+      ...(report.tools.psql ? { psql: report.tools.psql.path } : {}),
       ...(o.noOwner ? { noOwner: true } : {}),
       ...(o.noAcl ? { noAcl: true } : {}),
       ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),

@@ -5,18 +5,19 @@
  * cancelled or failed). Seconds even for large databases, instead of learning it after hours.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { RestoreErrorGroup } from './archive.js';
+import { dirname, join } from 'node:path';
+import { groupRestoreErrors, readArchive, type RestoreErrorGroup } from './archive.js';
 import { createDatabase } from './createDatabase.js';
 import { quoteIdent } from './catalog.js';
 import { dump } from './dump.js';
-import { readDatabaseLocale } from './inspect.js';
+import { inspectDatabase, readDatabaseLocale } from './inspect.js';
 import { restore } from './restore.js';
-import { onDatabase, withSide, type Side } from './side.js';
+import { runTool } from './run.js';
+import { onDatabase, sideDatabase, withSide, type Side } from './side.js';
 import type { PreflightCheck } from './preflight.js';
-import { explainSideError, failureOf, type StepFailure } from './step.js';
+import { explainSideError, explainToolFailure, failureOf, type StepFailure } from './step.js';
 
 export interface RehearsalOptions {
   source: Side;
@@ -24,6 +25,8 @@ export interface RehearsalOptions {
   target: Side;
   pgDump: string;
   pgRestore: string;
+  /** psql, for the rehearsal inside a rolled-back transaction (default: beside pg_restore). */
+  psql?: string;
   /** The options of the real restore. */
   noOwner?: boolean;
   noAcl?: boolean;
@@ -37,10 +40,16 @@ interface Leftover {
   leftover?: { database: string; error: string };
 }
 
+/**
+ * Where the schema was rehearsed: a throwaway database, or (the target user may not create
+ * databases) the empty target database itself, inside one transaction that was rolled back.
+ */
+export type RehearsalMode = { mode: 'database' } | { mode: 'transaction'; database: string; user: string };
+
 export type RehearsalResult = Leftover &
   (
-    | { outcome: 'clean'; durationMs: number; entries: number }
-    | { outcome: 'errors'; durationMs: number; entries: number; errors: RestoreErrorGroup[]; errorCount: number }
+    | ({ outcome: 'clean'; durationMs: number; entries: number } & RehearsalMode)
+    | ({ outcome: 'errors'; durationMs: number; entries: number; errors: RestoreErrorGroup[]; errorCount: number } & RehearsalMode)
     | { outcome: 'skipped'; durationMs: number; reason: string; fix: string }
     | { outcome: 'failed'; durationMs: number; failure: StepFailure }
   );
@@ -82,14 +91,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
     }
     const db = await createDatabase(server, name, locale);
     if (!db.ok) {
-      if (db.failure.problem === 'permission_denied') {
-        return {
-          outcome: 'skipped',
-          durationMs: elapsed(),
-          reason: `The schema rehearsal was skipped: user "${o.target.profile.user}" may not create databases on the target.`,
-          fix: 'Grant CREATEDB to that user for the rehearsal (or rehearse as an admin user); the migration itself can still run.',
-        };
-      }
+      if (db.failure.problem === 'permission_denied') return rehearseInTransaction(o, archive, dir, elapsed);
       return { outcome: 'failed', durationMs: elapsed(), failure: db.failure };
     }
     created = true;
@@ -105,9 +107,16 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
       ...(o.onLine ? { onLine: o.onLine } : {}),
     });
     const entries = restored.toc?.entries.length ?? 0;
-    if (restored.ok) return { outcome: 'clean', durationMs: elapsed(), entries };
+    if (restored.ok) return { outcome: 'clean', mode: 'database', durationMs: elapsed(), entries };
     if (restored.failure.problem === 'restore_errors') {
-      return { outcome: 'errors', durationMs: elapsed(), entries, errors: restored.errors, errorCount: restored.errorCount };
+      return {
+        outcome: 'errors',
+        mode: 'database',
+        durationMs: elapsed(),
+        entries,
+        errors: restored.errors,
+        errorCount: restored.errorCount,
+      };
     }
     return { outcome: 'failed', durationMs: elapsed(), failure: restored.failure };
   };
@@ -123,6 +132,131 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
   // Never silently left behind: a database that could not be dropped is reported with its name.
   const leftover = created ? await dropThrowaway(server, name) : undefined;
   return leftover ? { ...result, leftover: { database: name, error: leftover } } : result;
+}
+
+/** Statements that would end the transaction (or leave it) before the final ROLLBACK. */
+const ENDS_TRANSACTION = /^\s*(?:COMMIT|END|ROLLBACK|ABORT|BEGIN|START\s+TRANSACTION|PREPARE\s+TRANSACTION|\\c(?:onnect)?\b|\\i)/im;
+
+/**
+ * The fallback when the target user may not create databases: the schema script (pg_restore
+ * --file) run by psql inside one transaction that is rolled back, into the target database
+ * itself and only if it is empty. ON_ERROR_ROLLBACK gives every statement a savepoint, so every
+ * error is reported (not only the first, as --single-transaction would) and the rest goes on.
+ */
+async function rehearseInTransaction(o: RehearsalOptions, archive: string, dir: string, elapsed: () => number): Promise<RehearsalResult> {
+  const user = o.target.profile.user;
+  const database = sideDatabase(o.target);
+  const skipped = (why: string, fix: string): RehearsalResult => ({
+    outcome: 'skipped',
+    durationMs: elapsed(),
+    reason: `The schema rehearsal was skipped: user "${user}" may not create databases on the target, ${why}`,
+    fix,
+  });
+  let contents;
+  try {
+    contents = await inspectDatabase(o.target);
+  } catch (err) {
+    return { outcome: 'failed', durationMs: elapsed(), failure: failureOf(explainSideError(err, o.target)) };
+  }
+  if (!contents.exists) {
+    return skipped(
+      `and the target database "${database}" does not exist yet to rehearse inside.`,
+      `Have "${database}" created for this user (the migration needs it too, since it cannot create it), or grant CREATEDB; then run the checks again.`,
+    );
+  }
+  if (contents.objects > 0 || contents.schemas > 0) {
+    return skipped(
+      `and the target database "${database}" is not empty (a rehearsal inside it would collide with what it holds).`,
+      'Grant CREATEDB to that user for the rehearsal (or rehearse as an admin user); the migration itself can still run.',
+    );
+  }
+  const script = join(dir, 'schema.sql');
+  const flags = [
+    ...(o.noOwner ? ['--no-owner'] : []),
+    ...(o.noAcl ? ['--no-acl'] : []),
+    ...(o.noTableAccessMethod ? ['--no-table-access-method'] : []),
+  ];
+  const written = await runTool(o.pgRestore, [...flags, `--file=${script}`, archive], o.signal ? { signal: o.signal } : {});
+  if (written.cancelled) return { outcome: 'failed', durationMs: elapsed(), failure: cancelledRehearsal() };
+  if (written.exitCode !== 0) return { outcome: 'failed', durationMs: elapsed(), failure: explainToolFailure(written, undefined) };
+  // Never run a script that could commit part of itself into the user's database.
+  if (ENDS_TRANSACTION.test(readFileSync(script, 'utf8'))) {
+    return skipped(
+      'and the schema script ends or opens transactions itself, so it cannot be rolled back as a whole.',
+      'Grant CREATEDB to that user for the rehearsal (or rehearse as an admin user); the migration itself can still run.',
+    );
+  }
+  const toc = await readArchive(o.pgRestore, archive, o.signal);
+  const entries = toc.ok ? toc.value.entries.length : 0;
+  o.onLine?.(
+    `hydra-migrate: user "${user}" may not create databases; rehearsing the schema inside "${database}" in one transaction that is rolled back`,
+  );
+  const psql = o.psql ?? join(dirname(o.pgRestore), 'psql');
+  const run = await runTool(
+    psql,
+    [
+      '--no-psqlrc',
+      '--no-password',
+      '--quiet',
+      '--echo-errors',
+      '-v',
+      'ON_ERROR_ROLLBACK=on',
+      '-v',
+      'ON_ERROR_STOP=0',
+      '-c',
+      'BEGIN',
+      '-f',
+      script,
+      '-c',
+      'ROLLBACK',
+    ],
+    { connection: o.target, ...(o.signal ? { signal: o.signal } : {}), ...(o.onLine ? { onLine: (l: string) => o.onLine?.(l) } : {}) },
+  );
+  if (run.cancelled) return { outcome: 'failed', durationMs: elapsed(), failure: cancelledRehearsal() };
+  const lines = psqlErrorsAsRestoreLines(run.stderrLines);
+  // psql ends 0 when statements failed (ON_ERROR_STOP off); anything else is psql itself failing.
+  if (run.exitCode !== 0) return { outcome: 'failed', durationMs: elapsed(), failure: explainToolFailure(run, o.target) };
+  // The rollback is checked, not assumed: the database must be as empty as it was.
+  const after = await inspectDatabase(o.target).catch(() => undefined);
+  if (!after || after.objects > 0 || after.schemas > 0) {
+    return {
+      outcome: 'failed',
+      durationMs: elapsed(),
+      failure: {
+        problem: 'tool_failed',
+        message: after
+          ? `After the rolled-back rehearsal "${database}" holds ${after.objects} object(s) and ${after.schemas} schema(s).`
+          : `Whether "${database}" is still empty after the rehearsal could not be read.`,
+        hint: `Look at "${database}" before restoring into it; drop what the rehearsal left, or recreate the database.`,
+      },
+    };
+  }
+  const mode = { mode: 'transaction' as const, database, user };
+  const grouped = groupRestoreErrors(lines);
+  if (grouped.total === 0) return { outcome: 'clean', ...mode, durationMs: elapsed(), entries };
+  return { outcome: 'errors', ...mode, durationMs: elapsed(), entries, errors: grouped.groups, errorCount: grouped.total };
+}
+
+function cancelledRehearsal(): StepFailure {
+  return { problem: 'cancelled', message: 'The rehearsal was cancelled.', hint: 'Run the checks again when ready.' };
+}
+
+/**
+ * psql's messages (`psql:FILE:LINE: ERROR:  …`, and with --echo-errors `…: STATEMENT:  …`) in the
+ * shape of pg_restore's (`pg_restore: error: could not execute query: ERROR:  …`, `Command was: …`),
+ * so they are grouped and explained by the same rules as a real restore's.
+ */
+export function psqlErrorsAsRestoreLines(lines: string[]): string[] {
+  const out: string[] = [];
+  for (const line of lines) {
+    const m = /^psql:.*?:\d+: (ERROR|FATAL|DETAIL|HINT|STATEMENT|LINE \d+):\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [, kind, text] = m;
+    if (kind === 'ERROR' || kind === 'FATAL') out.push(`pg_restore: error: could not execute query: ${kind}:  ${text}`);
+    else if (kind === 'STATEMENT') out.push(`Command was: ${text}`);
+    else out.push(`${kind}:  ${text}`);
+  }
+  return out;
 }
 
 /** Drops the rehearsal database, ending any session still in it (FORCE on PG13+); the error, if it stays. */
@@ -157,6 +291,12 @@ export function rehearsalCheck(r: RehearsalResult): PreflightCheck {
   };
 }
 
+function where(r: RehearsalMode): string {
+  return r.mode === 'transaction'
+    ? `; user "${r.user}" may not create databases, so it ran inside "${r.database}" in one transaction that was rolled back`
+    : '';
+}
+
 function outcomeCheck(r: RehearsalResult): PreflightCheck {
   const title = 'Schema rehearsal on the target';
   const seconds = `${(r.durationMs / 1000).toFixed(1)} s`;
@@ -166,14 +306,14 @@ function outcomeCheck(r: RehearsalResult): PreflightCheck {
         id: 'rehearsal',
         title,
         status: 'ok',
-        detail: `The schema restores cleanly (${r.entries} entries, rehearsed in ${seconds}).`,
+        detail: `The schema restores cleanly (${r.entries} entries, rehearsed in ${seconds}${where(r)}).`,
       };
     case 'errors':
       return {
         id: 'rehearsal',
         title,
         status: 'blocker',
-        detail: `Restoring the schema alone reported ${r.errorCount} error(s): ${r.errors.map((g) => `${g.title} (${g.count})`).join('; ')}.`,
+        detail: `Restoring the schema alone reported ${r.errorCount} error(s)${where(r)}: ${r.errors.map((g) => `${g.title} (${g.count})`).join('; ')}.`,
         fix: [...new Set(r.errors.map((g) => g.fix))].join(' '),
         items: r.errors.flatMap((g) => g.names),
         examples: r.errors.flatMap((g) =>

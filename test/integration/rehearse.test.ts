@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { preflight } from '../../src/core/preflight.js';
-import { rehearse } from '../../src/core/rehearse.js';
+import { rehearsalCheck, rehearse } from '../../src/core/rehearse.js';
 import type { Side } from '../../src/core/side.js';
 import { createMigrator, createSampleDatabase, MIGRATOR, q, sideOn } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
@@ -102,16 +102,94 @@ describe('schema rehearsal', () => {
     assert.deepEqual(await leftovers(), []);
   });
 
-  it('a target user without CREATEDB: the rehearsal is skipped, and says why and what to do', async () => {
-    const target: Side = {
-      role: 'target',
-      profile: { host: '127.0.0.1', port: pg17.port, database: 'postgres', user: 'no_createdb', sslmode: 'disable' },
-      password: 'no-createdb-pw',
-    };
-    const r = await rehearse({ source: sideOn(pg15, 'clean'), target, ...tools });
-    assert.equal(r.outcome, 'skipped', JSON.stringify(r));
-    assert.match(r.reason, /user "no_createdb" may not create databases/);
-    assert.match(r.fix, /CREATEDB/);
+  const noCreatedb = (database: string): Side => ({
+    role: 'target',
+    profile: { host: '127.0.0.1', port: pg17.port, database, user: 'no_createdb', sslmode: 'disable' },
+    password: 'no-createdb-pw',
+  });
+  const objectsIn = async (database: string): Promise<number> =>
+    Number(
+      (
+        await pg17.sql(
+          `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema','pg_toast'))
+                + (SELECT count(*) FROM pg_namespace WHERE nspname NOT IN ('pg_catalog','information_schema','pg_toast','public')) AS n`,
+          database,
+        )
+      ).rows[0].n,
+    );
+
+  it('a target user without CREATEDB: rehearsed inside the empty target database in a transaction that is rolled back', async () => {
+    await pg17.sql(`CREATE DATABASE fallback_needs OWNER no_createdb`);
+    const output: string[] = [];
+    const r = await rehearse({
+      source: sideOn(pg15, 'needs', { admin: true }),
+      target: noCreatedb('fallback_needs'),
+      ...tools,
+      onLine: (l) => output.push(l),
+    });
+    assert.equal(r.outcome, 'errors', JSON.stringify(r));
+    assert.equal(r.mode, 'transaction');
+    const byCause = Object.fromEntries(r.errors.map((g) => [g.cause, g]));
+    assert.deepEqual(byCause.missing_role?.names, ['reporting_owner'], JSON.stringify(r.errors, null, 2));
+    assert.ok(byCause.access_method?.names.includes('columnar'), JSON.stringify(r.errors, null, 2));
+    assert.deepEqual(byCause.missing_extension?.names, ['adminpack'], JSON.stringify(r.errors, null, 2));
+    assert.match(byCause.missing_role?.examples[0]?.command ?? '', /OWNER TO reporting_owner/);
+    assert.ok(
+      output.some((l) => /rolled back/.test(l)),
+      'the terminal says where and how it rehearses',
+    );
+    assert.equal(await objectsIn('fallback_needs'), 0, 'nothing stayed in the target database');
+
+    const check = rehearsalCheck(r);
+    assert.equal(check.status, 'blocker');
+    assert.match(
+      check.detail,
+      /user "no_createdb" may not create databases, so it ran inside "fallback_needs" in one transaction that was rolled back/,
+    );
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  it('without CREATEDB, a clean schema rehearses cleanly in the rolled-back transaction, and the database stays empty', async () => {
+    await pg17.sql(`CREATE DATABASE fallback_clean OWNER no_createdb`);
+    // Plain objects a database owner may create (the sample's columnar access method needs a superuser).
+    await pg15.sql(`CREATE DATABASE plain OWNER ${q(MIGRATOR)}`);
+    await pg15.sql(
+      `CREATE TABLE public.orders (id int PRIMARY KEY, note text);
+       CREATE INDEX orders_note ON public.orders (note);
+       CREATE VIEW public.recent AS SELECT id FROM public.orders WHERE id > 10;
+       CREATE FUNCTION public.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2';
+       CREATE SCHEMA sales; CREATE SEQUENCE sales.n;
+       INSERT INTO public.orders SELECT g, 'n' || g FROM generate_series(1, 1000) g;`,
+      'plain',
+    );
+    const r = await rehearse({
+      source: sideOn(pg15, 'plain', { admin: true }),
+      target: noCreatedb('fallback_clean'),
+      ...tools,
+      noOwner: true,
+      noAcl: true,
+    });
+    assert.equal(r.outcome, 'clean', JSON.stringify(r));
+    assert.equal(r.mode, 'transaction');
+    assert.ok(r.entries >= 6, JSON.stringify(r));
+    assert.equal(await objectsIn('fallback_clean'), 0);
+  });
+
+  it('without CREATEDB and no empty target database to rehearse in: skipped, with the reason and what to do', async () => {
+    const missing = await rehearse({ source: sideOn(pg15, 'clean'), target: noCreatedb('not_there'), ...tools });
+    assert.equal(missing.outcome, 'skipped', JSON.stringify(missing));
+    assert.match(
+      missing.reason,
+      /user "no_createdb" may not create databases on the target, and the target database "not_there" does not exist yet/,
+    );
+    assert.match(missing.fix, /CREATEDB/);
+
+    await pg17.sql(`CREATE DATABASE fallback_full OWNER no_createdb`);
+    await pg17.sql(`CREATE TABLE public.keep_me (id int); INSERT INTO keep_me VALUES (1)`, 'fallback_full');
+    const full = await rehearse({ source: sideOn(pg15, 'clean'), target: noCreatedb('fallback_full'), ...tools });
+    assert.equal(full.outcome, 'skipped', JSON.stringify(full));
+    assert.match(full.reason, /"fallback_full" is not empty/);
+    assert.equal((await pg17.sql('SELECT count(*)::int AS n FROM keep_me', 'fallback_full')).rows[0].n, 1, 'its data untouched');
   });
 
   it('cancelled while it restores: stops, and leaves no throwaway database', async () => {

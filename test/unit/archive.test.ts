@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { groupRestoreErrors, parseToc, summarizeToc } from '../../src/core/archive.js';
+import { psqlErrorsAsRestoreLines } from '../../src/core/rehearse.js';
 import { entriesForSchemas, schemasInArchive, useListForSchemas } from '../../src/core/restore.js';
 
 const LISTING = `;
@@ -190,5 +191,27 @@ describe('restore errors that follow a missing extension or access method', () =
         ['access_method', ['columnar']],
       ],
     );
+  });
+});
+
+describe('psql messages of the rolled-back rehearsal, grouped like pg_restore errors', () => {
+  // As psql 15 prints them with --echo-errors (seen against PG17).
+  const psqlLines = [
+    'psql:/tmp/hm-rehearsal-x/schema.sql:21: ERROR:  role "reporting_owner" does not exist',
+    'psql:/tmp/hm-rehearsal-x/schema.sql:21: STATEMENT:  ALTER TABLE public.report OWNER TO reporting_owner;',
+    'psql:/tmp/hm-rehearsal-x/schema.sql:30: ERROR:  permission denied to create access method "columnar"',
+    'psql:/tmp/hm-rehearsal-x/schema.sql:30: HINT:  Must be superuser to create an access method.',
+    'psql:/tmp/hm-rehearsal-x/schema.sql:30: STATEMENT:  CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;',
+    'a line of something else',
+  ];
+  const grouped = groupRestoreErrors(psqlErrorsAsRestoreLines(psqlLines));
+  it('counts each ERROR once, with its statement as "Command was" and its HINT', () => {
+    assert.equal(grouped.total, 2);
+    const role = grouped.groups.find((g) => g.cause === 'missing_role');
+    assert.deepEqual(role?.names, ['reporting_owner']);
+    assert.equal(role?.examples[0]?.command, 'ALTER TABLE public.report OWNER TO reporting_owner;');
+    const perm = grouped.groups.find((g) => g.cause === 'permission');
+    assert.deepEqual(perm?.names, ['columnar'], 'the object named, not the word "access"');
+    assert.match(perm?.examples[0]?.error ?? '', /HINT: +Must be superuser/);
   });
 });

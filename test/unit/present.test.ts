@@ -171,6 +171,7 @@ describe('the rehearsal as a readiness check', () => {
   it('a throwaway database that could not be dropped is named, with the statement to drop it', () => {
     const check = rehearsalCheck({
       outcome: 'clean',
+      mode: 'database',
       durationMs: 1,
       entries: 3,
       leftover: { database: 'hm_rehearsal_ab', error: 'in use' },
