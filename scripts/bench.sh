@@ -11,5 +11,6 @@ node scripts/build.mjs --production
 node scripts/build.mjs --tests
 node --import tsx bench/foundation.ts
 node --import tsx bench/migration.ts
+node --import tsx bench/estimate.ts
 node --import tsx bench/validation.ts
 node --import tsx bench/webview.ts

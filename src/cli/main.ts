@@ -22,9 +22,11 @@ Usage:
   hydra-migrate databases --uri URI [--json]
   hydra-migrate schemas --uri URI [--json]
   hydra-migrate tables --uri URI --schema NAME [--json]
-  hydra-migrate preflight --source URI --target URI [--no-owner] [--no-acl] [--rehearse] [--json]
+  hydra-migrate preflight --source URI --target URI [--no-owner] [--no-acl] [--rehearse]
+                     [--plan P] [--jobs N] [--no-analyze] [--json]
                      --rehearse: restore the schema alone into a throwaway database on the target
                      first (seconds, no data) and list what would fail
+                     Also prints the plan a migration would pick and its time estimate.
   hydra-migrate dump --source URI --out PATH [--format custom|directory] [--jobs N] [--no-owner] [--no-acl]
                      [--schema NAME]... [--exclude-schema NAME]... [--table SCHEMA.NAME]... [--exclude-table SCHEMA.NAME]...
                      [--schema-pattern P]... [--table-pattern P]... [--exclude-schema-pattern P]... [--exclude-table-pattern P]...

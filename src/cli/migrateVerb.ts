@@ -8,7 +8,8 @@ import { validate } from '../core/validate.js';
 import type { ValidationReport } from '../shared/report.js';
 import type { Io } from './io.js';
 import { UsageError } from './io.js';
-import { bool, failureText, jobsOf, lockWaitOption, ms, planOf, side, str, type Values } from './options.js';
+import { describeEstimate, roughDuration, roundSeconds } from '../core/estimate.js';
+import { bool, estimateHistoryOf, failureText, jobsOf, lockWaitOption, ms, planOf, side, str, type Values } from './options.js';
 
 export async function migrateVerb(
   v: Values,
@@ -38,8 +39,11 @@ export async function migrateVerb(
     ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
     lockWaitTimeoutSeconds: lockWaitOption(v),
     signal: signal,
-    onPlan: (p, path) => {
-      if (!json) io.stderr(`\nPlan: ${p.reason}${path !== resolve(dumpPath) ? ` Archive: ${path}` : ''}`);
+    estimateHistory: estimateHistoryOf(io.env),
+    onPlan: (p, path, estimate) => {
+      if (json) return;
+      io.stderr(`\nPlan: ${p.reason}${path !== resolve(dumpPath) ? ` Archive: ${path}` : ''}`);
+      if (estimate) io.stderr(`Estimate: ${describeEstimate(estimate, p.kind === 'stream')}`);
     },
     onStep: (step, state, record) => {
       if (json) return;
@@ -80,6 +84,12 @@ export async function migrateVerb(
           failedStep: result.failedStep ?? (result.ok && !ok ? 'validate' : undefined),
           durationMs: Math.round(result.durationMs),
           plan: result.plan && { kind: result.plan.kind, jobs: result.plan.jobs, reason: result.plan.reason, shape: result.plan.shape },
+          ...(result.estimate
+            ? {
+                estimateSeconds: { ...roundSeconds(result.estimate.seconds), total: Math.round(result.estimate.totalSeconds * 10) / 10 },
+                estimate: result.estimate,
+              }
+            : {}),
           steps: result.steps,
           preflight: result.preflight && { ready: result.preflight.ready, checks: result.preflight.checks },
           archive: result.dump?.archive && {
@@ -103,7 +113,8 @@ export async function migrateVerb(
     if (validation) io.stdout(formatReportText(validation, { all: bool(v, 'all') }));
     if (validationError) io.stderr(`\nThe copy could not be validated: ${validationError}`);
     const timings = result.steps.map((s) => `${s.step} ${s.skipped ? 'skipped' : ms(s.durationMs)}`).join(', ');
-    if (ok) io.stdout(`Migration finished in ${ms(result.durationMs)}: ${timings}${validation ? ', validated' : ''}.`);
+    const estimated = result.estimate ? ` (estimated ${roughDuration(result.estimate.totalSeconds)})` : '';
+    if (ok) io.stdout(`Migration finished in ${ms(result.durationMs)}${estimated}: ${timings}${validation ? ', validated' : ''}.`);
     else if (failed?.failure) io.stderr(`\nMigration stopped at ${failed.step}: ${failureText(failed.failure)}`);
     else if (result.ok) io.stderr(`\nMigrated in ${ms(result.durationMs)} (${timings}), but the validation did not pass: see above.`);
   }

@@ -1,5 +1,8 @@
 /** The CLI's option readers shared by the verbs: each turns a value into what core wants, or a UsageError that says how to fix it. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ConnectionStringError, parseConnectionString } from '../core/connection.js';
+import { EstimateHistory } from '../core/estimate.js';
 import { DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS, type ArchiveFormat } from '../core/dump.js';
 import { PLAN_REQUESTS, type PlanRequest } from '../core/plan.js';
 import { duration, failureLines } from '../core/present/steps.js';
@@ -79,3 +82,12 @@ export function failureText(f: StepFailure): string {
 }
 
 export const ms = duration;
+
+/**
+ * Where the CLI keeps what earlier migrations taught the estimate: `HYDRA_MIGRATE_STATE_DIR`, else
+ * `$XDG_STATE_HOME/hydra-migrate`, else `~/.local/state/hydra-migrate` (estimates.json; hosts and ports only).
+ */
+export function estimateHistoryOf(env: NodeJS.ProcessEnv): EstimateHistory {
+  const dir = env.HYDRA_MIGRATE_STATE_DIR || join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'hydra-migrate');
+  return new EstimateHistory(join(dir, 'estimates.json'));
+}

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { summarizeToc } from '../core/archive.js';
 import { formatBytes } from '../core/catalog.js';
+import { describeEstimate, planAndEstimate, roundSeconds } from '../core/estimate.js';
 import { formatReportText } from '../core/reportFormat.js';
 import { validate } from '../core/validate.js';
 import { ValidationError } from '../core/validateInventory.js';
@@ -21,7 +22,21 @@ import { onDatabase, sideDatabase } from '../core/side.js';
 import type { StepFailure } from '../core/step.js';
 import { UsageError, type Io } from './io.js';
 import { migrateVerb } from './migrateVerb.js';
-import { bool, failureText, formatOf, jobsOf, list, lockWaitOption, ms, side, sideFrom, str, type Values } from './options.js';
+import {
+  bool,
+  estimateHistoryOf,
+  failureText,
+  formatOf,
+  jobsOf,
+  list,
+  lockWaitOption,
+  ms,
+  planOf,
+  side,
+  sideFrom,
+  str,
+  type Values,
+} from './options.js';
 
 export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate', 'validate'];
 
@@ -62,9 +77,22 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
   try {
     switch (verb) {
       case 'preflight': {
+        const source = side(v, 'source', io.env);
+        const target = side(v, 'target', io.env);
+        // The plan and its time estimate, read while the checks run (the source's sizes and a short sample).
+        const planning = planAndEstimate({
+          source,
+          target,
+          jobs: jobsOf(v),
+          requested: planOf(v),
+          ...binOpts,
+          history: estimateHistoryOf(io.env),
+          skipAnalyze: bool(v, 'no-analyze'),
+          signal: controller.signal,
+        }).catch(() => undefined);
         const report = await preflight({
-          source: side(v, 'source', io.env),
-          target: side(v, 'target', io.env),
+          source,
+          target,
           ...binOpts,
           noOwner: bool(v, 'no-owner'),
           noAcl: bool(v, 'no-acl'),
@@ -73,6 +101,8 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           signal: controller.signal,
           ...(str(v, 'confirm-non-empty') ? { confirmNonEmptyDatabase: str(v, 'confirm-non-empty')! } : {}),
         });
+        const planned = report.source ? await planning : undefined;
+        const estimate = planned?.estimate;
         io.stdout(
           json
             ? JSON.stringify(
@@ -80,6 +110,13 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
                   ready: report.ready,
                   checks: report.checks,
                   rehearsal: report.rehearsal,
+                  ...(planned ? { plan: { kind: planned.plan.kind, jobs: planned.plan.jobs, reason: planned.plan.reason } } : {}),
+                  ...(estimate
+                    ? {
+                        estimateSeconds: { ...roundSeconds(estimate.seconds), total: Math.round(estimate.totalSeconds * 10) / 10 },
+                        estimate,
+                      }
+                    : {}),
                   source: report.source,
                   target: report.target,
                   sourceDatabase: report.sourceDatabase,
@@ -88,7 +125,9 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
                 null,
                 2,
               )
-            : preflightText(report, plain),
+            : preflightText(report, plain) +
+                (planned ? `\nPlan: ${planned.plan.reason}` : '') +
+                (estimate ? `\nEstimate: ${describeEstimate(estimate, planned?.plan.kind === 'stream')}` : ''),
         );
         return controller.signal.aborted ? 130 : preflightExitCode(report);
       }

@@ -10,6 +10,16 @@ import { dump, type ArchiveFormat, type ArchiveInfo, type DumpResult } from './d
 import { readDatabaseLocale } from './inspect.js';
 import { locateTool } from './pgbin.js';
 import { preflight, type PreflightReport } from './preflight.js';
+import {
+  ESTIMATE_PHASES,
+  EstimateHistory,
+  estimateMigration,
+  learnedFactors,
+  sampleThroughput,
+  type EstimatePhase,
+  type MigrationEstimate,
+  withoutAnalyze,
+} from './estimate.js';
 import { choosePlan, readDataShape, type MigrationPlan, type PlanRequest } from './plan.js';
 import { restore, type RestoreResult } from './restore.js';
 import { outputExists, restorePostData, streamDumpAndLoad, type StreamOptions } from './stream.js';
@@ -63,8 +73,13 @@ export interface MigrateOptions {
   /** A step's command line, as soon as it is known (before it runs). */
   onCommand?: (step: MigrateStepName, command: string) => void;
   onProgress?: (step: MigrateStepName, p: StepProgress) => void;
-  /** The plan, once chosen (after the readiness checks, before the dump). */
-  onPlan?: (plan: MigrationPlan, dumpPath: string) => void;
+  /** The plan, once chosen (after the readiness checks, before the dump), and how long it should take. */
+  onPlan?: (plan: MigrationPlan, dumpPath: string, estimate?: MigrationEstimate) => void;
+  /**
+   * Where the estimate learns from earlier runs between the same servers (actual against
+   * estimated time per phase); without it the estimate rests on the sample alone.
+   */
+  estimateHistory?: EstimateHistory;
   /** The readiness report, as soon as it is known (before the preflight step ends). */
   onPreflight?: (report: PreflightReport) => void;
 }
@@ -74,6 +89,8 @@ export interface MigrateResult {
   steps: MigrateStepRecord[];
   preflight?: PreflightReport;
   plan?: MigrationPlan;
+  /** The time estimate made before the dump (none when the source holds no data or the sample failed). */
+  estimate?: MigrationEstimate;
   dump?: DumpResult;
   restore?: RestoreResult;
   failedStep?: MigrateStepName;
@@ -93,11 +110,21 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     if (!record.ok && !record.skipped) result.failedStep = record.step;
     return record.ok || !!record.skipped;
   };
-  const done = (): MigrateResult => ({
-    ...result,
-    ok: !result.failedStep && steps.every((s) => s.ok || s.skipped),
-    durationMs: performance.now() - started,
-  });
+  const done = (): MigrateResult => {
+    const ok = !result.failedStep && steps.every((s) => s.ok || s.skipped);
+    // A whole run teaches the estimate; a failed or cancelled one would teach it the wrong time.
+    if (ok && result.estimate && o.estimateHistory) {
+      const actual: Partial<Record<EstimatePhase, number>> = {};
+      for (const s of steps)
+        if ((ESTIMATE_PHASES as readonly string[]).includes(s.step) && !s.skipped) actual[s.step as EstimatePhase] = s.durationMs / 1000;
+      try {
+        o.estimateHistory.learn(EstimateHistory.key(o.source, o.target), learnedFactors(result.estimate, actual));
+      } catch {
+        // The history is a help, never a reason for a migration to fail.
+      }
+    }
+    return { ...result, ok, durationMs: performance.now() - started };
+  };
   const callbacks = (step: MigrateStepName) => ({
     ...(o.signal ? { signal: o.signal } : {}),
     onLine: (line: string) => o.onLine?.(step, line),
@@ -108,8 +135,13 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   // 1. Readiness checks
   o.onStep?.('preflight', 'start');
   const t0 = performance.now();
-  // The source's sizes for the plan, read while the checks run.
+  // The source's sizes for the plan and a timed sample of its largest table, read while the checks run.
   const shaping = readDataShape(o.source).catch(() => undefined);
+  const sampling = shaping.then(async (shape) => {
+    if (!shape) return undefined;
+    const psql = await locateTool('psql', o.binDir ? { binDir: o.binDir } : {}).catch(() => undefined);
+    return psql ? sampleThroughput(o.source, psql.path, shape, o.signal).catch(() => undefined) : undefined;
+  });
   const checks = await preflight({
     source: o.source,
     target,
@@ -146,17 +178,24 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   )
     return done();
   const binOpts = o.binDir ? { binDir: o.binDir } : {};
-  const [pgDump, pgRestore, vacuumdb, shape] = await Promise.all([
+  const [pgDump, pgRestore, vacuumdb, shape, sample] = await Promise.all([
     locateTool('pg_dump', binOpts),
     locateTool('pg_restore', binOpts),
     locateTool('vacuumdb', binOpts).catch(() => undefined),
     shaping,
+    sampling,
   ]);
   const requested = o.plan ?? o.format ?? 'auto';
   const plan = choosePlan(shape, jobs, requested, o.indexJobs);
   const dumpPath = withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
   result.plan = plan;
-  o.onPlan?.(plan, dumpPath);
+  if (shape && sample) {
+    const learned = o.estimateHistory?.read(EstimateHistory.key(o.source, o.target));
+    const estimate = estimateMigration(plan, shape, sample, learned);
+    if (o.skipAnalyze) withoutAnalyze(estimate);
+    result.estimate = estimate;
+  }
+  o.onPlan?.(plan, dumpPath, result.estimate);
 
   const createStep = async (): Promise<boolean> => {
     o.onStep?.('create-database', 'start');

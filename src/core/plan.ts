@@ -23,8 +23,8 @@ export interface DataShape {
   dataBytes: number;
   /** Their indexes (pg_indexes_size), bytes. */
   indexBytes: number;
-  /** The largest of them by data size. */
-  largest?: { name: string; bytes: number };
+  /** The largest of them by data size; `sql` its quoted name, `rows` the catalog's estimate (-1: never analyzed). */
+  largest?: { name: string; bytes: number; sql?: string; rows?: number };
   /** The table with the largest indexes, and their size. */
   largestIndexes?: { name: string; bytes: number };
 }
@@ -57,16 +57,19 @@ export async function readDataShape(side: Side): Promise<DataShape> {
         idx: string;
         name: string | null;
         largest: string | null;
+        lsql: string | null;
+        lrows: string | null;
         iname: string | null;
         ibytes: string | null;
       }>(
         `WITH t AS (
-           SELECT format('%s.%s', n.nspname, c.relname) AS name, ${bytes} AS bytes, ${idx} AS idx
+           SELECT format('%s.%s', n.nspname, c.relname) AS name, format('%I.%I', n.nspname, c.relname) AS sql,
+                  c.reltuples::float8 AS rows, ${bytes} AS bytes, ${idx} AS idx
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'm') AND ${userSchemaSql()})
          SELECT (SELECT count(*) FROM t) AS tables, (SELECT coalesce(sum(bytes), 0) FROM t) AS data,
-                (SELECT coalesce(sum(idx), 0) FROM t) AS idx, l.name, l.bytes AS largest, li.name AS iname, li.idx AS ibytes
-           FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT name, bytes FROM t ORDER BY bytes DESC LIMIT 1) l ON true
+                (SELECT coalesce(sum(idx), 0) FROM t) AS idx, l.name, l.bytes AS largest, l.sql AS lsql, l.rows AS lrows, li.name AS iname, li.idx AS ibytes
+           FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT name, sql, rows, bytes FROM t ORDER BY bytes DESC LIMIT 1) l ON true
            LEFT JOIN LATERAL (SELECT name, idx FROM t ORDER BY idx DESC LIMIT 1) li ON true`,
       );
     await client.query(`SET lock_timeout = '2s'`);
@@ -83,7 +86,9 @@ export async function readDataShape(side: Side): Promise<DataShape> {
       tables: Number(r.tables),
       dataBytes: Number(r.data),
       indexBytes: Number(r.idx),
-      ...(r.name !== null && r.largest !== null ? { largest: { name: r.name, bytes: Number(r.largest) } } : {}),
+      ...(r.name !== null && r.largest !== null
+        ? { largest: { name: r.name, bytes: Number(r.largest), ...(r.lsql !== null ? { sql: r.lsql } : {}), rows: Number(r.lrows ?? -1) } }
+        : {}),
       ...(r.iname !== null && r.ibytes !== null ? { largestIndexes: { name: r.iname, bytes: Number(r.ibytes) } } : {}),
     };
   });

@@ -2,6 +2,7 @@
  * The one context every command receives (built once in activate() and passed explicitly, as in
  * rust-analyzer's ctx.ts): the stores, the views, the log, the run history and the steps running.
  */
+import type { EstimateHistory } from '../core/estimate.js';
 import type * as vscode from 'vscode';
 import type { ConnectionStore } from './connectionStore.js';
 import type { ConnectionsExplorer, ExplorerNode } from './explorer.js';
@@ -22,4 +23,6 @@ export interface Ctx {
   running: RunningSteps;
   /** The last validation report of each pair (shown again after a reload). */
   reports: ReportStore;
+  /** What earlier migrations between the same servers taught the time estimate. */
+  estimates: EstimateHistory;
 }

@@ -1,5 +1,7 @@
 import { bundleEvaluationStarted } from './loadClock.js';
 import * as vscode from 'vscode';
+import { join } from 'node:path';
+import { EstimateHistory } from '../core/estimate.js';
 import { PoolCache } from '../core/pg.js';
 import { registerCommands } from './commands.js';
 import { connectionApi, type ConnectionApi } from './connectionCommands.js';
@@ -55,7 +57,8 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     const running = new RunningSteps();
     const reports = new ReportStore(context.globalStorageUri);
     context.subscriptions.push(history, runsView, running);
-    const ctx: Ctx = { extensionUri: context.extensionUri, store, explorer, log, view, history, running, reports };
+    const estimates = new EstimateHistory(join(context.globalStorageUri.fsPath, 'estimates.json'));
+    const ctx: Ctx = { extensionUri: context.extensionUri, store, explorer, log, view, history, running, reports, estimates };
     context.subscriptions.push(
       vscode.window.registerWebviewPanelSerializer(
         VIEW_TYPE,

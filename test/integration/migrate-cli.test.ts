@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,8 @@ let pg17: TestServer;
 let dir: string;
 
 function run(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
-  const base: NodeJS.ProcessEnv = { ...process.env, HYDRA_PG_BIN_DIR: PG15_TOOLS };
+  // What the estimate learns stays in this run's folder, never in the home of whoever runs the tests.
+  const base: NodeJS.ProcessEnv = { ...process.env, HYDRA_PG_BIN_DIR: PG15_TOOLS, HYDRA_MIGRATE_STATE_DIR: join(dir, 'state') };
   delete base.PGPASSWORD;
   const r = spawnSync(process.execPath, [cli, ...args], { env: { ...base, ...env }, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -166,6 +167,79 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     const bad = run(['migrate', '--source', src(), '--target', tgt('x'), '--dump', join(dir, 'x.dump'), '--plan', 'fast'], passwords());
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--plan must be one of auto, stream, directory, custom \(not "fast"\)/);
+  });
+
+  it('estimates the time before any data moves, says it, and learns from each run between the same servers', async () => {
+    const state = mkdtempSync(join(dir, 'estimates-'));
+    const env = { ...passwords(), HYDRA_MIGRATE_STATE_DIR: state };
+    // Enough data for a phase to take seconds: only those teach the estimate (fixed costs would mislead it).
+    await pg15.sql(`CREATE DATABASE est OWNER ${MIGRATOR}`);
+    await pg15.sql(
+      `CREATE TABLE public.readings (id bigint PRIMARY KEY, at timestamptz, v text);
+       INSERT INTO public.readings SELECT g, now(), md5(g::text) FROM generate_series(1, 1500000) g;
+       ALTER TABLE public.readings OWNER TO ${MIGRATOR}; ANALYZE public.readings;`,
+      'est',
+    );
+    const pre = run(['preflight', '--source', src('est'), '--target', tgt('est_1'), '--json'], env);
+    assert.equal(pre.code, 0, pre.stdout + pre.stderr);
+    const p = JSON.parse(pre.stdout);
+    assert.equal(p.plan.kind, 'stream');
+    const e = p.estimateSeconds;
+    assert.ok(e.dump > 0 && e.analyze > 0 && e.restore >= 0, JSON.stringify(e));
+    assert.ok(Math.abs(e.total - (e.dump + e.restore + e.analyze)) < 0.2, 'the phases add up to the total');
+    assert.equal(p.estimate.basis, 'sample');
+    assert.ok(p.estimate.sample.bytesPerSecond > 0 && p.estimate.sample.seconds > 0);
+    assert.ok(!existsSync(join(state, 'estimates.json')), 'a preflight teaches nothing: nothing ran');
+
+    const first = run(
+      [
+        'migrate',
+        '--source',
+        src('est'),
+        '--target',
+        tgt('est_1'),
+        '--dump',
+        join(dir, 'est1.dump'),
+        '--no-owner',
+        '--no-acl',
+        '--no-validate',
+      ],
+      env,
+    );
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(
+      first.stderr,
+      /\nEstimate: about [\d.]+ s: dump and load [\d.]+ s, analyze [\d.]+ s \(from a [\d.]+ s sample of public\.\w+\)\n/,
+    );
+    assert.ok(first.stderr.indexOf('Estimate:') < first.stderr.indexOf('== dump =='), 'said before the data moves');
+    assert.match(first.stdout, /Migration finished in [\d.]+ m?s \(estimated [\d.]+ s\)/);
+    const learned = readFileSync(join(state, 'estimates.json'), 'utf8');
+    const key = `127.0.0.1:${pg15.port} -> 127.0.0.1:${pg17.port}`;
+    const factors = JSON.parse(learned)[key];
+    assert.deepEqual(Object.keys(factors).sort(), ['dump'], learned);
+    for (const f of Object.values(factors) as number[]) assert.ok(f >= 0.2 && f <= 5);
+    assert.ok(!learned.includes(MIGRATOR_PASSWORD) && !learned.includes('est'), 'hosts and ports only: no password, no database');
+
+    const second = run(
+      [
+        'migrate',
+        '--source',
+        src('est'),
+        '--target',
+        tgt('est_2'),
+        '--dump',
+        join(dir, 'est2.dump'),
+        '--no-owner',
+        '--no-acl',
+        '--no-validate',
+        '--json',
+      ],
+      env,
+    );
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    const doc = JSON.parse(second.stdout);
+    assert.equal(doc.estimate.basis, 'sample+history');
+    assert.deepEqual(doc.estimate.learned, factors, 'the second estimate is corrected by what the first run taught');
   });
 
   it('migrate into an existing non-empty database stops at preflight', () => {

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { privateFolder } from '../../core/dump.js';
 import * as vscode from 'vscode';
 import { ansi as style } from '../../core/present/style.js';
+import { describeEstimate, roughDuration } from '../../core/estimate.js';
 import { migrate, type MigrateStepName } from '../../core/migrate.js';
 import { type ExplorerNode } from '../explorer.js';
 import type { RunRecord } from '../runHistory.js';
@@ -72,7 +73,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     args.dumpPath ?? join(defaultDumpFolder(), `${safeFileName(sourceDb)}-${timestamp()}${args.format === 'custom' ? '.dump' : '.dir'}`);
   privateFolder(dirname(dumpPath));
   let streamed = false;
-  let planLine: string | undefined;
+  let planLines: string[] = [];
   const titles = (): Record<MigrateStepName, string> =>
     streamed
       ? {
@@ -131,9 +132,9 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
       if (state === 'start') {
         const session = open(step);
         // The first step after the readiness checks says how the data will move, and why.
-        if (planLine && step !== 'preflight') {
-          session.line(planLine);
-          planLine = undefined;
+        if (planLines.length && step !== 'preflight') {
+          for (const l of planLines) session.line(l);
+          planLines = [];
         }
         return;
       }
@@ -149,10 +150,12 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
         session.finish({ ok: record.ok || !!record.skipped, summary, cancelled: record.failure?.problem === 'cancelled' }, extra),
       );
     },
-    onPlan: (plan, path) => {
+    estimateHistory: ctx.estimates,
+    onPlan: (plan, path, estimate) => {
       dumpPath = path;
       streamed = plan.kind === 'stream';
-      planLine = `${style.cyan('Plan:')} ${plan.reason}`;
+      planLines = [`${style.cyan('Plan:')} ${plan.reason}`];
+      if (estimate) planLines.push(`${style.cyan('Estimate:')} ${describeEstimate(estimate, streamed)}`);
     },
     onPreflight: (report) => {
       for (const l of preflightLines(report)) current?.line(l);
@@ -169,12 +172,20 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
   let validation: ValidationReport | undefined;
   if (result.ok) {
     void vscode.window.showInformationMessage(
-      t(
-        'Migrated {0} to {1} in {2} s. Validating…',
-        `${s.name}/${sourceDb}`,
-        `${tg.name}/${targetDb}`,
-        (result.durationMs / 1000).toFixed(1),
-      ),
+      result.estimate
+        ? t(
+            'Migrated {0} to {1} in {2} s (estimated {3}). Validating…',
+            `${s.name}/${sourceDb}`,
+            `${tg.name}/${targetDb}`,
+            (result.durationMs / 1000).toFixed(1),
+            roughDuration(result.estimate.totalSeconds),
+          )
+        : t(
+            'Migrated {0} to {1} in {2} s. Validating…',
+            `${s.name}/${sourceDb}`,
+            `${tg.name}/${targetDb}`,
+            (result.durationMs / 1000).toFixed(1),
+          ),
     );
     validation = (
       await runValidate(ctx, { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb })

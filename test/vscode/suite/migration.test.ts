@@ -119,6 +119,8 @@ describe('Migration steps as commands', function () {
       all,
       /Plan: Streaming \(dump and load at the same time, archive kept; indexes in the same pass\): .* too little for parallel jobs to pay/,
     );
+    // How long it should take, said before the data moves: from a timed sample of the largest table.
+    assert.match(all, /Estimate: about [\d.]+ (s|min): dump and load [\d.]+ s, analyze [\d.]+ s \(from a [\d.]+ s sample of [\w.]+\)/);
     assert.match(all, /\$ .*PGPASSWORD=\*\*\* .*pg_dump --verbose --no-password --format=custom .*\| tee .*migrate\.dump \| .*pg_restore/);
     // Shown exactly as a shell needs it to run again (the conninfo quoted).
     assert.ok(all.includes(`pg_restore --verbose --no-password '--dbname=dbname='\\''migrated'\\''' --no-owner`), all);

@@ -1,0 +1,283 @@
+/**
+ * How long a migration will take, before it starts: from the source's sizes (data, TOAST, indexes,
+ * the largest table), the plan the engine picked, and the throughput measured on these servers:
+ * a short timed COPY of a slice of the largest table (what pg_dump does, on the same server), or
+ * the times of earlier runs between the same servers (their ratio of actual to estimated time,
+ * per phase, so the estimate learns).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { locateTool } from './pgbin.js';
+import { choosePlan, readDataShape, type DataShape, type MigrationPlan, type PlanRequest } from './plan.js';
+import { runTool } from './run.js';
+import type { Side } from './side.js';
+
+/** The phases of a migration as its steps report them. */
+export type EstimatePhase = 'dump' | 'restore' | 'analyze';
+export const ESTIMATE_PHASES: readonly EstimatePhase[] = ['dump', 'restore', 'analyze'];
+
+export interface ThroughputSample {
+  /** The table sampled (the largest). */
+  table: string;
+  /** Its on-disk bytes the sample covered (heap + TOAST, pro rata of its rows). */
+  bytes: number;
+  /** The COPY text the server sent for them. */
+  textBytes: number;
+  seconds: number;
+  /** On-disk bytes per second through COPY TO STDOUT, one session. */
+  bytesPerSecond: number;
+}
+
+export interface MigrationEstimate {
+  /** Seconds per step (for a stream, `dump` is the dump and the load together). */
+  seconds: Record<EstimatePhase, number>;
+  totalSeconds: number;
+  /** What it rests on. */
+  basis: 'sample' | 'sample+history';
+  sample: ThroughputSample;
+  /** The correction factors learned from earlier runs between the same servers, if any. */
+  learned?: Partial<Record<EstimatePhase, number>>;
+}
+
+/** How much of the largest table the sample reads: enough to time, little enough to take a fraction of a second. */
+export const SAMPLE_BYTES = 48 * 1024 * 1024;
+
+/**
+ * Times `COPY (SELECT * FROM <largest> LIMIT n) TO STDOUT` through psql, n the rows of about
+ * SAMPLE_BYTES of the table. undefined when there is no table with data or the sample fails (the
+ * migration never depends on it).
+ */
+export async function sampleThroughput(
+  side: Side,
+  psql: string,
+  shape: DataShape,
+  signal?: AbortSignal,
+): Promise<ThroughputSample | undefined> {
+  const largest = shape.largest;
+  if (!largest || largest.bytes <= 0 || !largest.sql) return undefined;
+  const rows = largest.rows && largest.rows > 0 ? largest.rows : undefined;
+  const fraction = Math.min(1, SAMPLE_BYTES / largest.bytes);
+  const limit = rows ? Math.max(1, Math.ceil(rows * fraction)) : 100_000;
+  // psql's own start and connection are timed alone first and taken off: on a small table they would dominate.
+  const base = ['--no-psqlrc', '--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '-c'];
+  const t0 = performance.now();
+  const baseline = await runTool(psql, [...base, 'SELECT 1'], { connection: side, ...(signal ? { signal } : {}) });
+  const overhead = (performance.now() - t0) / 1000;
+  if (baseline.exitCode !== 0) return undefined;
+  let textBytes = 0;
+  const started = performance.now();
+  // A small largest table is copied a few times over in the one session, so the sample is long enough to time.
+  const repeats = Math.min(8, Math.max(1, Math.floor(SAMPLE_BYTES / Math.min(largest.bytes, SAMPLE_BYTES))));
+  const copy = `COPY (SELECT * FROM ONLY ${largest.sql} LIMIT ${limit}) TO STDOUT`;
+  const run = await runTool(psql, [...base.slice(0, -1), ...Array.from({ length: repeats }, () => ['-c', copy]).flat()], {
+    connection: side,
+    onStdout: (out) => {
+      out.on('data', (chunk: Buffer) => (textBytes += chunk.length));
+    },
+    ...(signal ? { signal } : {}),
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  const seconds = Math.max(elapsed - overhead, elapsed / 10);
+  if (run.exitCode !== 0 || seconds <= 0) return undefined;
+  // Without a row count (never analyzed) the share of the table read is unknown: the text size stands in.
+  const bytes = (rows ? largest.bytes * Math.min(1, limit / rows) : textBytes / repeats) * repeats;
+  if (bytes <= 0) return undefined;
+  return { table: largest.name, bytes, textBytes, seconds, bytesPerSecond: bytes / seconds };
+}
+
+/**
+ * The model, each constant measured on bench/estimate.ts (pgbench scale 50, 400 tables; PG15 ->
+ * PG17 on one 2-core machine) relative to the sampled COPY rate R, so a faster or slower pair of
+ * servers scales them:
+ * - dump: the data through pg_dump -Z1 into the archive at DUMP x R per job;
+ * - load: COPY into the target at LOAD x R per job (parsing, WAL, heap);
+ * - indexes: built at INDEX x R (of index bytes) per job;
+ * - jobs: N jobs run a phase in max(largest share, 1 / (N x PARALLEL)) of one job's time;
+ * - a stream overlaps dump and load: max(dump, load) x (1 + OVERLAP);
+ * - per table: catalog work, one COPY and transaction each (PER_TABLE s); fixed: start, checks,
+ *   the archive read back (FIXED s);
+ * - analyze: vacuumdb's start (ANALYZE_FIXED s), its sample of each table (ANALYZE_PER_TABLE s)
+ *   and of the data (ANALYZE x R).
+ */
+export const MODEL = {
+  DUMP: 0.9,
+  LOAD: 0.4,
+  INDEX: 0.5,
+  PARALLEL: 0.8,
+  OVERLAP: 0.15,
+  PER_TABLE: 0.004,
+  FIXED: 0.4,
+  ANALYZE: 8,
+  ANALYZE_PER_TABLE: 0.006,
+  ANALYZE_FIXED: 0.2,
+};
+
+/** The estimate for `plan` over `shape` at the sampled rate, corrected by what earlier runs between the same servers learned. */
+export function estimateMigration(
+  plan: MigrationPlan,
+  shape: DataShape,
+  sample: ThroughputSample,
+  learned?: Partial<Record<EstimatePhase, number>>,
+): MigrationEstimate {
+  const R = sample.bytesPerSecond;
+  const data = shape.dataBytes;
+  const share = shape.largest && data > 0 ? shape.largest.bytes / data : 1;
+  const indexShare = shape.largestIndexes && shape.indexBytes > 0 ? shape.largestIndexes.bytes / shape.indexBytes : 1;
+  const spread = (jobs: number, s: number): number => (jobs > 1 ? Math.max(s, 1 / (jobs * MODEL.PARALLEL)) : 1);
+  const dumpOne = data / (MODEL.DUMP * R);
+  const loadOne = data / (MODEL.LOAD * R);
+  const indexOne = shape.indexBytes / (MODEL.INDEX * R);
+  const perTable = shape.tables * MODEL.PER_TABLE;
+  const seconds: Record<EstimatePhase, number> = { dump: 0, restore: 0, analyze: 0 };
+  if (plan.kind === 'stream') {
+    const inPass = plan.indexJobs > 1 ? 0 : indexOne;
+    seconds.dump = Math.max(dumpOne, loadOne) * (1 + MODEL.OVERLAP) + inPass + 2 * perTable;
+    seconds.restore = plan.indexJobs > 1 ? indexOne * spread(plan.indexJobs, indexShare) : 0;
+  } else {
+    const jobs = plan.kind === 'directory' ? plan.jobs : 1;
+    seconds.dump = dumpOne * spread(jobs, share) + perTable;
+    seconds.restore = loadOne * spread(plan.jobs, share) + indexOne * spread(plan.jobs, indexShare) + perTable;
+  }
+  seconds.analyze =
+    MODEL.ANALYZE_FIXED + shape.tables * MODEL.ANALYZE_PER_TABLE + Math.min(data, shape.tables * 30_000 * 200) / (MODEL.ANALYZE * R);
+  seconds.dump += MODEL.FIXED;
+  const known = learned && Object.keys(learned).length > 0;
+  if (known) for (const p of ESTIMATE_PHASES) seconds[p] *= learned[p] ?? 1;
+  const totalSeconds = ESTIMATE_PHASES.reduce((sum, p) => sum + seconds[p], 0);
+  return { seconds, totalSeconds, basis: known ? 'sample+history' : 'sample', sample, ...(known ? { learned } : {}) };
+}
+
+/**
+ * The plan a migration between these servers would pick and its estimate, without moving
+ * anything (`preflight`): the source's sizes, a timed sample, what earlier runs taught.
+ */
+export async function planAndEstimate(o: {
+  source: Side;
+  target: Side;
+  jobs: number;
+  requested?: PlanRequest;
+  binDir?: string;
+  history?: EstimateHistory;
+  skipAnalyze?: boolean;
+  signal?: AbortSignal;
+}): Promise<{ plan: MigrationPlan; estimate?: MigrationEstimate }> {
+  const shape = await readDataShape(o.source).catch(() => undefined);
+  const plan = choosePlan(shape, o.jobs, o.requested ?? 'auto');
+  if (!shape) return { plan };
+  const psql = await locateTool('psql', o.binDir ? { binDir: o.binDir } : {}).catch(() => undefined);
+  const sample = psql ? await sampleThroughput(o.source, psql.path, shape, o.signal).catch(() => undefined) : undefined;
+  if (!sample) return { plan };
+  const estimate = estimateMigration(plan, shape, sample, o.history?.read(EstimateHistory.key(o.source, o.target)));
+  if (o.skipAnalyze) withoutAnalyze(estimate);
+  return { plan, estimate };
+}
+
+/** The estimate of a migration that skips analyze. */
+export function withoutAnalyze(e: MigrationEstimate): void {
+  e.totalSeconds -= e.seconds.analyze;
+  e.seconds.analyze = 0;
+}
+
+/** "about 2 h 10 min: dump 40 min, restore 1 h 15 min, analyze 15 min" */
+export function describeEstimate(e: MigrationEstimate, streamed: boolean): string {
+  const parts = [
+    `${streamed ? 'dump and load' : 'dump'} ${roughDuration(e.seconds.dump)}`,
+    ...(e.seconds.restore >= 0.5 || !streamed ? [`${streamed ? 'indexes' : 'restore'} ${roughDuration(e.seconds.restore)}`] : []),
+    `analyze ${roughDuration(e.seconds.analyze)}`,
+  ];
+  const basis =
+    e.basis === 'sample+history'
+      ? 'from a sample of the largest table and earlier runs between these servers'
+      : `from a ${roughDuration(e.sample.seconds)} sample of ${e.sample.table}`;
+  return `about ${roughDuration(e.totalSeconds)}: ${parts.join(', ')} (${basis})`;
+}
+
+/** Seconds per phase to one decimal, for JSON. */
+export function roundSeconds(seconds: Record<EstimatePhase, number>): Record<EstimatePhase, number> {
+  const out = { ...seconds };
+  for (const p of ESTIMATE_PHASES) out[p] = Math.round(seconds[p] * 10) / 10;
+  return out;
+}
+
+/** Seconds in the words of a clock: "45 s", "12 min", "2 h 10 min". */
+export function roughDuration(seconds: number): string {
+  if (seconds < 10) return `${Math.max(0.1, Math.round(seconds * 10) / 10)} s`;
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m ? `${h} h ${m} min` : `${h} h`;
+}
+
+/** Actual against estimated, per phase that ran: what the next estimate between the same servers multiplies by. */
+export function learnedFactors(
+  e: MigrationEstimate,
+  actualSeconds: Partial<Record<EstimatePhase, number>>,
+): Partial<Record<EstimatePhase, number>> {
+  const out: Partial<Record<EstimatePhase, number>> = {};
+  for (const p of ESTIMATE_PHASES) {
+    const actual = actualSeconds[p];
+    // The uncorrected estimate: the factor applies to the model, not to an earlier correction.
+    const model = e.seconds[p] / (e.learned?.[p] ?? 1);
+    if (actual === undefined || model < 0.5 || actual <= 0) continue;
+    out[p] = Math.min(5, Math.max(0.2, actual / model));
+  }
+  return out;
+}
+
+/**
+ * What earlier runs taught, per pair of servers (no names of databases, no users, no passwords):
+ * a JSON file of `{ "<source host:port> -> <target host:port>": { dump, restore, analyze } }`.
+ */
+export class EstimateHistory {
+  constructor(private readonly file: string) {}
+
+  static key(source: Side, target: Side): string {
+    return `${source.profile.host}:${source.profile.port} -> ${target.profile.host}:${target.profile.port}`;
+  }
+
+  read(key: string): Partial<Record<EstimatePhase, number>> | undefined {
+    const all = this.all();
+    const entry = all[key];
+    if (!entry || typeof entry !== 'object') return undefined;
+    // Only sane factors: a hand-edited or damaged entry must not turn an hour into a minute.
+    const out: Partial<Record<EstimatePhase, number>> = {};
+    for (const p of ESTIMATE_PHASES) {
+      const f = (entry as Record<string, unknown>)[p];
+      if (typeof f === 'number' && f >= 0.2 && f <= 5) out[p] = f;
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+
+  /** Blends the new factors with what was known (the newest run weighs half). */
+  learn(key: string, factors: Partial<Record<EstimatePhase, number>>): void {
+    if (!Object.keys(factors).length) return;
+    const all = this.all();
+    const before = all[key] ?? {};
+    const next: Partial<Record<EstimatePhase, number>> = { ...before };
+    for (const p of ESTIMATE_PHASES) {
+      const f = factors[p];
+      if (f === undefined) continue;
+      const old = before[p];
+      next[p] = old === undefined ? f : Math.sqrt(old * f);
+    }
+    all[key] = next;
+    mkdirSync(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
+    renameSync(tmp, this.file);
+  }
+
+  private all(): Record<string, Partial<Record<EstimatePhase, number>>> {
+    if (!existsSync(this.file)) return {};
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(this.file, 'utf8'));
+      return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+        ? (parsed as Record<string, Partial<Record<EstimatePhase, number>>>)
+        : {};
+    } catch {
+      return {}; // a damaged file teaches nothing; it is rewritten by the next run
+    }
+  }
+}
