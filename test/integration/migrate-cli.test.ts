@@ -215,9 +215,9 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     assert.match(first.stdout, /Migration finished in [\d.]+ m?s \(estimated [\d.]+ s\)/);
     const learned = readFileSync(join(state, 'estimates.json'), 'utf8');
     const key = `127.0.0.1:${pg15.port} -> 127.0.0.1:${pg17.port}`;
-    const factors = JSON.parse(learned)[key];
+    const factors = (JSON.parse(learned) as Record<string, Record<string, number>>)[key]!;
     assert.deepEqual(Object.keys(factors).sort(), ['dump'], learned);
-    for (const f of Object.values(factors) as number[]) assert.ok(f >= 0.2 && f <= 5);
+    for (const f of Object.values(factors)) assert.ok(f >= 0.2 && f <= 5);
     assert.ok(!learned.includes(MIGRATOR_PASSWORD) && !learned.includes('est'), 'hosts and ports only: no password, no database');
 
     const second = run(
