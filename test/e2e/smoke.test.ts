@@ -61,6 +61,17 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
 
   const quickInput = () => page.locator('.quick-input-widget input.input');
 
+  /** The Migrate confirmation dialog: its text, then Start Migration. */
+  async function confirmMigration(shot?: string): Promise<string> {
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 30_000 });
+    const text = await dialog.innerText();
+    if (shot) await page.screenshot({ path: join(shots, shot) });
+    await dialog.locator('.monaco-button', { hasText: 'Start Migration' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    return text;
+  }
+
   /** In the Add Connection prompts: paste a URI, then name the connection. */
   async function pasteUri(uri: string, name: string): Promise<void> {
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Paste a connection URI' }).click();
@@ -162,6 +173,14 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await page.locator('.quick-input-widget', { hasText: 'Migration options' }).waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(shots, 'migrate-options.png') });
     await input.press('Enter');
+    // The last word before anything runs: what, where, how and how long.
+    const confirmation = await confirmMigration('migrate-confirm.png');
+    assert.match(confirmation, /Migrate "Shop \(PG15\)\/shop" to "Cloud \(PG17\)\/shop_v17"\?/);
+    assert.match(confirmation, /From: Shop \(PG15\), database "shop"/);
+    assert.match(confirmation, /To: Cloud \(PG17\), database "shop_v17" .*it must be empty/);
+    assert.match(confirmation, /Options: --no-owner --no-acl/);
+    assert.match(confirmation, /Plan: Streaming \(dump and load at the same time/);
+    assert.match(confirmation, /Estimate: about [\d.]+ s: dump and load [\d.]+ s/);
 
     // The steps run in terminals; the validation view opens and shows every table matching.
     const view = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
@@ -262,6 +281,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await input.press('Enter');
     await page.locator('.quick-input-widget', { hasText: 'Migration options' }).waitFor({ timeout: 10_000 });
     await input.press('Enter');
+    assert.match(await confirmMigration(), /Plan: /);
     await page.locator('.notifications-toasts', { hasText: 'readiness checks failed' }).waitFor({ timeout: 60_000 });
     const terminal = await page.locator('.terminal-wrapper.active .xterm-rows').innerText();
     // xterm wraps long lines mid-word: compare without whitespace.

@@ -3,7 +3,9 @@ import { dirname, join } from 'node:path';
 import { privateFolder } from '../../core/dump.js';
 import * as vscode from 'vscode';
 import { ansi as style } from '../../core/present/style.js';
-import { describeEstimate, roughDuration } from '../../core/estimate.js';
+import { describeTarget } from '../../core/connection.js';
+import { Cancelled } from '../errors.js';
+import { describeEstimate, planAndEstimate, roughDuration } from '../../core/estimate.js';
 import { migrate, type MigrateStepName } from '../../core/migrate.js';
 import { type ExplorerNode } from '../explorer.js';
 import type { RunRecord } from '../runHistory.js';
@@ -54,7 +56,62 @@ export async function promptMigrate(ctx: StepCtx, arg?: ExplorerNode): Promise<M
       picked: false,
     },
   ]);
-  return { ...args, noOwner: flags.has('noOwner'), noAcl: flags.has('noAcl'), noTableAccessMethod: flags.has('noTableAccessMethod') };
+  const chosen: MigrateArgs = {
+    ...args,
+    noOwner: flags.has('noOwner'),
+    noAcl: flags.has('noAcl'),
+    noTableAccessMethod: flags.has('noTableAccessMethod'),
+  };
+  await confirmMigration(ctx, chosen);
+  return chosen;
+}
+
+/**
+ * The last word before anything runs: source, target, the new database, the options, the plan and
+ * how long it should take (the source's sizes and a timed sample, read now). Nothing is the default.
+ */
+async function confirmMigration(ctx: StepCtx, a: MigrateArgs): Promise<void> {
+  const s = profile(ctx, a.sourceConnectionId);
+  const tg = profile(ctx, a.targetConnectionId);
+  const sourceDb = a.sourceDatabase ?? s.database;
+  const targetDb = a.targetDatabase ?? sourceDb;
+  const cfg = settings();
+  const [source, target] = [await sideOf(ctx, s, sourceDb), await sideOf(ctx, tg, targetDb)];
+  const planned = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: t('Reading the sizes of "{0}" for the plan…', sourceDb) },
+    () =>
+      planAndEstimate({
+        source,
+        target,
+        jobs: a.jobs ?? cfg.jobs,
+        requested: a.format ?? cfg.migrationPlan,
+        ...toolOptions(cfg),
+        history: ctx.estimates,
+      }).catch(() => undefined),
+  );
+  const options = [a.noOwner && '--no-owner', a.noAcl && '--no-acl', a.noTableAccessMethod && '--no-table-access-method'].filter(Boolean);
+  const detail = [
+    t('From: {0}, database "{1}" ({2})', s.name, sourceDb, describeTarget(s, sourceDb)),
+    t(
+      'To: {0}, database "{1}" ({2}): created from template0 with the source\'s encoding and locale when missing; it must be empty.',
+      tg.name,
+      targetDb,
+      describeTarget(tg, targetDb),
+    ),
+    t('Options: {0}', options.length ? options.join(' ') : t('none (owners and grants kept)')),
+    planned ? t('Plan: {0}', planned.plan.reason) : t("Plan: chosen from the source's sizes after the readiness checks."),
+    ...(planned?.estimate ? [t('Estimate: {0}', describeEstimate(planned.estimate, planned.plan.kind === 'stream'))] : []),
+    t(
+      'Steps: readiness checks and a schema rehearsal on the target, create the database, dump, restore, analyze, then the validation of every table. Each command is shown in the terminal before it runs; Cancel in the terminal or the status bar stops it.',
+    ),
+  ].join('\n\n');
+  const start = t('Start Migration');
+  const answer = await vscode.window.showInformationMessage(
+    t('Migrate "{0}" to "{1}"?', `${s.name}/${sourceDb}`, `${tg.name}/${targetDb}`),
+    { modal: true, detail },
+    start,
+  );
+  if (answer !== start) throw new Cancelled();
 }
 
 export async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode): Promise<MigrateCommandResult> {

@@ -141,7 +141,10 @@ export async function promptPair(ctx: StepCtx, arg: ExplorerNode | undefined): P
   const src = profileOf(arg) ?? (await pickConnection(ctx, 'source', t('Migrate from which source connection?')));
   const sourceDatabase = databaseOf(arg) ?? src.database;
   const tgt = await pickConnection(ctx, 'target', t('Migrate "{0}" to which target connection?', sourceDatabase));
-  const targetDatabase = await ask(t('Target database name (created when missing; must be empty)'), sourceDatabase);
+  const targetDatabase = await ask(
+    t('Target database name on "{0}" for "{1}" from "{2}" (created when missing; must be empty)', tgt.name, sourceDatabase, src.name),
+    sourceDatabase,
+  );
   return { sourceConnectionId: src.id, sourceDatabase, targetConnectionId: tgt.id, targetDatabase };
 }
 
