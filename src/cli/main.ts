@@ -39,12 +39,15 @@ Usage:
                      [--schema NAME]... [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--json]
   hydra-migrate migrate --source URI --target URI --dump PATH [--plan auto|stream|directory|custom] [--jobs N]
                      [--no-owner] [--no-acl] [--no-table-access-method] [--rehearse] [--no-analyze]
-                     [--no-validate] [--checksums] [--json]
+                     [--no-validate] [--no-snapshot] [--checksums] [--json]
                      --plan auto (default) picks from the source's sizes: stream (dump and load at
                      the same time, archive kept) when one table dominates or the data is small,
                      directory (-Fd -j N both ways) when many similar tables keep N jobs busy.
                      Ends with the validation of every table: row counts, access methods, objects,
                      sequences; --checksums adds every row's content (exit 1 if anything differs).
+                     The dump and the validation read the source as of one snapshot, so a source
+                     that keeps taking writes still validates exactly (the source's rows now are
+                     reported beside); --no-snapshot reads it live.
   hydra-migrate validate --source URI --target URI [--checksums] [--estimate] [--schema NAME]...
                      [--concurrency N] [--all] [--json]
 
@@ -116,6 +119,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         rehearse: { type: 'boolean', default: false },
         plan: { type: 'string' },
         'no-validate': { type: 'boolean', default: false },
+        'no-snapshot': { type: 'boolean', default: false },
         'no-analyze': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },

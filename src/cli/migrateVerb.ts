@@ -35,6 +35,16 @@ export async function migrateVerb(
     overwriteDump: bool(v, 'overwrite'),
     rehearse: bool(v, 'rehearse'),
     skipAnalyze: bool(v, 'no-analyze'),
+    // The validation counts the source as of the dump (exact while it keeps taking writes), unless asked not to.
+    snapshot: !bool(v, 'no-snapshot') && !bool(v, 'no-validate'),
+    onSnapshot: (snap, error) => {
+      if (json) return;
+      if (snap)
+        io.stderr(
+          `Snapshot: the dump and the validation read the source as of ${snap.takenAt} (one transaction held on the source until the validation ends; meanwhile vacuum there cannot remove rows changed after it; --no-snapshot reads it live).`,
+        );
+      else io.stderr(`Snapshot: none could be exported (${error ?? 'unknown'}); the source is read live.`);
+    },
     ...binOpts,
     ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
     lockWaitTimeoutSeconds: lockWaitOption(v),
@@ -61,19 +71,25 @@ export async function migrateVerb(
   // The migration is done when every row is proven there: validation unless --no-validate.
   let validation: ValidationReport | undefined;
   let validationError: string | undefined;
-  if (result.ok && !bool(v, 'no-validate')) {
-    if (!json) io.stderr('\n== validate ==');
-    try {
-      validation = await validate({
-        source,
-        target,
-        checksums: bool(v, 'checksums'),
-        signal: signal,
-        lockTimeoutSeconds: lockWaitOption(v),
-      });
-    } catch (e) {
-      validationError = e instanceof Error ? e.message : String(e);
+  try {
+    if (result.ok && !bool(v, 'no-validate')) {
+      if (!json) io.stderr('\n== validate ==');
+      try {
+        validation = await validate({
+          source,
+          target,
+          checksums: bool(v, 'checksums'),
+          signal: signal,
+          lockTimeoutSeconds: lockWaitOption(v),
+          ...(result.snapshot ? { sourceSnapshot: result.snapshot } : {}),
+        });
+      } catch (e) {
+        validationError = e instanceof Error ? e.message : String(e);
+      }
     }
+  } finally {
+    // Ended, failed or cancelled: the source's vacuum is no longer held back.
+    await result.snapshot?.release();
   }
   const ok = result.ok && (bool(v, 'no-validate') || (validation?.ok ?? false));
   if (json) {

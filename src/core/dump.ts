@@ -35,6 +35,8 @@ export interface DumpSelection {
   lockWaitTimeoutSeconds?: number;
   /** The schema only, no data (the schema rehearsal). */
   schemaOnly?: boolean;
+  /** Read the source as of this exported snapshot (pg_dump --snapshot), which a session holds. */
+  snapshot?: string;
   noSubscriptions?: boolean;
 }
 
@@ -97,6 +99,7 @@ export function buildDumpArgs(o: DumpSelection, file?: string): string[] {
   for (const t of o.excludeTablePatterns ?? []) args.push(`--exclude-table=${t}`);
   // A schema or table asked for that matches nothing is an error, never silently dropped.
   if ([o.schemas, o.schemaPatterns, o.tables, o.tablePatterns].some((l) => l?.length)) args.push('--strict-names');
+  if (o.snapshot) args.push(`--snapshot=${o.snapshot}`);
   args.push(`--compress=${o.compress ?? DEFAULT_COMPRESSION}`);
   args.push(`--lock-wait-timeout=${Math.round((o.lockWaitTimeoutSeconds ?? DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS) * 1000)}`);
   return args;

@@ -20,6 +20,7 @@ import {
   type MigrationEstimate,
   withoutAnalyze,
 } from './estimate.js';
+import { exportSnapshot, type SourceSnapshot } from './snapshot.js';
 import { choosePlan, readDataShape, type MigrationPlan, type PlanRequest } from './plan.js';
 import { restore, type RestoreResult } from './restore.js';
 import { outputExists, restorePostData, streamDumpAndLoad, type StreamOptions } from './stream.js';
@@ -67,6 +68,14 @@ export interface MigrateOptions {
   lockWaitTimeoutSeconds?: number;
   /** Rehearse the schema restore on the target before the dump; stop if anything would fail. */
   rehearse?: boolean;
+  /**
+   * Dump the source as of an exported snapshot, held after a successful migration for the
+   * validation to count the source on the same snapshot (see snapshot.ts): the caller releases
+   * `result.snapshot`. Released here when the migration fails or is cancelled.
+   */
+  snapshot?: boolean;
+  /** The snapshot, once exported (before the dump), or why none could be (the dump then reads the source live). */
+  onSnapshot?: (snapshot: SourceSnapshot | undefined, error?: string) => void;
   signal?: AbortSignal;
   onStep?: (step: MigrateStepName, state: 'start' | 'end', record?: MigrateStepRecord) => void;
   onLine?: (step: MigrateStepName, line: string) => void;
@@ -91,6 +100,8 @@ export interface MigrateResult {
   plan?: MigrationPlan;
   /** The time estimate made before the dump (none when the source holds no data or the sample failed). */
   estimate?: MigrationEstimate;
+  /** The snapshot the dump read, still held after a successful migration: release it after validating. */
+  snapshot?: SourceSnapshot;
   dump?: DumpResult;
   restore?: RestoreResult;
   failedStep?: MigrateStepName;
@@ -98,6 +109,17 @@ export interface MigrateResult {
 }
 
 export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
+  const held: { snapshot?: SourceSnapshot } = {};
+  try {
+    return await migrateSteps(o, held);
+  } catch (err) {
+    // An unexpected error: never leave the source's snapshot held.
+    await held.snapshot?.release();
+    throw err;
+  }
+}
+
+async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot }): Promise<MigrateResult> {
   const started = performance.now();
   const steps: MigrateStepRecord[] = [];
   const result: MigrateResult = { ok: false, steps, durationMs: 0 };
@@ -123,6 +145,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
         // The history is a help, never a reason for a migration to fail.
       }
     }
+    // A failed or cancelled migration is not validated: nothing may keep holding back vacuum on the source.
+    if (!ok) void result.snapshot?.release();
     return { ...result, ok, durationMs: performance.now() - started };
   };
   const callbacks = (step: MigrateStepName) => ({
@@ -196,6 +220,15 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
     result.estimate = estimate;
   }
   o.onPlan?.(plan, dumpPath, result.estimate);
+  if (o.snapshot) {
+    try {
+      result.snapshot = held.snapshot = await exportSnapshot(o.source);
+      o.onSnapshot?.(result.snapshot);
+    } catch (err) {
+      o.onSnapshot?.(undefined, err instanceof Error ? err.message : String(err));
+    }
+  }
+  const snapshotOption = result.snapshot ? { snapshot: result.snapshot.id } : {};
 
   const createStep = async (): Promise<boolean> => {
     o.onStep?.('create-database', 'start');
@@ -256,6 +289,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
       ...(o.overwriteDump ? { overwrite: true } : {}),
       ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
       ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
+      ...snapshotOption,
       ...(o.signal ? { signal: o.signal } : {}),
     };
     o.onStep?.('dump', 'start');
@@ -284,6 +318,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
       ...(o.noAcl ? { noAcl: true } : {}),
       ...(o.overwriteDump ? { overwrite: true } : {}),
       ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
+      ...snapshotOption,
       ...callbacks('dump'),
     });
     result.dump = dumped;

@@ -28,14 +28,27 @@ export function formatReportText(r: ValidationReport, options: { all?: boolean }
   );
   lines.push(`  source: ${r.source.server} (PostgreSQL ${r.source.version})`);
   lines.push(`  target: ${r.target.server} (PostgreSQL ${r.target.version})`);
+  const asOfDump = r.sourceBasis === 'snapshot';
+  if (asOfDump) lines.push(`  the source as of the dump (its snapshot, taken ${r.sourceSnapshotAt ?? '?'}); "source now" beside it`);
+  if (r.sourceBasisNote) lines.push(`  ${r.sourceBasisNote}`);
   lines.push('');
   const tables = orderedTables(r).filter((t) => options.all || t.status !== 'match' || r.tables.length <= 50);
-  const header = ['status', 'table', 'kind', 'source rows', 'target rows', 'access method', 'problems'];
+  const header = [
+    'status',
+    'table',
+    'kind',
+    asOfDump ? 'source rows (dump)' : 'source rows',
+    ...(asOfDump ? ['source now'] : []),
+    'target rows',
+    'access method',
+    'problems',
+  ];
   const rows = tables.map((t) => [
     statusText[t.status] ?? t.status,
     `${t.schema}.${t.name}`,
     t.kind + (t.unlogged ? ', unlogged' : ''),
     fmt(t.sourceRows),
+    ...(asOfDump ? [fmt(t.sourceRowsNow ?? null)] : []),
     fmt(t.targetRows),
     t.sourceAccessMethod === t.targetAccessMethod
       ? (t.sourceAccessMethod ?? '-')
@@ -65,6 +78,22 @@ export function formatReportText(r: ValidationReport, options: { all?: boolean }
   );
   lines.push(`Rows: ${fmt(s.sourceRows)} in the source, ${fmt(s.targetRows)} in the target${r.mode === 'estimate' ? ' (estimates)' : ''}.`);
   lines.push(`Objects: ${s.objects} compared, ${s.objectsDifferent} differ; sequences: ${s.sequencesDifferent} differ.`);
+  if (asOfDump) {
+    const moved = r.tables.filter((t) => t.sourceRowsNow !== undefined && t.sourceRowsNow !== t.sourceRows);
+    lines.push(
+      moved.length
+        ? `Since the dump the source changed: ${moved.length} table(s) now hold other row counts (${moved
+            .slice(0, 5)
+            .map((t) => `${t.schema}.${t.name} ${fmt(t.sourceRows)} -> ${fmt(t.sourceRowsNow ?? null)}`)
+            .join(', ')}${moved.length > 5 ? ', …' : ''}): the cutover must still move them.`
+        : 'Since the dump no table of the source changed its row count.',
+    );
+    const advanced = r.sequences.filter((q) => q.advancedSinceDump);
+    if (advanced.length)
+      lines.push(
+        `Sequences that moved on on the source since the dump: ${advanced.map((q) => `${q.schema}.${q.name} (target ${fmt(q.targetValue)}, source ${fmt(q.sourceValue)})`).join(', ')}; set them from the source at the cutover.`,
+      );
+  }
   lines.push(r.ok ? 'OK: the target matches the source.' : 'NOT OK: the target differs from the source (see above).');
   return lines.join('\n');
 }

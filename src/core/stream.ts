@@ -48,6 +48,8 @@ export interface StreamOptions extends Pick<RestoreFlags, 'noOwner' | 'noAcl' | 
   overwrite?: boolean;
   compress?: number;
   lockWaitTimeoutSeconds?: number;
+  /** Read the source as of this exported snapshot (pg_dump --snapshot). */
+  snapshot?: string;
   /** Jobs for phase 2 (indexes and constraints); 1: they are built in phase 1's own pass, no phase 2. */
   jobs: number;
   confirmNonEmptyDatabase?: string;
@@ -140,6 +142,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
     ...(o.noAcl ? { noAcl: true } : {}),
     ...(o.compress !== undefined ? { compress: o.compress } : {}),
     ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
+    ...(o.snapshot ? { snapshot: o.snapshot } : {}),
   });
   const loadArgs = buildRestoreArgs(
     { ...o, archive: undefined, jobs: 1, ...(o.jobs > 1 ? { sections: ['pre-data', 'data'] as Array<'pre-data' | 'data'> } : {}) },

@@ -20,6 +20,7 @@ import {
 import { qualifiedName } from './catalog.js';
 import { describeTarget } from './connection.js';
 import { connectionBudget, withinBudget } from './inspect.js';
+import { importSnapshotSql, type SourceSnapshot } from './snapshot.js';
 import { ConnectionError, serverInfo } from './pg.js';
 import { sideDatabase, type Side } from './side.js';
 import type { StepProgress } from './step.js';
@@ -39,6 +40,7 @@ import {
   countBatch,
   DEFAULT_LOCK_TIMEOUT_SECONDS,
   differingRanges,
+  guardedQuery,
   inPool,
   openPool,
   validationSessionSql,
@@ -60,6 +62,11 @@ export interface ValidateOptions {
   onProgress?: (p: StepProgress) => void;
   /** How long a query waits for a lock another session holds on a table (default 30 s): then that table is reported unreadable. */
   lockTimeoutSeconds?: number;
+  /**
+   * Count the source as of this snapshot (the one the dump read; its exporting session must still
+   * hold it), then also the source's rows now. Without it, or when it is no longer held, the source is read live.
+   */
+  sourceSnapshot?: Pick<SourceSnapshot, 'id' | 'takenAt'>;
 }
 
 function compareByKey<T>(src: T[], tgt: T[], key: (x: T) => string): Array<{ key: string; source?: T; target?: T }> {
@@ -101,6 +108,18 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       if (err instanceof ConnectionError)
         throw new ValidationError(`Could not connect to ${side}: ${err.explained.message} ${err.explained.hint}`);
       throw err instanceof Error ? err : new Error(String(err));
+    }
+    // On the dump's snapshot: every source session reads as of it (all or none: a mix would compare nonsense).
+    let onSnapshot = false;
+    let basisNote: string | undefined;
+    if (o.sourceSnapshot && !o.estimate) {
+      try {
+        for (const c of srcClients) for (const sql of importSnapshotSql(o.sourceSnapshot.id)) await c.query(sql);
+        onSnapshot = true;
+      } catch (err) {
+        await Promise.all(srcClients.map((c) => c.query('ROLLBACK').catch(() => undefined)));
+        basisNote = `The dump's snapshot could not be used (${err instanceof Error ? err.message : String(err)}); the source was read live, so tables written since the dump differ.`;
+      }
     }
     onAbort = () => void Promise.all([cancelRunning(o.source, srcClients), cancelRunning(o.target, tgtClients)]);
     o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -144,21 +163,26 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         done += k;
         o.onProgress?.({ done: Math.min(done, total * 2), total: total * 2 });
       };
-      const countAll = (clients: pg.Client[], list: TableMeta[], into: Map<string, CountResult>): Promise<void> =>
+      const countAll = (clients: pg.Client[], list: TableMeta[], into: Map<string, CountResult>, inTransaction = false): Promise<void> =>
         inPool(
           clients,
           batches(list, batchSize),
           async (c, b) => {
-            for (const [k, v] of await countBatch(c, b, !!o.checksums, o.signal)) into.set(k, v);
+            for (const [k, v] of await countBatch(c, b, !!o.checksums, o.signal, inTransaction)) into.set(k, v);
             progress(b.length);
           },
           o.signal,
         );
-      await Promise.all([countAll(countSrc, srcList, srcCounts), countAll(countTgt, tgtList, tgtCounts)]);
+      await Promise.all([countAll(countSrc, srcList, srcCounts, onSnapshot), countAll(countTgt, tgtList, tgtCounts)]);
     }
 
     // Partitioned parents: the sum of their partitions' rows (count(*) on the parent would read them again).
-    const partitionSums = async (c: pg.Client, counts: Map<string, CountResult>, metas: TableMeta[]): Promise<void> => {
+    const partitionSums = async (
+      c: pg.Client,
+      counts: Map<string, CountResult>,
+      metas: TableMeta[],
+      inTransaction = false,
+    ): Promise<void> => {
       const parents = metas.filter((t) => t.kind === 'partitioned table');
       if (!parents.length) return;
       const { rows: raw } = await c.query<{ ps: string; pn: string; cs: string; cn: string }>(
@@ -179,8 +203,10 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
           counts.set(key, { rows: null, error: failed.error! });
         } else if (children.some((ch) => !ch || ch.rows === null)) {
           try {
-            const { rows: r } = await c.query<{ n: string }>(
+            const { rows: r } = await guardedQuery<{ n: string }>(
+              c,
               `SELECT count(*)::text AS n FROM ${qualifiedName(parent.schema, parent.name)}`,
+              inTransaction,
             );
             counts.set(key, { rows: BigInt(r[0]!.n) });
           } catch (err) {
@@ -193,7 +219,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       }
     };
     if (!o.estimate)
-      await Promise.all([partitionSums(countSrc[0]!, srcCounts, srcTables), partitionSums(countTgt[0]!, tgtCounts, tgtTables)]);
+      await Promise.all([partitionSums(countSrc[0]!, srcCounts, srcTables, onSnapshot), partitionSums(countTgt[0]!, tgtCounts, tgtTables)]);
 
     const tables: TableComparison[] = [];
     for (const p of pairs) {
@@ -268,6 +294,24 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
 
     // Objects and sequences.
     const [srcObjs, tgtObjs, srcSeq, tgtSeq] = await (early ?? inventories());
+
+    // As of the dump, then now: the source's rows outside the snapshot, what the cutover must still move.
+    if (onSnapshot) {
+      await Promise.all(srcClients.map((c) => c.query('COMMIT')));
+      const now = new Map<string, CountResult>();
+      const leaves = pairs.filter((p) => p.source && p.source.kind !== 'partitioned table').map((p) => p.source!);
+      await inPool(
+        countSrc,
+        batches(leaves, 25),
+        async (c, b) => {
+          for (const [k, v] of await countBatch(c, b, false, o.signal)) now.set(k, v);
+        },
+        o.signal,
+      );
+      await partitionSums(countSrc[0]!, now, srcTables);
+      for (const row of tables)
+        if (row.status !== 'extra_in_target') row.sourceRowsNow = jsonCount(now.get(tkey(row.schema, row.name))?.rows ?? null);
+    }
     const objects: ObjectComparison[] = compareByKey(srcObjs, tgtObjs, (x) => `${x.kind}\u0000${x.schema}\u0000${x.name}`).map((p) => {
       const base = (p.source ?? p.target)!;
       const status: CompareStatus = !p.target
@@ -285,14 +329,22 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       const dot = key.indexOf('\u0000');
       const sv = srcSeq.has(key) ? srcSeq.get(key)! : undefined;
       const tv = tgtSeq.has(key) ? tgtSeq.get(key)! : undefined;
+      // Sequences are outside any snapshot: on a live source one moves on after the dump read it.
+      const advanced = onSnapshot && typeof sv === 'bigint' && typeof tv === 'bigint' && sv > tv;
       const status: CompareStatus =
-        tv === undefined ? 'missing_in_target' : sv === undefined ? 'extra_in_target' : sv === tv ? 'match' : 'different';
+        tv === undefined ? 'missing_in_target' : sv === undefined ? 'extra_in_target' : sv === tv || advanced ? 'match' : 'different';
       return {
         schema: key.slice(0, dot),
         name: key.slice(dot + 1),
         sourceValue: jsonCount(sv ?? null),
         targetValue: jsonCount(tv ?? null),
         status,
+        ...(advanced
+          ? {
+              advancedSinceDump: true,
+              detail: `moved on on the source since the dump (${tv} in the target, ${sv} on the source now): set it from the source at the cutover`,
+            }
+          : {}),
       };
     });
 
@@ -318,6 +370,9 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       sequences,
     };
     if (o.schemas?.length) report.schemas = o.schemas;
+    if (!o.estimate) report.sourceBasis = onSnapshot ? 'snapshot' : 'live';
+    if (onSnapshot && o.sourceSnapshot) report.sourceSnapshotAt = o.sourceSnapshot.takenAt;
+    if (basisNote) report.sourceBasisNote = basisNote;
     report.ok = reportOk(report.summary);
     report.durationMs = Math.round(performance.now() - started);
     return report;

@@ -70,11 +70,33 @@ function cancelledBy(_err: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
 
+/**
+ * A query that may fail without ending the session's transaction: inside one (the validation on
+ * the dump's snapshot) it runs under a savepoint, so the next table is still read on the snapshot.
+ */
+export async function guardedQuery<R extends pg.QueryResultRow>(
+  c: pg.Client,
+  sql: string,
+  inTransaction: boolean,
+): Promise<pg.QueryResult<R>> {
+  if (!inTransaction) return c.query<R>(sql);
+  await c.query('SAVEPOINT hm_count');
+  try {
+    const r = await c.query<R>(sql);
+    await c.query('RELEASE SAVEPOINT hm_count');
+    return r;
+  } catch (err) {
+    await c.query('ROLLBACK TO SAVEPOINT hm_count').catch(() => undefined);
+    throw err;
+  }
+}
+
 export async function countBatch(
   c: pg.Client,
   batch: TableMeta[],
   checksums: boolean,
   signal?: AbortSignal,
+  inTransaction = false,
 ): Promise<Map<string, CountResult>> {
   const out = new Map<string, CountResult>();
   const one = (t: TableMeta, i: number): string =>
@@ -82,7 +104,7 @@ export async function countBatch(
       ? `SELECT ${i} AS i, count(*) AS n, coalesce(sum(${rowHash(t)}), 0)::text AS h FROM ${qualifiedName(t.schema, t.name)} x`
       : `SELECT ${i} AS i, count(*) AS n, NULL::text AS h FROM ${qualifiedName(t.schema, t.name)}`;
   try {
-    const { rows } = await c.query<{ i: number; n: string; h: string | null }>(batch.map(one).join(' UNION ALL '));
+    const { rows } = await guardedQuery<{ i: number; n: string; h: string | null }>(c, batch.map(one).join(' UNION ALL '), inTransaction);
     for (const r of rows) {
       const t = batch[r.i]!;
       out.set(tkey(t.schema, t.name), { rows: BigInt(r.n), ...(r.h !== null ? { checksum: r.h } : {}) });
@@ -99,7 +121,7 @@ export async function countBatch(
     for (const [i, t] of batch.entries()) {
       if (signal?.aborted) throw new ValidationError('Validation was cancelled.');
       try {
-        const { rows } = await c.query<{ n: string; h: string | null }>(one(t, i));
+        const { rows } = await guardedQuery<{ n: string; h: string | null }>(c, one(t, i), inTransaction);
         out.set(tkey(t.schema, t.name), { rows: BigInt(rows[0]!.n), ...(rows[0]!.h !== null ? { checksum: rows[0]!.h } : {}) });
       } catch (err) {
         if (cancelledBy(err, signal)) throw new ValidationError('Validation was cancelled.');

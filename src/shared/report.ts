@@ -25,6 +25,11 @@ export interface TableComparison {
   differingRanges?: Array<{ key: string; from: string; to: string }>;
   /** Human explanation of the problems. */
   detail?: string;
+  /**
+   * Validated as of the dump's snapshot: the source's rows now, outside it (what the cutover must
+   * still move, or the same number when nothing changed). null when it could not be read.
+   */
+  sourceRowsNow?: RowCount;
 }
 
 export interface ObjectComparison {
@@ -41,6 +46,13 @@ export interface SequenceComparison {
   sourceValue: RowCount;
   targetValue: RowCount;
   status: CompareStatus;
+  /**
+   * Validated as of the dump: the source's sequence moved on after the dump (sequences are not
+   * part of a snapshot), the target holds the value the dump read. Not a gap in the copy, but a
+   * step of the cutover: set it from the source.
+   */
+  advancedSinceDump?: boolean;
+  detail?: string;
 }
 
 export interface ValidationReport {
@@ -50,6 +62,14 @@ export interface ValidationReport {
   source: { server: string; version: string; database: string };
   target: { server: string; version: string; database: string };
   schemas?: string[];
+  /**
+   * How the source was read: `snapshot` through the snapshot the dump read (exact while the
+   * source keeps taking writes; sourceSnapshotAt says when it was taken), or `live` (now).
+   */
+  sourceBasis?: 'snapshot' | 'live';
+  sourceSnapshotAt?: string;
+  /** Why a validation meant to use the dump's snapshot read the source live. */
+  sourceBasisNote?: string;
   startedAt: string;
   durationMs: number;
   summary: {
@@ -63,6 +83,8 @@ export interface ValidationReport {
     objects: number;
     objectsDifferent: number;
     sequencesDifferent: number;
+    /** Sequences that moved on on the source after the dump (as of the dump's snapshot): set them at the cutover. */
+    sequencesAdvanced?: number;
   };
   tables: TableComparison[];
   objects: ObjectComparison[];
@@ -99,6 +121,7 @@ export function summarize(
     objects: objects.length,
     objectsDifferent: objects.filter((x) => x.status !== 'match').length,
     sequencesDifferent: sequences.filter((x) => x.status !== 'match').length,
+    ...(sequences.some((x) => x.advancedSinceDump) ? { sequencesAdvanced: sequences.filter((x) => x.advancedSinceDump).length } : {}),
   };
 }
 
