@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import type { SourceSnapshot } from '../core/snapshot.js';
 import { countQuery, reportToCsv, reportToMarkdown } from '../core/reportFormat.js';
 import { validate } from '../core/validate.js';
 import {
@@ -70,10 +71,14 @@ export class ValidationPanel implements vscode.Disposable {
   }
 
   /** Opens a panel and validates; resolves with the report once the view has shown it. */
-  static async show(deps: PanelDeps, args: ValidationArgs): Promise<{ panel: ValidationPanel; report: ValidationReport | undefined }> {
+  static async show(
+    deps: PanelDeps,
+    args: ValidationArgs,
+    sourceSnapshot?: Pick<SourceSnapshot, 'id' | 'takenAt'>,
+  ): Promise<{ panel: ValidationPanel; report: ValidationReport | undefined }> {
     const panel = ValidationPanel.create(deps, args);
     const rendered = panel.whenRendered();
-    const report = await panel.run(args.checksums ?? false);
+    const report = await panel.run(args.checksums ?? false, undefined, sourceSnapshot);
     if (report) await Promise.race([rendered, new Promise((r) => setTimeout(r, 15_000))]);
     return { panel, report };
   }
@@ -136,7 +141,12 @@ export class ValidationPanel implements vscode.Disposable {
     return new Promise((resolve) => this.renderedWaiters.push(resolve));
   }
 
-  async run(checksums: boolean, only?: { schema: string; name: string }): Promise<ValidationReport | undefined> {
+  /** Validates (one table: `only`); with the dump's snapshot (right after a migration) the source is counted as of the dump. */
+  async run(
+    checksums: boolean,
+    only?: { schema: string; name: string },
+    sourceSnapshot?: Pick<SourceSnapshot, 'id' | 'takenAt'>,
+  ): Promise<ValidationReport | undefined> {
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
@@ -169,6 +179,7 @@ export class ValidationPanel implements vscode.Disposable {
           lockTimeoutSeconds: settings().lockWaitTimeoutSeconds,
           ...(this.args.schemas?.length ? { schemas: this.args.schemas } : {}),
           ...(only ? { tables: [only] } : {}),
+          ...(sourceSnapshot ? { sourceSnapshot } : {}),
           onProgress: (p) => this.post({ type: 'progress', done: p.done, total: p.total }),
         }),
       );

@@ -88,6 +88,11 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     // The migration ends with the validation of every table.
     assert.equal(doc.validation.ok, true);
     assert.ok(doc.validation.tables.some((t: { name: string; status: string }) => t.name === 'events' && t.status === 'match'));
+    // Counted as of the dump's snapshot, with the source's rows now beside (nothing wrote meanwhile).
+    assert.equal(doc.validation.sourceBasis, 'snapshot');
+    const events = doc.validation.tables.find((t: { name: string }) => t.name === 'events');
+    assert.equal(events.sourceRowsNow, events.sourceRows);
+    assert.match(doc.steps.find((s: { step: string }) => s.step === 'dump').command, /--snapshot=/);
     assert.ok(!JSON.stringify(doc).includes(MIGRATOR_PASSWORD) && !JSON.stringify(doc).includes(pg17.adminPassword));
   });
 

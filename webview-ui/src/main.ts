@@ -14,7 +14,8 @@ import {
   type WebviewToHost,
 } from '../../src/shared/protocol.js';
 import type { TableComparison, ValidationReport } from '../../src/shared/report.js';
-import { big, button, difference, el, fmt, statusLabel } from './dom.js';
+import { button, difference, el, fmt, statusLabel } from './dom.js';
+import { asOfDump, columnsFor } from './columns.js';
 import { objectsTab } from './objects.js';
 
 interface VsCodeApi {
@@ -72,25 +73,14 @@ function showStatus(text: string, kind: 'busy' | 'ok' | 'error'): void {
   line.textContent = text;
 }
 
-const columns: Array<{ id: string; label: string; value: (t: TableComparison) => string | bigint | number; numeric?: boolean }> = [
-  { id: 'status', label: 'Status', value: (t) => (t.status === 'match' ? 1 : 0) },
-  { id: 'schema', label: 'Schema', value: (t) => t.schema },
-  { id: 'name', label: 'Table', value: (t) => t.name },
-  { id: 'kind', label: 'Kind', value: (t) => t.kind },
-  { id: 'source', label: 'Source rows', value: (t) => big(t.sourceRows) ?? -1n, numeric: true },
-  { id: 'target', label: 'Target rows', value: (t) => big(t.targetRows) ?? -1n, numeric: true },
-  { id: 'diff', label: 'Difference', value: (t) => (big(t.targetRows) ?? 0n) - (big(t.sourceRows) ?? 0n), numeric: true },
-  { id: 'am', label: 'Access method', value: (t) => `${t.sourceAccessMethod ?? ''}>${t.targetAccessMethod ?? ''}` },
-  { id: 'problems', label: 'Problems', value: (t) => t.detail ?? t.problems.join(', ') },
-];
-
 function visibleTables(r: ValidationReport): TableComparison[] {
   const needle = (state.search ?? '').trim().toLowerCase();
   let rows = r.tables;
   if (state.filter === 'differences') rows = rows.filter((t) => t.status !== 'match');
   if (needle)
     rows = rows.filter((t) => `${t.schema}.${t.name} ${t.kind} ${t.detail ?? ''} ${t.problems.join(' ')}`.toLowerCase().includes(needle));
-  const col = columns.find((c) => c.id === state.sort?.column) ?? columns[0]!;
+  const cols = columnsFor(r);
+  const col = cols.find((c) => c.id === state.sort?.column) ?? cols[0]!;
   const dir = state.sort?.descending ? -1 : 1;
   return [...rows].sort((a, b) => {
     const x = col.value(a);
@@ -115,7 +105,21 @@ function summary(r: ValidationReport): HTMLElement {
       el('li', {}, `${s.missingInTarget} missing in target`),
       el('li', {}, `${s.extraInTarget} extra in target`),
       el('li', {}, `rows: ${fmt(s.sourceRows)} source / ${fmt(s.targetRows)} target`),
-      el('li', {}, `${s.objects} objects, ${s.objectsDifferent} differ; ${s.sequencesDifferent} sequences differ`),
+      el(
+        'li',
+        {},
+        `${s.objects} objects, ${s.objectsDifferent} differ; ${s.sequencesDifferent} sequence${s.sequencesDifferent === 1 ? '' : 's'} differ${s.sequencesDifferent === 1 ? 's' : ''}${s.sequencesAdvanced ? `; ${s.sequencesAdvanced} moved on on the source since the dump` : ''}`,
+      ),
+      ...(asOfDump(r)
+        ? [
+            el(
+              'li',
+              { class: 'basis' },
+              `source as of the dump (${r.sourceSnapshotAt ? new Date(r.sourceSnapshotAt).toLocaleTimeString() : '?'}) · source now beside it`,
+            ),
+          ]
+        : []),
+      ...(r.sourceBasisNote ? [el('li', { class: 'basis warn' }, r.sourceBasisNote)] : []),
       el(
         'li',
         {},
@@ -205,7 +209,7 @@ function fillTable(holder: HTMLElement, r: ValidationReport): { shown: number; t
   const slice = rows.slice(state.page * PAGE, (state.page + 1) * PAGE);
   const table = el('table', { class: 'grid', 'aria-rowcount': String(rows.length + 1) });
   const head = el('tr');
-  for (const c of columns) {
+  for (const c of columnsFor(r)) {
     const sorted = state.sort?.column === c.id;
     const th = el('th', {
       scope: 'col',
@@ -236,6 +240,9 @@ function fillTable(holder: HTMLElement, r: ValidationReport): { shown: number; t
       el('td', { class: 'name' }, t.name),
       el('td', {}, t.kind + (t.unlogged ? ', unlogged' : '')),
       el('td', { class: 'num' }, fmt(t.sourceRows)),
+      ...(asOfDump(r)
+        ? [el('td', { class: 'num', title: "The source now, outside the dump's snapshot" }, fmt(t.sourceRowsNow ?? null))]
+        : []),
       el('td', { class: 'num' }, fmt(t.targetRows)),
       el('td', { class: 'num' }, difference(t)),
       el('td', { class: t.problems.includes('access_method') ? 'warn' : '' }, am),

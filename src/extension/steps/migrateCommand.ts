@@ -102,6 +102,9 @@ async function confirmMigration(ctx: StepCtx, a: MigrateArgs): Promise<void> {
     planned ? t('Plan: {0}', planned.plan.reason) : t("Plan: chosen from the source's sizes after the readiness checks."),
     ...(planned?.estimate ? [t('Estimate: {0}', describeEstimate(planned.estimate, planned.plan.kind === 'stream'))] : []),
     t(
+      'Snapshot: the dump and the validation read the source as of one moment, so a source that keeps taking writes still validates exactly; one transaction is held on the source until the validation ends, and meanwhile vacuum there cannot remove rows changed after it.',
+    ),
+    t(
       'Steps: readiness checks and a schema rehearsal on the target, create the database, dump, restore, analyze, then the validation of every table. Each command is shown in the terminal before it runs; Cancel in the terminal or the status bar stops it.',
     ),
   ].join('\n\n');
@@ -131,6 +134,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
   privateFolder(dirname(dumpPath));
   let streamed = false;
   let planLines: string[] = [];
+  let snapshotLine: string | undefined;
   const titles = (): Record<MigrateStepName, string> =>
     streamed
       ? {
@@ -184,6 +188,16 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,
     // On by default: seconds of schema-only restore before hours of data.
     rehearse: true,
+    // The validation counts the source as of the dump: exact while the application keeps writing.
+    snapshot: true,
+    onSnapshot: (snap, error) => {
+      snapshotLine = snap
+        ? t(
+            'the dump and the validation read the source as of {0} (one transaction held on the source until the validation ends; meanwhile vacuum there cannot remove rows changed after it).',
+            snap.takenAt,
+          )
+        : t('none could be exported ({0}); the source is read live.', error ?? '?');
+    },
     signal: controller.signal,
     onStep: (step, state, record) => {
       if (state === 'start') {
@@ -192,6 +206,10 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
         if (planLines.length && step !== 'preflight') {
           for (const l of planLines) session.line(l);
           planLines = [];
+        }
+        if (snapshotLine && step === 'dump') {
+          session.line(`${style.cyan(t('Snapshot:'))} ${snapshotLine}`);
+          snapshotLine = undefined;
         }
         return;
       }
@@ -244,9 +262,17 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
             (result.durationMs / 1000).toFixed(1),
           ),
     );
-    validation = (
-      await runValidate(ctx, { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb })
-    )?.report;
+    try {
+      validation = (
+        await runValidate(
+          ctx,
+          { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb },
+          result.snapshot,
+        )
+      )?.report;
+    } finally {
+      await result.snapshot?.release();
+    }
   }
   return {
     ok: result.ok && (validation?.ok ?? false),

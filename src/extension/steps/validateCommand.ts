@@ -1,5 +1,6 @@
 /** Validate Migration…: from a source database, a migration run in the Runs view, or the API. */
 import * as vscode from 'vscode';
+import type { SourceSnapshot } from '../../core/snapshot.js';
 import type { ValidationArgs } from '../../shared/protocol.js';
 import type { ValidationReport } from '../../shared/report.js';
 import { type ExplorerNode } from '../explorer.js';
@@ -46,10 +47,15 @@ export async function promptValidate(ctx: StepCtx, arg?: ExplorerNode | RunRecor
 }
 
 /** Opens the validation view for the pair and runs the comparison. */
-export async function runValidate(ctx: StepCtx, args: ValidationArgs): Promise<ValidateCommandResult> {
+export async function runValidate(
+  ctx: StepCtx,
+  args: ValidationArgs,
+  sourceSnapshot?: Pick<SourceSnapshot, 'id' | 'takenAt'>,
+): Promise<ValidateCommandResult> {
   const { panel, report } = await ValidationPanel.show(
     { extensionUri: ctx.extensionUri, store: ctx.store, log: ctx.log, reports: ctx.reports },
     args,
+    sourceSnapshot,
   );
   return { report, ...(panel.lastRendered ? { rendered: panel.lastRendered } : {}) };
 }

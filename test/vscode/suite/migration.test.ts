@@ -130,6 +130,18 @@ describe('Migration steps as commands', function () {
       assert.ok(!all.includes(secret), 'no password in terminal output');
     assert.ok(existsSync(dumpPath), 'the archive is kept');
 
+    // The dump and the validation read the source as of one snapshot, said in the dump's terminal.
+    assert.match(
+      all,
+      /Snapshot: the dump and the validation read the source as of \d{4}-\d\d-\d\dT[\d:.]+Z \(one transaction held on the source until the validation ends/,
+    );
+    assert.match(all, /pg_dump .*--snapshot=[0-9A-F]+-[0-9A-F]+/);
+    assert.equal(result.validation?.sourceBasis, 'snapshot');
+    assert.ok(
+      result.validation.tables.every((t) => t.status === 'extra_in_target' || t.sourceRowsNow === t.sourceRows),
+      'nothing wrote meanwhile',
+    );
+
     // The validation view opened by itself and shows every table matching.
     assert.equal(result.validation?.ok, true, JSON.stringify(result.validation?.tables.filter((t) => t.status !== 'match')));
     const panel = api.validationPanels().at(-1)!;
