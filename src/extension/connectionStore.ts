@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { SSL_MODES, type ConnectionProfile, type ConnectionRole } from '../core/connection.js';
 
-const STATE_KEY = 'hydraMigrate.connections';
+/** The globalState key of the profiles (metadata only): the one key Settings Sync may carry. */
+export const STATE_KEY = 'hydraMigrate.connections';
 const SECRET_PREFIX = 'hydraMigrate.password.';
 
 interface StoredState {

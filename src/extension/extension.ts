@@ -6,7 +6,7 @@ import { PoolCache } from '../core/pg.js';
 import { registerCommands } from './commands.js';
 import { connectionApi, type ConnectionApi } from './connectionCommands.js';
 import type { Ctx } from './ctx.js';
-import { ConnectionStore } from './connectionStore.js';
+import { ConnectionStore, STATE_KEY } from './connectionStore.js';
 import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import { RunHistory } from './runHistory.js';
 import { ReportStore } from './reportStore.js';
@@ -19,6 +19,8 @@ import { ValidationPanel, ValidationSerializer, VIEW_TYPE } from './validationPa
 export interface HydraMigrateApi {
   /** Every key and value the extension keeps in globalState and workspaceState (never secrets). */
   storedState(): { globalState: Record<string, unknown>; workspaceState: Record<string, unknown> };
+  /** The globalState keys given to Settings Sync (setKeysForSync). */
+  syncedKeys(): string[];
   /** The explorer's data provider, to walk the tree as VS Code does. */
   explorer: vscode.TreeDataProvider<ExplorerNode>;
   /** Whether SecretStorage holds a password for the connection (the password itself is not exposed). */
@@ -49,6 +51,9 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     const pools = new PoolCache();
     context.subscriptions.push({ dispose: () => void pools.closeAll() });
     const store = new ConnectionStore(context.globalState, context.secrets, log);
+    // Profiles roam with Settings Sync (hosts, ports, users, databases; passwords stay in each machine's keychain).
+    const synced = vscode.workspace.getConfiguration('hydraMigrate').get<boolean>('syncConnections', true) ? [STATE_KEY] : [];
+    context.globalState.setKeysForSync(synced);
     const explorer = new ConnectionsExplorer(store, pools, log);
     const view = vscode.window.createTreeView('hydraMigrate.connections', { treeDataProvider: explorer, showCollapseAll: true });
     context.subscriptions.push(store, explorer, view);
@@ -75,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     const snapshot = (m: vscode.Memento): Record<string, unknown> => Object.fromEntries(m.keys().map((k) => [k, m.get(k)]));
     return {
       storedState: () => ({ globalState: snapshot(context.globalState), workspaceState: snapshot(context.workspaceState) }),
+      syncedKeys: () => [...synced],
       explorer,
       passwordStored: (id) => store.hasPassword(id),
       runs: history,

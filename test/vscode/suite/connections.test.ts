@@ -90,6 +90,9 @@ describe('Hydra Migrate in a real extension host', function () {
     const stored = JSON.stringify(api.storedState().globalState['hydraMigrate.connections']);
     assert.match(stored, /"host":"127\.0\.0\.1"/);
     assert.ok(!stored.includes('password'), 'no password field at all');
+    // The profiles (and only they: no run history, reports or estimates) roam with Settings Sync; that value holds no password.
+    assert.deepEqual(api.syncedKeys(), ['hydraMigrate.connections']);
+    assert.ok(Object.keys(api.storedState().globalState).includes(api.syncedKeys()[0]!), 'the synced key is where the profiles are');
     const result = await api.connections.test(id);
     assert.ok(result?.ok, result && !result.ok ? result.error.message : 'no result');
     assert.equal(result.info.serverVersion.split('.')[0], '15');
