@@ -4,6 +4,8 @@ export interface Io {
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
   readStdin: () => string;
+  /** One status line that updates in place on stderr (only when stderr is a terminal); '' clears it. */
+  status?: (text: string) => void;
 }
 
 /** Bad usage: exit code 2 with the message. */

@@ -62,6 +62,10 @@ Connection:
 
 Options:
   --json               print one JSON document on stdout
+  --progress json      dump, restore, migrate: one JSON object per line on stderr as the work goes
+                       {"phase","percent","bytesDone","bytesTotal","etaSeconds","table"} (percent by
+                       bytes when the tables' sizes are known, never going back, ending at 100);
+                       without it, a status line on stderr when stderr is a terminal
   --connect-timeout S  seconds before an unreachable server is given up (default 10)
   --lock-wait-timeout S  dump, migrate, validate: seconds to wait for a table another session
                        has locked (default 30); then the dump fails / the table is reported unread
@@ -120,6 +124,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         plan: { type: 'string' },
         'no-validate': { type: 'boolean', default: false },
         'no-snapshot': { type: 'boolean', default: false },
+        progress: { type: 'string' },
         'no-analyze': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
@@ -254,11 +259,26 @@ function table(header: string[], rows: string[][]): string {
 
 /** Entry point when run as a program. */
 export function run(): void {
+  // On a terminal: a status line kept below the messages, cleared before each and drawn again after.
+  let status = '';
+  const CLEAR_LINE = '\r\x1b[2K';
   main(process.argv.slice(2), {
-    stdout: (t) => process.stdout.write(t + '\n'),
-    stderr: (t) => process.stderr.write(t + '\n'),
+    stdout: (t) => {
+      if (status) process.stderr.write(CLEAR_LINE);
+      process.stdout.write(t + '\n');
+      if (status) process.stderr.write(status);
+    },
+    stderr: (t) => process.stderr.write((status ? CLEAR_LINE : '') + t + '\n' + status),
     env: process.env,
     readStdin: () => readFileSync(0, 'utf8'),
+    ...(process.stderr.isTTY
+      ? {
+          status: (t: string) => {
+            status = t;
+            process.stderr.write(CLEAR_LINE + t);
+          },
+        }
+      : {}),
   }).then(
     (code) => {
       process.exitCode = code;

@@ -9,7 +9,20 @@ import type { ValidationReport } from '../shared/report.js';
 import type { Io } from './io.js';
 import { UsageError } from './io.js';
 import { describeEstimate, roughDuration, roundSeconds } from '../core/estimate.js';
-import { bool, estimateHistoryOf, failureText, jobsOf, lockWaitOption, ms, planOf, side, str, type Values } from './options.js';
+import type { StepProgress } from '../core/step.js';
+import {
+  bool,
+  estimateHistoryOf,
+  failureText,
+  progressReporter,
+  jobsOf,
+  lockWaitOption,
+  ms,
+  planOf,
+  side,
+  str,
+  type Values,
+} from './options.js';
 
 export async function migrateVerb(
   v: Values,
@@ -23,6 +36,7 @@ export async function migrateVerb(
   const source = side(v, 'source', io.env);
   const target = side(v, 'target', io.env);
   const shown = new Set<string>(); // steps whose command was printed when they started
+  const report = progressReporter(v, io);
   const result = await migrate({
     source,
     target,
@@ -60,6 +74,7 @@ export async function migrateVerb(
       if (state === 'start') io.stderr(`\n== ${step} ==`);
       else if (record) io.stderr(stepRecordLine(shown.has(step) ? { ...record, command: undefined } : record, plain));
     },
+    ...(report ? { onProgress: (step: string, p: StepProgress) => report(step, p) } : {}),
     onCommand: (step, command) => {
       shown.add(step);
       if (!json) io.stderr(`$ ${escapeControl(command, false)}`);

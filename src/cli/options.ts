@@ -5,11 +5,11 @@ import { ConnectionStringError, parseConnectionString } from '../core/connection
 import { EstimateHistory } from '../core/estimate.js';
 import { DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS, type ArchiveFormat } from '../core/dump.js';
 import { PLAN_REQUESTS, type PlanRequest } from '../core/plan.js';
-import { duration, failureLines } from '../core/present/steps.js';
+import { duration, failureLines, progressPercent, progressText } from '../core/present/steps.js';
 import { plain } from '../core/present/style.js';
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, type Side, type SideRole } from '../core/side.js';
-import { defaultJobs, type StepFailure } from '../core/step.js';
-import { UsageError } from './io.js';
+import { defaultJobs, type StepFailure, type StepProgress } from '../core/step.js';
+import { UsageError, type Io } from './io.js';
 
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -90,4 +90,40 @@ export const ms = duration;
 export function estimateHistoryOf(env: NodeJS.ProcessEnv): EstimateHistory {
   const dir = env.HYDRA_MIGRATE_STATE_DIR || join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'hydra-migrate');
   return new EstimateHistory(join(dir, 'estimates.json'));
+}
+
+/**
+ * How a verb reports progress: `--progress json` one JSON object per line on stderr (percent
+ * never going back within a phase, at most 4 a second except the first and the last), else the
+ * status line of a terminal, else nothing (the tools' own lines say it).
+ */
+export function progressReporter(v: Values, io: Io): ((step: string, p: StepProgress) => void) | undefined {
+  const mode = str(v, 'progress');
+  if (mode !== undefined && mode !== 'json' && mode !== 'none') throw new UsageError(`--progress takes json or none (not "${mode}").`);
+  if (mode === 'none') return undefined;
+  if (mode === 'json') {
+    const last = new Map<string, { percent: number; at: number }>();
+    return (step, p) => {
+      const phase = p.phase ?? step;
+      const before = last.get(phase);
+      const percent = Math.max(before?.percent ?? 0, progressPercent(p));
+      const now = Date.now();
+      if (before && percent === before.percent && now - before.at < 1000) return;
+      if (before && percent !== 100 && now - before.at < 250) return;
+      last.set(phase, { percent, at: now });
+      io.stderr(
+        JSON.stringify({
+          phase,
+          percent,
+          bytesDone: p.bytesDone ?? null,
+          bytesTotal: p.bytesTotal ?? null,
+          etaSeconds: p.etaSeconds ?? null,
+          table: p.label ?? null,
+        }),
+      );
+    };
+  }
+  const status = io.status;
+  if (!status) return undefined;
+  return (step, p) => status(progressPercent(p) >= 100 ? '' : `${step}: ${progressText(p)}`);
 }

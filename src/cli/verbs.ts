@@ -19,7 +19,8 @@ import { dump } from '../core/dump.js';
 import { readDatabaseLocale } from '../core/inspect.js';
 import { restore } from '../core/restore.js';
 import { onDatabase, sideDatabase } from '../core/side.js';
-import type { StepFailure } from '../core/step.js';
+import type { StepFailure, StepProgress } from '../core/step.js';
+import { tableWeights } from '../core/progress.js';
 import { UsageError, type Io } from './io.js';
 import { migrateVerb } from './migrateVerb.js';
 import {
@@ -32,6 +33,7 @@ import {
   lockWaitOption,
   ms,
   planOf,
+  progressReporter,
   side,
   sideFrom,
   str,
@@ -68,7 +70,13 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
     }
   };
   const controller = new AbortController();
-  const stepCallbacks = { signal: controller.signal, onCommand: (c: string) => progressLine(`$ ${c}`), onLine: progressLine };
+  const report = progressReporter(v, io);
+  const stepCallbacks = {
+    signal: controller.signal,
+    onCommand: (c: string) => progressLine(`$ ${c}`),
+    onLine: progressLine,
+    ...(report ? { onProgress: (p: StepProgress) => report(verb, p) } : {}),
+  };
   const onSigint = (): void => controller.abort();
   // Ctrl+C, kill, and a closed terminal or ssh session (SIGHUP): stop the tools' process groups and
   // remove partial output instead of leaving pg_dump running on a production server.
@@ -139,8 +147,12 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         const compress = compressText !== undefined ? Number(compressText) : undefined;
         if (compress !== undefined && (!Number.isInteger(compress) || compress < 0 || compress > 9))
           throw new UsageError('--compress must be 0 to 9.');
+        const source = side(v, 'source', io.env);
+        // Each table's size, for progress by bytes (only when someone watches it).
+        const weights = report ? await tableWeights(source).catch(() => undefined) : undefined;
         const result = await dump({
-          source: side(v, 'source', io.env),
+          source,
+          ...(weights ? { weights } : {}),
           pgDump: await tool('pg_dump'),
           pgRestore: await tool('pg_restore'),
           out: resolve(out),

@@ -4,6 +4,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ByteProgress, TableEvents, watchCopies, type TableWeight } from './progress.js';
 import { archiveSha256, archiveSize, readArchive, sha256File, type Toc } from './archive.js';
 import { budgetedJobs, countTablesToDump, selectedTables } from './inspect.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
@@ -40,9 +41,14 @@ export interface DumpSelection {
   noSubscriptions?: boolean;
 }
 
+/** Progress by bytes instead of tables: each table's size (see progress.ts). */
+export interface ByteWeights {
+  weights?: Map<string, TableWeight>;
+}
+
 export const DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS = 30;
 
-export interface DumpOptions extends StepCallbacks, DumpSelection {
+export interface DumpOptions extends StepCallbacks, DumpSelection, ByteWeights {
   source: Side;
   pgDump: string;
   /** pg_restore, to verify the archive after the dump. */
@@ -243,12 +249,16 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
         );
     }
   };
+  const bytes = o.weights && o.onProgress ? new ByteProgress('dump', o.weights, o.onProgress) : undefined;
+  const tables = bytes ? new TableEvents(bytes, parallel) : undefined;
+  const watcher = bytes ? watchCopies(o.source, (sample) => bytes.sample(sample)) : undefined;
   const run = await runTool(o.pgDump, args, {
     connection: o.source,
     ...(o.signal ? { signal: o.signal } : {}),
     onLine: (line) => {
       o.onLine?.(line);
       if (parallel) hashFinished(line);
+      if (tables) return tables.line(line);
       const table = dumpedTable(line, parallel);
       if (table !== undefined) {
         done++;
@@ -258,6 +268,7 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
       }
     },
   });
+  await watcher?.stop();
   const known = new Map<string, string>();
   for (const [name, sum] of sums) {
     const hex = await sum;
@@ -302,6 +313,7 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
     entries: verified.value.entries.length,
     toc: verified.value,
   };
-  o.onProgress?.({ done: Math.max(total, done), total: Math.max(total, done) });
+  if (bytes) bytes.finish();
+  else o.onProgress?.({ done: Math.max(total, done), total: Math.max(total, done) });
   return { ok: true, cancelled: false, command, archive, ...base, durationMs: performance.now() - started };
 }

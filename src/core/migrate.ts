@@ -20,6 +20,7 @@ import {
   type MigrationEstimate,
   withoutAnalyze,
 } from './estimate.js';
+import { tableWeights } from './progress.js';
 import { exportSnapshot, type SourceSnapshot } from './snapshot.js';
 import { choosePlan, readDataShape, type MigrationPlan, type PlanRequest } from './plan.js';
 import { restore, type RestoreResult } from './restore.js';
@@ -161,6 +162,8 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   const t0 = performance.now();
   // The source's sizes for the plan and a timed sample of its largest table, read while the checks run.
   const shaping = readDataShape(o.source).catch(() => undefined);
+  // Each table's size, so the progress of the dump and the restore goes by bytes.
+  const weighing = tableWeights(o.source).catch(() => undefined);
   const sampling = shaping.then(async (shape) => {
     if (!shape) return undefined;
     const psql = await locateTool('psql', o.binDir ? { binDir: o.binDir } : {}).catch(() => undefined);
@@ -202,13 +205,15 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   )
     return done();
   const binOpts = o.binDir ? { binDir: o.binDir } : {};
-  const [pgDump, pgRestore, vacuumdb, shape, sample] = await Promise.all([
+  const [pgDump, pgRestore, vacuumdb, shape, sample, weights] = await Promise.all([
     locateTool('pg_dump', binOpts),
     locateTool('pg_restore', binOpts),
     locateTool('vacuumdb', binOpts).catch(() => undefined),
     shaping,
     sampling,
+    weighing,
   ]);
+  const byBytes = weights ? { weights } : {};
   const requested = o.plan ?? o.format ?? 'auto';
   const plan = choosePlan(shape, jobs, requested, o.indexJobs);
   const dumpPath = withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
@@ -290,6 +295,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
       ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
       ...snapshotOption,
+      ...byBytes,
       ...(o.signal ? { signal: o.signal } : {}),
     };
     o.onStep?.('dump', 'start');
@@ -319,6 +325,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       ...(o.overwriteDump ? { overwrite: true } : {}),
       ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
       ...snapshotOption,
+      ...byBytes,
       ...callbacks('dump'),
     });
     result.dump = dumped;
@@ -337,6 +344,8 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       ...(o.noAcl ? { noAcl: true } : {}),
       ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
       ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
+      ...byBytes,
+      ...(weights && shape ? { indexBytes: shape.indexBytes } : {}),
       ...callbacks('restore'),
     });
     result.restore = restored;

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { groupRestoreErrors, readArchive, type RestoreErrorGroup, type Toc, type TocEntry } from './archive.js';
 import { quoteIdent } from './catalog.js';
 import { budgetedJobs, inspectDatabase, type DatabaseContents } from './inspect.js';
+import { ByteProgress, TableEvents, watchCopies, type TableWeight } from './progress.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
+import type { ByteWeights } from './dump.js';
 import { onDatabase, sideDatabase, type Side } from './side.js';
 import {
   cancelledFailure,
@@ -19,6 +21,7 @@ import {
   failureOf,
   type StepCallbacks,
   type StepFailure,
+  type StepProgress,
 } from './step.js';
 
 export interface RestoreFlags {
@@ -34,7 +37,9 @@ export interface RestoreFlags {
   sections?: Array<'pre-data' | 'data' | 'post-data'>;
 }
 
-export interface RestoreOptions extends StepCallbacks, RestoreFlags {
+export interface RestoreOptions extends StepCallbacks, RestoreFlags, ByteWeights {
+  /** With weights: the bytes of the indexes and constraints it builds after the data (shared out over those entries). */
+  indexBytes?: number;
   target: Side;
   pgRestore: string;
   archive: string;
@@ -138,6 +143,30 @@ export function restoreEnvironment(settings: Record<string, string> | undefined)
 }
 
 /** The entry a pg_restore --verbose line reports as started (serial) or finished (parallel). */
+/** pg_restore --verbose building an index or constraint: with one job "creating INDEX …", with jobs "finished item N INDEX …". */
+const POST_DATA_CREATING = /^pg_restore: creating (?:INDEX|CONSTRAINT|FK CONSTRAINT|INDEX ATTACH) /;
+const POST_DATA_FINISHED = /finished item \d+ (?:INDEX|CONSTRAINT|FK CONSTRAINT|INDEX ATTACH) /;
+
+/** Progress by bytes for a restore: the archive's tables weighed by the source's sizes, the indexes shared out over their entries. */
+function byteProgressOf(
+  weights: Map<string, TableWeight>,
+  toc: Toc,
+  indexBytes: number,
+  onProgress: (p: StepProgress) => void,
+): { progress: ByteProgress; byId: Map<number, string>; perIndex: number } {
+  const byId = new Map<number, string>();
+  const inArchive = new Map<string, TableWeight>();
+  for (const e of toc.entries) {
+    if (e.desc !== 'TABLE DATA') continue;
+    const name = `${e.schema}.${e.tag}`;
+    byId.set(e.dumpId, name);
+    inArchive.set(name, weights.get(name) ?? { name, bytes: 0, rows: 0 });
+  }
+  const builds = toc.entries.filter((e) => /^(?:INDEX|CONSTRAINT|FK CONSTRAINT|INDEX ATTACH)$/.test(e.desc)).length;
+  const extra = builds ? indexBytes : 0;
+  return { progress: new ByteProgress('restore', inArchive, onProgress, extra), byId, perIndex: builds ? extra / builds : 0 };
+}
+
 export function restoredEntry(line: string, parallel: boolean): string | undefined {
   const m = parallel
     ? /finished item \d+ (.+)$/.exec(line)
@@ -235,8 +264,11 @@ async function runRestore(
 ): Promise<RestoreResult> {
   const total = toc.entries.length;
   let done = 0;
-  o.onProgress?.({ done, total });
   const parallel = !!o.jobs && o.jobs > 1 && !o.singleTransaction;
+  const bytes = o.weights && o.onProgress ? byteProgressOf(o.weights, toc, o.indexBytes ?? 0, o.onProgress) : undefined;
+  const tables = bytes ? new TableEvents(bytes.progress, parallel, bytes.byId) : undefined;
+  const watcher = bytes ? watchCopies(o.target, (sample) => bytes.progress.sample(sample)) : undefined;
+  if (!bytes) o.onProgress?.({ done, total });
   const run = await runTool(o.pgRestore, args, {
     connection: o.target,
     env: restoreEnvironment(o.restoreSettings),
@@ -244,14 +276,24 @@ async function runRestore(
     onLine: (line) => {
       o.onLine?.(line);
       const entry = restoredEntry(line, parallel);
+      if (bytes && tables) {
+        tables.line(line);
+        // An index or constraint built: its share of the indexes' bytes (jobs: the "finished" line only, each is also "created").
+        if ((parallel ? POST_DATA_FINISHED : POST_DATA_CREATING).test(line)) bytes.progress.extraDone(bytes.perIndex);
+        return;
+      }
       if (entry !== undefined) {
         done++;
         o.onProgress?.({ done: Math.min(done, total), total, label: entry });
       }
     },
   });
+  await watcher?.stop();
   const outcome = restoreOutcome(o.target, run, toc, command, started, fail);
-  if (outcome.ok) o.onProgress?.({ done: total, total });
+  if (outcome.ok) {
+    if (bytes) bytes.progress.finish();
+    else o.onProgress?.({ done: total, total });
+  }
   return outcome;
 }
 

@@ -12,6 +12,13 @@ export interface StepProgress {
   total: number;
   /** What is being worked on, e.g. a table name. */
   label?: string;
+  /** Progress by bytes (done/total are then these bytes): the data moved and all of it. */
+  bytesDone?: number;
+  bytesTotal?: number;
+  /** Seconds left at the rate so far (absent until there is enough of it). */
+  etaSeconds?: number;
+  /** The phase the bytes belong to: dump, restore, load. */
+  phase?: string;
 }
 
 export interface StepCallbacks {

@@ -20,8 +20,10 @@ import {
   makePrivate,
   preparePrivateOutput,
   type ArchiveInfo,
+  type ByteWeights,
   type DumpResult,
 } from './dump.js';
+import { ByteProgress, TableEvents, watchCopies } from './progress.js';
 import { countTablesToDump, inspectDatabase } from './inspect.js';
 import {
   buildRestoreArgs,
@@ -38,7 +40,7 @@ import { displayCommand, runTool, shellQuote, type ToolRun } from './run.js';
 import { sideDatabase, type Side } from './side.js';
 import { cancelledFailure, explainSideError, failureOf, type StepCallbacks, type StepFailure } from './step.js';
 
-export interface StreamOptions extends Pick<RestoreFlags, 'noOwner' | 'noAcl' | 'noTableAccessMethod'> {
+export interface StreamOptions extends Pick<RestoreFlags, 'noOwner' | 'noAcl' | 'noTableAccessMethod'>, ByteWeights {
   source: Side;
   target: Side;
   pgDump: string;
@@ -168,7 +170,11 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
 
   const total = (await countTablesToDump(o.source, undefined, undefined)) ?? 0;
   let done = 0;
-  dumpCb.onProgress?.({ done, total });
+  // By bytes when the tables' sizes are known: what the load has copied into the target (the slower side; the pipe keeps the dump just ahead).
+  const bytes = o.weights && dumpCb.onProgress ? new ByteProgress('load', o.weights, dumpCb.onProgress) : undefined;
+  const tables = bytes ? new TableEvents(bytes, false) : undefined;
+  const watcher = bytes ? watchCopies(o.target, (sample) => bytes.sample(sample)) : undefined;
+  if (!bytes) dumpCb.onProgress?.({ done, total });
   // One controller stops both tools: the user's cancel, or the archive file failing (disk full).
   const inner = new AbortController();
   const abort = (): void => inner.abort();
@@ -204,7 +210,10 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
       stdin.on('error', () => undefined); // EPIPE when pg_restore has stopped: its own output says why
       loadStarted();
     },
-    onLine: (line) => dumpCb.onLine?.(line),
+    onLine: (line) => {
+      dumpCb.onLine?.(line);
+      tables?.line(line);
+    },
   });
   // pg_dump starts once pg_restore takes input (or could not start: then only the file is written, and the load's verdict says why).
   await Promise.race([loadReady, loading]);
@@ -219,7 +228,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
     },
     onLine: (line) => {
       dumpCb.onLine?.(line);
-      const table = dumpedTable(line);
+      const table = bytes ? undefined : dumpedTable(line);
       if (table !== undefined) dumpCb.onProgress?.({ done: ++done, total: Math.max(total, done), label: table });
     },
   });
@@ -227,6 +236,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   await new Promise<void>((resolve) => file.end(() => resolve()));
   loadIn?.end();
   const loadRun = await loading;
+  await watcher?.stop();
   o.signal?.removeEventListener('abort', abort);
 
   const base = { run, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}) };
@@ -272,7 +282,8 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
     entries: read.value.entries.length,
     toc: read.value,
   };
-  dumpCb.onProgress?.({ done: Math.max(total, done), total: Math.max(total, done) });
+  if (bytes) bytes.finish();
+  else dumpCb.onProgress?.({ done: Math.max(total, done), total: Math.max(total, done) });
   return {
     dump: { ok: true, cancelled: false, command, archive, ...base, durationMs: performance.now() - started },
     load: { run: loadRun, command: loadCommand, toc: read.value, startedAt: started },

@@ -6,6 +6,7 @@
  * terminal's exit status is the step's.
  */
 import * as vscode from 'vscode';
+import { progressPercent, progressText } from '../core/present/steps.js';
 import { ansi as style, escapeControl, stripAnsi } from '../core/present/style.js';
 import type { StepProgress } from '../core/step.js';
 import type { RunningSteps } from './runningSteps.js';
@@ -45,10 +46,29 @@ export function runStepInTerminal(
   let opened!: () => void;
   const ready = new Promise<void>((resolve) => (opened = resolve));
   const transcript: string[] = [];
+  // One status line that updates in place below the output (not a line per percent): cleared
+  // before anything else is written, drawn again after it. Not part of the transcript (the log).
+  let status = '';
+  const CLEAR_LINE = '\r\x1b[2K';
   const out = (raw: string): void => {
     const text = escapeControl(raw.replace(/\r?\n/g, '\n').replace(/\r/g, ''));
     transcript.push(text);
-    write.fire(text.replace(/\n/g, '\r\n'));
+    write.fire((status ? CLEAR_LINE : '') + text.replace(/\n/g, '\r\n') + (status ? style.dim(status) : ''));
+  };
+  let statusDrawnAt = 0;
+  const showStatus = (text: string, force = false): void => {
+    status = escapeControl(text, false);
+    const now = Date.now();
+    if (!force && now - statusDrawnAt < 250) return;
+    statusDrawnAt = now;
+    write.fire(CLEAR_LINE + style.dim(status));
+  };
+  const endStatus = (): void => {
+    if (!status) return;
+    const last = status;
+    status = '';
+    write.fire(CLEAR_LINE);
+    out(style.dim(`${last}\n`));
   };
   const pty: vscode.Pseudoterminal = {
     onDidWrite: write.event,
@@ -83,11 +103,13 @@ export function runStepInTerminal(
       command: (text) => out(`${style.cyan('$')} ${style.bold(text)}\n`),
       progress: (p) => {
         reportProgress?.(p);
-        const percent = p.total > 0 ? Math.floor((100 * p.done) / p.total) : 0;
+        const percent = progressPercent(p);
         running?.update(percent);
+        showStatus(progressText(p), percent !== lastPercent && (percent === 100 || percent === 0));
         if (percent !== lastPercent && percent % 10 === 0) {
           lastPercent = percent;
-          out(style.dim(`[${percent}%] ${p.done}/${p.total}${p.label ? ` ${p.label}` : ''}\n`));
+          // The log keeps a line every 10%; the terminal only the status line.
+          transcript.push(`${progressText(p)}\n`);
         }
       },
       signal: controller.signal,
@@ -103,7 +125,7 @@ export function runStepInTerminal(
             const percent = p.total > 0 ? (100 * p.done) / p.total : 0;
             progress.report({
               increment: Math.max(0, percent - reported),
-              message: `${p.done}/${p.total}${p.label ? ` · ${p.label}` : ''}`,
+              message: p.bytesTotal !== undefined ? progressText(p) : `${p.done}/${p.total}${p.label ? ` · ${p.label}` : ''}`,
             });
             reported = Math.max(reported, percent);
           };
@@ -115,6 +137,7 @@ export function runStepInTerminal(
     } finally {
       running?.end();
     }
+    endStatus();
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     // A step that failed because it was cancelled counts as cancelled; the printed code is the real one.
     if (!result.ok && controller.signal.aborted) result.cancelled = true;

@@ -247,6 +247,59 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     assert.deepEqual(doc.estimate.learned, factors, 'the second estimate is corrected by what the first run taught');
   });
 
+  it('--progress json: one object per line, by bytes, never going back, ending at 100', () => {
+    // The database of the estimate test: 1.5M rows, a load of seconds.
+    const r = run(
+      [
+        'migrate',
+        '--source',
+        src('est'),
+        '--target',
+        tgt('est_progress'),
+        '--dump',
+        join(dir, 'estp.dump'),
+        '--no-owner',
+        '--no-acl',
+        '--no-validate',
+        '--progress',
+        'json',
+      ],
+      passwords(),
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const events = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{"phase"'))
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            phase: string;
+            percent: number;
+            bytesDone: number | null;
+            bytesTotal: number | null;
+            etaSeconds: number | null;
+            table: string | null;
+          },
+      );
+    const load = events.filter((e) => e.phase === 'load');
+    assert.ok(load.length >= 3, r.stderr);
+    assert.ok(
+      load.every((e) => e.bytesTotal !== null && e.bytesTotal > 50_000_000),
+      "weighed by the tables' sizes",
+    );
+    for (let i = 1; i < load.length; i++)
+      assert.ok(load[i]!.percent >= load[i - 1]!.percent && load[i]!.bytesDone! >= load[i - 1]!.bytesDone!, 'never back');
+    assert.equal(load.at(-1)!.percent, 100);
+    assert.equal(load.at(-1)!.bytesDone, load.at(-1)!.bytesTotal);
+    assert.ok(
+      load.some((e) => e.percent > 0 && e.percent < 100 && e.table === 'public.readings'),
+      'the big table moves the bar while it loads',
+    );
+    for (const e of events) assert.ok(e.etaSeconds === null || e.etaSeconds >= 0);
+    for (const phase of new Set(events.map((e) => e.phase)))
+      assert.equal(events.filter((e) => e.phase === phase).at(-1)!.percent, 100, phase);
+  });
+
   it('migrate into an existing non-empty database stops at preflight', () => {
     const r = run(
       ['migrate', '--source', src(), '--target', tgt('shop_v17'), '--dump', join(dir, 'again.dump'), '--format', 'custom'],

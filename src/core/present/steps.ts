@@ -6,7 +6,9 @@ import type { RestoreErrorGroup, Toc } from '../archive.js';
 import { summarizeToc } from '../archive.js';
 import type { MigrateStepRecord } from '../migrate.js';
 import type { PreflightReport } from '../preflight.js';
-import type { StepFailure } from '../step.js';
+import { formatBytes } from '../catalog.js';
+import { roughDuration } from '../estimate.js';
+import type { StepFailure, StepProgress } from '../step.js';
 import { statusSymbol } from './icons.js';
 import { escapeControl, type Style } from './style.js';
 
@@ -73,4 +75,17 @@ export function stepRecordLine(record: MigrateStepRecord, style: Style): string 
   const detail = record.detail ? `: ${record.detail}` : '';
   const command = record.command ? `\n  $ ${record.command}` : '';
   return `${statusSymbol(status, style)} ${record.step}${detail} (${duration(record.durationMs)})${command}`;
+}
+
+/** A step's progress in percent (0-100, whole), from bytes when it reports them. */
+export function progressPercent(p: StepProgress): number {
+  return p.total > 0 ? Math.min(100, Math.floor((100 * p.done) / p.total)) : 0;
+}
+
+/** "42% · 1.2 GB of 3.0 GB · about 4 min left · public.accounts", or "[50%] 4/8 public.accounts" without bytes. */
+export function progressText(p: StepProgress): string {
+  const percent = progressPercent(p);
+  if (p.bytesTotal === undefined || p.bytesDone === undefined) return `[${percent}%] ${p.done}/${p.total}${p.label ? ` ${p.label}` : ''}`;
+  const eta = p.etaSeconds !== undefined && percent < 100 ? ` · about ${roughDuration(p.etaSeconds)} left` : '';
+  return `${percent}% · ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}${eta}${p.label && percent < 100 ? ` · ${p.label}` : ''}`;
 }
