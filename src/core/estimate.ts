@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { locateTool } from './pgbin.js';
-import { choosePlan, readDataShape, type DataShape, type MigrationPlan, type PlanRequest } from './plan.js';
+import { choosePlan, readDataShape, type DataShape, type MigrationPlan, type PlanKind, type PlanRequest } from './plan.js';
 import { runTool } from './run.js';
 import type { Side } from './side.js';
 
@@ -69,7 +69,9 @@ export async function sampleThroughput(
   // A small largest table is copied a few times over in the one session, so the sample is long enough to time.
   const repeats = Math.min(8, Math.max(1, Math.floor(SAMPLE_BYTES / Math.min(largest.bytes, SAMPLE_BYTES))));
   const copy = `COPY (SELECT * FROM ONLY ${largest.sql} LIMIT ${limit}) TO STDOUT`;
-  const run = await runTool(psql, [...base.slice(0, -1), ...Array.from({ length: repeats }, () => ['-c', copy]).flat()], {
+  // A table locked by another session (ALTER TABLE, VACUUM FULL) must not hold the migration up: the sample is a help, never a wait.
+  const limits = ['-c', `SET lock_timeout = '2s'`, '-c', `SET statement_timeout = '30s'`];
+  const run = await runTool(psql, [...base.slice(0, -1), ...limits, ...Array.from({ length: repeats }, () => ['-c', copy]).flat()], {
     connection: side,
     onStdout: (out) => {
       out.on('data', (chunk: Buffer) => (textBytes += chunk.length));
@@ -167,7 +169,7 @@ export async function planAndEstimate(o: {
   const psql = await locateTool('psql', o.binDir ? { binDir: o.binDir } : {}).catch(() => undefined);
   const sample = psql ? await sampleThroughput(o.source, psql.path, shape, o.signal).catch(() => undefined) : undefined;
   if (!sample) return { plan };
-  const estimate = estimateMigration(plan, shape, sample, o.history?.read(EstimateHistory.key(o.source, o.target)));
+  const estimate = estimateMigration(plan, shape, sample, o.history?.read(EstimateHistory.key(o.source, o.target, plan.kind)));
   if (o.skipAnalyze) withoutAnalyze(estimate);
   return { plan, estimate };
 }
@@ -228,13 +230,14 @@ export function learnedFactors(
 
 /**
  * What earlier runs taught, per pair of servers (no names of databases, no users, no passwords):
- * a JSON file of `{ "<source host:port> -> <target host:port>": { dump, restore, analyze } }`.
+ * a JSON file of `{ "<source host:port> -> <target host:port> (<plan>)": { dump, restore, analyze } }`.
  */
 export class EstimateHistory {
   constructor(private readonly file: string) {}
 
-  static key(source: Side, target: Side): string {
-    return `${source.profile.host}:${source.profile.port} -> ${target.profile.host}:${target.profile.port}`;
+  /** Per pair of servers and plan: a stream's "dump" phase holds the load too, a directory plan's does not. */
+  static key(source: Side, target: Side, plan: PlanKind): string {
+    return `${source.profile.host}:${source.profile.port} -> ${target.profile.host}:${target.profile.port} (${plan})`;
   }
 
   read(key: string): Partial<Record<EstimatePhase, number>> | undefined {

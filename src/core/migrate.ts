@@ -141,7 +141,10 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       for (const s of steps)
         if ((ESTIMATE_PHASES as readonly string[]).includes(s.step) && !s.skipped) actual[s.step as EstimatePhase] = s.durationMs / 1000;
       try {
-        o.estimateHistory.learn(EstimateHistory.key(o.source, o.target), learnedFactors(result.estimate, actual));
+        o.estimateHistory.learn(
+          EstimateHistory.key(o.source, o.target, result.plan?.kind ?? 'directory'),
+          learnedFactors(result.estimate, actual),
+        );
       } catch {
         // The history is a help, never a reason for a migration to fail.
       }
@@ -219,7 +222,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   const dumpPath = withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
   result.plan = plan;
   if (shape && sample) {
-    const learned = o.estimateHistory?.read(EstimateHistory.key(o.source, o.target));
+    const learned = o.estimateHistory?.read(EstimateHistory.key(o.source, o.target, plan.kind));
     const estimate = estimateMigration(plan, shape, sample, learned);
     if (o.skipAnalyze) withoutAnalyze(estimate);
     result.estimate = estimate;

@@ -16,6 +16,8 @@ export interface ConnectOptions {
   applicationName?: string;
   /** Abort a running query after this many milliseconds (statement_timeout). */
   statementTimeoutMs?: number;
+  /** TCP keepalives: a session idle for hours (a held snapshot) is not dropped by a NAT or load balancer. */
+  keepAlive?: boolean;
 }
 
 /** A connection failure explained for people; `cause` keeps the driver's error. */
@@ -90,6 +92,10 @@ export function clientConfig(target: ConnectionTarget, options: ConnectOptions, 
   if (target.channelBinding && target.channelBinding !== 'disable')
     (config as { enableChannelBinding?: boolean }).enableChannelBinding = true;
   if (options.statementTimeoutMs !== undefined) config.statement_timeout = options.statementTimeoutMs;
+  if (options.keepAlive) {
+    config.keepAlive = true;
+    config.keepAliveInitialDelayMillis = 30_000;
+  }
   return config;
 }
 

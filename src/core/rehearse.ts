@@ -134,8 +134,13 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
   return leftover ? { ...result, leftover: { database: name, error: leftover } } : result;
 }
 
-/** Statements that would end the transaction (or leave it) before the final ROLLBACK. */
-const ENDS_TRANSACTION = /^\s*(?:COMMIT|END|ROLLBACK|ABORT|BEGIN|START\s+TRANSACTION|PREPARE\s+TRANSACTION|\\c(?:onnect)?\b|\\i)/im;
+/**
+ * psql meta-commands that would leave the rolled-back session (connect elsewhere, include or run
+ * something else). pg_restore writes no transaction control into a script unless asked
+ * (--single-transaction, --transaction-size: never here); the database is checked empty afterwards
+ * all the same. `\\restrict` (pg_dump 15.14+, 17.6+) is allowed.
+ */
+const LEAVES_SESSION = /^\\(?:c|connect|i|include|ir|include_relative|o|out|!|g|gexec|gset)(?:\s|$)/m;
 
 /**
  * The fallback when the target user may not create databases: the schema script (pg_restore
@@ -179,10 +184,10 @@ async function rehearseInTransaction(o: RehearsalOptions, archive: string, dir: 
   const written = await runTool(o.pgRestore, [...flags, `--file=${script}`, archive], o.signal ? { signal: o.signal } : {});
   if (written.cancelled) return { outcome: 'failed', durationMs: elapsed(), failure: cancelledRehearsal() };
   if (written.exitCode !== 0) return { outcome: 'failed', durationMs: elapsed(), failure: explainToolFailure(written, undefined) };
-  // Never run a script that could commit part of itself into the user's database.
-  if (ENDS_TRANSACTION.test(readFileSync(script, 'utf8'))) {
+  // Never run a script that could take the session elsewhere.
+  if (LEAVES_SESSION.test(readFileSync(script, 'utf8'))) {
     return skipped(
-      'and the schema script ends or opens transactions itself, so it cannot be rolled back as a whole.',
+      'and the schema script holds psql commands that would leave the session, so it cannot be rolled back as a whole.',
       'Grant CREATEDB to that user for the rehearsal (or rehearse as an admin user); the migration itself can still run.',
     );
   }
@@ -199,12 +204,14 @@ async function rehearseInTransaction(o: RehearsalOptions, archive: string, dir: 
       '--no-password',
       '--quiet',
       '--echo-errors',
+      // psql opens the transaction itself and never commits it (not even after a stray COMMIT: the
+      // rest goes into a new one); the last command rolls it back.
+      '-v',
+      'AUTOCOMMIT=off',
       '-v',
       'ON_ERROR_ROLLBACK=on',
       '-v',
       'ON_ERROR_STOP=0',
-      '-c',
-      'BEGIN',
       '-f',
       script,
       '-c',
@@ -248,13 +255,23 @@ function cancelledRehearsal(): StepFailure {
  */
 export function psqlErrorsAsRestoreLines(lines: string[]): string[] {
   const out: string[] = [];
+  // psql prefixes a message's first line only: its DETAIL, HINT, LINE and CONTEXT lines follow bare.
+  let inError = false;
   for (const line of lines) {
-    const m = /^psql:.*?:\d+: (ERROR|FATAL|DETAIL|HINT|STATEMENT|LINE \d+):\s+(.*)$/.exec(line);
-    if (!m) continue;
+    const m = /^(?:psql:.*?:\d+: )?(ERROR|FATAL|DETAIL|HINT|STATEMENT|CONTEXT|LINE \d+):\s+(.*)$/.exec(line);
+    if (!m) {
+      inError = inError && /^\s/.test(line); // an indented continuation (a query's later lines) keeps it open
+      continue;
+    }
     const [, kind, text] = m;
-    if (kind === 'ERROR' || kind === 'FATAL') out.push(`pg_restore: error: could not execute query: ${kind}:  ${text}`);
-    else if (kind === 'STATEMENT') out.push(`Command was: ${text}`);
-    else out.push(`${kind}:  ${text}`);
+    if (kind === 'ERROR' || kind === 'FATAL') {
+      out.push(`pg_restore: error: could not execute query: ${kind}:  ${text}`);
+      inError = true;
+    } else if (!inError) {
+      continue;
+    } else if (kind === 'STATEMENT') {
+      out.push(`Command was: ${text}`);
+    } else out.push(`${kind}:  ${text}`);
   }
   return out;
 }

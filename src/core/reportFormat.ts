@@ -79,15 +79,17 @@ export function formatReportText(r: ValidationReport, options: { all?: boolean }
   lines.push(`Rows: ${fmt(s.sourceRows)} in the source, ${fmt(s.targetRows)} in the target${r.mode === 'estimate' ? ' (estimates)' : ''}.`);
   lines.push(`Objects: ${s.objects} compared, ${s.objectsDifferent} differ; sequences: ${s.sequencesDifferent} differ.`);
   if (asOfDump) {
-    const moved = r.tables.filter((t) => t.sourceRowsNow !== undefined && t.sourceRowsNow !== t.sourceRows);
+    const moved = r.tables.filter((t) => t.sourceRowsNow !== undefined && t.sourceRowsNow !== null && t.sourceRowsNow !== t.sourceRows);
+    const unread = r.tables.filter((t) => t.sourceRowsNow === null && t.status !== 'extra_in_target');
     lines.push(
       moved.length
         ? `Since the dump the source changed: ${moved.length} table(s) now hold other row counts (${moved
             .slice(0, 5)
             .map((t) => `${t.schema}.${t.name} ${fmt(t.sourceRows)} -> ${fmt(t.sourceRowsNow ?? null)}`)
             .join(', ')}${moved.length > 5 ? ', …' : ''}): the cutover must still move them.`
-        : 'Since the dump no table of the source changed its row count.',
+        : 'Since the dump no table of the source changed its row count (updates do not show in counts).',
     );
+    if (unread.length) lines.push(`The source's rows now could not be read for ${unread.length} table(s).`);
     const advanced = r.sequences.filter((q) => q.advancedSinceDump);
     if (advanced.length)
       lines.push(

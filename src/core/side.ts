@@ -40,6 +40,7 @@ export interface ConnectSideOptions {
   database?: string;
   applicationName?: string;
   statementTimeoutMs?: number;
+  keepAlive?: boolean;
 }
 
 export function connectSide(side: Side, options: ConnectSideOptions = {}): Promise<pg.Client> {
@@ -49,6 +50,7 @@ export function connectSide(side: Side, options: ConnectSideOptions = {}): Promi
     connectTimeoutSeconds: connectTimeoutOf(side),
     ...(options.applicationName ? { applicationName: options.applicationName } : {}),
     ...(options.statementTimeoutMs !== undefined ? { statementTimeoutMs: options.statementTimeoutMs } : {}),
+    ...(options.keepAlive ? { keepAlive: true } : {}),
   });
 }
 

@@ -21,6 +21,7 @@ import { qualifiedName } from './catalog.js';
 import { describeTarget } from './connection.js';
 import { connectionBudget, withinBudget } from './inspect.js';
 import { importSnapshotSql, type SourceSnapshot } from './snapshot.js';
+import { asOfDumpThenNow, fileNodes } from './validateSnapshot.js';
 import { ConnectionError, serverInfo } from './pg.js';
 import { sideDatabase, type Side } from './side.js';
 import type { StepProgress } from './step.js';
@@ -66,7 +67,7 @@ export interface ValidateOptions {
    * Count the source as of this snapshot (the one the dump read; its exporting session must still
    * hold it), then also the source's rows now. Without it, or when it is no longer held, the source is read live.
    */
-  sourceSnapshot?: Pick<SourceSnapshot, 'id' | 'takenAt'>;
+  sourceSnapshot?: Pick<SourceSnapshot, 'id' | 'takenAt' | 'sequences'>;
 }
 
 function compareByKey<T>(src: T[], tgt: T[], key: (x: T) => string): Array<{ key: string; source?: T; target?: T }> {
@@ -112,10 +113,13 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     // On the dump's snapshot: every source session reads as of it (all or none: a mix would compare nonsense).
     let onSnapshot = false;
     let basisNote: string | undefined;
+    // Each table's storage as the snapshot sees it: TRUNCATE and table rewrites are not MVCC-safe.
+    let fileNodesThen: Map<string, string> | undefined;
     if (o.sourceSnapshot && !o.estimate) {
       try {
         for (const c of srcClients) for (const sql of importSnapshotSql(o.sourceSnapshot.id)) await c.query(sql);
         onSnapshot = true;
+        fileNodesThen = await fileNodes(srcClients[0]!);
       } catch (err) {
         await Promise.all(srcClients.map((c) => c.query('ROLLBACK').catch(() => undefined)));
         basisNote = `The dump's snapshot could not be used (${err instanceof Error ? err.message : String(err)}); the source was read live, so tables written since the dump differ.`;
@@ -296,22 +300,15 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     const [srcObjs, tgtObjs, srcSeq, tgtSeq] = await (early ?? inventories());
 
     // As of the dump, then now: the source's rows outside the snapshot, what the cutover must still move.
-    if (onSnapshot) {
-      await Promise.all(srcClients.map((c) => c.query('COMMIT')));
-      const now = new Map<string, CountResult>();
-      const leaves = pairs.filter((p) => p.source && p.source.kind !== 'partitioned table').map((p) => p.source!);
-      await inPool(
-        countSrc,
-        batches(leaves, 25),
-        async (c, b) => {
-          for (const [k, v] of await countBatch(c, b, false, o.signal)) now.set(k, v);
-        },
-        o.signal,
-      );
-      await partitionSums(countSrc[0]!, now, srcTables);
-      for (const row of tables)
-        if (row.status !== 'extra_in_target') row.sourceRowsNow = jsonCount(now.get(tkey(row.schema, row.name))?.rows ?? null);
-    }
+    if (onSnapshot)
+      await asOfDumpThenNow({
+        clients: srcClients,
+        ...(fileNodesThen ? { fileNodesThen } : {}),
+        tables,
+        leaves: pairs.filter((p) => p.source && p.source.kind !== 'partitioned table').map((p) => p.source!),
+        partitionSums: (c, counts) => partitionSums(c, counts, srcTables),
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
     const objects: ObjectComparison[] = compareByKey(srcObjs, tgtObjs, (x) => `${x.kind}\u0000${x.schema}\u0000${x.name}`).map((p) => {
       const base = (p.source ?? p.target)!;
       const status: CompareStatus = !p.target
@@ -329,8 +326,18 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       const dot = key.indexOf('\u0000');
       const sv = srcSeq.has(key) ? srcSeq.get(key)! : undefined;
       const tv = tgtSeq.has(key) ? tgtSeq.get(key)! : undefined;
-      // Sequences are outside any snapshot: on a live source one moves on after the dump read it.
-      const advanced = onSnapshot && typeof sv === 'bigint' && typeof tv === 'bigint' && sv > tv;
+      // Sequences are outside any snapshot: on a live source one moves on after the dump read it. The
+      // target must then hold at least what the source held at the snapshot (read right after it):
+      // a target left behind that (reset, never set) still differs.
+      const then = onSnapshot ? o.sourceSnapshot?.sequences : undefined;
+      const atSnapshot = then?.has(key) ? then.get(key)! : undefined;
+      const advanced =
+        then !== undefined &&
+        then.has(key) &&
+        typeof sv === 'bigint' &&
+        (typeof tv === 'bigint'
+          ? sv > tv && (atSnapshot === null || (atSnapshot !== undefined && atSnapshot <= tv))
+          : tv === null && atSnapshot === null);
       const status: CompareStatus =
         tv === undefined ? 'missing_in_target' : sv === undefined ? 'extra_in_target' : sv === tv || advanced ? 'match' : 'different';
       return {
@@ -342,7 +349,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         ...(advanced
           ? {
               advancedSinceDump: true,
-              detail: `moved on on the source since the dump (${tv} in the target, ${sv} on the source now): set it from the source at the cutover`,
+              detail: `moved on on the source since the dump (${tv ?? 'never used'} in the target, ${sv} on the source now): set it from the source at the cutover`,
             }
           : {}),
       };

@@ -133,6 +133,8 @@ describe('schema rehearsal', () => {
     assert.deepEqual(byCause.missing_role?.names, ['reporting_owner'], JSON.stringify(r.errors, null, 2));
     assert.ok(byCause.access_method?.names.includes('columnar'), JSON.stringify(r.errors, null, 2));
     assert.deepEqual(byCause.missing_extension?.names, ['adminpack'], JSON.stringify(r.errors, null, 2));
+    // psql's DETAIL lines (printed without its prefix) stay with their error, as pg_restore's do.
+    assert.match(byCause.missing_extension?.examples[0]?.error ?? '', /DETAIL: +Could not open extension control file/);
     assert.match(byCause.missing_role?.examples[0]?.command ?? '', /OWNER TO reporting_owner/);
     assert.ok(
       output.some((l) => /rolled back/.test(l)),
@@ -158,6 +160,14 @@ describe('schema rehearsal', () => {
        CREATE INDEX orders_note ON public.orders (note);
        CREATE VIEW public.recent AS SELECT id FROM public.orders WHERE id > 10;
        CREATE FUNCTION public.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2';
+       -- Lines that begin with BEGIN and END, as every plpgsql body and CASE in a view has.
+       CREATE FUNCTION public.shout() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  NEW.note := upper(NEW.note);
+  RETURN NEW;
+END;
+$f$;
+       CREATE VIEW public.sized AS SELECT id, CASE WHEN id > 500 THEN 'big' ELSE 'small' END AS size FROM public.orders;
        CREATE SCHEMA sales; CREATE SEQUENCE sales.n;
        INSERT INTO public.orders SELECT g, 'n' || g FROM generate_series(1, 1000) g;`,
       'plain',

@@ -120,6 +120,25 @@ describe('a live source validated as of the dump', () => {
       assert.match(text, /Since the dump the source changed: 1 table\(s\) now hold other row counts \(public\.orders [\d,]+ -> [\d,]+\)/);
       assert.match(text, /Sequences that moved on on the source since the dump: public\.orders_id_seq/);
 
+      // Still on the snapshot: a target sequence left behind what the source held at the dump is a gap, not "moved on".
+      await pg17.sql(`SELECT setval('public.orders_id_seq', 1)`, 'live_copy');
+      // A table truncated on the source after the dump: as of the snapshot it reads empty; not comparable, said so.
+      await pg15.sql('TRUNCATE public.settled', 'live');
+      const later = await validate({
+        source: sideOn(pg15, 'live'),
+        target: sideOn(pg17, 'live_copy', { admin: true }),
+        sourceSnapshot: result.snapshot,
+      });
+      const reset = later.sequences.find((q) => q.name === 'orders_id_seq')!;
+      assert.equal(reset.status, 'different', JSON.stringify(reset));
+      assert.notEqual(reset.advancedSinceDump, true);
+      const wiped = later.tables.find((t) => t.name === 'settled')!;
+      assert.equal(wiped.status, 'different', JSON.stringify(wiped));
+      assert.deepEqual(wiped.problems, ['count_failed']);
+      assert.match(wiped.detail ?? '', /truncated or rewritten on the source after the dump/);
+      assert.equal(later.tables.find((t) => t.name === 'orders')?.status, 'match', 'the other tables still compare on the snapshot');
+      assert.equal(later.ok, false);
+
       // The same copy against the source as it is now: the rows written since the dump differ.
       const live = await validate({ source: sideOn(pg15, 'live'), target: sideOn(pg17, 'live_copy', { admin: true }) });
       assert.equal(live.sourceBasis, 'live');
@@ -132,6 +151,30 @@ describe('a live source validated as of the dump', () => {
     }
     assert.equal(result.snapshot?.held, false);
     assert.deepEqual(await heldOnSource(), [], 'released: nothing holds back vacuum on the source');
+  });
+
+  it('a server that ends idle transactions (as managed services do): the snapshot survives the migration and the validation', async () => {
+    await pg15.sql(`ALTER ROLE ${MIGRATOR} IN DATABASE live SET idle_in_transaction_session_timeout = '300ms'`);
+    let result;
+    try {
+      result = await migrate(options('live_strict'));
+      assert.equal(result.ok, true, JSON.stringify(result.steps.find((s) => !s.ok)?.failure));
+      await new Promise((r) => setTimeout(r, 1000)); // idle for longer than the server allows
+      assert.equal(result.snapshot?.held, true);
+      const report = await validate({
+        source: sideOn(pg15, 'live'),
+        target: sideOn(pg17, 'live_strict', { admin: true }),
+        sourceSnapshot: result.snapshot,
+      });
+      assert.equal(report.sourceBasis, 'snapshot', report.sourceBasisNote);
+      assert.ok(
+        report.tables.every((t) => t.sourceRowsNow !== undefined),
+        'the count of "now" ran on every table',
+      );
+    } finally {
+      await result?.snapshot?.release();
+      await pg15.sql(`ALTER ROLE ${MIGRATOR} IN DATABASE live RESET idle_in_transaction_session_timeout`);
+    }
   });
 
   it('a snapshot no longer held: the validation says so and reads the source live', async () => {

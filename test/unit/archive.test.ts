@@ -195,14 +195,15 @@ describe('restore errors that follow a missing extension or access method', () =
 });
 
 describe('psql messages of the rolled-back rehearsal, grouped like pg_restore errors', () => {
-  // As psql 15 prints them with --echo-errors (seen against PG17).
+  // As psql 15 prints them with --echo-errors: the prefix on a message's first line only.
   const psqlLines = [
     'psql:/tmp/hm-rehearsal-x/schema.sql:21: ERROR:  role "reporting_owner" does not exist',
     'psql:/tmp/hm-rehearsal-x/schema.sql:21: STATEMENT:  ALTER TABLE public.report OWNER TO reporting_owner;',
     'psql:/tmp/hm-rehearsal-x/schema.sql:30: ERROR:  permission denied to create access method "columnar"',
-    'psql:/tmp/hm-rehearsal-x/schema.sql:30: HINT:  Must be superuser to create an access method.',
+    'HINT:  Must be superuser to create an access method.',
     'psql:/tmp/hm-rehearsal-x/schema.sql:30: STATEMENT:  CREATE ACCESS METHOD columnar TYPE TABLE HANDLER heap_tableam_handler;',
     'a line of something else',
+    'DETAIL:  a detail of no error: not attached anywhere',
   ];
   const grouped = groupRestoreErrors(psqlErrorsAsRestoreLines(psqlLines));
   it('counts each ERROR once, with its statement as "Command was" and its HINT', () => {

@@ -62,7 +62,7 @@ describe('estimateMigration', () => {
     const e = estimateMigration(plan, many, sample);
     const factors = learnedFactors(e, { dump: e.seconds.dump * 2, restore: e.seconds.restore / 2, analyze: 0.1 });
     assert.ok(Math.abs(factors.dump! - 2) < 1e-9 && Math.abs(factors.restore! - 0.5) < 1e-9);
-    assert.ok(factors.analyze === undefined || factors.analyze >= 0.2, 'clamped');
+    assert.equal(factors.analyze, 0.2, 'clamped: 0.1 s against a model of seconds');
     const corrected = estimateMigration(plan, many, sample, factors);
     assert.equal(corrected.basis, 'sample+history');
     assert.ok(Math.abs(corrected.seconds.dump - 2 * e.seconds.dump) < 1e-9);
@@ -95,8 +95,9 @@ describe('EstimateHistory', () => {
   it('keeps factors per pair of servers, blended, in a private file without names or passwords', () => {
     const file = join(dir, 'a', 'estimates.json');
     const h = new EstimateHistory(file);
-    const key = EstimateHistory.key(side(5432), side(6543));
-    assert.equal(key, 'db.example:5432 -> db.example:6543');
+    const key = EstimateHistory.key(side(5432), side(6543), 'stream');
+    assert.equal(key, 'db.example:5432 -> db.example:6543 (stream)');
+    assert.notEqual(EstimateHistory.key(side(5432), side(6543), 'directory'), key, 'a stream teaches nothing about a directory plan');
     assert.equal(h.read(key), undefined);
     h.learn(key, { dump: 2 });
     h.learn(key, { dump: 0.5, restore: 1.5 });

@@ -78,16 +78,20 @@ async function confirmMigration(ctx: StepCtx, a: MigrateArgs): Promise<void> {
   const cfg = settings();
   const [source, target] = [await sideOf(ctx, s, sourceDb), await sideOf(ctx, tg, targetDb)];
   const planned = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: t('Reading the sizes of "{0}" for the plan…', sourceDb) },
-    () =>
-      planAndEstimate({
+    { location: vscode.ProgressLocation.Notification, title: t('Reading the sizes of "{0}" for the plan…', sourceDb), cancellable: true },
+    (_progress, token) => {
+      const controller = new AbortController();
+      token.onCancellationRequested(() => controller.abort());
+      return planAndEstimate({
+        signal: controller.signal,
         source,
         target,
         jobs: a.jobs ?? cfg.jobs,
         requested: a.format ?? cfg.migrationPlan,
         ...toolOptions(cfg),
         history: ctx.estimates,
-      }).catch(() => undefined),
+      }).catch(() => undefined);
+    },
   );
   const options = [a.noOwner && '--no-owner', a.noAcl && '--no-acl', a.noTableAccessMethod && '--no-table-access-method'].filter(Boolean);
   const detail = [
@@ -242,27 +246,29 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     onLine: (_step, line) => current?.output(line),
     onProgress: (_step, p) => current?.progress(p),
   });
-  const steps = await Promise.all(finished);
-  ctx.explorer.refresh({ kind: 'connection', profile: tg });
   let validation: ValidationReport | undefined;
-  if (result.ok) {
-    void vscode.window.showInformationMessage(
-      result.estimate
-        ? t(
-            'Migrated {0} to {1} in {2} s (estimated {3}). Validating…',
-            `${s.name}/${sourceDb}`,
-            `${tg.name}/${targetDb}`,
-            (result.durationMs / 1000).toFixed(1),
-            roughDuration(result.estimate.totalSeconds),
-          )
-        : t(
-            'Migrated {0} to {1} in {2} s. Validating…',
-            `${s.name}/${sourceDb}`,
-            `${tg.name}/${targetDb}`,
-            (result.durationMs / 1000).toFixed(1),
-          ),
-    );
-    try {
+  let steps: StepCommandResult[];
+  // From here on, whatever happens, the source's snapshot is released (it holds back vacuum there).
+  try {
+    steps = await Promise.all(finished);
+    ctx.explorer.refresh({ kind: 'connection', profile: tg });
+    if (result.ok) {
+      void vscode.window.showInformationMessage(
+        result.estimate
+          ? t(
+              'Migrated {0} to {1} in {2} s (estimated {3}). Validating…',
+              `${s.name}/${sourceDb}`,
+              `${tg.name}/${targetDb}`,
+              (result.durationMs / 1000).toFixed(1),
+              roughDuration(result.estimate.totalSeconds),
+            )
+          : t(
+              'Migrated {0} to {1} in {2} s. Validating…',
+              `${s.name}/${sourceDb}`,
+              `${tg.name}/${targetDb}`,
+              (result.durationMs / 1000).toFixed(1),
+            ),
+      );
       validation = (
         await runValidate(
           ctx,
@@ -270,9 +276,9 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
           result.snapshot,
         )
       )?.report;
-    } finally {
-      await result.snapshot?.release();
     }
+  } finally {
+    await result.snapshot?.release();
   }
   return {
     ok: result.ok && (validation?.ok ?? false),
