@@ -50,6 +50,9 @@ Usage:
                      reported beside); --no-snapshot reads it live.
   hydra-migrate validate --source URI --target URI [--checksums] [--estimate] [--schema NAME]...
                      [--concurrency N] [--all] [--json]
+  hydra-migrate sync-sequences --source URI --target URI [--schema NAME]... [--dry-run] [--json]
+                     at the cutover: raise every target sequence behind the source to the
+                     source's value (never lowers one); exit 1 if a sequence is missing in the target
 
 Connection:
   --uri URI            postgresql://user@host:port/dbname?sslmode=...  (or libpq key=value)
@@ -124,6 +127,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         plan: { type: 'string' },
         'no-validate': { type: 'boolean', default: false },
         'no-snapshot': { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
         progress: { type: 'string' },
         'no-analyze': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },

@@ -21,6 +21,7 @@ import { restore } from '../core/restore.js';
 import { onDatabase, sideDatabase } from '../core/side.js';
 import type { StepFailure, StepProgress } from '../core/step.js';
 import { tableWeights } from '../core/progress.js';
+import { sequenceChangeLines, syncSequences } from '../core/sequences.js';
 import { UsageError, type Io } from './io.js';
 import { migrateVerb } from './migrateVerb.js';
 import {
@@ -40,7 +41,7 @@ import {
   type Values,
 } from './options.js';
 
-export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate', 'validate'];
+export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate', 'validate', 'sync-sequences'];
 
 /** What every step's --json output starts with. */
 function stepJson(r: {
@@ -305,6 +306,22 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         // A table that could not be read was not compared: that is "could not compare", not "differs".
         if (report.tables.some((t) => t.problems.includes('count_failed'))) return 2;
         return report.ok ? 0 : 1;
+      }
+      case 'sync-sequences': {
+        // The cutover's last step: the target's sequences raised to the source's (never lowered).
+        const changes = await syncSequences(side(v, 'source', io.env), side(v, 'target', io.env), {
+          schemas: list(v, 'schema'),
+          dryRun: bool(v, 'dry-run'),
+        });
+        const set = changes.filter((c) => c.action === 'set').length;
+        if (json) io.stdout(JSON.stringify({ ok: true, dryRun: bool(v, 'dry-run'), set, changes }, null, 2));
+        else {
+          for (const l of sequenceChangeLines(changes)) io.stdout(`${bool(v, 'dry-run') ? '(dry run) ' : ''}${l}`);
+          io.stdout(
+            `${bool(v, 'dry-run') ? 'Would set' : 'Set'} ${set} of ${changes.length} sequence(s) from the source; ${changes.filter((c) => c.action === 'kept_ahead').length} ahead on the target were kept.`,
+          );
+        }
+        return changes.some((c) => c.action === 'missing_in_target') ? 1 : 0;
       }
       default:
         throw new UsageError(`unknown command "${verb}".`);

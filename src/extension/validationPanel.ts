@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { SourceSnapshot } from '../core/snapshot.js';
+import { sequenceChangeLines, syncSequences } from '../core/sequences.js';
+import type { Side } from '../core/side.js';
 import { countQuery, reportToCsv, reportToMarkdown } from '../core/reportFormat.js';
 import { validate } from '../core/validate.js';
 import {
@@ -141,6 +143,19 @@ export class ValidationPanel implements vscode.Disposable {
     return new Promise((resolve) => this.renderedWaiters.push(resolve));
   }
 
+  /** The pair's two sides, with their passwords from SecretStorage. */
+  private async sides(): Promise<{ source: Side; target: Side }> {
+    const s = this.deps.store.get(this.args.sourceConnectionId);
+    const tg = this.deps.store.get(this.args.targetConnectionId);
+    if (!s || !tg) throw new Error(t('A connection of this validation was removed; open it again from the explorer.'));
+    const [sp, tp] = await Promise.all([this.deps.store.getPassword(s.id), this.deps.store.getPassword(tg.id)]);
+    const connectTimeoutSeconds = settings().connectTimeoutSeconds;
+    return {
+      source: { role: 'source', profile: s, password: sp, database: this.args.sourceDatabase, connectTimeoutSeconds },
+      target: { role: 'target', profile: tg, password: tp, database: this.args.targetDatabase, connectTimeoutSeconds },
+    };
+  }
+
   /** Validates (one table: `only`); with the dump's snapshot (right after a migration) the source is counted as of the dump. */
   async run(
     checksums: boolean,
@@ -154,26 +169,11 @@ export class ValidationPanel implements vscode.Disposable {
     await this.ready;
     if (!only) this.post({ type: 'running', title: this.title, checksums });
     try {
-      const s = this.deps.store.get(this.args.sourceConnectionId);
-      const tg = this.deps.store.get(this.args.targetConnectionId);
-      if (!s || !tg) throw new Error(t('A connection of this validation was removed; open it again from the explorer.'));
-      const [sp, tp] = await Promise.all([this.deps.store.getPassword(s.id), this.deps.store.getPassword(tg.id)]);
+      const { source, target } = await this.sides();
       const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: t('Validating…') }, () =>
         validate({
-          source: {
-            role: 'source',
-            profile: s,
-            password: sp,
-            database: this.args.sourceDatabase,
-            connectTimeoutSeconds: settings().connectTimeoutSeconds,
-          },
-          target: {
-            role: 'target',
-            profile: tg,
-            password: tp,
-            database: this.args.targetDatabase,
-            connectTimeoutSeconds: settings().connectTimeoutSeconds,
-          },
+          source,
+          target,
           checksums,
           signal: controller.signal,
           lockTimeoutSeconds: settings().lockWaitTimeoutSeconds,
@@ -254,6 +254,7 @@ export class ValidationPanel implements vscode.Disposable {
       case 'recheckTable':
       case 'export':
       case 'copyCountQuery':
+      case 'syncSequences':
         void this.answer(m);
         return;
       default:
@@ -285,6 +286,44 @@ export class ValidationPanel implements vscode.Disposable {
         case 'export': {
           const uri = await this.export(m.format);
           message = uri ? t('Exported to {0}', uri.fsPath) : t('Export cancelled.');
+          break;
+        }
+        case 'syncSequences': {
+          const sides = await this.sides();
+          const planned = await syncSequences(sides.source, sides.target, {
+            ...(this.args.schemas?.length ? { schemas: this.args.schemas } : {}),
+            dryRun: true,
+          });
+          const toSet = planned.filter((c) => c.action === 'set');
+          if (!toSet.length) {
+            message = t('No target sequence is behind the source.');
+            break;
+          }
+          const go = t('Set {0} Sequences', toSet.length);
+          const answer = await vscode.window.showWarningMessage(
+            t('Set {0} sequence(s) of "{1}" from the source?', toSet.length, this.args.targetDatabase),
+            {
+              modal: true,
+              detail: [
+                ...toSet.slice(0, 12).map((c) => `${c.schema}.${c.name}: ${c.from ?? t('never used')} → ${c.source}`),
+                ...(toSet.length > 12 ? [t('… and {0} more', toSet.length - 12)] : []),
+                '',
+                t('Do it once writes to the source have stopped (the cutover). A sequence ahead on the target is never lowered.'),
+              ].join('\n'),
+            },
+            go,
+          );
+          if (answer !== go) {
+            message = t('Nothing was changed.');
+            break;
+          }
+          const done = await syncSequences(sides.source, sides.target, this.args.schemas?.length ? { schemas: this.args.schemas } : {});
+          const set = done.filter((c) => c.action === 'set').length;
+          this.deps.log.info(
+            `Set ${set} sequence(s) of ${this.args.targetDatabase} from the source: ${sequenceChangeLines(done).join('; ')}`,
+          );
+          await this.run(this.report?.checksums ?? false);
+          message = t('Set {0} sequence(s) from the source; validated again.', set);
           break;
         }
         case 'copyCountQuery':

@@ -14,7 +14,9 @@ export type WebviewRequest =
   | { type: 'rerun'; id: number; checksums: boolean }
   | { type: 'recheckTable'; id: number; schema: string; name: string }
   | { type: 'export'; id: number; format: ExportFormat }
-  | { type: 'copyCountQuery'; id: number; schema: string; name: string };
+  | { type: 'copyCountQuery'; id: number; schema: string; name: string }
+  /** Raise the target's sequences that are behind to the source's values (never lowers one). */
+  | { type: 'syncSequences'; id: number };
 
 export type WebviewToHost =
   | { type: 'ready' }
@@ -83,6 +85,8 @@ export function parseWebviewMessage(v: unknown): WebviewToHost | undefined {
       return isId(v.id) && isText(v.schema, 200) && isText(v.name, 200)
         ? { type: v.type, id: v.id, schema: v.schema, name: v.name }
         : undefined;
+    case 'syncSequences':
+      return isId(v.id) ? { type: 'syncSequences', id: v.id } : undefined;
     case 'export':
       return isId(v.id) && EXPORT_FORMATS.includes(v.format as ExportFormat)
         ? { type: 'export', id: v.id, format: v.format as ExportFormat }

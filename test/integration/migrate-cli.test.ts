@@ -96,6 +96,14 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     assert.ok(!JSON.stringify(doc).includes(MIGRATOR_PASSWORD) && !JSON.stringify(doc).includes(pg17.adminPassword));
   });
 
+  it('sync-sequences right after the migration: every sequence the same, nothing to set', () => {
+    const r = run(['sync-sequences', '--source', src(), '--target', tgt('shop_v17'), '--json'], passwords());
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout) as { set: number; changes: Array<{ action: string }> };
+    assert.equal(doc.set, 0);
+    assert.ok(doc.changes.length > 0 && doc.changes.every((c) => c.action === 'same' || c.action === 'unused'), r.stdout);
+  });
+
   it('the target holds what the source holds', async () => {
     const checks: Array<[string, string]> = [
       ['SELECT count(*) FROM public.accounts', '1000'],

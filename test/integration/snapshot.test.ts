@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { migrate, type MigrateOptions } from '../../src/core/migrate.js';
 import { formatReportText } from '../../src/core/reportFormat.js';
+import { syncSequences } from '../../src/core/sequences.js';
 import { exportSnapshot } from '../../src/core/snapshot.js';
 import { validate } from '../../src/core/validate.js';
 import { createMigrator, MIGRATOR, MIGRATOR_PASSWORD, sideOn } from '../helpers/fixtures.js';
@@ -175,6 +176,40 @@ describe('a live source validated as of the dump', () => {
       await result?.snapshot?.release();
       await pg15.sql(`ALTER ROLE ${MIGRATOR} IN DATABASE live RESET idle_in_transaction_session_timeout`);
     }
+  });
+
+  it('set from source at the cutover: sequences behind are raised to the source, one ahead is never lowered', async () => {
+    // live_copy: its orders_id_seq was set back to 1 above; the source's moved on with the writes.
+    await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE SEQUENCE public.tickets START 100; SELECT nextval('public.tickets')`, 'live');
+    await pg17.sql(`CREATE SEQUENCE public.tickets START 100; SELECT setval('public.tickets', 5000)`, 'live_copy');
+    const source = sideOn(pg15, 'live');
+    const target = sideOn(pg17, 'live_copy', { admin: true });
+    const dry = await syncSequences(source, target, { dryRun: true });
+    assert.equal(dry.find((c) => c.name === 'orders_id_seq')?.action, 'set');
+    assert.equal(
+      (await pg17.sql(`SELECT last_value::text AS v FROM public.orders_id_seq`, 'live_copy')).rows[0].v,
+      '1',
+      'a dry run changes nothing',
+    );
+    const changes = await syncSequences(source, target);
+    const orders = changes.find((c) => c.name === 'orders_id_seq')!;
+    assert.equal(orders.action, 'set');
+    const now = (await pg15.sql(`SELECT last_value::text AS v FROM public.orders_id_seq`, 'live')).rows[0].v;
+    assert.equal((await pg17.sql(`SELECT last_value::text AS v FROM public.orders_id_seq`, 'live_copy')).rows[0].v, now);
+    assert.deepEqual(
+      changes.find((c) => c.name === 'tickets'),
+      { schema: 'public', name: 'tickets', from: '5000', source: '100', action: 'kept_ahead' },
+    );
+    assert.equal((await pg17.sql(`SELECT last_value::text AS v FROM public.tickets`, 'live_copy')).rows[0].v, '5000', 'never lowered');
+    const after = await validate({ source, target });
+    assert.equal(after.sequences.find((q) => q.name === 'orders_id_seq')?.status, 'match');
+    // A sequence the source user may not read: refused with the reason, nothing set (NULL would look "never used").
+    await pg15.sql(`CREATE SEQUENCE public.secret_seq`, 'live');
+    await assert.rejects(
+      syncSequences(source, target),
+      /The source user may not read 1 sequence\(s\) \(public\.secret_seq\); nothing was set/,
+    );
+    await pg15.sql(`DROP SEQUENCE public.secret_seq`, 'live');
   });
 
   it('a snapshot no longer held: the validation says so and reads the source live', async () => {

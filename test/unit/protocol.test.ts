@@ -10,6 +10,7 @@ describe('parseWebviewMessage', () => {
     { type: 'recheckTable', id: 2, schema: 'public', name: 'a "b"' },
     { type: 'export', id: 3, format: 'markdown' },
     { type: 'copyCountQuery', id: 4, schema: 's', name: 't' },
+    { type: 'syncSequences', id: 5 },
     { type: 'rendered', rows: 2, totalRows: 10, summary: 'The target matches', tab: 'tables' },
   ];
   for (const m of accepted) it(`accepts ${JSON.stringify(m)}`, () => assert.deepEqual(parseWebviewMessage(m), m));
@@ -24,6 +25,7 @@ describe('parseWebviewMessage', () => {
     ['checksums not a boolean', { type: 'rerun', id: 1, checksums: 'yes' }],
     ['an unknown export format', { type: 'export', id: 1, format: 'sql' }],
     ['a name that is not text', { type: 'recheckTable', id: 1, schema: 'public', name: 7 }],
+    ['a sequence sync without id', { type: 'syncSequences' }],
     ['a name far longer than any identifier', { type: 'copyCountQuery', id: 1, schema: 'public', name: 'x'.repeat(5000) }],
     ['a tab that does not exist', { type: 'rendered', rows: 1, totalRows: 1, summary: '', tab: 'other' }],
   ];

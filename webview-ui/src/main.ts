@@ -310,7 +310,7 @@ function render(): void {
   if (!userChoseFilter) state.filter = r.ok ? 'all' : 'differences';
   root.replaceChildren(summary(r), toolbar(), tabs());
   if (state.tab === 'objects') {
-    root.append(objectsTab(r));
+    root.append(objectsTab(r, () => request({ type: 'syncSequences' }, 'Setting the sequences from the source…')));
     vscode.postMessage({
       type: 'rendered',
       rows: r.objects.length,

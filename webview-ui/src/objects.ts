@@ -1,8 +1,9 @@
 /** The Objects and sequences tab of the validation view. */
 import type { ValidationReport } from '../../src/shared/report.js';
-import { el, fmt, statusLabel } from './dom.js';
+import { button, el, fmt, statusLabel } from './dom.js';
 
-export function objectsTab(r: ValidationReport): HTMLElement {
+/** `onSyncSequences`: the action that raises the target's sequences to the source's. */
+export function objectsTab(r: ValidationReport, onSyncSequences: () => void): HTMLElement {
   const wrap = el('div');
   const objs = [...r.objects].sort(
     (a, b) =>
@@ -45,6 +46,7 @@ export function objectsTab(r: ValidationReport): HTMLElement {
         el('th', {}, 'Sequence'),
         el('th', { class: 'num' }, 'Source value'),
         el('th', { class: 'num' }, 'Target value'),
+        el('th', {}, 'Detail'),
       ),
     ),
   );
@@ -59,9 +61,23 @@ export function objectsTab(r: ValidationReport): HTMLElement {
         el('td', {}, q.name),
         el('td', { class: 'num' }, fmt(q.sourceValue)),
         el('td', { class: 'num' }, fmt(q.targetValue)),
+        el('td', {}, q.detail ?? ''),
       ),
     );
   t2.append(b2);
-  wrap.append(el('h3', {}, `Objects (${r.objects.length})`), t1, el('h3', {}, `Sequences (${r.sequences.length})`), t2);
+  // Behind the source (moved on since the dump, or never set): one action sets them all, never lowering one.
+  const behind = r.sequences.filter((q) => q.advancedSinceDump || (q.status === 'different' && q.sourceValue !== null)).length;
+  const sync = behind
+    ? [
+        el(
+          'p',
+          { class: 'sync' },
+          button(`Set ${behind} sequence${behind === 1 ? '' : 's'} from the source`, onSyncSequences, {
+            title: 'Raise each target sequence that is behind to the source value (a sequence ahead on the target is never lowered)',
+          }),
+        ),
+      ]
+    : [];
+  wrap.append(el('h3', {}, `Objects (${r.objects.length})`), t1, el('h3', {}, `Sequences (${r.sequences.length})`), ...sync, t2);
   return wrap;
 }
