@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConnectionStringError, describeTarget, parseConnectionString, type ParsedConnectionString } from '../core/connection.js';
+import { pgpassPassword } from '../core/libpqFiles.js';
 import { formatBytes, listDatabases, listSchemas, listTables, type QueryFn } from '../core/catalog.js';
 import { connect, ConnectionError, testConnection } from '../core/pg.js';
 import { redact } from '../core/errors.js';
@@ -157,12 +158,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (!values.uri) throw new UsageError(`${verb} needs --uri postgresql://user@host:port/dbname.`);
     let conn: ParsedConnectionString;
     try {
-      conn = parseConnectionString(values.uri);
+      conn = parseConnectionString(values.uri, io.env);
     } catch (e) {
       if (e instanceof ConnectionStringError) throw new UsageError(`--uri: ${e.message}`);
       throw e;
     }
     password = values['password-stdin'] ? io.readStdin().split(/\r?\n/)[0] : (io.env.PGPASSWORD ?? conn.password);
+    if (password === undefined) {
+      // Then, as libpq: the password file (PGPASSFILE or ~/.pgpass), refused when others may read it.
+      const found = pgpassPassword({ ...conn.target }, io.env);
+      if (found && 'error' in found) throw new UsageError(`--uri: ${found.error}`);
+      if (found) password = found.password;
+    }
     const options = { password, connectTimeoutSeconds: connectTimeoutOption(values), applicationName: 'hydra-migrate cli' };
 
     if (verb === 'test-connection') {

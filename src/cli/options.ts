@@ -7,7 +7,7 @@ import { DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS, type ArchiveFormat } from '../core/d
 import { PLAN_REQUESTS, type PlanRequest } from '../core/plan.js';
 import { duration, failureLines, progressPercent, progressText } from '../core/present/steps.js';
 import { plain } from '../core/present/style.js';
-import { DEFAULT_CONNECT_TIMEOUT_SECONDS, type Side, type SideRole } from '../core/side.js';
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS, PgpassError, withPgpass, type Side, type SideRole } from '../core/side.js';
 import { defaultJobs, type StepFailure, type StepProgress } from '../core/step.js';
 import { UsageError, type Io } from './io.js';
 
@@ -40,11 +40,16 @@ export function sideFrom(v: Values, option: 'source' | 'target' | 'like', role: 
   const uri = str(v, option);
   if (!uri) throw new UsageError(`--${option} postgresql://user@host:port/dbname is required.`);
   try {
-    const parsed = parseConnectionString(uri);
+    const parsed = parseConnectionString(uri, env);
     const password = env[role === 'source' ? 'HYDRA_SOURCE_PASSWORD' : 'HYDRA_TARGET_PASSWORD'] ?? parsed.password ?? env.PGPASSWORD;
-    return { role, profile: parsed.target, password, database: parsed.target.database, connectTimeoutSeconds: connectTimeoutOption(v) };
+    // Then, as libpq: the password file (PGPASSFILE or ~/.pgpass).
+    return withPgpass(
+      { role, profile: parsed.target, password, database: parsed.target.database, connectTimeoutSeconds: connectTimeoutOption(v) },
+      env,
+    );
   } catch (e) {
     if (e instanceof ConnectionStringError) throw new UsageError(`--${option}: ${e.message}`);
+    if (e instanceof PgpassError) throw new UsageError(`--${option}: ${e.message}`);
     throw e;
   }
 }

@@ -2,6 +2,7 @@
  * Connection profiles: what is stored about a server (never its password), parsing of libpq
  * connection URIs and keyword/value strings, and the libpq environment for child processes.
  */
+import { resolveService, type Env } from './libpqFiles.js';
 
 export type ConnectionRole = 'source' | 'target';
 
@@ -25,6 +26,8 @@ export interface ConnectionProfile {
    * middle with a certificate of its own cannot relay the login. Needs TLS.
    */
   channelBinding?: 'require' | 'prefer' | 'disable';
+  /** The pg_service.conf service it was made from (its parameters are resolved into the fields above). */
+  service?: string;
 }
 
 /** The fields of a profile that a URI or a form provides (no id, name or role yet). */
@@ -52,16 +55,16 @@ export const DEFAULT_PORT = 5432;
  * keyword/value string (`host=... port=... dbname=...`). Percent-encoded parts are decoded.
  * Throws ConnectionStringError with a message that says what is wrong and what to do.
  */
-export function parseConnectionString(input: string): ParsedConnectionString {
+export function parseConnectionString(input: string, env: Env = process.env): ParsedConnectionString {
   const text = input.trim();
   if (text === '') {
     throw new ConnectionStringError('The connection string is empty. Paste a URI such as postgresql://user@host:5432/dbname.');
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
-    return parseUri(text);
+    return withService(parseUriKeywords(text), env);
   }
   if (/^\s*[a-z_]+\s*=/i.test(text)) {
-    return fromKeywords(parseKeywordValue(text));
+    return withService(parseKeywordValue(text), env);
   }
   throw new ConnectionStringError(
     'This is not a PostgreSQL connection string. Use postgresql://user@host:5432/dbname or host=... port=... dbname=... user=...',
@@ -78,7 +81,26 @@ function safeDecode(part: string, what: string): string {
   }
 }
 
-function parseUri(text: string): ParsedConnectionString {
+/**
+ * `service=NAME` (or `?service=NAME`): the service's parameters from the service files, those
+ * given with it taking precedence (libpq's order).
+ */
+function withService(kv: Record<string, string>, env: Env): ParsedConnectionString {
+  const name = kv.service;
+  if (name === undefined) return fromKeywords(kv);
+  let params: Record<string, string>;
+  try {
+    ({ params } = resolveService(name, env));
+  } catch (err) {
+    throw new ConnectionStringError(err instanceof Error ? err.message : String(err));
+  }
+  const { service: _service, ...given } = kv;
+  const parsed = fromKeywords({ ...params, ...given });
+  parsed.target.service = name;
+  return parsed;
+}
+
+function parseUriKeywords(text: string): Record<string, string> {
   const scheme = text.slice(0, text.indexOf('://')).toLowerCase();
   if (scheme !== 'postgresql' && scheme !== 'postgres') {
     throw new ConnectionStringError(`Unsupported URI scheme "${scheme}://". Use postgresql:// or postgres://.`);
@@ -158,7 +180,7 @@ function parseUri(text: string): ParsedConnectionString {
     const value = safeDecode((eq >= 0 ? pair.slice(eq + 1) : '').replace(/\+/g, ' '), `value of ${key}`);
     kv[key] = value;
   }
-  return fromKeywords(kv);
+  return kv;
 }
 
 /** libpq keyword/value syntax: key=value pairs, values optionally single-quoted with \' and \\. */

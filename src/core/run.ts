@@ -53,7 +53,8 @@ export function displayCommand(argv: string[], connection?: RunToolOptions['conn
     `PGDATABASE=${shellQuote(sideDatabase(connection))}`,
     `PGSSLMODE=${p.sslmode}`,
   ];
-  if (connection.password !== undefined) vars.push('PGPASSWORD=***');
+  if (connection.passfile) vars.push(`PGPASSFILE=${shellQuote(connection.passfile)}`);
+  else if (connection.password !== undefined) vars.push('PGPASSWORD=***');
   const prefix = `${vars.join(' ')} `;
   return prefix + argv.map(shellQuote).join(' ');
 }
@@ -65,10 +66,12 @@ export async function runTool(tool: string, args: string[], options: RunToolOpti
     const side = options.connection;
     Object.assign(
       env,
-      libpqEnvironment(side.profile, side.password, {
+      // A password from the libpq password file stays there: the tool reads PGPASSFILE itself.
+      libpqEnvironment(side.profile, side.passfile ? undefined : side.password, {
         database: sideDatabase(side),
         connectTimeoutSeconds: connectTimeoutOf(side),
       }),
+      side.passfile ? { PGPASSFILE: side.passfile } : {},
     );
   }
   const started = performance.now();

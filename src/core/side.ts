@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { ConnectionTarget } from './connection.js';
+import { pgpassPassword, type Env } from './libpqFiles.js';
 import { connect } from './pg.js';
 
 export type SideRole = 'source' | 'target';
@@ -16,6 +17,11 @@ export interface Side {
   role: SideRole;
   profile: ConnectionTarget;
   password: string | undefined;
+  /**
+   * The password came from this libpq password file (~/.pgpass, PGPASSFILE): the tools get
+   * PGPASSFILE and match it themselves, as libpq does, never the password in their environment.
+   */
+  passfile?: string;
   /** The database to work on (default: the profile's). */
   database?: string;
   /** hydraMigrate.connectTimeoutSeconds / --connect-timeout (default 10). */
@@ -63,3 +69,21 @@ export async function withSide<T>(side: Side, work: (client: pg.Client) => Promi
     await client.end().catch(() => undefined);
   }
 }
+
+/**
+ * The side with its password from the libpq password file when it has none of its own (from the
+ * keychain, the caller's environment, the URI). A file that group or others may read is refused
+ * with the reason and the fix, as libpq ignores it.
+ */
+export function withPgpass(side: Side, env: Env = process.env): Side {
+  if (side.password !== undefined) return side;
+  const found = pgpassPassword(
+    { host: side.profile.host, port: side.profile.port, database: sideDatabase(side), user: side.profile.user },
+    env,
+  );
+  if (!found) return side;
+  if ('error' in found) throw new PgpassError(found.error);
+  return { ...side, password: found.password, passfile: found.file };
+}
+
+export class PgpassError extends Error {}

@@ -29,7 +29,9 @@ function isProfile(value: unknown): value is ConnectionProfile {
     typeof p.user === 'string' &&
     typeof p.sslmode === 'string' &&
     (SSL_MODES as readonly string[]).includes(p.sslmode) &&
-    (p.sslrootcert === undefined || typeof p.sslrootcert === 'string')
+    (p.sslrootcert === undefined || typeof p.sslrootcert === 'string') &&
+    (p.channelBinding === undefined || p.channelBinding === 'require' || p.channelBinding === 'prefer' || p.channelBinding === 'disable') &&
+    (p.service === undefined || typeof p.service === 'string')
   );
 }
 
@@ -151,6 +153,8 @@ function stripUnknownFields(p: ConnectionProfile): ConnectionProfile {
     sslmode: p.sslmode,
   };
   if (p.sslrootcert) out.sslrootcert = p.sslrootcert;
+  if (p.channelBinding) out.channelBinding = p.channelBinding;
+  if (p.service) out.service = p.service;
   return out;
 }
 
