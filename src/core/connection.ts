@@ -2,6 +2,7 @@
  * Connection profiles: what is stored about a server (never its password), parsing of libpq
  * connection URIs and keyword/value strings, and the libpq environment for child processes.
  */
+import { LIBPQ_ENV_KEYS } from './libpqEnv.js';
 import { resolveService, type Env } from './libpqFiles.js';
 
 export type ConnectionRole = 'source' | 'target';
@@ -359,49 +360,7 @@ export function libpqEnvironment(
   return env;
 }
 
-/** libpq variables that would change where a tool connects or how it authenticates. */
-export const LIBPQ_ENV_KEYS = [
-  'PGHOST',
-  'PGHOSTADDR',
-  'PGPORT',
-  'PGDATABASE',
-  'PGUSER',
-  'PGPASSWORD',
-  'PGPASSFILE',
-  'PGSERVICE',
-  'PGSERVICEFILE',
-  'PGSSLMODE',
-  'PGSSLROOTCERT',
-  'PGSSLCERT',
-  'PGSSLKEY',
-  'PGREQUIRESSL',
-  'PGCONNECT_TIMEOUT',
-  'PGOPTIONS',
-  'PGAPPNAME',
-  'PGTARGETSESSIONATTRS',
-  'PGSSLCRL',
-  'PGSSLCRLDIR',
-  'PGSSLSNI',
-  'PGSSLCOMPRESSION',
-  'PGSSLMINPROTOCOLVERSION',
-  'PGSSLMAXPROTOCOLVERSION',
-  'PGSSLCERTMODE',
-  'PGSSLNEGOTIATION',
-  'PGGSSENCMODE',
-  'PGGSSDELEGATION',
-  'PGGSSLIB',
-  'PGKRBSRVNAME',
-  'PGREQUIREAUTH',
-  'PGCHANNELBINDING',
-  'PGREQUIREPEER',
-  'PGSYSCONFDIR',
-  'PGLOCALEDIR',
-  'PGLOADBALANCEHOSTS',
-  'PGCLIENTENCODING',
-  'PGDATESTYLE',
-  'PGTZ',
-  'PGGEQO',
-] as const;
+export { LIBPQ_ENV_KEYS };
 
 /** Checks a profile made by a form; returns the problems as sentences (empty when valid). */
 export function validateTarget(target: Partial<ConnectionTarget>): string[] {

@@ -144,7 +144,22 @@ export async function addConnection(
 
 export async function runTest(ctx: Ctx, profile: ConnectionProfile, opts: { quietSuccess: boolean }): Promise<TestConnectionResult> {
   const cfg = settings();
-  const password = await ctx.store.getPassword(profile.id);
+  const credentials = await ctx.store.credentials(profile);
+  if (credentials.problem) {
+    void vscode.window.showErrorMessage(credentials.problem);
+    const failed: TestConnectionResult = {
+      ok: false,
+      elapsedMs: 0,
+      error: {
+        problem: 'auth_failed',
+        message: credentials.problem,
+        hint: 'Fix the password file, or store the password (Edit Connection).',
+        detail: credentials.passfile ?? '',
+      },
+    };
+    return failed;
+  }
+  const password = credentials.password;
   const result = await vscode.window.withProgress(
     { location: { viewId: 'hydraMigrate.connections' }, title: t('Testing {0}…', profile.name) },
     () => testConnection(profile, { password, connectTimeoutSeconds: cfg.connectTimeoutSeconds }),
@@ -232,7 +247,10 @@ export async function openPsql(ctx: Ctx, arg?: ConnectionArg): Promise<string | 
   const database = (arg && typeof arg === 'object' && 'kind' in arg ? databaseOf(arg) : undefined) ?? profile.database;
   const cfg = settings();
   const psql = await locateTool('psql', toolOptions(cfg));
-  const password = await ctx.store.getPassword(profile.id);
+  const credentials = await ctx.store.credentials(profile);
+  if (credentials.problem) throw new Error(credentials.problem);
+  // A password from the password file stays there: psql reads PGPASSFILE itself.
+  const password = credentials.from === 'pgpass' ? undefined : credentials.password;
   const env: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(
     libpqEnvironment(profile, password, {
@@ -243,6 +261,7 @@ export async function openPsql(ctx: Ctx, arg?: ConnectionArg): Promise<string | 
   )) {
     env[k] = v ?? null;
   }
+  if (credentials.from === 'pgpass' && credentials.passfile) env.PGPASSFILE = credentials.passfile;
   const name = `psql: ${profile.name}/${database}`;
   const terminal = vscode.window.createTerminal({
     name,

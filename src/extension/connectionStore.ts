@@ -5,11 +5,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
+import { pgpassPassword } from '../core/libpqFiles.js';
 import { SSL_MODES, type ConnectionProfile, type ConnectionRole } from '../core/connection.js';
 
 /** The globalState key of the profiles (metadata only): the one key Settings Sync may carry. */
 export const STATE_KEY = 'hydraMigrate.connections';
 const SECRET_PREFIX = 'hydraMigrate.password.';
+
+export interface Credentials {
+  from: 'keychain' | 'pgpass' | 'none';
+  password?: string;
+  /** The password file used (from: pgpass), or the one refused (problem). */
+  passfile?: string;
+  /** Why the password file was not used (others may read it). */
+  problem?: string;
+}
 
 interface StoredState {
   version: 1;
@@ -124,6 +134,20 @@ export class ConnectionStore implements vscode.Disposable {
 
   async getPassword(id: string): Promise<string | undefined> {
     return this.secrets.get(SECRET_PREFIX + id);
+  }
+
+  /**
+   * Where a connection's password comes from, in libpq's order after the keychain: SecretStorage,
+   * else the libpq password file (PGPASSFILE or ~/.pgpass, never copied into SecretStorage), else
+   * none. A password file that others may read gives `problem` (libpq ignores it) and no password.
+   */
+  async credentials(profile: ConnectionProfile): Promise<Credentials> {
+    const stored = await this.getPassword(profile.id);
+    if (stored !== undefined) return { from: 'keychain', password: stored };
+    const found = pgpassPassword({ host: profile.host, port: profile.port, database: profile.database, user: profile.user });
+    if (!found) return { from: 'none' };
+    if ('error' in found) return { from: 'none', problem: found.error, passfile: found.file };
+    return { from: 'pgpass', password: found.password, passfile: found.file };
   }
 
   async hasPassword(id: string): Promise<boolean> {

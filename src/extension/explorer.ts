@@ -18,7 +18,8 @@ import {
 } from '../core/catalog.js';
 import { describeTarget, type ConnectionProfile, type ConnectionRole } from '../core/connection.js';
 import { ConnectionError, PoolCache } from '../core/pg.js';
-import type { ConnectionStore } from './connectionStore.js';
+import type { ConnectionStore, Credentials } from './connectionStore.js';
+import { connectionTooltip, type ConnectionStatus } from './connectionTooltip.js';
 import { settings } from './settings.js';
 
 export type ExplorerNode = GroupNode | ConnectionNode | DatabaseNode | SchemaNode | TableNode | MessageNode;
@@ -57,8 +58,6 @@ export interface MessageNode {
   /** A problem code (auth_failed, refused, ...) for error nodes. */
   problem?: string;
 }
-
-type ConnectionStatus = { state: 'ok'; serverVersion?: string } | { state: 'error'; message: string };
 
 export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ExplorerNode | undefined>();
@@ -194,7 +193,10 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
   ): Promise<ExplorerNode[]> {
     const started = performance.now();
     try {
-      const password = await this.store.getPassword(profile.id);
+      const credentials = await this.store.credentials(profile);
+      this.passwordFrom.set(profile.id, credentials);
+      if (credentials.problem) throw new Error(credentials.problem);
+      const password = credentials.password;
       const cfg = settings();
       const query: QueryFn = (text, values) =>
         this.pools.query(
@@ -230,6 +232,9 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
     }
   }
 
+  /** Where each connection's password came from, as last used (shown in its tooltip). */
+  private readonly passwordFrom = new Map<string, Credentials>();
+
   getTreeItem(node: ExplorerNode): vscode.TreeItem {
     switch (node.kind) {
       case 'group': {
@@ -256,15 +261,7 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
           st?.state === 'error'
             ? new vscode.ThemeIcon('server', new vscode.ThemeColor('list.errorForeground'))
             : new vscode.ThemeIcon('server', st?.state === 'ok' ? new vscode.ThemeColor('testing.iconPassed') : undefined);
-        const md = new vscode.MarkdownString();
-        md.appendMarkdown(`**${escapeMd(p.name)}** (${p.role})\n\n`);
-        md.appendMarkdown(
-          `- host: \`${escapeCode(p.host)}:${p.port}\`\n- database: \`${escapeCode(p.database)}\`\n- user: \`${escapeCode(p.user)}\`\n- sslmode: \`${p.sslmode}\`\n`,
-        );
-        if (p.sslrootcert) md.appendMarkdown(`- CA file: \`${escapeCode(p.sslrootcert)}\`\n`);
-        if (st?.state === 'error') md.appendMarkdown(`\n$(error) ${escapeMd(st.message)}`);
-        if (st?.state === 'ok' && st.serverVersion) md.appendMarkdown(`\n$(pass) PostgreSQL ${escapeMd(st.serverVersion)}`);
-        md.supportThemeIcons = true;
+        const md = connectionTooltip(p, st, this.passwordFrom.get(p.id));
         item.tooltip = md;
         return item;
       }
@@ -376,12 +373,4 @@ export function databaseOf(node: ExplorerNode | undefined): string | undefined {
     default:
       return undefined;
   }
-}
-
-function escapeMd(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>$]/g, '\\$&');
-}
-
-function escapeCode(text: string): string {
-  return text.replace(/`/g, "'");
 }

@@ -148,11 +148,12 @@ export class ValidationPanel implements vscode.Disposable {
     const s = this.deps.store.get(this.args.sourceConnectionId);
     const tg = this.deps.store.get(this.args.targetConnectionId);
     if (!s || !tg) throw new Error(t('A connection of this validation was removed; open it again from the explorer.'));
-    const [sp, tp] = await Promise.all([this.deps.store.getPassword(s.id), this.deps.store.getPassword(tg.id)]);
+    const [sc, tc] = await Promise.all([this.deps.store.credentials(s), this.deps.store.credentials(tg)]);
+    for (const c of [sc, tc]) if (c.problem) throw new Error(c.problem);
     const connectTimeoutSeconds = settings().connectTimeoutSeconds;
     return {
-      source: { role: 'source', profile: s, password: sp, database: this.args.sourceDatabase, connectTimeoutSeconds },
-      target: { role: 'target', profile: tg, password: tp, database: this.args.targetDatabase, connectTimeoutSeconds },
+      source: { role: 'source', profile: s, password: sc.password, database: this.args.sourceDatabase, connectTimeoutSeconds },
+      target: { role: 'target', profile: tg, password: tc.password, database: this.args.targetDatabase, connectTimeoutSeconds },
     };
   }
 

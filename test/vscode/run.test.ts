@@ -37,6 +37,14 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
       'bigdb',
     );
     work = mkdtempSync(join(tmpdir(), 'hm-host-'));
+    // A service file and a password file (0600) given to the extension host as libpq reads them;
+    // their role is used by no other test, so no other connection finds a password there.
+    await servers.pg15.sql(`CREATE ROLE svc_reader LOGIN PASSWORD 'svc-pw:1'; GRANT CONNECT ON DATABASE "${DB}" TO svc_reader`);
+    writeFileSync(
+      join(work, 'pg_service.conf'),
+      `[hm_svc]\nhost=127.0.0.1\nport=${servers.pg15.port}\ndbname=${DB}\nuser=svc_reader\nsslmode=disable\n`,
+    );
+    writeFileSync(join(work, 'pgpass'), `127.0.0.1:${servers.pg15.port}:*:svc_reader:svc-pw\\:1\n`, { mode: 0o600 });
     const fixture = join(work, 'fixture.json');
     const resultsFile = join(work, 'results.jsonl');
     writeFileSync(
@@ -49,13 +57,21 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
         pg17: { port: servers.pg17.port, adminUser: servers.pg17.adminUser, adminPassword: servers.pg17.adminPassword },
         awkward: AWKWARD,
         dumpDir: join(work, 'dumps'),
+        service: 'hm_svc',
+        servicePassword: 'svc-pw:1',
+        passfile: join(work, 'pgpass'),
       }),
     );
     const workspace = join(work, 'workspace');
     rmSync(workspace, { recursive: true, force: true });
     code = await startCodeServer({
       smokeTestDriver: true,
-      env: { HM_FIXTURE: fixture, HM_TEST_RESULTS: resultsFile },
+      env: {
+        HM_FIXTURE: fixture,
+        HM_TEST_RESULTS: resultsFile,
+        PGSERVICEFILE: join(work, 'pg_service.conf'),
+        PGPASSFILE: join(work, 'pgpass'),
+      },
       settings: { 'hydraMigrate.pgBinDir': PG15_TOOLS, 'hydraMigrate.dumpFolder': join(work, 'dumps') },
     });
     const run = await runExtensionHostTests(code, {

@@ -34,10 +34,14 @@ export function isNode(arg: unknown): arg is ExplorerNode {
 }
 
 export async function sideOf(ctx: StepCtx, profile: ConnectionProfile, database: string, role: SideRole = profile.role): Promise<Side> {
+  const c = await ctx.store.credentials(profile);
+  if (c.problem) throw new Error(c.problem);
   return {
     role,
     profile,
-    password: await ctx.store.getPassword(profile.id),
+    password: c.password,
+    // From the password file: the tools read it themselves (PGPASSFILE), as libpq does.
+    ...(c.from === 'pgpass' && c.passfile ? { passfile: c.passfile } : {}),
     database,
     connectTimeoutSeconds: settings().connectTimeoutSeconds,
   };

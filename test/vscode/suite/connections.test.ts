@@ -17,6 +17,9 @@ interface Fixture {
   pg15: { port: number };
   pg17: { port: number };
   awkward: Record<string, string>;
+  service: string;
+  servicePassword: string;
+  passfile: string;
 }
 
 const fixture: Fixture = JSON.parse(readFileSync(process.env.HM_FIXTURE ?? '', 'utf8'));
@@ -97,6 +100,35 @@ describe('Hydra Migrate in a real extension host', function () {
     assert.ok(result?.ok, result && !result.ok ? result.error.message : 'no result');
     assert.equal(result.info.serverVersion.split('.')[0], '15');
     assert.equal(result.info.currentUser, fixture.migrator);
+  });
+
+  it('a connection by pg_service.conf name, its password from .pgpass: never copied into SecretStorage, the tree says where it comes from', async () => {
+    const id = await api.connections.add({ role: 'source', uri: `service=${fixture.service}`, name: 'Service source', test: false });
+    assert.ok(id);
+    const stored = (
+      api.storedState().globalState['hydraMigrate.connections'] as { connections: Array<Record<string, unknown>> }
+    ).connections.find((c) => c.id === id)!;
+    assert.equal(stored.service, fixture.service);
+    assert.equal(stored.user, 'svc_reader');
+    assert.equal(stored.port, fixture.pg15.port, 'resolved from the service file');
+    assert.equal(await api.passwordStored(id), false, 'the .pgpass password is not copied into SecretStorage');
+    assertNoPasswordStored(fixture.servicePassword);
+    const result = await api.connections.test(id);
+    assert.ok(result?.ok, result && !result.ok ? result.error.message : 'no result');
+    assert.equal(result.info.currentUser, 'svc_reader');
+    // Listing the databases uses the same password; the tooltip says where it came from.
+    const group = (await children()).find((n) => n.kind === 'group' && n.role === 'source')!;
+    const node = (await children(group)).find((n) => n.kind === 'connection' && n.profile.id === id)!;
+    const dbs = await children(node);
+    assert.ok(
+      dbs.some((n) => n.kind === 'database' && n.database.name === fixture.database),
+      JSON.stringify(dbs.map((n) => n.kind)),
+    );
+    const tooltip = api.explorer.getTreeItem(node) as vscode.TreeItem;
+    const text = (tooltip.tooltip as vscode.MarkdownString).value;
+    assert.match(text, /service: `hm_svc` \(pg_service\.conf\)/);
+    assert.ok(text.includes(`password: from the password file \`${fixture.passfile}\``), text);
+    await api.connections.remove(id);
   });
 
   it('adds a target step by step (programmatic) and tests it against PG17', async () => {
