@@ -3,7 +3,7 @@
  * packaged extension. Prints what to open and paste; Ctrl+C stops everything and removes the
  * temporary data. `--check` starts everything, verifies it answers, and stops (for CI and smoke runs).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,10 +60,33 @@ try {
   // (with real Hydra the columnar extension does that). The demo target connects as one.
   await servers.pg17.sql(`CREATE ROLE ${TARGET_ADMIN} LOGIN SUPERUSER PASSWORD '${DEMO_PASSWORD}'`);
   workspace = mkdtempSync(join(tmpdir(), 'hm-demo-ws-'));
+  // Both servers as libpq services with their passwords in a password file (0600), throwaway like
+  // the servers: the workbench starts with them, so they are in the explorer at first open.
+  const libpq = join(workspace, '.libpq');
+  mkdirSync(libpq, { mode: 0o700 });
+  const serviceFile = join(libpq, 'pg_service.conf');
+  const passFile = join(libpq, 'pgpass');
+  writeFileSync(
+    serviceFile,
+    `[hydra_demo_source]\nhost=127.0.0.1\nport=${servers.pg15.port}\ndbname=${DB}\nuser=${MIGRATOR}\nsslmode=disable\n\n` +
+      `[hydra_demo_target]\nhost=127.0.0.1\nport=${servers.pg17.port}\ndbname=postgres\nuser=${TARGET_ADMIN}\nsslmode=disable\n`,
+  );
+  writeFileSync(
+    passFile,
+    `127.0.0.1:${servers.pg15.port}:*:${MIGRATOR}:${DEMO_PASSWORD}\n127.0.0.1:${servers.pg17.port}:*:${TARGET_ADMIN}:${DEMO_PASSWORD}\n`,
+    { mode: 0o600 },
+  );
   // The archives go into the demo's folder, so Ctrl+C removes them with it (not ~/hydra-migrate-dumps).
   code = await startCodeServer({
-    env: { HYDRA_MIGRATE_DEMO: '1' },
-    settings: { 'hydraMigrate.pgBinDir': '/usr/lib/postgresql/15/bin', 'hydraMigrate.dumpFolder': join(workspace, 'dumps') },
+    env: { HYDRA_MIGRATE_DEMO: '1', PGSERVICEFILE: serviceFile, PGPASSFILE: passFile },
+    settings: {
+      'hydraMigrate.pgBinDir': '/usr/lib/postgresql/15/bin',
+      'hydraMigrate.dumpFolder': join(workspace, 'dumps'),
+      'hydraMigrate.serviceConnections': [
+        { service: 'hydra_demo_source', role: 'source', name: `Demo source (PG${servers.pg15.major})` },
+        { service: 'hydra_demo_target', role: 'target', name: `Demo target (PG${servers.pg17.major})` },
+      ],
+    },
   });
   await code.installExtension(join(repo, 'dist', 'hydra-migrate.vsix'));
   const enc = encodeURIComponent;
@@ -73,17 +96,15 @@ try {
 Hydra Migrate demo is running.
 
   Open:      ${code.url}/?folder=${enc(workspace)}
-  Then:      the Hydra Migrate icon in the activity bar -> Add Source Connection -> Paste a connection URI
+  Then:      the Hydra Migrate icon in the activity bar: both servers are there already. Right-click
+             "${DB}" under "Demo source (PG${servers.pg15.major})" -> Migrate Database…
 
-  Source (PostgreSQL ${servers.pg15.major}, database "${DB}": a columnar table, partitions, awkward names, 300,000 orders)
-    ${source}
-  Target (PostgreSQL ${servers.pg17.major}, empty; then right-click "${DB}" under the source -> Migrate Database…)
-    ${target}
-  Password for both (a throwaway demo password; type it when asked, it goes to the keychain only):
-    ${DEMO_PASSWORD}
+  Source: PostgreSQL ${servers.pg15.major}, database "${DB}" (a columnar table, partitions, awkward names, 300,000 orders), ${source}
+  Target: PostgreSQL ${servers.pg17.major}, empty, ${target}
+  They come from a throwaway pg_service.conf and .pgpass (${libpq}), as psql would read them.
 
   The same from the command line:
-    PGPASSWORD=${DEMO_PASSWORD} node dist/cli.cjs tables --uri '${source}' --schema public
+    PGSERVICEFILE=${serviceFile} PGPASSFILE=${passFile} node dist/cli.cjs tables --uri service=hydra_demo_source --schema public
 
 Press Ctrl+C to stop everything and remove the temporary data.`);
   if (check) {

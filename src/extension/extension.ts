@@ -11,6 +11,7 @@ import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
 import { RunHistory } from './runHistory.js';
 import { ReportStore } from './reportStore.js';
 import { RunningSteps } from './runningSteps.js';
+import { addServiceConnections } from './serviceConnections.js';
 import { stepApi, type StepApi } from './steps/stepCommands.js';
 import type { ValidationArgs } from '../shared/protocol.js';
 import { ValidationPanel, ValidationSerializer, VIEW_TYPE } from './validationPanel.js';
@@ -75,6 +76,18 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
     updateEmpty();
     context.subscriptions.push(store.onDidChange(updateEmpty));
+    // Connections declared by service name in the settings: added at start and when the setting changes.
+    const declared = (): void =>
+      void addServiceConnections(store, log).then((problems) => {
+        if (problems.length)
+          void vscode.window.showWarningMessage(vscode.l10n.t('hydraMigrate.serviceConnections: {0}', problems.join(' ')));
+      });
+    declared();
+    context.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('hydraMigrate.serviceConnections')) declared();
+      }),
+    );
     const activateMs = performance.now() - started;
     log.info(`Hydra Migrate activated in ${activateMs.toFixed(1)} ms.`);
     const snapshot = (m: vscode.Memento): Record<string, unknown> => Object.fromEntries(m.keys().map((k) => [k, m.get(k)]));

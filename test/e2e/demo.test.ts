@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { requireWorkbench } from '../helpers/codeServer.js';
+import { openWorkbench, requireWorkbench } from '../helpers/codeServer.js';
 import { processesMentioning } from '../helpers/processes.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,6 +51,23 @@ describe('the demo', { skip: requireWorkbench() }, () => {
       assert.equal(ports.length, 2, out);
       assert.ok(existsSync(folder), 'the demo workspace exists while it runs');
       assert.equal(foldersMentioning('hm-code-', 'user-data/Machine/settings.json', join(folder, 'dumps')).length, 1, 'dumps go into it');
+
+      // At first open both servers are in the explorer (from the demo's pg_service.conf), and the
+      // source lists its databases with the password from the demo's .pgpass: nothing pasted or typed.
+      const { browser, page } = await openWorkbench({ url: `http://127.0.0.1:${codePort}` }, folder);
+      try {
+        await page.locator('.activitybar [aria-label^="Hydra Migrate"]').first().click();
+        const row = (text: string) => page.locator('.monaco-list-row', { hasText: text }).first();
+        await row('Demo source (PG15)').waitFor({ timeout: 30_000 });
+        await row('Demo target (PG17)').waitFor({ timeout: 10_000 });
+        await row('Demo source (PG15)').click();
+        await page.keyboard.press('ArrowRight');
+        await page.locator('.monaco-list-row[aria-label^="shop, database"]').first().waitFor({ timeout: 30_000 });
+        await page.screenshot({ path: join(repo, 'test-results', 'demo-first-open.png') });
+        assert.equal(await page.locator('.quick-input-widget:visible').count(), 0, 'no password was asked');
+      } finally {
+        await browser.close();
+      }
 
       child.kill('SIGINT');
       assert.equal(await exited, 0, out);

@@ -289,7 +289,7 @@ export async function runExtensionHostTests(
 }
 
 /** A workbench page for UI tests (the caller closes the browser). */
-export async function openWorkbench(server: CodeServer, workspace: string): Promise<{ browser: Browser; page: Page }> {
+export async function openWorkbench(server: Pick<CodeServer, 'url'>, workspace: string): Promise<{ browser: Browser; page: Page }> {
   const browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
