@@ -12,6 +12,7 @@ import { RunHistory } from './runHistory.js';
 import { ReportStore } from './reportStore.js';
 import { RunningSteps } from './runningSteps.js';
 import { addServiceConnections } from './serviceConnections.js';
+import { registerTasks, resolveHydraTask, type HydraTaskDefinition } from './tasks.js';
 import { stepApi, type StepApi } from './steps/stepCommands.js';
 import type { ValidationArgs } from '../shared/protocol.js';
 import { ValidationPanel, ValidationSerializer, VIEW_TYPE } from './validationPanel.js';
@@ -36,6 +37,8 @@ export interface HydraMigrateApi {
   steps: StepApi;
   /** The connection commands without prompts. */
   connections: ConnectionApi;
+  /** Tasks of type hydra-migrate, as tasks.json resolves them. */
+  tasks: { resolve(definition: HydraTaskDefinition): vscode.Task };
   /** Opens the validation view of a pair with its last saved report, as a window reload does (never validates). */
   showSavedValidation(args: ValidationArgs): Promise<ValidationPanel>;
   /** Milliseconds spent evaluating the bundle and running activate(). */
@@ -72,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       ),
     );
     context.subscriptions.push(...registerCommands(ctx));
+    context.subscriptions.push(registerTasks(ctx));
     const updateEmpty = (): void =>
       void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
     updateEmpty();
@@ -100,6 +104,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       running,
       steps: stepApi(ctx),
       connections: connectionApi(ctx),
+      tasks: { resolve: (definition) => resolveHydraTask(ctx, definition) },
       showSavedValidation: (args) => {
         const panel = vscode.window.createWebviewPanel(
           VIEW_TYPE,

@@ -287,6 +287,59 @@ describe('Migration steps as commands', function () {
     }
   });
 
+  it("a hydra-migrate task (as tasks.json defines it) runs a migration to the end; its exit code is the task's", async () => {
+    const run = (definition: Record<string, unknown>): Promise<number | undefined> =>
+      new Promise((resolve, reject) => {
+        const task = api.tasks.resolve({ type: 'hydra-migrate', ...definition } as Parameters<HydraMigrateApi['tasks']['resolve']>[0]);
+        const timer = setTimeout(() => reject(new Error('the task did not end')), 150_000);
+        const sub = vscode.tasks.onDidEndTaskProcess((e) => {
+          if (e.execution.task.definition !== task.definition) return;
+          clearTimeout(timer);
+          sub.dispose();
+          resolve(e.exitCode);
+        });
+        void vscode.tasks.executeTask(task).then(undefined, reject);
+      });
+    const code = await run({
+      command: 'migrate',
+      source: 'Step source',
+      sourceDatabase: fixture.database,
+      target: 'Step target',
+      targetDatabase: 'via_task',
+      archive: join(fixture.dumpDir, 'via-task.dump'),
+      args: ['--no-owner', '--no-acl'],
+    });
+    assert.equal(code, 0, 'migrated and validated');
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: fixture.pg17.port,
+      user: fixture.pg17.adminUser,
+      password: fixture.pg17.adminPassword,
+      database: 'via_task',
+    });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM public.accounts');
+      assert.equal(rows[0]?.n, '1000');
+    } finally {
+      await client.end();
+    }
+    // Into the same (now non-empty) database again: the readiness checks stop it, the task fails.
+    assert.equal(
+      await run({
+        command: 'migrate',
+        source: 'Step source',
+        sourceDatabase: fixture.database,
+        target: 'Step target',
+        targetDatabase: 'via_task',
+        archive: join(fixture.dumpDir, 'via-task-2.dump'),
+      }),
+      1,
+    );
+    // A connection name the view does not have: could not run.
+    assert.equal(await run({ command: 'validate', source: 'No such connection', target: 'Step target' }), 2);
+  });
+
   it('names with terminal escape sequences are shown escaped; stored runs are shown and re-run as data, never as Markdown or commands', async () => {
     const hostile = 'evil\u001b]0;pwned\u0007\u001b[2J\u001b[8m';
     const client = new pg.Client({
