@@ -163,8 +163,8 @@ class CliTaskTerminal implements vscode.Pseudoterminal {
       });
       stream.on('end', () => rest && onLine(rest));
     };
-    lines(child.stdout!, (l) => this.out(`${escapeControl(l, false)}\n`));
-    lines(child.stderr!, (l) => {
+    lines(child.stdout, (l) => this.out(`${escapeControl(l, false)}\n`));
+    lines(child.stderr, (l) => {
       const p = progressLine(l);
       if (!p) return this.out(`${escapeControl(l, false)}\n`);
       this.status = escapeControl(`${p.phase}: ${progressText(p.progress)}`, false);
