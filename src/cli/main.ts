@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConnectionStringError, describeTarget, parseConnectionString, type ParsedConnectionString } from '../core/connection.js';
 import { pgpassPassword } from '../core/libpqFiles.js';
+import { escapeControl } from '../core/present/style.js';
 import { formatBytes, listDatabases, listSchemas, listTables, type QueryFn } from '../core/catalog.js';
 import { connect, ConnectionError, testConnection } from '../core/pg.js';
 import { redact } from '../core/errors.js';
@@ -284,14 +285,20 @@ export function run(): void {
     readStdin: () => readFileSync(0, 'utf8'),
     ...(process.stderr.isTTY
       ? {
+          // Escaped (table names come from the servers) and cut to the terminal's width: a line that wraps cannot be cleared.
           status: (t: string) => {
-            status = t;
-            process.stderr.write(CLEAR_LINE + t);
+            const width = Math.max(20, (process.stderr.columns || 80) - 1);
+            const line = escapeControl(t, false);
+            status = line.length > width ? `${line.slice(0, width - 1)}…` : line;
+            process.stderr.write(CLEAR_LINE + status);
           },
         }
       : {}),
   }).then(
     (code) => {
+      // Ended, failed or cancelled: no status line left for the prompt to land on.
+      if (status) process.stderr.write(CLEAR_LINE);
+      status = '';
       process.exitCode = code;
     },
     (e: unknown) => {

@@ -4,8 +4,8 @@
  *   system file (PGSYSCONFDIR/pg_service.conf, Debian: /etc/postgresql-common/pg_service.conf);
  *   the first file that defines the service wins, and parameters given with it override its own;
  * - the password file: PGPASSFILE or ~/.pgpass, `host:port:database:user:password` lines, `*`
- *   for any, `\:` and `\\` escaped, the first matching line wins; ignored (here: refused, with the
- *   reason) when group or others may read it, as libpq does.
+ *   for any, `\:` and `\\` escaped, the first matching line wins; ignored when group or others may
+ *   read it, as libpq does (and said, when it holds the line for the connection at hand).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -80,19 +80,29 @@ export function parsePgpass(text: string): PgpassEntry[] {
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === '' || line.startsWith('#')) continue;
     const fields: string[] = [];
+    const wild: boolean[] = [];
     let field = '';
+    let escaped = false;
     for (let i = 0; i < line.length; i++) {
       const ch = line[i]!;
-      if (ch === '\\' && i + 1 < line.length) field += line[++i];
-      else if (ch === ':' && fields.length < 4) {
+      if (ch === '\\' && i + 1 < line.length) {
+        field += line[++i];
+        escaped = true;
+      } else if (ch === ':') {
+        // libpq: the password ends at its first unescaped colon too.
+        if (fields.length === 4) break;
+        wild.push(field === '*' && !escaped);
         fields.push(field);
         field = '';
+        escaped = false;
       } else field += ch;
     }
     fields.push(field);
     if (fields.length !== 5) continue;
     const [host, port, database, user, password] = fields as [string, string, string, string, string];
-    out.push({ host, port, database, user, password });
+    // A field `*` matches anything; `\*` is a literal star (libpq looks at the field before unescaping).
+    const any = (i: number, v: string): string => (wild[i] ? '*' : v === '*' ? '\u0000*' : v);
+    out.push({ host: any(0, host), port: any(1, port), database: any(2, database), user: any(3, user), password });
   }
   return out;
 }
@@ -102,8 +112,9 @@ export function matchPgpass(
   entries: PgpassEntry[],
   want: { host: string; port: number; database: string; user: string },
 ): PgpassEntry | undefined {
-  const socket = want.host.startsWith('/');
-  const eq = (field: string, value: string): boolean => field === '*' || field === value;
+  // libpq matches a Unix-socket connection in the default socket directory to `localhost`.
+  const socket = ['/var/run/postgresql', '/run/postgresql', '/tmp'].includes(want.host.replace(/\/+$/, ''));
+  const eq = (field: string, value: string): boolean => field === '*' || field === value || (field === '\u0000*' && value === '*');
   return entries.find(
     (e) =>
       (eq(e.host, want.host) || (socket && e.host === 'localhost')) &&
@@ -116,24 +127,29 @@ export function matchPgpass(
 export type PgpassLookup = { password: string; file: string } | { error: string; file: string } | undefined;
 
 /**
- * The password for this connection from the password file: undefined when there is no file or no
- * line matches; an error (never the password) when the file may be read by group or others.
+ * The password for this connection from the password file: undefined when there is no file (or
+ * not a plain file: /dev/null turns it off) or no line matches. A file that group or others may
+ * read is ignored, as libpq ignores it; when it holds a line for this very connection, that is
+ * said (an error with the fix, never the password) rather than failing later for want of one.
  */
 export function pgpassPassword(want: { host: string; port: number; database: string; user: string }, env: Env = process.env): PgpassLookup {
   const file = passwordFile(env);
   let mode: number;
+  let text: string;
   try {
     const st = statSync(file);
-    if (!st.isFile()) return { file, error: `${file} is not a plain file; libpq ignores it, and so does hydra-migrate.` };
+    if (!st.isFile()) return undefined;
     mode = st.mode & 0o777;
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
+  const entry = matchPgpass(parsePgpass(text), want);
+  if (!entry) return undefined;
   if (mode & 0o077)
     return {
       file,
-      error: `${file} may be read by others (mode ${mode.toString(8).padStart(4, '0')}); libpq ignores such a password file, and so does hydra-migrate. Run: chmod 0600 ${file}`,
+      error: `${file} holds the password for ${want.user}@${want.host}:${want.port}, but others may read the file (mode ${mode.toString(8).padStart(4, '0')}); libpq ignores such a password file, and so does hydra-migrate. Run: chmod 0600 ${file}`,
     };
-  const entry = matchPgpass(parsePgpass(readFileSync(file, 'utf8')), want);
-  return entry ? { password: entry.password, file } : undefined;
+  return { password: entry.password, file };
 }

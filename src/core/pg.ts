@@ -87,7 +87,9 @@ export function clientConfig(target: ConnectionTarget, options: ConnectOptions, 
     connectionTimeoutMillis: (options.connectTimeoutSeconds ?? 10) * 1000,
     application_name: options.applicationName ?? 'hydra-migrate',
   };
-  if (options.password !== undefined) config.password = options.password;
+  // Never the driver's own fallbacks (the process's PGPASSWORD, its own reading of ~/.pgpass): the
+  // password is ours or none, so the keychain, .pgpass (libpq's rules, 0600) and the tooltip agree.
+  config.password = options.password ?? ((() => undefined) as unknown as () => string);
   // SCRAM-SHA-256-PLUS when the server offers it over TLS (what libpq calls channel_binding=prefer/require).
   if (target.channelBinding && target.channelBinding !== 'disable')
     (config as { enableChannelBinding?: boolean }).enableChannelBinding = true;

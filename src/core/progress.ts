@@ -5,7 +5,7 @@
  * A 100 GB table and an empty one no longer weigh the same, and a long COPY moves the bar.
  */
 import type pg from 'pg';
-import { userSchemaSql } from './inspect.js';
+import { notExtensionMember, userSchemaSql } from './inspect.js';
 import { connectSide, withSide, type Side } from './side.js';
 import type { StepProgress } from './step.js';
 
@@ -18,7 +18,8 @@ export interface TableWeight {
 }
 
 /**
- * Every ordinary table's size and row estimate, keyed by `schema.name`. A table locked by another
+ * Every ordinary table's size and row estimate, keyed by `schema.name` (what pg_dump copies data of:
+ * no materialized views, which are refreshed on restore, no tables of extensions). A table locked by another
  * session makes pg_table_size wait: after 2 s the catalog's page counts stand in.
  */
 export async function tableWeights(side: Side): Promise<Map<string, TableWeight>> {
@@ -27,7 +28,7 @@ export async function tableWeights(side: Side): Promise<Map<string, TableWeight>
       client.query<{ name: string; bytes: string; rows: number }>(
         `SELECT format('%s.%s', n.nspname, c.relname) AS name, ${bytes} AS bytes, c.reltuples::float8 AS rows
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind IN ('r', 'm') AND ${userSchemaSql()}`,
+          WHERE c.relkind = 'r' AND ${userSchemaSql()} AND ${notExtensionMember('pg_class', 'c.oid')}`,
       );
     await client.query(`SET lock_timeout = '2s'`);
     const { rows } = await query('pg_table_size(c.oid)').catch(async (err: { code?: string }) => {
@@ -141,7 +142,9 @@ export class ByteProgress {
   finish(): void {
     for (const k of this.weights.keys()) this.finished.add(k);
     this.lastDone = this.total;
-    this.onProgress(this.snapshot(this.total));
+    // Nothing to move (no tables, only empty ones): done all the same, 100%, not 0 of 0.
+    if (this.total <= 0) this.onProgress({ done: 1, total: 1, bytesDone: 0, bytesTotal: 0, phase: this.phase, etaSeconds: 0 });
+    else this.onProgress(this.snapshot(this.total));
   }
 
   private bytesDone(): number {

@@ -49,6 +49,7 @@ export function runStepInTerminal(
   // One status line that updates in place below the output (not a line per percent): cleared
   // before anything else is written, drawn again after it. Not part of the transcript (the log).
   let status = '';
+  let columns = 80;
   const CLEAR_LINE = '\r\x1b[2K';
   const out = (raw: string): void => {
     const text = escapeControl(raw.replace(/\r?\n/g, '\n').replace(/\r/g, ''));
@@ -57,7 +58,9 @@ export function runStepInTerminal(
   };
   let statusDrawnAt = 0;
   const showStatus = (text: string, force = false): void => {
-    status = escapeControl(text, false);
+    // Cut to the terminal's width: a status line that wraps cannot be cleared in place.
+    const line = escapeControl(text, false);
+    status = line.length > columns - 1 ? `${line.slice(0, Math.max(10, columns - 2))}…` : line;
     const now = Date.now();
     if (!force && now - statusDrawnAt < 250) return;
     statusDrawnAt = now;
@@ -73,7 +76,13 @@ export function runStepInTerminal(
   const pty: vscode.Pseudoterminal = {
     onDidWrite: write.event,
     onDidClose: close.event,
-    open: () => opened(),
+    open: (dimensions) => {
+      if (dimensions) columns = dimensions.columns;
+      opened();
+    },
+    setDimensions: (dimensions) => {
+      columns = dimensions.columns;
+    },
     close: () => {
       if (!finished) controller.abort();
     },
@@ -106,11 +115,10 @@ export function runStepInTerminal(
         const percent = progressPercent(p);
         running?.update(percent);
         showStatus(progressText(p), percent !== lastPercent && (percent === 100 || percent === 0));
-        if (percent !== lastPercent && percent % 10 === 0) {
-          lastPercent = percent;
-          // The log keeps a line every 10%; the terminal only the status line.
-          transcript.push(`${progressText(p)}\n`);
-        }
+        // The log keeps a line each time another 10% is reached (bytes jump); the terminal only the status line.
+        if (lastPercent < 0 || Math.floor(percent / 10) > Math.floor(lastPercent / 10))
+          transcript.push(`${escapeControl(progressText(p), false)}\n`);
+        lastPercent = Math.max(lastPercent, percent);
       },
       signal: controller.signal,
     };

@@ -100,21 +100,24 @@ describe('pg_service.conf and .pgpass', () => {
     const doc = JSON.parse(r.stdout) as { ok: boolean; steps: Array<{ step: string; command?: string }>; validation: { ok: boolean } };
     assert.equal(doc.ok, true);
     assert.equal(doc.validation.ok, true, 'every row arrived');
-    const dump = doc.steps.find((s) => s.step === 'dump')!.command ?? '';
-    assert.match(dump, new RegExp(`PGPORT=${pg15.port} .*PGPASSFILE=${join(dir, 'pgpass').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} `));
-    assert.doesNotMatch(dump, /PGPASSWORD/);
-    assert.match(dump, /PGDATABASE=shop_copy|dbname=.*shop_copy/);
+    // The stream's command is pg_dump | tee | pg_restore: each tool gets the password file of its own side.
+    const command = doc.steps.find((s) => s.step === 'dump')!.command ?? '';
+    const [dumpPart, , loadPart] = command.split(' | ');
+    const passfile = join(dir, 'pgpass').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    assert.match(dumpPart ?? '', new RegExp(`PGPORT=${pg15.port} .*PGPASSFILE=${passfile} .*pg_dump `));
+    assert.match(loadPart ?? '', new RegExp(`PGPORT=${pg17.port} .*PGDATABASE=shop_copy .*PGPASSFILE=${passfile} .*pg_restore `));
+    assert.doesNotMatch(command, /PGPASSWORD/);
     for (const secret of [MIGRATOR_PASSWORD, pg17.adminPassword]) assert.ok(!(r.stdout + r.stderr).includes(secret));
   });
 
-  it('a password file that others may read is refused, with the fix; nothing runs', () => {
+  it('a password file that others may read, holding the line for the connection: refused with the fix; nothing runs', () => {
     chmodSync(join(dir, 'pgpass'), 0o644);
     try {
       const r = run(['test-connection', '--uri', 'service=shop_src']);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(
         r.stderr,
-        /pgpass may be read by others \(mode 0644\); libpq ignores such a password file, and so does hydra-migrate\. Run: chmod 0600 /,
+        /pgpass holds the password for migrator@127\.0\.0\.1:\d+, but others may read the file \(mode 0644\); libpq ignores such a password file, and so does hydra-migrate\. Run: chmod 0600 /,
       );
       const m = run(['dump', '--source', 'service=shop_src', '--out', join(dir, 'never.dump')]);
       assert.equal(m.code, 2);

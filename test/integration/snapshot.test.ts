@@ -198,17 +198,24 @@ describe('a live source validated as of the dump', () => {
     assert.equal((await pg17.sql(`SELECT last_value::text AS v FROM public.orders_id_seq`, 'live_copy')).rows[0].v, now);
     assert.deepEqual(
       changes.find((c) => c.name === 'tickets'),
-      { schema: 'public', name: 'tickets', from: '5000', source: '100', action: 'kept_ahead' },
+      { schema: 'public', name: 'tickets', from: '5001', source: '101', action: 'kept_ahead' },
     );
     assert.equal((await pg17.sql(`SELECT last_value::text AS v FROM public.tickets`, 'live_copy')).rows[0].v, '5000', 'never lowered');
     const after = await validate({ source, target });
     assert.equal(after.sequences.find((q) => q.name === 'orders_id_seq')?.status, 'match');
-    // A sequence the source user may not read: refused with the reason, nothing set (NULL would look "never used").
+    // A target restarted ahead on purpose (is_called false: pg_sequences shows NULL there) is never lowered.
+    await pg17.sql(`ALTER SEQUENCE public.tickets RESTART WITH 900000`, 'live_copy');
+    const restarted = (await syncSequences(source, target)).find((c) => c.name === 'tickets')!;
+    assert.equal(restarted.action, 'kept_ahead', JSON.stringify(restarted));
+    assert.equal((await pg17.sql(`SELECT last_value::text AS v FROM public.tickets`, 'live_copy')).rows[0].v, '900000');
+    // A sequence the source user may not read: refused with the reason, and nothing set (a target sequence behind stays behind).
+    await pg17.sql(`SELECT setval('public.orders_id_seq', 1)`, 'live_copy');
     await pg15.sql(`CREATE SEQUENCE public.secret_seq`, 'live');
     await assert.rejects(
       syncSequences(source, target),
       /The source user may not read 1 sequence\(s\) \(public\.secret_seq\); nothing was set/,
     );
+    assert.equal((await pg17.sql(`SELECT last_value::text AS v FROM public.orders_id_seq`, 'live_copy')).rows[0].v, '1', 'nothing was set');
     await pg15.sql(`DROP SEQUENCE public.secret_seq`, 'live');
   });
 

@@ -1,6 +1,6 @@
 /** pg_service.conf and .pgpass read as libpq reads them. */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -49,19 +49,36 @@ describe('.pgpass', () => {
       matchPgpass(parsePgpass('localhost:5432:*:u:s\n'), { host: '/var/run/postgresql', port: 5432, database: 'd', user: 'u' })?.password,
       's',
     );
+    // As libpq: `\\*` is a literal star, the password ends at its first unescaped colon, only the default socket directory is `localhost`.
+    assert.equal(matchPgpass(parsePgpass('db:5432:\\*:u:lit\n'), { host: 'db', port: 5432, database: 'shop', user: 'u' }), undefined);
+    assert.equal(matchPgpass(parsePgpass('db:5432:\\*:u:lit\n'), { host: 'db', port: 5432, database: '*', user: 'u' })?.password, 'lit');
+    assert.equal(parsePgpass('db:5432:*:u:pw:rest\n')[0]?.password, 'pw');
+    assert.equal(
+      matchPgpass(parsePgpass('localhost:5432:*:u:s\n'), { host: '/srv/sockets', port: 5432, database: 'd', user: 'u' }),
+      undefined,
+    );
   });
-  it('0600 or nothing: a file others may read is refused with the fix, and its password never shown', () => {
+  it('0600 or nothing: a file others may read is not used; with a line for this connection that is said with the fix, never the password', () => {
     const file = join(dir, 'pgpass');
-    writeFileSync(file, 'h:1:*:u:secret-pw\n', { mode: 0o640 });
+    writeFileSync(file, 'h:1:*:u:secret-pw\n');
+    chmodSync(file, 0o640); // not through writeFileSync's mode: the umask would change it
     const found = pgpassPassword({ host: 'h', port: 1, database: 'd', user: 'u' }, { PGPASSFILE: file });
     assert.ok(found && 'error' in found);
-    assert.match(found.error, /may be read by others \(mode 0640\).*chmod 0600/);
+    assert.match(found.error, /holds the password for u@h:1, but others may read the file \(mode 0640\).*chmod 0600/);
     assert.ok(!found.error.includes('secret-pw'));
-    writeFileSync(join(dir, 'ok'), 'h:1:*:u:secret-pw\n', { mode: 0o600 });
+    // No line for this connection: ignored quietly, as libpq does (trust, peer or certificates may need none).
+    assert.equal(pgpassPassword({ host: 'other', port: 1, database: 'd', user: 'u' }, { PGPASSFILE: file }), undefined);
+    writeFileSync(join(dir, 'ok'), 'h:1:*:u:secret-pw\n');
+    chmodSync(join(dir, 'ok'), 0o600);
     assert.deepEqual(pgpassPassword({ host: 'h', port: 1, database: 'd', user: 'u' }, { PGPASSFILE: join(dir, 'ok') }), {
       password: 'secret-pw',
       file: join(dir, 'ok'),
     });
     assert.equal(pgpassPassword({ host: 'h', port: 1, database: 'd', user: 'u' }, { PGPASSFILE: join(dir, 'none') }), undefined);
+    assert.equal(
+      pgpassPassword({ host: 'h', port: 1, database: 'd', user: 'u' }, { PGPASSFILE: '/dev/null' }),
+      undefined,
+      '/dev/null turns it off',
+    );
   });
 });

@@ -87,5 +87,6 @@ export function progressText(p: StepProgress): string {
   const percent = progressPercent(p);
   if (p.bytesTotal === undefined || p.bytesDone === undefined) return `[${percent}%] ${p.done}/${p.total}${p.label ? ` ${p.label}` : ''}`;
   const eta = p.etaSeconds !== undefined && percent < 100 ? ` · about ${roughDuration(p.etaSeconds)} left` : '';
-  return `${percent}% · ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}${eta}${p.label && percent < 100 ? ` · ${p.label}` : ''}`;
+  const moved = p.bytesTotal > 0 ? `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}` : 'no data to move';
+  return `${percent}% · ${moved}${eta}${p.label && percent < 100 ? ` · ${p.label}` : ''}`;
 }
