@@ -3,6 +3,7 @@
  * (or Explorer file, or run) it was invoked on, or nothing (palette: it asks). Automation uses the
  * typed API that activate() returns (connections, steps), not option objects passed to commands.
  */
+import { exportConnectionsCommand, importConnectionsCommand } from './importCommands.js';
 import * as vscode from 'vscode';
 import { ConnectionStringError } from '../core/connection.js';
 import {
@@ -40,6 +41,8 @@ export const COMMANDS = {
   'hydraMigrate.editConnection': (ctx: Ctx, node?: ExplorerNode) => editConnection(ctx, node),
   'hydraMigrate.renameConnection': (ctx: Ctx, node?: ExplorerNode) => renameConnection(ctx, node),
   'hydraMigrate.duplicateConnection': (ctx: Ctx, node?: ExplorerNode) => duplicateConnection(ctx, node),
+  'hydraMigrate.importConnections': (ctx: Ctx) => importConnectionsCommand(ctx),
+  'hydraMigrate.exportConnections': (ctx: Ctx) => exportConnectionsCommand(ctx),
   'hydraMigrate.removeConnection': (ctx: Ctx, node?: ExplorerNode) => removeConnection(ctx, node),
   'hydraMigrate.copyConnectionUri': (ctx: Ctx, node?: ExplorerNode) => copyUri(ctx, node),
   'hydraMigrate.moveToSource': (ctx: Ctx, node?: ExplorerNode) => moveConnection(ctx, node, 'source'),

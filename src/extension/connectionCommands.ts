@@ -2,6 +2,8 @@
  * The connection commands: add (URI or step by step), test, edit, rename, duplicate, remove,
  * move, copy the URI without the password, set the password, open psql.
  */
+import { toServiceFile, type ImportSource } from '../core/importConnections.js';
+import { importConnections } from './importCommands.js';
 import * as vscode from 'vscode';
 import {
   describeTarget,
@@ -372,6 +374,10 @@ export function connectionApi(ctx: Ctx) {
     remove: (id: string) => removeConnection(ctx, byId(id), { skipConfirmation: true }),
     copyUri: (id: string) => copyUri(ctx, byId(id)),
     move: (id: string, role: ConnectionRole) => moveConnection(ctx, byId(id), role),
+    /** Imports the named candidates of a source (all when no names) with the role; the new ids. */
+    import: (source: ImportSource, role: ConnectionRole, names?: string[]) => importConnections(ctx, source, role, names),
+    /** The explorer's connections as pg_service.conf sections (the text the export command opens). */
+    exportServiceFile: () => toServiceFile(ctx.store.list()),
     setPassword: (id: string, password: string) => setPassword(ctx, byId(id), password),
   };
 }

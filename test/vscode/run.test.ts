@@ -72,7 +72,34 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
         PGSERVICEFILE: join(work, 'pg_service.conf'),
         PGPASSFILE: join(work, 'pgpass'),
       },
-      settings: { 'hydraMigrate.pgBinDir': PG15_TOOLS, 'hydraMigrate.dumpFolder': join(work, 'dumps') },
+      settings: {
+        'hydraMigrate.pgBinDir': PG15_TOOLS,
+        'hydraMigrate.dumpFolder': join(work, 'dumps'),
+        // Saved connections of other database extensions, as their users' settings hold them (fixtures to import from).
+        'pgsql.connections': [
+          {
+            profileName: 'Fixture PG17 (pgsql)',
+            server: '127.0.0.1',
+            port: String(servers.pg17.port),
+            database: 'postgres',
+            user: servers.pg17.adminUser,
+            password: 'never-imported-1',
+            sslmode: 'disable',
+          },
+        ],
+        'sqltools.connections': [
+          {
+            name: 'Fixture PG15 (SQLTools)',
+            driver: 'PostgreSQL',
+            server: '127.0.0.1',
+            port: servers.pg15.port,
+            database: 'postgres',
+            username: MIGRATOR,
+            password: 'never-imported-2',
+          },
+          { name: 'A MySQL one', driver: 'MySQL', server: '127.0.0.1', port: 3306, database: 'x', username: 'root' },
+        ],
+      },
     });
     const run = await runExtensionHostTests(code, {
       extensionPath: repo,

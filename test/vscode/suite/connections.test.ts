@@ -131,6 +131,54 @@ describe('Hydra Migrate in a real extension host', function () {
     await api.connections.remove(id);
   });
 
+  it('imports connections from pg_service.conf, .pgpass, the PostgreSQL extension and SQLTools; no password taken; exports them as pg_service.conf', async () => {
+    const profiles = () =>
+      (api.storedState().globalState['hydraMigrate.connections'] as { connections: Array<Record<string, unknown>> }).connections;
+    const fromService = await api.connections.import('serviceFile', 'source');
+    const fromPgpass = await api.connections.import('pgpass', 'source');
+    const fromPgsql = await api.connections.import('pgsql', 'target');
+    const fromSqltools = await api.connections.import('sqltools', 'source');
+    const all = [...fromService, ...fromPgpass, ...fromPgsql, ...fromSqltools];
+    try {
+      const byId = (id: string) => profiles().find((p) => p.id === id)!;
+      assert.deepEqual(
+        fromService.map((id) => [byId(id).name, byId(id).service, byId(id).user]),
+        [['hm_svc', 'hm_svc', 'svc_reader']],
+      );
+      // The .pgpass line (any database) becomes a connection to that server's postgres database.
+      assert.deepEqual(
+        fromPgpass.map((id) => [byId(id).name, byId(id).database, byId(id).user]),
+        [[`svc_reader@127.0.0.1:${fixture.pg15.port}`, 'postgres', 'svc_reader']],
+      );
+      assert.deepEqual(
+        fromPgsql.map((id) => [byId(id).name, byId(id).role, byId(id).port]),
+        [['Fixture PG17 (pgsql)', 'target', fixture.pg17.port]],
+      );
+      assert.deepEqual(
+        fromSqltools.map((id) => [byId(id).name, byId(id).user]),
+        [['Fixture PG15 (SQLTools)', fixture.migrator]],
+        'the MySQL one left out',
+      );
+      for (const id of all) assert.equal(await api.passwordStored(id), false, 'no password imported');
+      const state = JSON.stringify(api.storedState());
+      assert.ok(!state.includes('never-imported'), "another extension's passwords are never read");
+      assert.deepEqual(await api.connections.import('sqltools', 'source'), [], 'importing again adds nothing');
+      // The service connection works with its .pgpass password.
+      const tested = await api.connections.test(fromService[0]!);
+      assert.ok(tested?.ok, tested && !tested.ok ? tested.error.message : 'no result');
+      const exported = api.connections.exportServiceFile();
+      assert.match(
+        exported,
+        new RegExp(
+          `\\[hm_svc\\]\\nhost=127\\.0\\.0\\.1\\nport=${fixture.pg15.port}\\ndbname=${fixture.database}\\nuser=svc_reader\\nsslmode=disable`,
+        ),
+      );
+      assert.ok(!exported.includes(fixture.migratorPassword) && !exported.includes('svc-pw'));
+    } finally {
+      for (const id of all) await api.connections.remove(id);
+    }
+  });
+
   it('adds a target step by step (programmatic) and tests it against PG17', async () => {
     const id = await api.connections.add({
       role: 'target',
