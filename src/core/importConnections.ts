@@ -129,7 +129,8 @@ function candidate(
   if (!f.host || !f.user) return { name: label, target: emptyTarget(), problem: 'It names no host or no user.' };
   let port = 5432;
   try {
-    if (f.port !== undefined && f.port !== '') port = parsePort(String(f.port));
+    if (typeof f.port === 'number' || (typeof f.port === 'string' && f.port !== '')) port = parsePort(String(f.port));
+    else if (f.port !== undefined && f.port !== null) throw new Error('Its port is neither a number nor text.');
   } catch (err) {
     return { name: label, target: emptyTarget(), problem: err instanceof Error ? err.message : String(err) };
   }
