@@ -4,6 +4,7 @@
  * typed API that activate() returns (connections, steps), not option objects passed to commands.
  */
 import { exportConnectionsCommand, importConnectionsCommand } from './importCommands.js';
+import { runLogUri } from './runLogs.js';
 import * as vscode from 'vscode';
 import { ConnectionStringError } from '../core/connection.js';
 import {
@@ -57,9 +58,10 @@ export const COMMANDS = {
   'hydraMigrate.openPsql': (ctx: Ctx, node?: ExplorerNode) => openPsql(ctx, node),
   'hydraMigrate.showLog': (ctx: Ctx) => ctx.log.show(),
   ...STEP_COMMANDS,
-  'hydraMigrate.showRunLog': async (ctx: Ctx, run?: RunRecord) => {
+  'hydraMigrate.showRunLog': async (_ctx: Ctx, run?: RunRecord) => {
     if (!run) return undefined;
-    const doc = await vscode.workspace.openTextDocument(ctx.history.logUri(run.id));
+    // Read-only, named after the run, with a header saying which run it is.
+    const doc = await vscode.workspace.openTextDocument(runLogUri(run));
     await vscode.window.showTextDocument(doc, { preview: true });
     return doc.uri.toString();
   },

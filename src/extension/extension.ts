@@ -13,6 +13,7 @@ import { ReportStore } from './reportStore.js';
 import { RunningSteps } from './runningSteps.js';
 import { addServiceConnections } from './serviceConnections.js';
 import { registerTasks, resolveHydraTask, type HydraTaskDefinition } from './tasks.js';
+import { registerRunLogs } from './runLogs.js';
 import { stepApi, type StepApi } from './steps/stepCommands.js';
 import type { ValidationArgs } from '../shared/protocol.js';
 import { ValidationPanel, ValidationSerializer, VIEW_TYPE } from './validationPanel.js';
@@ -75,7 +76,7 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
       ),
     );
     context.subscriptions.push(...registerCommands(ctx));
-    context.subscriptions.push(registerTasks(ctx));
+    context.subscriptions.push(registerTasks(ctx), registerRunLogs(history));
     const updateEmpty = (): void =>
       void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
     updateEmpty();

@@ -207,6 +207,13 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
       (await view.locator('td', { hasText: 'events' }).count()) > 0,
       'still every table after a tab switch (not "No differences.")',
     );
+    // Search covers access methods: "columnar" finds the columnar tables and nothing else.
+    await view.locator('vscode-textfield[aria-label="Search tables"] input').fill('columnar');
+    await view.locator('tbody tr').first().waitFor({ timeout: 10_000 });
+    const found = await view.locator('tbody tr td.name:nth-child(3)').allInnerTexts();
+    assert.ok(found.includes('events'), `columnar tables found: ${found.join(', ')}`);
+    assert.ok(!found.includes('accounts'), 'a heap table is not a match');
+    await view.locator('vscode-textfield[aria-label="Search tables"] input').fill('');
     // The Runs view lists the five steps.
     await page.locator('.pane-header', { hasText: 'Runs' }).click();
     await page.locator('.monaco-list-row', { hasText: 'Migrate 5/5: analyze shop_v17' }).first().waitFor({ timeout: 10_000 });

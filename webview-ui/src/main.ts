@@ -78,7 +78,12 @@ function visibleTables(r: ValidationReport): TableComparison[] {
   let rows = r.tables;
   if (state.filter === 'differences') rows = rows.filter((t) => t.status !== 'match');
   if (needle)
-    rows = rows.filter((t) => `${t.schema}.${t.name} ${t.kind} ${t.detail ?? ''} ${t.problems.join(' ')}`.toLowerCase().includes(needle));
+    // Names, kind, access methods ("columnar" finds the columnar tables) and problems.
+    rows = rows.filter((t) =>
+      `${t.schema}.${t.name} ${t.kind} ${t.sourceAccessMethod ?? ''} ${t.targetAccessMethod ?? ''} ${t.detail ?? ''} ${t.problems.join(' ')}`
+        .toLowerCase()
+        .includes(needle),
+    );
   const cols = columnsFor(r);
   const col = cols.find((c) => c.id === state.sort?.column) ?? cols[0]!;
   const dir = state.sort?.descending ? -1 : 1;

@@ -172,6 +172,16 @@ describe('Migration steps as commands', function () {
     assert.match(log, /pg_dump: dumping contents of table/);
     assert.match(log, /pg_restore: processing data for table "public\.accounts"/);
     assert.ok(!/\u001b\[/.test(log), 'logs are plain text');
+    // Show Log: a read-only document named after the run, with a header saying which run it is.
+    const shown = await vscode.commands.executeCommand<string>('hydraMigrate.showRunLog', runs[2]);
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === shown)!;
+    assert.equal(doc.uri.scheme, 'hydra-migrate-log');
+    assert.match(doc.uri.path, /^\/Migrate 3-5 dump hydra app and load it into migrated \d{4}-\d\d-\d\d \d\d-\d\d-\d\d\.log$/);
+    assert.match(doc.getText(), /^# Migrate 3\/5: dump .* and load it into migrated\n# succeeded \(exit 0\) · started .*\n/);
+    assert.match(doc.getText(), /pg_restore: processing data for table "public\.accounts"/);
+    assert.equal(vscode.workspace.fs.isWritableFileSystem('hydra-migrate-log'), false, 'the log cannot be written');
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(doc.uri, Buffer.from('changed'))), /NoPermissions|permission/i);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
 
     // Validate Migration… from a migration run in the Runs view validates the same pair.
     const fromRun = await vscode.commands.executeCommand<{ report: ValidationReport }>('hydraMigrate.validateMigration', runs[4]);
