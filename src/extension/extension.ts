@@ -63,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     const view = vscode.window.createTreeView('hydraMigrate.connections', { treeDataProvider: explorer, showCollapseAll: true });
     context.subscriptions.push(store, explorer, view);
     const history = new RunHistory(context.globalState, context.globalStorageUri);
+    // Runs a window left running without a heartbeat: VS Code closed or reloaded while they ran.
+    void history.interruptStale();
     const runsView = vscode.window.createTreeView('hydraMigrate.runs', { treeDataProvider: history });
     const running = new RunningSteps();
     const reports = new ReportStore(context.globalStorageUri);

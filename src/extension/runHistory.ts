@@ -24,7 +24,18 @@ export interface RunRecord {
   errorSummary?: string;
   /** What re-runs this step (connection ids, options; no secrets). */
   rerun?: Rerun;
+  /**
+   * Recorded when it starts: `running` while it runs (its heartbeat renewed), `interrupted` when a
+   * later start of the extension finds it running with no heartbeat (VS Code closed or reloaded,
+   * the machine asleep, the process killed). Absent once it has ended.
+   */
+  state?: 'running' | 'interrupted';
+  heartbeatAt?: string;
 }
+
+/** A running run whose heartbeat is older than this was interrupted. */
+export const HEARTBEAT_MS = 30_000;
+const STALE_MS = 4 * HEARTBEAT_MS;
 
 /** A record of the Runs view (what its context menus pass to a command). */
 export function isRunRecord(v: unknown): v is RunRecord {
@@ -53,7 +64,60 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
 
   /** Adds run records one at a time: the steps of a migration finish close together. */
   add(record: Omit<RunRecord, 'id'>, output: string): Promise<RunRecord> {
-    const next = this.writes.then(() => this.append(record, output));
+    return this.serial(() => this.append(record, output));
+  }
+
+  /** Records a run as it starts (state running); `finish` replaces it when it ends. */
+  begin(record: Omit<RunRecord, 'id' | 'endedAt' | 'exitCode' | 'ok' | 'state' | 'heartbeatAt'>): Promise<RunRecord> {
+    const now = new Date().toISOString();
+    return this.serial(() => this.append({ ...record, endedAt: now, exitCode: -1, ok: false, state: 'running', heartbeatAt: now }, ''));
+  }
+
+  /** The run still runs: renews its heartbeat. */
+  heartbeat(id: string): Promise<void> {
+    return this.serial(async () => {
+      const runs = this.list().map((r) => (r.id === id && r.state === 'running' ? { ...r, heartbeatAt: new Date().toISOString() } : r));
+      await this.state.update(KEY, runs);
+    });
+  }
+
+  /** The run ended: its record in place of the running one, with its log. */
+  finish(id: string, record: Omit<RunRecord, 'id'>, output: string): Promise<RunRecord> {
+    return this.serial(async () => {
+      if (!this.list().some((r) => r.id === id)) return this.append(record, output);
+      const full: RunRecord = { ...record, id };
+      delete full.state;
+      delete full.heartbeatAt;
+      await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(this.storage, 'runs'));
+      await vscode.workspace.fs.writeFile(this.logUri(id), Buffer.from(output.replace(ANSI, ''), 'utf8'));
+      await this.state.update(
+        KEY,
+        this.list().map((r) => (r.id === id ? full : r)),
+      );
+      this.changed.fire(undefined);
+      return full;
+    });
+  }
+
+  /** Runs left `running` by a window that is gone (no heartbeat since `now - STALE_MS`) become interrupted. */
+  interruptStale(now = Date.now()): Promise<number> {
+    return this.serial(async () => {
+      let n = 0;
+      const runs = this.list().map((r) => {
+        if (r.state !== 'running' || Date.parse(r.heartbeatAt ?? r.startedAt) > now - STALE_MS) return r;
+        n++;
+        return { ...r, state: 'interrupted' as const, endedAt: r.heartbeatAt ?? r.startedAt, exitCode: 130 };
+      });
+      if (n) {
+        await this.state.update(KEY, runs);
+        this.changed.fire(undefined);
+      }
+      return n;
+    });
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.writes.then(work);
     this.writes = next.then(
       () => undefined,
       () => undefined,
@@ -94,11 +158,21 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     item.id = `run:${r.id}`;
     const when = new Date(r.startedAt);
     const seconds = ((Date.parse(r.endedAt) - when.getTime()) / 1000).toFixed(1);
-    item.description = `${when.toLocaleString()} · ${seconds} s · exit ${r.exitCode}`;
-    item.iconPath = new vscode.ThemeIcon(
-      r.ok ? 'pass' : r.exitCode === 130 ? 'circle-slash' : 'error',
-      new vscode.ThemeColor(r.ok ? 'testing.iconPassed' : 'testing.iconFailed'),
-    );
+    item.description =
+      r.state === 'running'
+        ? `${when.toLocaleString()} · ${vscode.l10n.t('running…')}`
+        : r.state === 'interrupted'
+          ? `${when.toLocaleString()} · ${vscode.l10n.t('interrupted')}`
+          : `${when.toLocaleString()} · ${seconds} s · exit ${r.exitCode}`;
+    item.iconPath =
+      r.state === 'running'
+        ? new vscode.ThemeIcon('sync~spin')
+        : r.state === 'interrupted'
+          ? new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('testing.iconFailed'))
+          : new vscode.ThemeIcon(
+              r.ok ? 'pass' : r.exitCode === 130 ? 'circle-slash' : 'error',
+              new vscode.ThemeColor(r.ok ? 'testing.iconPassed' : 'testing.iconFailed'),
+            );
     const rerunnable = isRerun(r.rerun);
     const migration = rerunnable && r.rerun?.step === 'migrate';
     item.contextValue = `hm:run:${r.step}${rerunnable ? ':rerunnable' : ''}${migration ? ':migration' : ''}`;
@@ -107,7 +181,15 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     md.isTrusted = false;
     md.appendMarkdown('**')
       .appendText(r.title)
-      .appendMarkdown(`** — ${r.ok ? 'succeeded' : r.exitCode === 130 ? 'cancelled' : 'failed'} (exit ${r.exitCode})\n\n`);
+      .appendMarkdown(
+        `** — ${
+          r.state === 'running'
+            ? 'running'
+            : r.state === 'interrupted'
+              ? 'interrupted: it was running when VS Code closed, reloaded or lost its process; what it wrote may be partial'
+              : `${r.ok ? 'succeeded' : r.exitCode === 130 ? 'cancelled' : 'failed'} (exit ${r.exitCode})`
+        }\n\n`,
+      );
     const fact = (label: string, value: string | undefined): void => {
       if (value) md.appendMarkdown(`- ${label}: `).appendText(value).appendMarkdown('\n');
     };

@@ -47,10 +47,15 @@ export function runLogUri(run: RunRecord): vscode.Uri {
 
 function header(r: RunRecord): string {
   const seconds = ((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1);
-  const outcome = r.ok ? 'succeeded' : r.exitCode === 130 ? 'cancelled' : 'failed';
+  const outcome =
+    r.state === 'running'
+      ? 'running (its output is kept when it ends)'
+      : r.state === 'interrupted'
+        ? 'interrupted (VS Code closed, reloaded or lost its process while it ran)'
+        : `${r.ok ? 'succeeded' : r.exitCode === 130 ? 'cancelled' : 'failed'} (exit ${r.exitCode})`;
   return [
     `# ${r.title}`,
-    `# ${outcome} (exit ${r.exitCode}) · started ${new Date(r.startedAt).toLocaleString()} · ${seconds} s`,
+    `# ${outcome} · started ${new Date(r.startedAt).toLocaleString()}${r.state ? '' : ` · ${seconds} s`}`,
     ...(r.source ? [`# source: ${r.source}`] : []),
     ...(r.target ? [`# target: ${r.target}`] : []),
     ...(r.archivePath ? [`# archive: ${r.archivePath}${r.sha256 ? ` (sha256 ${r.sha256})` : ''}`] : []),

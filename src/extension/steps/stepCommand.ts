@@ -12,7 +12,7 @@ import type { StepFailure, StepProgress } from '../../core/step.js';
 import type { Ctx } from '../ctx.js';
 import { Cancelled } from '../errors.js';
 import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
-import type { RunRecord } from '../runHistory.js';
+import { HEARTBEAT_MS, type RunRecord } from '../runHistory.js';
 import { settings } from '../settings.js';
 import { runStepInTerminal, type StepIo, type StepOutcome } from '../stepTerminal.js';
 
@@ -109,6 +109,9 @@ export async function runRecorded(
   const startedAt = new Date().toISOString();
   const commands: string[] = [];
   const extra: Partial<RunRecord> = {};
+  // In the Runs view from its start: if VS Code goes away meanwhile, the next start shows it interrupted.
+  const begun = ctx.history.begin({ ...record, commands: [], startedAt }).catch(() => undefined);
+  const beat = setInterval(() => void begun.then((r) => r && ctx.history.heartbeat(r.id)), HEARTBEAT_MS);
   const run = runStepInTerminal(
     name,
     (io) =>
@@ -125,11 +128,10 @@ export async function runRecorded(
       ),
     { running: ctx.running, log: ctx.log },
   );
-  const outcome = await run.outcome;
-  const saved = await ctx.history.add(
-    { ...record, ...extra, commands, startedAt, endedAt: new Date().toISOString(), exitCode: outcome.exitCode, ok: outcome.ok },
-    outcome.output,
-  );
+  const outcome = await run.outcome.finally(() => clearInterval(beat));
+  const ended = { ...record, ...extra, commands, startedAt, endedAt: new Date().toISOString(), exitCode: outcome.exitCode, ok: outcome.ok };
+  const started = await begun;
+  const saved = started ? await ctx.history.finish(started.id, ended, outcome.output) : await ctx.history.add(ended, outcome.output);
   if (!outcome.ok && !outcome.cancelled) {
     void vscode.window
       .showErrorMessage(t('{0} failed: {1}', name, extra.errorSummary ?? t('see the terminal')), t('Show Terminal'))

@@ -424,6 +424,26 @@ describe('Migration steps as commands', function () {
     assert.equal(manifest.capabilities?.untrustedWorkspaces?.supported, 'limited');
   });
 
+  it('a run left running by a window that went away shows as interrupted at the next start', async () => {
+    const begun = await api.runs.begin({
+      step: 'restore',
+      title: 'Restore into crashed',
+      commands: [],
+      startedAt: new Date().toISOString(),
+    });
+    assert.equal(await api.runs.interruptStale(), 0, 'its heartbeat is fresh: still running');
+    // As the next activation sees it minutes later, with no heartbeat since.
+    assert.equal(await api.runs.interruptStale(Date.now() + 10 * 60_000), 1);
+    const run = api.runs.list().find((r) => r.id === begun.id)!;
+    assert.deepEqual([run.state, run.ok, run.exitCode], ['interrupted', false, 130]);
+    const item = api.runs.getTreeItem(run);
+    assert.match(item.description as string, /interrupted/);
+    assert.match(
+      (item.tooltip as vscode.MarkdownString).value,
+      /interrupted: it was running when VS Code closed, reloaded or lost its process/,
+    );
+  });
+
   it('Ctrl+C in the terminal cancels a dump within seconds and removes the partial archive', async () => {
     const out = join(fixture.dumpDir, 'big.dump');
     const running = api.steps.dump({ connectionId: sourceId, database: 'bigdb', out, format: 'custom' });
@@ -431,6 +451,10 @@ describe('Migration steps as commands', function () {
     const deadline = Date.now() + 20_000;
     while (!existsSync(`${out}.partial`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(`${out}.partial`), 'pg_dump started writing');
+    // In the Runs view from its start, as running.
+    const live = api.runs.list().find((r) => r.title === 'Dump Step source/bigdb' && r.state === 'running');
+    assert.ok(live, 'the running dump is recorded already');
+    assert.match(api.runs.getTreeItem(live).description as string, /running…/);
     // Another step that ends while the dump runs must not take the dump out of the status bar.
     const quick = await api.steps.restore({
       connectionId: targetId,
@@ -450,7 +474,9 @@ describe('Migration steps as commands', function () {
     assert.equal(result.exitCode, 130);
     assert.match(result.output, /cancelled/);
     assert.ok(!existsSync(out) && !existsSync(`${out}.partial`), 'no archive that looks complete');
-    const run = api.runs.list()[0]!;
+    const run = api.runs.list().find((r) => r.id === result.runId)!;
+    assert.equal(run.id, live.id, 'the same record, ended');
+    assert.equal(run.state, undefined);
     assert.deepEqual([run.step, run.ok, run.exitCode], ['dump', false, 130]);
     assert.match((api.runs.getTreeItem(run).tooltip as vscode.MarkdownString).value, /cancelled \(exit 130\)/);
     assert.deepEqual(api.running.names(), [], 'nothing runs any more');
