@@ -8,6 +8,7 @@ import { validate } from '../core/validate.js';
 import type { ValidationReport } from '../shared/report.js';
 import type { Io } from './io.js';
 import { UsageError } from './io.js';
+import { formatBytes } from '../core/catalog.js';
 import { describeEstimate, roughDuration, roundSeconds } from '../core/estimate.js';
 import type { StepProgress } from '../core/step.js';
 import {
@@ -143,7 +144,11 @@ export async function migrateVerb(
     const failed = result.steps.find((s) => s.step === result.failedStep);
     if (validation) io.stdout(formatReportText(validation, { all: bool(v, 'all') }));
     if (validationError) io.stderr(`\nThe copy could not be validated: ${validationError}`);
-    const timings = result.steps.map((s) => `${s.step} ${s.skipped ? 'skipped' : ms(s.durationMs)}`).join(', ');
+    // The data's step with its size and rate (the stream's dump is the dump and the load together).
+    const data = result.plan?.shape?.dataBytes;
+    const rate = (st: (typeof result.steps)[number]): string =>
+      st.step === 'dump' && data && st.durationMs > 0 ? ` (${formatBytes(data)}, ${formatBytes(data / (st.durationMs / 1000))}/s)` : '';
+    const timings = result.steps.map((s) => `${s.step} ${s.skipped ? 'skipped' : `${ms(s.durationMs)}${rate(s)}`}`).join(', ');
     const estimated = result.estimate ? ` (estimated ${roughDuration(result.estimate.totalSeconds)})` : '';
     if (ok) io.stdout(`Migration finished in ${ms(result.durationMs)}${estimated}: ${timings}${validation ? ', validated' : ''}.`);
     else if (failed?.failure) io.stderr(`\nMigration stopped at ${failed.step}: ${failureText(failed.failure)}`);

@@ -226,6 +226,8 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     );
     assert.ok(first.stderr.indexOf('Estimate:') < first.stderr.indexOf('== dump =='), 'said before the data moves');
     assert.match(first.stdout, /Migration finished in [\d.]+ m?s \(estimated [\d.]+ s\)/);
+    // The data's step with its size and rate.
+    assert.match(first.stdout, /dump [\d.]+ m?s \([\d.]+ MB, [\d.]+ MB\/s\)/);
     const learned = readFileSync(join(state, 'estimates.json'), 'utf8');
     const key = `127.0.0.1:${pg15.port} -> 127.0.0.1:${pg17.port} (stream)`;
     const factors = (JSON.parse(learned) as Record<string, Record<string, number>>)[key]!;
