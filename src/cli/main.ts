@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConnectionStringError, describeTarget, parseConnectionString, type ParsedConnectionString } from '../core/connection.js';
 import { pgpassPassword } from '../core/libpqFiles.js';
-import { escapeControl } from '../core/present/style.js';
+import { CLEAR_LINE, statusLine } from '../core/present/style.js';
 import { formatBytes, listDatabases, listSchemas, listTables, type QueryFn } from '../core/catalog.js';
 import { connect, ConnectionError, testConnection } from '../core/pg.js';
 import { redact } from '../core/errors.js';
@@ -273,7 +273,6 @@ function table(header: string[], rows: string[][]): string {
 export function run(): void {
   // On a terminal: a status line kept below the messages, cleared before each and drawn again after.
   let status = '';
-  const CLEAR_LINE = '\r\x1b[2K';
   main(process.argv.slice(2), {
     stdout: (t) => {
       if (status) process.stderr.write(CLEAR_LINE);
@@ -287,9 +286,7 @@ export function run(): void {
       ? {
           // Escaped (table names come from the servers) and cut to the terminal's width: a line that wraps cannot be cleared.
           status: (t: string) => {
-            const width = Math.max(20, (process.stderr.columns || 80) - 1);
-            const line = escapeControl(t, false);
-            status = line.length > width ? `${line.slice(0, width - 1)}…` : line;
+            status = statusLine(t, process.stderr.columns || 80);
             process.stderr.write(CLEAR_LINE + status);
           },
         }

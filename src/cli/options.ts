@@ -5,7 +5,7 @@ import { ConnectionStringError, parseConnectionString } from '../core/connection
 import { EstimateHistory } from '../core/estimate.js';
 import { DEFAULT_LOCK_WAIT_TIMEOUT_SECONDS, type ArchiveFormat } from '../core/dump.js';
 import { PLAN_REQUESTS, type PlanRequest } from '../core/plan.js';
-import { duration, failureLines, progressPercent, progressText } from '../core/present/steps.js';
+import { duration, failureLines, progressEvent, progressPercent, progressText } from '../core/present/steps.js';
 import { plain } from '../core/present/style.js';
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, PgpassError, withPgpass, type Side, type SideRole } from '../core/side.js';
 import { defaultJobs, type StepFailure, type StepProgress } from '../core/step.js';
@@ -116,16 +116,7 @@ export function progressReporter(v: Values, io: Io): ((step: string, p: StepProg
       if (before && percent === before.percent && now - before.at < 1000) return;
       if (before && percent !== 100 && now - before.at < 250) return;
       last.set(phase, { percent, at: now });
-      io.stderr(
-        JSON.stringify({
-          phase,
-          percent,
-          bytesDone: p.bytesDone ?? null,
-          bytesTotal: p.bytesTotal ?? null,
-          etaSeconds: p.etaSeconds ?? null,
-          table: p.label ?? null,
-        }),
-      );
+      io.stderr(JSON.stringify(progressEvent(phase, percent, p)));
     };
   }
   const status = io.status;

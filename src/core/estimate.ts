@@ -87,6 +87,17 @@ export async function sampleThroughput(
   return { table: largest.name, bytes, textBytes, seconds, bytesPerSecond: bytes / seconds };
 }
 
+/** The sample with the located psql; undefined when psql or the sample is not to be had (an estimate is a help, never a failure). */
+export async function sampleSource(
+  side: Side,
+  shape: DataShape,
+  binDir: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<ThroughputSample | undefined> {
+  const psql = await locateTool('psql', binDir ? { binDir } : {}).catch(() => undefined);
+  return psql ? sampleThroughput(side, psql.path, shape, signal).catch(() => undefined) : undefined;
+}
+
 /**
  * The model, each constant measured on bench/estimate.ts (pgbench scale 50, 400 tables; PG15 ->
  * PG17 on one 2-core machine) relative to the sampled COPY rate R, so a faster or slower pair of
@@ -166,8 +177,7 @@ export async function planAndEstimate(o: {
   const shape = await readDataShape(o.source).catch(() => undefined);
   const plan = choosePlan(shape, o.jobs, o.requested ?? 'auto');
   if (!shape) return { plan };
-  const psql = await locateTool('psql', o.binDir ? { binDir: o.binDir } : {}).catch(() => undefined);
-  const sample = psql ? await sampleThroughput(o.source, psql.path, shape, o.signal).catch(() => undefined) : undefined;
+  const sample = await sampleSource(o.source, shape, o.binDir, o.signal);
   if (!sample) return { plan };
   const estimate = estimateMigration(plan, shape, sample, o.history?.read(EstimateHistory.key(o.source, o.target, plan.kind)));
   if (o.skipAnalyze) withoutAnalyze(estimate);

@@ -15,7 +15,7 @@ import {
   EstimateHistory,
   estimateMigration,
   learnedFactors,
-  sampleThroughput,
+  sampleSource,
   type EstimatePhase,
   type MigrationEstimate,
   withoutAnalyze,
@@ -167,11 +167,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   const shaping = readDataShape(o.source).catch(() => undefined);
   // Each table's size, so the progress of the dump and the restore goes by bytes.
   const weighing = tableWeights(o.source).catch(() => undefined);
-  const sampling = shaping.then(async (shape) => {
-    if (!shape) return undefined;
-    const psql = await locateTool('psql', o.binDir ? { binDir: o.binDir } : {}).catch(() => undefined);
-    return psql ? sampleThroughput(o.source, psql.path, shape, o.signal).catch(() => undefined) : undefined;
-  });
+  const sampling = shaping.then((shape) => (shape ? sampleSource(o.source, shape, o.binDir, o.signal) : undefined));
   const checks = await preflight({
     source: o.source,
     target,

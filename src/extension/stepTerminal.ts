@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { progressPercent, progressText } from '../core/present/steps.js';
-import { ansi as style, escapeControl, stripAnsi } from '../core/present/style.js';
+import { ansi as style, CLEAR_LINE, escapeControl, statusLine, stripAnsi } from '../core/present/style.js';
 import type { StepProgress } from '../core/step.js';
 import type { RunningSteps } from './runningSteps.js';
 
@@ -50,7 +50,6 @@ export function runStepInTerminal(
   // before anything else is written, drawn again after it. Not part of the transcript (the log).
   let status = '';
   let columns = 80;
-  const CLEAR_LINE = '\r\x1b[2K';
   const out = (raw: string): void => {
     const text = escapeControl(raw.replace(/\r?\n/g, '\n').replace(/\r/g, ''));
     transcript.push(text);
@@ -58,9 +57,7 @@ export function runStepInTerminal(
   };
   let statusDrawnAt = 0;
   const showStatus = (text: string, force = false): void => {
-    // Cut to the terminal's width: a status line that wraps cannot be cleared in place.
-    const line = escapeControl(text, false);
-    status = line.length > columns - 1 ? `${line.slice(0, Math.max(10, columns - 2))}…` : line;
+    status = statusLine(text, columns);
     const now = Date.now();
     if (!force && now - statusDrawnAt < 250) return;
     statusDrawnAt = now;

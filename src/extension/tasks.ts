@@ -10,9 +10,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { formatConnectionUri, type ConnectionProfile } from '../core/connection.js';
-import { progressText } from '../core/present/steps.js';
-import { ansi as style, escapeControl } from '../core/present/style.js';
-import type { StepProgress } from '../core/step.js';
+import { parseProgressEvent, progressText } from '../core/present/steps.js';
+import { ansi as style, CLEAR_LINE, escapeControl, statusLine } from '../core/present/style.js';
 import type { Ctx } from './ctx.js';
 import { settings } from './settings.js';
 
@@ -124,8 +123,15 @@ class CliTaskTerminal implements vscode.Pseudoterminal {
     private readonly definition: HydraTaskDefinition,
   ) {}
 
-  open(): void {
+  private columns = 80;
+
+  open(dimensions: vscode.TerminalDimensions | undefined): void {
+    if (dimensions) this.columns = dimensions.columns;
     void this.run();
+  }
+
+  setDimensions(dimensions: vscode.TerminalDimensions): void {
+    this.columns = dimensions.columns;
   }
 
   close(): void {
@@ -134,8 +140,7 @@ class CliTaskTerminal implements vscode.Pseudoterminal {
   }
 
   private out(text: string): void {
-    const clear = '\r\x1b[2K';
-    this.write.fire((this.status ? clear : '') + text.replace(/\r?\n/g, '\r\n') + (this.status ? style.dim(this.status) : ''));
+    this.write.fire((this.status ? CLEAR_LINE : '') + text.replace(/\r?\n/g, '\r\n') + (this.status ? style.dim(this.status) : ''));
   }
 
   private async run(): Promise<void> {
@@ -165,11 +170,10 @@ class CliTaskTerminal implements vscode.Pseudoterminal {
     };
     lines(child.stdout, (l) => this.out(`${escapeControl(l, false)}\n`));
     lines(child.stderr, (l) => {
-      const p = progressLine(l);
+      const p = parseProgressEvent(l);
       if (!p) return this.out(`${escapeControl(l, false)}\n`);
-      this.status = escapeControl(`${p.phase}: ${progressText(p.progress)}`, false);
-      if (p.progress.done >= p.progress.total) this.status = '';
-      this.write.fire('\r\x1b[2K' + style.dim(this.status));
+      this.status = p.progress.done >= p.progress.total ? '' : statusLine(`${p.phase}: ${progressText(p.progress)}`, this.columns);
+      this.write.fire(CLEAR_LINE + style.dim(this.status));
     });
     const code = await new Promise<number>((resolve) => {
       child.on('error', (err) => {
@@ -183,29 +187,5 @@ class CliTaskTerminal implements vscode.Pseudoterminal {
       `\n${code === 0 ? style.green('✔ done') : code === 130 ? style.yellow('■ cancelled') : style.red('✖ failed')} (exit ${code})\n`,
     );
     this.closed.fire(code);
-  }
-}
-
-/** A `--progress json` line of the CLI, as a StepProgress. */
-function progressLine(line: string): { phase: string; progress: StepProgress } | undefined {
-  if (!line.startsWith('{"phase"')) return undefined;
-  try {
-    const j = JSON.parse(line) as {
-      phase: string;
-      percent: number;
-      bytesDone: number | null;
-      bytesTotal: number | null;
-      etaSeconds: number | null;
-      table: string | null;
-    };
-    const progress: StepProgress =
-      j.bytesTotal !== null && j.bytesDone !== null
-        ? { done: j.bytesDone, total: j.bytesTotal, bytesDone: j.bytesDone, bytesTotal: j.bytesTotal }
-        : { done: j.percent, total: 100 };
-    if (j.etaSeconds !== null) progress.etaSeconds = j.etaSeconds;
-    if (j.table !== null) progress.label = j.table;
-    return { phase: j.phase, progress };
-  } catch {
-    return undefined;
   }
 }

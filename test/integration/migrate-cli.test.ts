@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
 import { processesMentioning } from '../helpers/processes.js';
+import type { ProgressEvent } from '../../src/core/present/steps.js';
 import { blackhole, PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -280,17 +281,7 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     const events = r.stderr
       .split('\n')
       .filter((l) => l.startsWith('{"phase"'))
-      .map(
-        (l) =>
-          JSON.parse(l) as {
-            phase: string;
-            percent: number;
-            bytesDone: number | null;
-            bytesTotal: number | null;
-            etaSeconds: number | null;
-            table: string | null;
-          },
-      );
+      .map((l) => JSON.parse(l) as ProgressEvent);
     const load = events.filter((e) => e.phase === 'load');
     assert.ok(load.length >= 3, r.stderr);
     assert.ok(

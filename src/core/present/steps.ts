@@ -90,3 +90,42 @@ export function progressText(p: StepProgress): string {
   const moved = p.bytesTotal > 0 ? `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}` : 'no data to move';
   return `${percent}% · ${moved}${eta}${p.label && percent < 100 ? ` · ${p.label}` : ''}`;
 }
+
+/** One line of `--progress json`: what the CLI writes and a task terminal reads back. */
+export interface ProgressEvent {
+  phase: string;
+  percent: number;
+  bytesDone: number | null;
+  bytesTotal: number | null;
+  etaSeconds: number | null;
+  table: string | null;
+}
+
+export function progressEvent(phase: string, percent: number, p: StepProgress): ProgressEvent {
+  return {
+    phase,
+    percent,
+    bytesDone: p.bytesDone ?? null,
+    bytesTotal: p.bytesTotal ?? null,
+    etaSeconds: p.etaSeconds ?? null,
+    table: p.label ?? null,
+  };
+}
+
+/** A `--progress json` line read back as progress; undefined for any other line. */
+export function parseProgressEvent(line: string): { phase: string; progress: StepProgress } | undefined {
+  if (!line.startsWith('{"phase"')) return undefined;
+  let j: ProgressEvent;
+  try {
+    j = JSON.parse(line) as ProgressEvent;
+  } catch {
+    return undefined;
+  }
+  const progress: StepProgress =
+    j.bytesTotal !== null && j.bytesDone !== null
+      ? { done: j.bytesDone, total: j.bytesTotal, bytesDone: j.bytesDone, bytesTotal: j.bytesTotal }
+      : { done: j.percent, total: 100 };
+  if (j.etaSeconds !== null) progress.etaSeconds = j.etaSeconds;
+  if (j.table !== null) progress.label = j.table;
+  return { phase: j.phase, progress };
+}

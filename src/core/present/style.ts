@@ -47,3 +47,16 @@ export function escapeControl(text: string, keepColours = true): string {
         : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
+
+/** Moves to the start of the line and clears it: what an in-place status line is redrawn with. */
+export const CLEAR_LINE = '\r\x1b[2K';
+
+/**
+ * A status line to draw in place: control characters escaped (table names come from the servers)
+ * and cut to the terminal's width (a line that wraps cannot be cleared in place).
+ */
+export function statusLine(text: string, columns: number): string {
+  const line = escapeControl(text, false);
+  const width = Math.max(20, columns - 1);
+  return line.length > width ? `${line.slice(0, width - 1)}…` : line;
+}

@@ -36,13 +36,13 @@ async function child(node: ExplorerNode | undefined, label: string): Promise<Exp
   throw new Error(`no child "${label}"`);
 }
 
-async function client2<T>(work: (c: pg.Client) => Promise<T>): Promise<T> {
+async function client2<T>(work: (c: pg.Client) => Promise<T>, database = 'migrated'): Promise<T> {
   const c = new pg.Client({
     host: '127.0.0.1',
     port: fixture.pg17.port,
     user: fixture.pg17.adminUser,
     password: fixture.pg17.adminPassword,
-    database: 'migrated',
+    database,
   });
   await c.connect();
   try {
@@ -320,20 +320,8 @@ describe('Migration steps as commands', function () {
       args: ['--no-owner', '--no-acl'],
     });
     assert.equal(code, 0, 'migrated and validated');
-    const client = new pg.Client({
-      host: '127.0.0.1',
-      port: fixture.pg17.port,
-      user: fixture.pg17.adminUser,
-      password: fixture.pg17.adminPassword,
-      database: 'via_task',
-    });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM public.accounts');
-      assert.equal(rows[0]?.n, '1000');
-    } finally {
-      await client.end();
-    }
+    const { rows } = await client2((c) => c.query<{ n: string }>('SELECT count(*)::text AS n FROM public.accounts'), 'via_task');
+    assert.equal(rows[0]?.n, '1000');
     // Into the same (now non-empty) database again: the readiness checks stop it, the task fails.
     assert.equal(
       await run({
