@@ -49,7 +49,11 @@ export interface ValidationViewState {
   filterChosen?: boolean;
   search?: string;
   tab?: 'tables' | 'objects';
-  page?: number;
+  /** The grid: columns the user resized (px), the focused row, the table whose detail is open, the scroll position. */
+  widths?: Record<string, number>;
+  focus?: number;
+  expanded?: string;
+  scrollTop?: number;
 }
 
 export interface ValidationArgs {

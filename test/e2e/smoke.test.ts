@@ -188,7 +188,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const facts = await view.locator('.facts').innerText();
     assert.match(facts, /0 different/);
     assert.match(facts, /0 missing in target/);
-    assert.ok((await view.locator('td', { hasText: 'events' }).count()) > 0, 'every table is listed');
+    assert.ok((await view.locator('.grid-row[data-key="public.events"]').count()) > 0, 'every table is listed');
     await page.screenshot({ path: join(shots, 'validation.png') });
     // Another editor tab and back: the view is built again and still shows what it showed.
     await page.keyboard.press('F1');
@@ -204,15 +204,17 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
       .click();
     await view.locator('h2', { hasText: 'The target matches the source' }).waitFor({ timeout: 30_000 });
     assert.ok(
-      (await view.locator('td', { hasText: 'events' }).count()) > 0,
+      (await view.locator('.grid-row[data-key="public.events"]').count()) > 0,
       'still every table after a tab switch (not "No differences.")',
     );
+    assert.equal(await view.locator('select[aria-label="Show"]').inputValue(), 'all');
     // Search covers access methods: "columnar" finds the columnar tables and nothing else.
     await view.locator('vscode-textfield[aria-label="Search tables"] input').fill('columnar');
-    await view.locator('tbody tr').first().waitFor({ timeout: 10_000 });
-    const found = await view.locator('tbody tr td.name:nth-child(3)').allInnerTexts();
-    assert.ok(found.includes('events'), `columnar tables found: ${found.join(', ')}`);
-    assert.ok(!found.includes('accounts'), 'a heap table is not a match');
+    await view.locator('.grid-row').first().waitFor({ timeout: 10_000 });
+    await view.locator('.grid-row[data-key="public.accounts"]').waitFor({ state: 'detached', timeout: 10_000 });
+    const found = await view.locator('.grid-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    assert.ok(found.includes('public.events'), `columnar tables found: ${found.join(', ')}`);
+    assert.ok(!found.includes('public.accounts'), 'a heap table is not a match');
     await view.locator('vscode-textfield[aria-label="Search tables"] input').fill('');
     // The Runs view lists the five steps.
     await page.locator('.pane-header', { hasText: 'Runs' }).click();
@@ -234,7 +236,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     });
     await rerun.click();
     await view.locator('h2', { hasText: 'The target differs from the source' }).waitFor({ timeout: 60_000 });
-    const rows = await view.locator('tbody tr').allInnerTexts();
+    const rows = await view.locator('.grid-row').allInnerTexts();
     assert.equal(rows.length, 2, rows.join('\n'));
     assert.ok(
       rows.some((r) => /accounts/.test(r) && /-3/.test(r)),
@@ -247,8 +249,12 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await page.screenshot({ path: join(shots, 'differences.png') });
 
     // Re-check one table: the view answers in its status line.
-    await view.locator('tbody tr', { hasText: 'accounts' }).getByRole('button', { name: 'Re-check', exact: true }).click();
+    // Re-check one table from its row's icon button (shown on hover): the row says so, then the status line.
+    const accounts = view.locator('.grid-row[data-key="public.accounts"]');
+    await accounts.hover();
+    await accounts.getByRole('button', { name: 'Re-check public.accounts', exact: true }).click();
     await view.locator('#status-line', { hasText: 'Re-checked public.accounts: different' }).waitFor({ timeout: 30_000 });
+    await view.locator('.grid-row.flash[data-key="public.accounts"]').waitFor({ timeout: 5_000 });
 
     // Export the report as Markdown through the save dialog.
     const out = join(dumps, 'validation-report.md');

@@ -14,8 +14,9 @@ import {
   type WebviewToHost,
 } from '../../src/shared/protocol.js';
 import type { TableComparison, ValidationReport } from '../../src/shared/report.js';
-import { button, difference, el, fmt, statusLabel } from './dom.js';
+import { button, el, fmt } from './dom.js';
 import { asOfDump, columnsFor } from './columns.js';
+import { TablesGrid, type RowAction } from './grid.js';
 import { objectsTab } from './objects.js';
 
 interface VsCodeApi {
@@ -26,12 +27,10 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
-const PAGE = 200;
 const state: ValidationViewState = {
   filter: 'differences',
   search: '',
   tab: 'tables',
-  page: 0,
   sort: { column: 'status', descending: false },
   ...vscode.getState(),
 };
@@ -55,11 +54,12 @@ let nextId = 1;
 const pending = new Map<number, string>();
 
 /** Sends a request; its answer (`done`, same id) is shown in the status line. */
-function request(r: Request, pendingText: string): void {
+function request(r: Request, pendingText: string): number {
   const id = nextId++;
   pending.set(id, pendingText);
   showStatus(pendingText, 'busy');
   vscode.postMessage({ ...r, id });
+  return id;
 }
 
 /** The one status line of the view (role=status: screen readers announce it). */
@@ -171,7 +171,7 @@ function tabs(): HTMLElement {
 }
 
 function tablesTab(r: ValidationReport): { node: HTMLElement; shown: number; total: number } {
-  const wrap = el('div');
+  const wrap = el('div', { class: 'tables-tab' });
   const controls = el('div', { class: 'controls' });
   const filter = el(
     'select',
@@ -184,21 +184,23 @@ function tablesTab(r: ValidationReport): { node: HTMLElement; shown: number; tot
     state.filter = filter.value as 'differences' | 'all';
     state.filterChosen = true;
     userChoseFilter = true;
-    state.page = 0;
+    resetPosition();
     save();
-    render();
+    renderTableOnly();
   });
   const search = document.createElement('vscode-textfield');
-  search.setAttribute('placeholder', 'Search tables');
+  search.setAttribute('placeholder', 'Search tables, kinds, access methods, problems');
   search.setAttribute('aria-label', 'Search tables');
   (search as unknown as { value: string }).value = state.search ?? '';
   search.addEventListener('input', () => {
     state.search = (search as unknown as { value: string }).value;
-    state.page = 0;
+    resetPosition();
     save();
     renderTableOnly();
   });
-  controls.append(filter, search);
+  const count = el('span', { id: 'table-count', class: 'count', 'aria-live': 'polite' });
+  const hint = el('span', { class: 'hint' }, '↑↓ move · Enter details · Shift+F10 actions');
+  controls.append(filter, search, count, hint);
   wrap.append(controls);
   const holder = el('div', { id: 'table-holder' });
   wrap.append(holder);
@@ -206,94 +208,62 @@ function tablesTab(r: ValidationReport): { node: HTMLElement; shown: number; tot
   return { node: wrap, ...counts };
 }
 
+/** A new filter or search starts at the top. */
+function resetPosition(): void {
+  state.focus = 0;
+  state.scrollTop = 0;
+  state.expanded = undefined;
+}
+
+let grid: TablesGrid | undefined;
+/** Tables being re-checked, by request id (their rows say so until the answer comes). */
+const rechecking = new Map<number, string>();
+let flash: string | undefined;
+
+const rowActions: RowAction[] = [
+  {
+    id: 'recheck',
+    label: 'Re-check',
+    icon: 'M13 8a5 5 0 1 1-1.5-3.6M13 2.5v3h-3',
+    run: (t) => {
+      const id = request({ type: 'recheckTable', schema: t.schema, name: t.name }, `Re-checking ${t.schema}.${t.name}…`);
+      rechecking.set(id, `${t.schema}.${t.name}`);
+      renderTableOnly();
+    },
+  },
+  {
+    id: 'copy',
+    label: 'Copy count query',
+    icon: 'M5.5 5.5h7v8h-7z M3.5 10.5v-8h7',
+    run: (t) => void request({ type: 'copyCountQuery', schema: t.schema, name: t.name }, 'Copying…'),
+  },
+];
+
 function fillTable(holder: HTMLElement, r: ValidationReport): { shown: number; total: number } {
-  holder.replaceChildren();
+  grid?.dispose();
   const rows = visibleTables(r);
-  const pages = Math.max(1, Math.ceil(rows.length / PAGE));
-  state.page = Math.min(state.page ?? 0, pages - 1);
-  const slice = rows.slice(state.page * PAGE, (state.page + 1) * PAGE);
-  const table = el('table', { class: 'grid', 'aria-rowcount': String(rows.length + 1) });
-  const head = el('tr');
-  for (const c of columnsFor(r)) {
-    const sorted = state.sort?.column === c.id;
-    const th = el('th', {
-      scope: 'col',
-      'aria-sort': sorted ? (state.sort!.descending ? 'descending' : 'ascending') : 'none',
-      class: c.numeric ? 'num' : '',
-    });
-    const b = el('button', { class: 'sort' }, `${c.label}${sorted ? (state.sort!.descending ? ' ▼' : ' ▲') : ''}`);
-    b.addEventListener('click', () => {
-      state.sort = { column: c.id, descending: sorted ? !state.sort!.descending : false };
+  const g = new TablesGrid(r, rows, {
+    state,
+    save,
+    actions: rowActions,
+    pending: new Set(rechecking.values()),
+    ...(flash ? { flash } : {}),
+    onSort: (column) => {
+      const sorted = state.sort?.column === column;
+      state.sort = { column, descending: sorted ? !state.sort!.descending : false };
+      resetPosition();
       save();
       renderTableOnly();
-    });
-    th.append(b);
-    head.append(th);
-  }
-  head.append(el('th', { scope: 'col' }, 'Actions'));
-  table.append(el('thead', {}, head));
-  const body = el('tbody');
-  for (const t of slice) {
-    const tr = el('tr', { class: t.status });
-    const am =
-      t.sourceAccessMethod === t.targetAccessMethod
-        ? (t.sourceAccessMethod ?? '–')
-        : `${t.sourceAccessMethod ?? '–'} → ${t.targetAccessMethod ?? '–'}`;
-    tr.append(
-      el('td', { class: `status ${t.status}` }, statusLabel[t.status] ?? t.status),
-      el('td', { class: 'name' }, t.schema),
-      el('td', { class: 'name' }, t.name),
-      el('td', {}, t.kind + (t.unlogged ? ', unlogged' : '')),
-      el('td', { class: 'num' }, fmt(t.sourceRows)),
-      ...(asOfDump(r)
-        ? [el('td', { class: 'num', title: "The source now, outside the dump's snapshot" }, fmt(t.sourceRowsNow ?? null))]
-        : []),
-      el('td', { class: 'num' }, fmt(t.targetRows)),
-      el('td', { class: 'num' }, difference(t)),
-      el('td', { class: t.problems.includes('access_method') ? 'warn' : '' }, am),
-      el('td', {}, t.detail ?? t.problems.join(', ')),
-    );
-    const actions = el('td', { class: 'actions' });
-    const recheck = el('button', { class: 'link', title: `Re-check ${t.schema}.${t.name}` }, 'Re-check');
-    recheck.addEventListener('click', () =>
-      request({ type: 'recheckTable', schema: t.schema, name: t.name }, `Re-checking ${t.schema}.${t.name}…`),
-    );
-    const copy = el('button', { class: 'link', title: 'Copy the count query' }, 'Copy query');
-    copy.addEventListener('click', () => request({ type: 'copyCountQuery', schema: t.schema, name: t.name }, 'Copying…'));
-    actions.append(recheck, copy);
-    tr.append(actions);
-    body.append(tr);
-  }
-  table.append(body);
-  holder.append(table);
+    },
+  });
+  grid = g;
+  holder.replaceChildren(g.node);
   if (rows.length === 0)
     holder.append(el('p', { class: 'empty' }, state.filter === 'differences' ? 'No differences.' : 'No table matches the search.'));
-  if (pages > 1) {
-    const pager = el('div', { class: 'pager' });
-    pager.append(
-      button(
-        'Previous',
-        () => {
-          state.page = Math.max(0, (state.page ?? 0) - 1);
-          save();
-          renderTableOnly();
-        },
-        { secondary: '' },
-      ),
-      el('span', {}, ` page ${state.page + 1} of ${pages} (${rows.length} tables) `),
-      button(
-        'Next',
-        () => {
-          state.page = Math.min(pages - 1, (state.page ?? 0) + 1);
-          save();
-          renderTableOnly();
-        },
-        { secondary: '' },
-      ),
-    );
-    holder.append(pager);
-  }
-  return { shown: slice.length, total: rows.length };
+  const count = document.getElementById('table-count');
+  if (count) count.textContent = `${rows.length.toLocaleString()} of ${r.tables.length.toLocaleString()} tables`;
+  if (holder.isConnected) g.mount();
+  return { shown: rows.length, total: rows.length };
 }
 
 function renderTableOnly(): void {
@@ -313,6 +283,8 @@ function render(): void {
   if (!report) return;
   const r = report;
   if (!userChoseFilter) state.filter = r.ok ? 'all' : 'differences';
+  grid?.dispose();
+  grid = undefined;
   root.replaceChildren(summary(r), toolbar(), tabs());
   if (state.tab === 'objects') {
     root.append(objectsTab(r, () => request({ type: 'syncSequences' }, 'Setting the sequences from the source…')));
@@ -326,6 +298,8 @@ function render(): void {
   } else {
     const t = tablesTab(r);
     root.append(t.node);
+    // fillTable made the grid; it lays itself out once it is in the document.
+    (grid as TablesGrid | undefined)?.mount();
     vscode.postMessage({
       type: 'rendered',
       rows: t.shown,
@@ -341,6 +315,8 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   if (!m) return; // not from the host, or malformed: ignored
   switch (m.type) {
     case 'running':
+      grid?.dispose();
+      grid = undefined;
       root.replaceChildren(
         el(
           'div',
@@ -377,9 +353,20 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
         toolbar(),
       );
       break;
-    case 'done':
+    case 'done': {
       if (pending.delete(m.id)) showStatus(m.message, m.ok ? 'ok' : 'error');
+      const key = rechecking.get(m.id);
+      if (key !== undefined) {
+        // The re-checked row is marked for a moment, where it is now (it may have moved in the sort).
+        rechecking.delete(m.id);
+        flash = key;
+        renderTableOnly();
+        setTimeout(() => {
+          if (flash === key) flash = undefined;
+        }, 2000);
+      }
       break;
+    }
     default:
       assertNever(m);
   }
