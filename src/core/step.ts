@@ -53,7 +53,10 @@ export type StepProblem =
   | 'path'
   | 'checksum_mismatch'
   | 'lock_timeout'
-  | 'incomplete_archive';
+  | 'incomplete_archive'
+  | 'database_in_use'
+  | 'drop_failed'
+  | 'protected_database';
 
 export interface StepFailure {
   problem: StepProblem;

@@ -31,6 +31,65 @@ export interface RunRecord {
    */
   state?: 'running' | 'interrupted';
   heartbeatAt?: string;
+  /** A step of a migration: the Runs view shows the migration with its steps beneath it. */
+  migration?: { id: string; title: string; rerun?: Rerun };
+}
+
+/** A migration in the Runs view: its steps beneath it; Re-run runs the whole migration again. */
+export interface RunGroup extends RunRecord {
+  group: RunRecord[];
+}
+
+const isGroup = (r: RunRecord): r is RunGroup => Array.isArray((r as Partial<RunGroup>).group);
+
+/** The Runs view's top level: runs alone, and one node per migration in the place of its newest step. */
+export function groupRuns(runs: RunRecord[]): RunRecord[] {
+  const out: RunRecord[] = [];
+  const groups = new Map<string, RunGroup>();
+  for (const r of runs) {
+    const m = r.migration;
+    if (!m || typeof m.id !== 'string') {
+      out.push(r);
+      continue;
+    }
+    let g = groups.get(m.id);
+    if (!g) {
+      g = {
+        id: `migration:${m.id}`,
+        step: 'migrate',
+        title: typeof m.title === 'string' ? m.title : r.title,
+        ...(r.source ? { source: r.source } : {}),
+        ...(r.target ? { target: r.target } : {}),
+        ...(r.archivePath ? { archivePath: r.archivePath } : {}),
+        commands: [],
+        startedAt: r.startedAt,
+        endedAt: r.endedAt,
+        exitCode: r.exitCode,
+        ok: r.ok,
+        ...(isRerun(m.rerun) ? { rerun: m.rerun } : {}),
+        group: [],
+      };
+      groups.set(m.id, g);
+      out.push(g);
+    }
+    // Newest first in the list: the steps beneath read in the order they ran.
+    g.group.unshift(r);
+  }
+  for (const g of groups.values()) {
+    const steps = g.group;
+    g.startedAt = steps[0]!.startedAt;
+    g.endedAt = steps[steps.length - 1]!.endedAt;
+    const running = steps.find((x) => x.state === 'running');
+    const interrupted = steps.find((x) => x.state === 'interrupted');
+    const failed = steps.find((x) => !x.ok && !x.state);
+    if (running) g.state = 'running';
+    else if (interrupted) g.state = 'interrupted';
+    g.ok = !running && !interrupted && !failed;
+    g.exitCode = failed?.exitCode ?? interrupted?.exitCode ?? (running ? -1 : 0);
+    if (failed?.errorSummary) g.errorSummary = `${failed.title}: ${failed.errorSummary}`;
+    g.commands = steps.flatMap((x) => x.commands);
+  }
+  return out;
 }
 
 /** A running run whose heartbeat is older than this was interrupted. */
@@ -150,11 +209,25 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
   }
 
   getChildren(element?: RunRecord): RunRecord[] {
-    return element ? [] : this.list();
+    if (element) return isGroup(element) ? element.group : [];
+    const top = groupRuns(this.list());
+    this.newestGroup = top.find(isGroup)?.id;
+    return top;
   }
 
+  private newestGroup: string | undefined;
+
   getTreeItem(r: RunRecord): vscode.TreeItem {
-    const item = new vscode.TreeItem(r.title, vscode.TreeItemCollapsibleState.None);
+    const group = isGroup(r);
+    // The newest migration open, the older ones folded (VS Code keeps what the user toggles).
+    const item = new vscode.TreeItem(
+      r.title,
+      group
+        ? r.id === this.newestGroup
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.Collapsed
+        : vscode.TreeItemCollapsibleState.None,
+    );
     item.id = `run:${r.id}`;
     const when = new Date(r.startedAt);
     const seconds = ((Date.parse(r.endedAt) - when.getTime()) / 1000).toFixed(1);
@@ -175,7 +248,7 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
             );
     const rerunnable = isRerun(r.rerun);
     const migration = rerunnable && r.rerun?.step === 'migrate';
-    item.contextValue = `hm:run:${r.step}${rerunnable ? ':rerunnable' : ''}${migration ? ':migration' : ''}`;
+    item.contextValue = `hm:run${group ? 'group' : ''}:${r.step}${rerunnable ? ':rerunnable' : ''}${migration ? ':migration' : ''}`;
     // Names, paths and messages come from databases and servers: text, never Markdown or links.
     const md = new vscode.MarkdownString(undefined, false);
     md.isTrusted = false;
@@ -199,8 +272,9 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     fact('sha256', r.sha256);
     if (r.errorSummary) md.appendMarkdown('\n').appendText(r.errorSummary).appendMarkdown('\n');
     for (const c of r.commands) md.appendCodeblock(c, 'shell');
+    if (group) md.appendMarkdown(`\n${r.group.length} step(s): `).appendText(r.group.map((x) => x.title).join(' · '));
     item.tooltip = md;
-    item.command = { command: 'hydraMigrate.showRunLog', title: 'Show Log', arguments: [r] };
+    if (!group) item.command = { command: 'hydraMigrate.showRunLog', title: 'Show Log', arguments: [r] };
     return item;
   }
 

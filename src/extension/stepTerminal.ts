@@ -1,9 +1,9 @@
 /**
- * A migration step in its own integrated terminal: a Pseudoterminal that shows the exact command
- * (never the password), streams the tool's output, shows progress (also in a cancellable
- * notification and the status bar), and ends with a summary. Ctrl+C, the notification's Cancel
- * or closing the terminal cancel the step. After the step, any key closes the terminal and the
- * terminal's exit status is the step's.
+ * Steps in an integrated terminal (a stand-alone step in its own, the steps of a migration as
+ * sections of one): a Pseudoterminal that shows the exact command (never the password), streams the
+ * tool's output, shows progress (also in a cancellable notification and the status bar), and ends
+ * each step with a summary. Ctrl+C, the notification's Cancel or closing the terminal cancel the
+ * step. At the end, any key closes the terminal and the terminal's exit status is the run's.
  */
 import * as vscode from 'vscode';
 import { progressPercent, progressText } from '../core/present/steps.js';
@@ -33,19 +33,33 @@ export interface StepTerminalRun {
   outcome: Promise<StepOutcome & { exitCode: number; output: string }>;
 }
 
-/** Runs `work` in a new terminal named `name`; resolves when the work is done (not when closed). */
-export function runStepInTerminal(
+/**
+ * A terminal that runs steps one after the other: a stand-alone step alone, the steps of a migration
+ * as sections of one terminal. Ctrl+C or closing the terminal cancels the step running (and calls
+ * `onInterrupt`, so a migration stops between steps too); after `end`, any key closes it.
+ */
+export interface StepTerminalSession {
+  readonly terminal: vscode.Terminal;
+  /** Runs one step in the terminal; `section`: a heading line before it (a step of several). */
+  step(name: string, work: (io: StepIo) => Promise<StepOutcome>, section?: boolean): StepTerminalRun['outcome'];
+  /** The last line: the exit code; any key closes the terminal from then on. */
+  end(exitCode: number, lines?: string[]): void;
+  /** Called on Ctrl+C or when the terminal is closed, between steps as well. */
+  onInterrupt?: () => void;
+}
+
+export function openStepTerminal(
   name: string,
-  work: (io: StepIo) => Promise<StepOutcome>,
   options: { running?: RunningSteps; log?: vscode.LogOutputChannel; show?: boolean } = {},
-): StepTerminalRun {
+): StepTerminalSession {
   const write = new vscode.EventEmitter<string>();
   const close = new vscode.EventEmitter<number | void>();
-  const controller = new AbortController();
+  let controller: AbortController | undefined;
+  let interrupted = false;
   let finished: { exitCode: number } | undefined;
   let opened!: () => void;
   const ready = new Promise<void>((resolve) => (opened = resolve));
-  const transcript: string[] = [];
+  let transcript: string[] = [];
   // One status line that updates in place below the output (not a line per percent): cleared
   // before anything else is written, drawn again after it. Not part of the transcript (the log).
   let status = '';
@@ -70,6 +84,11 @@ export function runStepInTerminal(
     write.fire(CLEAR_LINE);
     out(style.dim(`${last}\n`));
   };
+  const interrupt = (): void => {
+    interrupted = true;
+    controller?.abort();
+    session.onInterrupt?.();
+  };
   const pty: vscode.Pseudoterminal = {
     onDidWrite: write.event,
     onDidClose: close.event,
@@ -81,7 +100,7 @@ export function runStepInTerminal(
       columns = dimensions.columns;
     },
     close: () => {
-      if (!finished) controller.abort();
+      if (!finished) interrupt();
     },
     handleInput: (data) => {
       if (finished) {
@@ -90,19 +109,36 @@ export function runStepInTerminal(
       }
       if (data === '\u0003') {
         out(style.yellow('^C cancelling…\n'));
-        controller.abort();
+        interrupt();
       }
     },
   };
   const terminal = vscode.window.createTerminal({ name, pty, iconPath: new vscode.ThemeIcon('database'), isTransient: true });
   if (options.show !== false) terminal.show(true);
-  const started = Date.now();
-  let lastPercent = -1;
-  let reportProgress: ((p: StepProgress) => void) | undefined;
-  const running = options.running?.start(name, controller);
 
-  const outcome = (async () => {
+  // Steps run one after the other: a migration opens the next step as the last one ends; it waits its turn.
+  let queue: Promise<unknown> = Promise.resolve();
+  const step: StepTerminalSession['step'] = (stepName, work, section = false) => {
+    const run = queue.then(() => runOne(stepName, work, section));
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const runOne = async (
+    stepName: string,
+    work: (io: StepIo) => Promise<StepOutcome>,
+    section: boolean,
+  ): Promise<StepOutcome & { exitCode: number; output: string }> => {
     await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
+    const mine = new AbortController();
+    controller = mine;
+    // Cancelled before it began (Ctrl+C between two steps, the terminal closed).
+    if (interrupted) mine.abort();
+    transcript = [];
+    if (section) out(`${style.bold(style.cyan(`── ${stepName} ──`))}\n`);
+    const started = Date.now();
+    let lastPercent = -1;
+    let reportProgress: ((p: StepProgress) => void) | undefined;
+    const running = options.running?.start(stepName, mine);
     const io: StepIo = {
       line: (text) => out(`${text}\n`),
       output: (text) => out(`${escapeControl(text, false)}\n`),
@@ -117,14 +153,14 @@ export function runStepInTerminal(
           transcript.push(`${escapeControl(progressText(p), false)}\n`);
         lastPercent = Math.max(lastPercent, percent);
       },
-      signal: controller.signal,
+      signal: mine.signal,
     };
     let result: StepOutcome;
     try {
       result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: name, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: stepName, cancellable: true },
         async (progress, token) => {
-          token.onCancellationRequested(() => controller.abort());
+          token.onCancellationRequested(() => interrupt());
           let reported = 0;
           reportProgress = (p) => {
             const percent = p.total > 0 ? (100 * p.done) / p.total : 0;
@@ -141,26 +177,52 @@ export function runStepInTerminal(
       result = { ok: false, summary: [`Unexpected failure: ${err instanceof Error ? err.message : String(err)}`] };
     } finally {
       running?.end();
+      if (controller === mine) controller = undefined;
     }
     endStatus();
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     // A step that failed because it was cancelled counts as cancelled; the printed code is the real one.
-    if (!result.ok && controller.signal.aborted) result.cancelled = true;
+    if (!result.ok && mine.signal.aborted) result.cancelled = true;
     const exitCode = result.ok ? 0 : result.cancelled ? 130 : 1;
     out('\n');
     out(
       result.ok
-        ? style.green(style.bold(`✔ ${name} succeeded in ${seconds} s\n`))
+        ? style.green(style.bold(`✔ ${stepName} succeeded in ${seconds} s\n`))
         : result.cancelled
-          ? style.yellow(style.bold(`■ ${name} cancelled after ${seconds} s\n`))
-          : style.red(style.bold(`✖ ${name} failed after ${seconds} s\n`)),
+          ? style.yellow(style.bold(`■ ${stepName} cancelled after ${seconds} s\n`))
+          : style.red(style.bold(`✖ ${stepName} failed after ${seconds} s\n`)),
     );
     for (const l of result.summary) out(`  ${l}\n`);
-    out(style.dim(`\nExit code ${exitCode}. Press any key to close this terminal.\n`));
-    finished = { exitCode };
-    options.log?.info(`${name}: ${result.ok ? 'succeeded' : result.cancelled ? 'cancelled' : 'failed'} in ${seconds} s`);
+    if (section) out('\n');
+    options.log?.info(`${stepName}: ${result.ok ? 'succeeded' : result.cancelled ? 'cancelled' : 'failed'} in ${seconds} s`);
     return { ...result, exitCode, output: stripAnsi(transcript.join('')) };
-  })();
-  void outcome.finally(() => write.dispose());
-  return { terminal, outcome };
+  };
+
+  const session: StepTerminalSession = {
+    terminal,
+    step,
+    end: (exitCode, lines = []) =>
+      void queue.then(() => {
+        transcript = [];
+        for (const l of lines) out(`${l}\n`);
+        out(style.dim(`${lines.length ? '\n' : ''}Exit code ${exitCode}. Press any key to close this terminal.\n`));
+        finished = { exitCode };
+        setTimeout(() => write.dispose(), 0);
+      }),
+  };
+  return session;
+}
+
+/** Runs `work` in a new terminal named `name`; resolves when the work is done (not when closed). */
+export function runStepInTerminal(
+  name: string,
+  work: (io: StepIo) => Promise<StepOutcome>,
+  options: { running?: RunningSteps; log?: vscode.LogOutputChannel; show?: boolean } = {},
+): StepTerminalRun {
+  const session = openStepTerminal(name, options);
+  const outcome = session.step(name, work).then((o) => {
+    session.end(o.exitCode);
+    return o;
+  });
+  return { terminal: session.terminal, outcome };
 }

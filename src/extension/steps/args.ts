@@ -27,6 +27,8 @@ export interface RestoreArgs {
   noAcl?: boolean;
   noTableAccessMethod?: boolean;
   confirmNonEmpty?: string;
+  /** Drop the target database and create it again empty first (the user typed its name). */
+  recreate?: boolean;
   analyze?: boolean;
   schemas?: string[];
 }

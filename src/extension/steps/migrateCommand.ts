@@ -12,7 +12,8 @@ import type { RunRecord } from '../runHistory.js';
 import type { ValidationReport } from '../../shared/report.js';
 import { defaultDumpFolder, settings, toolOptions } from '../settings.js';
 
-import type { MigrateArgs } from './args.js';
+import type { MigrateArgs, Rerun } from './args.js';
+import { openStepTerminal } from '../stepTerminal.js';
 import {
   failureLines,
   openStep,
@@ -158,6 +159,62 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
   const controller = new AbortController();
   const finished: Array<Promise<StepCommandResult>> = [];
   let current: OpenStep | undefined;
+  // One terminal for the whole migration, its steps as sections; named so that two migrations differ.
+  const startedAt = new Date();
+  const sessionName = t(
+    'Migrate {0} → {1} · {2}',
+    sourceDb,
+    `${tg.name}/${targetDb}`,
+    startedAt.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+  );
+  const session = openStepTerminal(sessionName, { running: ctx.running, log: ctx.log });
+  session.onInterrupt = () => controller.abort();
+  const migrationRerun: Rerun = { step: 'migrate', args: { ...args, dumpPath: undefined, confirmNonEmpty: undefined } };
+  const migration = { id: `${startedAt.getTime()}-${Math.random().toString(36).slice(2, 8)}`, title: sessionName, rerun: migrationRerun };
+  // Re-run of one step runs that step again, not the whole migration (a cancelled restore: the restore).
+  const stepRerun = (step: MigrateStepName): Rerun | undefined => {
+    const flags = {
+      ...(args.noOwner ? { noOwner: true } : {}),
+      ...(args.noAcl ? { noAcl: true } : {}),
+    };
+    switch (step) {
+      case 'preflight':
+        return {
+          step: 'preflight',
+          args: { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb, ...flags },
+        };
+      case 'create-database':
+        return { step: 'create-database', args: { connectionId: tg.id, name: targetDb, likeConnectionId: s.id, likeDatabase: sourceDb } };
+      case 'dump':
+        // Streamed, the dump is also the load: again means the migration again.
+        return streamed
+          ? migrationRerun
+          : {
+              step: 'dump',
+              args: {
+                connectionId: s.id,
+                database: sourceDb,
+                folder: dirname(dumpPath),
+                format: dumpPath.endsWith('.dump') ? 'custom' : 'directory',
+                ...flags,
+              },
+            };
+      case 'restore':
+        return {
+          step: 'restore',
+          args: {
+            connectionId: tg.id,
+            database: targetDb,
+            archive: dumpPath,
+            ...flags,
+            ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+            analyze: true,
+          },
+        };
+      default:
+        return undefined;
+    }
+  };
   // Steps whose command was printed when they started (the others print it when they end).
   const shown = new Set<MigrateStepName>();
   const open = (step: MigrateStepName): OpenStep => {
@@ -172,9 +229,11 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
         target: `${tg.name}/${targetDb}`,
         archivePath: dumpPath,
         // A re-run never carries the confirmation to restore into a non-empty database: that target now holds this run's data.
-        rerun: { step: 'migrate', args: { ...args, dumpPath: undefined, confirmNonEmpty: undefined } },
+        ...(stepRerun(step) ? { rerun: stepRerun(step)! } : {}),
+        migration,
       },
       () => controller.abort(),
+      session,
     );
     return current;
   };
@@ -269,6 +328,8 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
               (result.durationMs / 1000).toFixed(1),
             ),
       );
+      // The validation view gets the editor's height: the terminal panel makes way (the terminal stays, one click away).
+      void vscode.commands.executeCommand('workbench.action.closePanel');
       validation = (
         await runValidate(
           ctx,
@@ -279,6 +340,19 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     }
   } finally {
     await result.snapshot?.release();
+    const cancelled = controller.signal.aborted;
+    const code = result.ok && (validation?.ok ?? false) ? 0 : cancelled ? 130 : 1;
+    session.end(code, [
+      result.ok
+        ? validation
+          ? validation.ok
+            ? style.green(style.bold(t('✔ Migrated and validated: the target matches the source ({0} tables).', validation.summary.tables)))
+            : style.red(style.bold(t('✖ Migrated, but the validation found differences: see the validation view.')))
+          : style.red(style.bold(t('✖ Migrated, but the validation could not run: see the validation view.')))
+        : cancelled
+          ? style.yellow(style.bold(t('■ Migration cancelled at step "{0}".', result.failedStep ?? '?')))
+          : style.red(style.bold(t('✖ Migration stopped at step "{0}".', result.failedStep ?? '?'))),
+    ]);
   }
   return {
     ok: result.ok && (validation?.ok ?? false),

@@ -6,6 +6,8 @@ import { ansi as style } from '../../core/present/style.js';
 import { analyze } from '../../core/analyze.js';
 import { locateTool } from '../../core/pgbin.js';
 import { restore, schemasInArchive } from '../../core/restore.js';
+import { dropAndRecreateDatabase } from '../../core/dropDatabase.js';
+import { checkRestoreTarget } from './restoreTarget.js';
 import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
 import { defaultDumpFolder, settings, toolOptions } from '../settings.js';
 
@@ -30,6 +32,8 @@ export async function promptRestore(ctx: StepCtx, arg?: ExplorerNode | vscode.Ur
   const fromNode = isNode(arg) ? arg : undefined;
   const p = profileOf(fromNode) ?? (await pickConnection(ctx, 'target', t('Restore into which connection?')));
   const database = databaseOf(fromNode) ?? (await ask(t('Database to restore into (it must exist and be empty)'), p.database));
+  // The target first: a database that is missing or not empty is settled before the archive and the options.
+  const choice = await checkRestoreTarget(ctx, p, database);
   let archive = arg instanceof vscode.Uri ? arg.fsPath : undefined;
   if (!archive) {
     const picked = await vscode.window.showOpenDialog({
@@ -82,6 +86,8 @@ export async function promptRestore(ctx: StepCtx, arg?: ExplorerNode | vscode.Ur
     noTableAccessMethod: flags.has('noTableAccessMethod'),
     analyze: flags.has('analyze'),
     ...(schemas ? { schemas } : {}),
+    ...(choice.confirmNonEmpty ? { confirmNonEmpty: choice.confirmNonEmpty } : {}),
+    ...(choice.recreate ? { recreate: true } : {}),
   };
 }
 
@@ -99,12 +105,23 @@ export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepC
       title,
       target: `${p.name}/${args.database}`,
       archivePath: args.archive,
-      rerun: { step: 'restore', args: { ...args, confirmNonEmpty: undefined } },
+      // A re-run asks again about a target that is not empty (it never drops or restores on top unasked).
+      rerun: { step: 'restore', args: { ...args, confirmNonEmpty: undefined, recreate: undefined } },
     },
     async (io, _c, extra) => {
       const pgRestore = await locateTool('pg_restore', binOpts);
       const side = await sideOf(ctx, p, args.database);
       let confirm = args.confirmNonEmpty;
+      if (args.recreate) {
+        const dropped = await dropAndRecreateDatabase(await sideOf(ctx, p, 'postgres'), args.database);
+        for (const sql of dropped.sql) io.command(sql);
+        if (!dropped.ok) {
+          extra.errorSummary = dropped.failure.message;
+          return { ok: false, summary: failureLines(dropped.failure) };
+        }
+        io.line(style.dim(t('"{0}" dropped and created again, empty.', args.database)));
+        ctx.explorer.refresh({ kind: 'connection', profile: p });
+      }
       const r = await restore({
         target: side,
         pgRestore: pgRestore.path,

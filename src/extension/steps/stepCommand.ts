@@ -14,7 +14,7 @@ import { Cancelled } from '../errors.js';
 import { databaseOf, profileOf, type ExplorerNode } from '../explorer.js';
 import { HEARTBEAT_MS, type RunRecord } from '../runHistory.js';
 import { settings } from '../settings.js';
-import { runStepInTerminal, type StepIo, type StepOutcome } from '../stepTerminal.js';
+import { runStepInTerminal, type StepIo, type StepOutcome, type StepTerminalRun, type StepTerminalSession } from '../stepTerminal.js';
 
 const t = vscode.l10n.t;
 
@@ -25,6 +25,8 @@ export interface StepCommandResult {
   ok: boolean;
   exitCode: number;
   runId?: string;
+  /** The step's title (in the Runs view); the terminal it ran in (a migration's steps share one). */
+  title: string;
   terminalName: string;
   output: string;
 }
@@ -105,6 +107,7 @@ export async function runRecorded(
   name: string,
   record: Omit<RunRecord, 'id' | 'startedAt' | 'endedAt' | 'exitCode' | 'ok' | 'commands'>,
   work: (io: StepIo, commands: string[], extra: Partial<RunRecord>) => Promise<StepOutcome>,
+  session?: StepTerminalSession,
 ): Promise<StepCommandResult> {
   const startedAt = new Date().toISOString();
   const commands: string[] = [];
@@ -112,22 +115,22 @@ export async function runRecorded(
   // In the Runs view from its start: if VS Code goes away meanwhile, the next start shows it interrupted.
   const begun = ctx.history.begin({ ...record, commands: [], startedAt }).catch(() => undefined);
   const beat = setInterval(() => void begun.then((r) => r && ctx.history.heartbeat(r.id)), HEARTBEAT_MS);
-  const run = runStepInTerminal(
-    name,
-    (io) =>
-      work(
-        {
-          ...io,
-          command: (c) => {
-            commands.push(c);
-            io.command(c);
-          },
+  const withCommands = (io: StepIo): Promise<StepOutcome> =>
+    work(
+      {
+        ...io,
+        command: (c) => {
+          commands.push(c);
+          io.command(c);
         },
-        commands,
-        extra,
-      ),
-    { running: ctx.running, log: ctx.log },
-  );
+      },
+      commands,
+      extra,
+    );
+  // A step of a migration is a section of the migration's terminal; a stand-alone step has its own.
+  const run: StepTerminalRun = session
+    ? { terminal: session.terminal, outcome: session.step(name, withCommands, true) }
+    : runStepInTerminal(name, withCommands, { running: ctx.running, log: ctx.log });
   const outcome = await run.outcome.finally(() => clearInterval(beat));
   const ended = { ...record, ...extra, commands, startedAt, endedAt: new Date().toISOString(), exitCode: outcome.exitCode, ok: outcome.ok };
   const started = await begun;
@@ -139,7 +142,14 @@ export async function runRecorded(
         if (a) run.terminal.show();
       });
   }
-  return { ok: outcome.ok, exitCode: outcome.exitCode, runId: saved.id, terminalName: name, output: outcome.output };
+  return {
+    ok: outcome.ok,
+    exitCode: outcome.exitCode,
+    runId: saved.id,
+    title: name,
+    terminalName: run.terminal.name,
+    output: outcome.output,
+  };
 }
 
 /** Source (from the node, or asked), target connection and target database name. */
@@ -168,6 +178,7 @@ export function openStep(
   title: string,
   record: Omit<RunRecord, 'id' | 'startedAt' | 'endedAt' | 'exitCode' | 'ok' | 'commands'>,
   onCancel: () => void,
+  session?: StepTerminalSession,
 ): OpenStep {
   let resolveIo!: (io: StepIo) => void;
   let resolveOutcome!: (o: StepOutcome) => void;
@@ -175,13 +186,19 @@ export function openStep(
   const outcome = new Promise<StepOutcome>((r) => (resolveOutcome = r));
   let extraOut: Partial<RunRecord> = {};
   let chain: Promise<unknown> = ioReady;
-  const done = runRecorded(ctx, title, record, async (io, _commands, extra) => {
-    io.signal.addEventListener('abort', onCancel, { once: true });
-    resolveIo(io);
-    const o = await outcome;
-    Object.assign(extra, extraOut);
-    return o;
-  });
+  const done = runRecorded(
+    ctx,
+    title,
+    record,
+    async (io, _commands, extra) => {
+      io.signal.addEventListener('abort', onCancel, { once: true });
+      resolveIo(io);
+      const o = await outcome;
+      Object.assign(extra, extraOut);
+      return o;
+    },
+    session,
+  );
   const later = (fn: (io: StepIo) => void): void => {
     chain = chain.then(async () => fn(await ioReady));
   };

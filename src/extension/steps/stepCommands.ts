@@ -10,6 +10,8 @@ import { dumpCommand, runDump } from './dumpCommand.js';
 import { migrateCommand, runMigrate } from './migrateCommand.js';
 import { preflightCommand, runPreflight } from './preflightCommand.js';
 import { restoreCommand, runRestore } from './restoreCommand.js';
+import { checkRestoreTarget, dropDatabaseCommand } from './restoreTarget.js';
+import { profile } from './stepCommand.js';
 import { runTransfer, transferCommand } from './transferCommand.js';
 import { runValidate, validateCommand } from './validateCommand.js';
 
@@ -21,6 +23,7 @@ export const STEP_COMMANDS = {
   'hydraMigrate.createDatabase': createDatabaseCommand,
   'hydraMigrate.restoreDump': restoreCommand,
   'hydraMigrate.migrateDatabase': migrateCommand,
+  'hydraMigrate.dropDatabase': dropDatabaseCommand,
 } as const;
 
 /** The steps without prompts, for automation (the extension's exported API). */
@@ -44,7 +47,10 @@ export function rerun(ctx: Ctx, r: Rerun): Promise<unknown> {
     case 'dump':
       return runDump(ctx, r.args);
     case 'restore':
-      return runRestore(ctx, r.args);
+      // Into a database that is not empty now (a cancelled restore left part of it): asked, as at the first run.
+      return checkRestoreTarget(ctx, profile(ctx, r.args.connectionId), r.args.database).then((choice) =>
+        runRestore(ctx, { ...r.args, ...choice }),
+      );
     case 'create-database':
       return runCreateDatabase(ctx, r.args);
     case 'preflight':

@@ -103,8 +103,12 @@ describe('Migration steps as commands', function () {
     });
     assert.ok(result, 'the command returned');
     assert.equal(result.ok, true, `failed at ${result.failedStep}: ${result.steps.map((s) => s.output).join('\n---\n')}`);
+    // One terminal for the migration, named after it; its steps are sections of it.
+    assert.deepEqual([...new Set(result.steps.map((s) => s.terminalName))], [result.steps[0]!.terminalName]);
+    const session = result.steps[0]!.terminalName;
+    assert.ok(session.startsWith(`Migrate ${fixture.database} → Step target/migrated · `) && /\d\d:\d\d/.test(session), session);
     assert.deepEqual(
-      result.steps.map((s) => [s.terminalName, s.exitCode]),
+      result.steps.map((s) => [s.title, s.exitCode]),
       [
         ['Migrate 1/5: readiness checks', 0],
         ['Migrate 2/5: create database migrated', 0],
@@ -183,8 +187,9 @@ describe('Migration steps as commands', function () {
     await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(doc.uri, Buffer.from('changed'))), /NoPermissions|permission/i);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
 
-    // Validate Migration… from a migration run in the Runs view validates the same pair.
-    const fromRun = await vscode.commands.executeCommand<{ report: ValidationReport }>('hydraMigrate.validateMigration', runs[4]);
+    // Validate Migration… from the migration in the Runs view validates the same pair.
+    const migrationNode = api.runs.getChildren().find((r) => r.title === session);
+    const fromRun = await vscode.commands.executeCommand<{ report: ValidationReport }>('hydraMigrate.validateMigration', migrationNode);
     assert.equal(fromRun?.report.ok, true);
     assert.equal(fromRun.report.target.database, 'migrated');
 
@@ -195,8 +200,21 @@ describe('Migration steps as commands', function () {
     const events = await child(await child(db, 'public'), 'events');
     assert.equal((await api.explorer.getTreeItem(events)).contextValue, 'hm:table:target:columnar');
 
-    // A key press closes a finished step terminal with the step's exit code.
-    assert.equal(await closeWithKey('Migrate 4/5: indexes and constraints of migrated'), 0);
+    // The Runs view shows the migration with its five steps beneath it, each re-runnable on its own.
+    const top = api.runs.getChildren();
+    const migration = top.find((r) => r.title === session)!;
+    assert.ok(migration, `the migration in the Runs view: ${top.map((r) => r.title).join(', ')}`);
+    assert.deepEqual(
+      api.runs.getChildren(migration).map((r) => r.title),
+      result.steps.map((s) => s.title),
+    );
+    assert.match(api.runs.getTreeItem(migration).contextValue ?? '', /^hm:rungroup:migrate:rerunnable:migration$/);
+    const [, , load, post] = api.runs.getChildren(migration);
+    assert.equal(load!.rerun?.step, 'migrate', 'a streamed dump is also the load: again means the migration again');
+    assert.equal(post!.rerun?.step, 'restore', 'the restore step re-runs the restore, not the migration');
+    assert.equal(post!.rerun?.step === 'restore' && post!.rerun.args.archive, dumpPath);
+    // A key press closes the finished migration's terminal with the migration's exit code.
+    assert.equal(await closeWithKey(result.steps[0]!.terminalName), 0);
   });
 
   it('Validate Migration… on a damaged target shows exactly the differences and exports them', async () => {
@@ -279,7 +297,7 @@ describe('Migration steps as commands', function () {
       });
       assert.equal(result?.ok, true, result?.steps.map((s) => s.output).join('\n---\n'));
       assert.deepEqual(
-        result.steps.map((s) => s.terminalName),
+        result.steps.map((s) => s.title),
         [
           'Migrate 1/5: readiness checks',
           `Migrate 2/5: dump ${fixture.database}`,
