@@ -217,8 +217,17 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.ok(!found.includes('public.accounts'), 'a heap table is not a match');
     await view.locator('vscode-textfield[aria-label="Search tables"] input').fill('');
     // The Runs view lists the five steps.
-    await page.locator('.pane-header', { hasText: 'Runs' }).click();
-    await page.locator('.monaco-list-row', { hasText: 'Migrate 5/5: analyze shop_v17' }).first().waitFor({ timeout: 10_000 });
+    const runsPane = page.locator('.pane-header', { hasText: 'Runs' }).first();
+    if ((await runsPane.getAttribute('aria-expanded')) !== 'true') await runsPane.click();
+    // The migration with its steps beneath it (the newest migration open).
+    const migrationRow = page
+      .locator('.monaco-list-row[aria-level="1"]', { hasText: /^Migrate shop → Cloud \(PG17\)\/shop_v17 · / })
+      .first();
+    await migrationRow.waitFor({ timeout: 10_000 });
+    assert.equal(await migrationRow.getAttribute('aria-expanded'), 'true');
+    const last = page.locator('.monaco-list-row[aria-level="2"]', { hasText: 'Migrate 5/5: analyze shop_v17' }).first();
+    await last.waitFor({ state: 'attached', timeout: 10_000 });
+    await last.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(shots, 'runs.png') });
   });
 
@@ -281,6 +290,75 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.match(md, /^# Migration validation: DIFFERENCES FOUND/);
     assert.match(md, /\| different \| public \| events \| table \| 500 \| 500 \| columnar → heap \|/);
     assert.match(md, /\| different \| public \| accounts \| table \| 1,000 \| 997 \|/);
+  });
+
+  it('the differences read at 1400×900 and 1100×800 in the dark, light and high-contrast themes, and by keyboard', async () => {
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    const themes = [
+      ['Dark 2026', 'vs-dark', 'dark'],
+      ['Light 2026', 'vs', 'light'],
+      ['Dark High Contrast', 'hc-black', 'high-contrast'],
+    ] as const;
+    try {
+      for (const [theme, cls, name] of themes) {
+        // The theme picker (Ctrl+K Ctrl+T), as a user switches themes.
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+T');
+        await quickInput().fill(theme);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 10_000 });
+        await quickInput().press('Enter');
+        await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 30_000 });
+        for (const [width, height] of [
+          [1400, 900],
+          [1100, 800],
+        ] as const) {
+          await page.setViewportSize({ width, height });
+          await page.waitForTimeout(700);
+          await view.locator('.grid-row[data-key="public.accounts"]').waitFor({ timeout: 10_000 });
+          const g = await view.locator('div.grid').evaluate((grid) => {
+            const box = grid.getBoundingClientRect();
+            const heads = [...grid.querySelectorAll('[role=columnheader]')].map((h) => ({
+              label: (h.textContent ?? '').replace(/[▲▼]/g, '').trim(),
+              inside: h.getBoundingClientRect().left >= box.left - 1 && h.getBoundingClientRect().right <= box.right + 1,
+            }));
+            const heights = [...grid.querySelectorAll('.grid-row')].map((r) => r.getBoundingClientRect().height);
+            const el = grid as HTMLElement;
+            return {
+              heads,
+              heights,
+              overflow: grid.scrollWidth > grid.clientWidth,
+              why: `${grid.scrollWidth} > ${grid.clientWidth}; window ${window.innerWidth}; hidden ${el.dataset.hidden ?? ''}; ${el.style.getPropertyValue('--cols')}`,
+            };
+          });
+          assert.deepEqual([...new Set(g.heights)], [26], `one line per table at ${width}×${height} (${name})`);
+          assert.ok(!g.overflow, `no sideways scrolling at ${width}×${height}: ${g.why}`);
+          for (const label of ['Status', 'Table', 'Source rows', 'Target rows', 'Access method', 'Problems'])
+            assert.ok(
+              g.heads.some((h) => h.label === label && h.inside),
+              `${label} in sight at ${width}×${height}: ${JSON.stringify(g.heads)}`,
+            );
+          await page.screenshot({ path: join(shots, `validation-${name}-${width}.png`) });
+        }
+      }
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
+    // The keyboard: into the grid, down to a table, Enter opens its detail with the whole problem.
+    await view.locator('div.grid').focus();
+    await page.keyboard.press('Home');
+    const key = await view.locator('.grid-row.focused').getAttribute('data-key');
+    await page.keyboard.press('ArrowDown');
+    const next = await view.locator('.grid-row.focused').getAttribute('data-key');
+    assert.notEqual(next, key, 'ArrowDown moves to the next table');
+    await page.keyboard.press('Enter');
+    const detail = view.locator('.grid-detail');
+    await detail.waitFor({ timeout: 5_000 });
+    assert.match(await detail.innerText(), new RegExp(`Table\\s+${next!.replace('.', '\\.')}`));
+    await page.keyboard.press('Shift+F10');
+    await view.locator('[role=menu]').waitFor({ timeout: 5_000 });
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    await detail.waitFor({ state: 'detached', timeout: 5_000 });
   });
 
   it('a target lacking the columnar extension: the readiness checks stop the migration with the fix', async () => {
@@ -386,8 +464,132 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await page.screenshot({ path: join(shots, 'cancelled.png') });
   });
 
+  /** The restore step's terminal has ended: its text without whitespace. */
+  async function terminalUntil(pattern: RegExp, timeout = 120_000): Promise<string> {
+    const rows = page.locator('.terminal-wrapper.active .xterm-rows');
+    const deadline = Date.now() + timeout;
+    let flat = '';
+    while (Date.now() < deadline) {
+      flat = (await rows.innerText().catch(() => '')).replace(/\s+/g, '');
+      if (pattern.test(flat)) return flat;
+      await page.waitForTimeout(250);
+    }
+    throw new Error(`terminal never matched ${String(pattern)}: ${flat.slice(-800)}`);
+  }
+
+  /** A modal dialog: its text, then the button. */
+  async function answerDialog(button: string): Promise<string> {
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 30_000 });
+    const text = await dialog.innerText();
+    await dialog.locator('.monaco-button', { hasText: button }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    return text;
+  }
+
+  /** The typed confirmation: a wrong name is refused in place, the exact one accepted. */
+  async function typeDatabaseName(name: string): Promise<void> {
+    const input = quickInput();
+    await page.locator('.quick-input-widget', { hasText: 'Type the database name to confirm' }).waitFor({ timeout: 10_000 });
+    await input.fill(`${name}x`);
+    await page.locator('.quick-input-message', { hasText: `Type "${name}" exactly` }).waitFor({ timeout: 10_000 });
+    await input.fill(name);
+    await input.press('Enter');
+  }
+
+  it('Re-run of the cancelled restore re-runs the restore: the half-restored database is dropped and recreated when asked, then restored whole', async () => {
+    await page.keyboard.press('Escape');
+    // The cancelled restore's terminal closes with a key (the re-run opens one of the same name).
+    await page.locator('.terminal-wrapper.active .xterm').click();
+    await page.keyboard.press('q');
+    await page.waitForTimeout(500);
+    const runsHeader = page.locator('.pane-header', { hasText: 'Runs' }).first();
+    if ((await runsHeader.getAttribute('aria-expanded')) !== 'true') await runsHeader.click();
+    const run = page.locator('.monaco-list-row', { hasText: 'Restore into Cloud (PG17)/restore_me' }).first();
+    await run.waitFor({ state: 'attached', timeout: 10_000 });
+    await run.scrollIntoViewIfNeeded();
+    await run.hover();
+    await run.locator('.action-label[aria-label="Re-run"]').click();
+    const text = await answerDialog('Drop and Recreate…');
+    assert.match(text, /"restore_me" on "Cloud \(PG17\)" is not empty/);
+    assert.match(text, /Drop and Recreate: drops "restore_me" with all its data/);
+    await typeDatabaseName('restore_me');
+    // The new terminal (the cancelled one has the same name) has ended.
+    const flat = await terminalUntil(/ANALYZEdone.*Exitcode0|RestoreintoCloud\(PG17\)\/restore_me(failed|cancelled)after/);
+    assert.match(flat, /RestoreintoCloud\(PG17\)\/restore_mesucceeded/, flat.slice(-600));
+    // The whole output is in the run's log: the drop first, then the restore alone (not a whole migration).
+    const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
+    const log = readFileSync(logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!, 'utf8');
+    assert.match(log, /\$ DROP DATABASE "restore_me" WITH \(FORCE\)\n\$ CREATE DATABASE "restore_me" WITH TEMPLATE template0/);
+    assert.match(log, /pg_restore --verbose/);
+    assert.doesNotMatch(log, /pg_dump/);
+    const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'restore_me');
+    assert.equal(rows[0].n, 2_000_000);
+    await page.screenshot({ path: join(shots, 'rerun-restore.png') });
+  });
+
+  it('Restore Dump… into a database that holds other tables: Restore Anyway with its name typed restores on top', async () => {
+    await page.keyboard.press('Escape');
+    await pg15.sql(`CREATE DATABASE tiny OWNER ${MIGRATOR} TEMPLATE template0`);
+    await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.items AS SELECT g AS id FROM generate_series(1, 42) g`, 'tiny');
+    const archive = join(dumps, 'tiny.dump');
+    const made = await dump({
+      source: sideOn(pg15, 'tiny'),
+      pgDump: join(PG15_TOOLS, 'pg_dump'),
+      pgRestore: join(PG15_TOOLS, 'pg_restore'),
+      out: archive,
+      format: 'custom',
+    });
+    assert.ok(made.ok, made.failure?.message);
+    await pg17.sql('CREATE DATABASE has_notes TEMPLATE template0');
+    await pg17.sql(
+      'CREATE TABLE public.notes (id int PRIMARY KEY, body text); INSERT INTO public.notes VALUES (1, $$keep me$$)',
+      'has_notes',
+    );
+    await page.keyboard.press('F1');
+    await quickInput().fill('>Hydra Migrate: Refresh');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Refresh' }).first().click();
+    const tree = page
+      .locator('.pane-body')
+      .filter({ has: page.locator('.monaco-list') })
+      .first();
+    const target = tree.locator('.monaco-list-row[aria-label^="Cloud (PG17)"]').first();
+    const dbRow = tree.locator('.monaco-list-row[aria-label^="has_notes, database"]').first();
+    for (let i = 0; i < 5 && !(await dbRow.isVisible()); i++) {
+      if ((await target.getAttribute('aria-expanded')) !== 'true') await target.click();
+      await page.waitForTimeout(1000);
+    }
+    await contextMenu(dbRow, 'Restore Dump…');
+    // The target is checked first, before the archive and the options are asked for.
+    const text = await answerDialog('Restore Anyway…');
+    assert.match(text, /"has_notes" on "Cloud \(PG17\)" is not empty/);
+    assert.match(text, /It holds 1 object\(s\) in 0 schema\(s\)/);
+    await typeDatabaseName('has_notes');
+    const input = quickInput();
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'),
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.waitForTimeout(300);
+    await input.fill(archive);
+    await page.waitForTimeout(300);
+    await input.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' }).waitFor({ timeout: 20_000 });
+    await input.press('Enter');
+    const flat = await terminalUntil(/RestoreintoCloud\(PG17\)\/has_notes(succeeded|failed|cancelled)/);
+    assert.match(flat, /succeeded/, flat.slice(-600));
+    const items = await pg17.sql('SELECT count(*)::int AS n FROM public.items', 'has_notes');
+    const notes = await pg17.sql('SELECT body FROM public.notes', 'has_notes');
+    assert.equal(items.rows[0].n, 42);
+    assert.deepEqual(notes.rows, [{ body: 'keep me' }], 'what was there is kept');
+  });
+
   it('a wrong password shows the explanation in the tree without retrying in a loop', async () => {
     await page.keyboard.press('Escape');
+    // The Runs view folded again: the connections get the side bar's height.
+    const runsHeader = page.locator('.pane-header', { hasText: 'Runs' }).first();
+    if ((await runsHeader.getAttribute('aria-expanded')) === 'true') await runsHeader.click();
     await addTargetFromPalette(
       `postgresql://${pg17.adminUser}:not-the-password@127.0.0.1:${pg17.port}/postgres?sslmode=disable`,
       'Wrong password',

@@ -125,6 +125,8 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     JSON.stringify(
       {
         'workbench.startupEditor': 'none',
+        // The editor gets the width a user's workbench gives it (no empty chat side bar on the right).
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
         'workbench.tips.enabled': false,
         'workbench.enableExperiments': false,
         'telemetry.telemetryLevel': 'off',

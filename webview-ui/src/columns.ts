@@ -51,7 +51,7 @@ export const columns: Column[] = [
     id: 'status',
     label: 'Status',
     min: 100,
-    ideal: 120,
+    ideal: 110,
     value: (t) => (t.status === 'match' ? 1 : 0),
     cell: (t) => text(statusLabel[t.status] ?? t.status, `status ${t.status}`),
   },
@@ -60,7 +60,7 @@ export const columns: Column[] = [
     id: 'name',
     label: 'Table',
     min: 96,
-    ideal: 180,
+    ideal: 160,
     value: (t) => t.name,
     // Without the Schema column the name says its schema.
     cell: (t, qualified) => text(qualified ? qualifiedName(t) : t.name, 'name'),
@@ -110,7 +110,7 @@ export const columns: Column[] = [
     value: (t) => `${t.sourceAccessMethod ?? ''}>${t.targetAccessMethod ?? ''}`,
     cell: (t) => text(accessMethod(t), t.problems.includes('access_method') ? 'warn' : undefined),
   },
-  { id: 'problems', label: 'Problems', min: 110, ideal: 240, value: problemsText, cell: (t) => text(problemsText(t)) },
+  { id: 'problems', label: 'Problems', min: 110, ideal: 200, value: problemsText, cell: (t) => text(problemsText(t)) },
   { id: 'actions', label: 'Actions', width: 64, noSort: true, value: () => 0, cell: () => ({ text: '' }) },
 ];
 

@@ -168,6 +168,8 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     startedAt.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
   );
   const session = openStepTerminal(sessionName, { running: ctx.running, log: ctx.log });
+  // The step that stopped the migration, for the terminal's last line.
+  let stopped: { title: string; message: string } | undefined;
   session.onInterrupt = () => controller.abort();
   const migrationRerun: Rerun = { step: 'migrate', args: { ...args, dumpPath: undefined, confirmNonEmpty: undefined } };
   const migration = { id: `${startedAt.getTime()}-${Math.random().toString(36).slice(2, 8)}`, title: sessionName, rerun: migrationRerun };
@@ -277,6 +279,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
         return;
       }
       if (!record) return;
+      if (record.failure && !stopped) stopped = { title: titles()[step], message: record.failure.message };
       const session = current ?? open(step);
       current = undefined;
       if (record.command && !shown.has(record.step)) session.line(`${style.cyan('$')} ${style.bold(record.command)}`);
@@ -350,8 +353,12 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
             : style.red(style.bold(t('✖ Migrated, but the validation found differences: see the validation view.')))
           : style.red(style.bold(t('✖ Migrated, but the validation could not run: see the validation view.')))
         : cancelled
-          ? style.yellow(style.bold(t('■ Migration cancelled at step "{0}".', result.failedStep ?? '?')))
-          : style.red(style.bold(t('✖ Migration stopped at step "{0}".', result.failedStep ?? '?'))),
+          ? style.yellow(style.bold(t('■ Migration cancelled in "{0}".', stopped?.title ?? result.failedStep ?? '?')))
+          : style.red(
+              style.bold(
+                t('✖ Migration stopped in "{0}": {1}', stopped?.title ?? result.failedStep ?? '?', stopped?.message ?? t('see above')),
+              ),
+            ),
     ]);
   }
   return {
