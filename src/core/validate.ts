@@ -34,6 +34,7 @@ import {
   ValidationError,
   type NamedObject,
   type TableMeta,
+  objectDetail,
 } from './validateInventory.js';
 import {
   batches,
@@ -319,7 +320,8 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
             ? 'different'
             : 'match';
       const c: ObjectComparison = { kind: base.kind, schema: base.schema, name: base.name, status };
-      if (status === 'different') c.detail = `source: ${p.source?.def ?? ''} / target: ${p.target?.def ?? ''}`;
+      const detail = objectDetail(base.kind, status, p.source?.def, p.target?.def);
+      if (detail) c.detail = detail;
       return c;
     });
     const sequences: SequenceComparison[] = [...new Set([...srcSeq.keys(), ...tgtSeq.keys()])].sort().map((key) => {

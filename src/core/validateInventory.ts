@@ -3,6 +3,7 @@
  * columns and integer key; the objects (schemas, views, functions, indexes, constraints, triggers,
  * types, extensions, large objects, access methods) with their definitions; the sequences.
  */
+import type { CompareStatus } from '../shared/report.js';
 import type pg from 'pg';
 import { tableKind } from './catalog.js';
 import { notExtensionMember, userSchemaSql } from './inspect.js';
@@ -232,4 +233,26 @@ export async function sequenceValues(
     );
   }
   return new Map(rows.map((r) => [tkey(r.s, r.n), r.v === null ? null : BigInt(r.v)]));
+}
+
+/** What was compared for an object, in words: its definition, the extension's version, the count of large objects. */
+export function objectDetail(
+  kind: string,
+  status: CompareStatus,
+  source: string | undefined,
+  target: string | undefined,
+): string | undefined {
+  const one = source ?? target;
+  if (kind === 'large objects')
+    return status === 'match' ? `${source ?? '0'} on both sides` : `source ${source ?? '0'}, target ${target ?? '0'}`;
+  if (kind === 'extension')
+    return status === 'different'
+      ? `version ${source ?? '?'} on the source, ${target ?? '?'} on the target`
+      : one
+        ? `version ${one}`
+        : undefined;
+  if (status === 'different') return `source: ${source ?? ''} / target: ${target ?? ''}`;
+  if (status === 'missing_in_target') return one ? `only on the source: ${one}` : 'only on the source';
+  if (status === 'extra_in_target') return one ? `only on the target: ${one}` : 'only on the target';
+  return one;
 }

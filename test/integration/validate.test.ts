@@ -107,7 +107,15 @@ describe('validate a faithful migration', () => {
     assert.equal(table(r, AWKWARD.schemaDot, AWKWARD.table63).status, 'match');
     assert.equal(table(r, AWKWARD.schemaUnicode, AWKWARD.tableUnicode).sourceAccessMethod, 'columnar');
     assert.ok(r.objects.some((o) => o.kind === 'function' && o.name === 'add_tax(numeric)'));
-    assert.ok(r.objects.some((o) => o.kind === 'large objects' && o.status === 'match'));
+    // The Objects tab says what was compared: the large objects' count, the index's definition.
+    assert.deepEqual(
+      r.objects.filter((o) => o.kind === 'large objects').map((o) => [o.status, o.detail]),
+      [['match', '2 on both sides']],
+    );
+    assert.ok(
+      r.objects.some((o) => o.kind === 'index' && o.status === 'match' && /^CREATE (UNIQUE )?INDEX /.test(o.detail ?? '')),
+      'an index shows its definition',
+    );
     assert.equal(r.sequences.find((x) => x.name === 'invoice_no')?.targetValue, 1234);
     assert.equal(r.source.version.split('.')[0], '15');
     assert.equal(r.target.version.split('.')[0], '17');
