@@ -12,6 +12,7 @@ import { RunHistory } from './runHistory.js';
 import { ReportStore } from './reportStore.js';
 import { RunningSteps } from './runningSteps.js';
 import { addServiceConnections } from './serviceConnections.js';
+import { trackWalkthrough, type WalkthroughState } from './walkthrough.js';
 import { registerTasks, resolveHydraTask, type HydraTaskDefinition } from './tasks.js';
 import { registerRunLogs } from './runLogs.js';
 import { stepApi, type StepApi } from './steps/stepCommands.js';
@@ -30,6 +31,8 @@ export interface HydraMigrateApi {
   passwordStored(connectionId: string): Promise<boolean>;
   /** Open validation panels (what they received and what they show). */
   validationPanels(): ValidationPanel[];
+  /** What the walkthrough shows as done (the context keys its steps' completionEvents name). */
+  walkthrough(): Promise<WalkthroughState>;
   /** The run history (Runs view). */
   runs: RunHistory;
   /** The steps running now (what the status bar shows). */
@@ -79,6 +82,8 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     );
     context.subscriptions.push(...registerCommands(ctx));
     context.subscriptions.push(registerTasks(ctx), registerRunLogs(history));
+    const walkthrough = trackWalkthrough(store, history, reports);
+    context.subscriptions.push(walkthrough);
     const updateEmpty = (): void =>
       void vscode.commands.executeCommand('setContext', 'hydraMigrate.hasConnections', store.list().length > 0);
     updateEmpty();
@@ -118,6 +123,10 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
         return ValidationPanel.revive({ extensionUri: context.extensionUri, store, log, reports }, panel, args);
       },
       validationPanels: () => ValidationPanel.all(),
+      walkthrough: async () => {
+        await walkthrough.refreshed();
+        return walkthrough.current()!;
+      },
       timings: { bundleEvaluationMs: bundleEvaluated - bundleEvaluationStarted, activateMs },
     };
   } catch (err) {

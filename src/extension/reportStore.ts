@@ -9,7 +9,21 @@ import type { ValidationArgs } from '../shared/protocol.js';
 import type { ValidationReport } from '../shared/report.js';
 
 export class ReportStore {
+  private readonly saved = new vscode.EventEmitter<void>();
+  /** A report was saved (a validation ended). */
+  readonly onDidSave = this.saved.event;
+
   constructor(private readonly storage: vscode.Uri) {}
+
+  /** Whether any validation report was ever saved. */
+  async hasAny(): Promise<boolean> {
+    try {
+      const entries = await vscode.workspace.fs.readDirectory(vscode.Uri.joinPath(this.storage, 'reports'));
+      return entries.some(([name]) => name.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  }
 
   private uri(args: ValidationArgs): vscode.Uri {
     const pair = JSON.stringify([
@@ -25,6 +39,7 @@ export class ReportStore {
   async save(args: ValidationArgs, report: ValidationReport): Promise<void> {
     await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(this.storage, 'reports'));
     await vscode.workspace.fs.writeFile(this.uri(args), Buffer.from(JSON.stringify(report), 'utf8'));
+    this.saved.fire();
   }
 
   /** The last report of the pair, or undefined (none yet, or unreadable). */

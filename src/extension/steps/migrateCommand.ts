@@ -12,7 +12,7 @@ import type { RunRecord } from '../runHistory.js';
 import type { ValidationReport } from '../../shared/report.js';
 import { defaultDumpFolder, settings, toolOptions } from '../settings.js';
 
-import type { MigrateArgs, Rerun } from './args.js';
+import type { MigrateArgs, PairArgs, Rerun } from './args.js';
 import { openStepTerminal } from '../stepTerminal.js';
 import {
   failureLines,
@@ -40,8 +40,9 @@ export interface MigrateCommandResult {
 }
 
 /** Asks for the target and the options. */
-export async function promptMigrate(ctx: StepCtx, arg?: ExplorerNode): Promise<MigrateArgs> {
-  const args: MigrateArgs = await promptPair(ctx, arg);
+/** The prompts of Migrate Database…; `pair`: source, target and database already chosen (Migrate Now after the checks). */
+export async function promptMigrate(ctx: StepCtx, arg?: ExplorerNode, pair?: PairArgs): Promise<MigrateArgs> {
+  const args: MigrateArgs = pair ? { ...pair } : await promptPair(ctx, arg);
   const flags = await pickFlags(t('Migration options'), [
     {
       id: 'noOwner',
@@ -122,8 +123,8 @@ async function confirmMigration(ctx: StepCtx, a: MigrateArgs): Promise<void> {
   if (answer !== start) throw new Cancelled();
 }
 
-export async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode): Promise<MigrateCommandResult> {
-  return runMigrate(ctx, await promptMigrate(ctx, arg));
+export async function migrateCommand(ctx: StepCtx, arg?: ExplorerNode, pair?: PairArgs): Promise<MigrateCommandResult> {
+  return runMigrate(ctx, await promptMigrate(ctx, arg, pair));
 }
 
 /** Every step in its terminal, then the validation (after the prompts, from the API, on Re-run). */

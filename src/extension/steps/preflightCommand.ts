@@ -19,9 +19,17 @@ export function preflightLines(report: PreflightReport): string[] {
 export type PreflightCommandResult = StepCommandResult & { report?: PreflightReport };
 
 /** Source database (from the node), target connection and database: then the checks, and the checklist. */
-export async function preflightCommand(ctx: StepCtx, arg?: ExplorerNode): Promise<PreflightCommandResult | undefined> {
-  const result = await runPreflight(ctx, await promptPair(ctx, arg));
-  if (result.report) void showChecklist(result.report);
+export async function preflightCommand(
+  ctx: StepCtx,
+  arg?: ExplorerNode,
+  migrateNow?: (args: PairArgs) => Promise<unknown>,
+): Promise<PreflightCommandResult | undefined> {
+  const args = await promptPair(ctx, arg, 'check');
+  const result = await runPreflight(ctx, args);
+  if (result.report)
+    void showChecklist(result.report).then((go) => {
+      if (go && migrateNow) void migrateNow(args).catch((err: unknown) => ctx.log.error(`Migrate Now failed: ${String(err)}`));
+    });
   return result;
 }
 
@@ -67,17 +75,28 @@ export async function runPreflight(ctx: StepCtx, args: PairArgs): Promise<Prefli
   return report ? { ...result, report } : result;
 }
 
-/** The readiness checks as a list: one item per check with its status icon, detail and fix. */
-export async function showChecklist(report: PreflightReport): Promise<void> {
+/**
+ * The readiness checks as a list: one item per check with its status icon, detail and fix; when
+ * ready, "Migrate Now" first. Resolves true when the user chose to migrate.
+ */
+export async function showChecklist(report: PreflightReport): Promise<boolean> {
+  const migrate = {
+    label: `$(rocket) ${t('Migrate Now…')}`,
+    description: t('Migrate Database… with these connections'),
+    detail: '',
+    go: true,
+  };
   const items = report.checks.map((c) => ({
     label: `${statusCodicon(c.status)} ${c.title}`,
     description: c.status === 'ok' ? '' : c.status,
     detail: c.fix && c.status !== 'ok' ? `${c.detail} — Fix: ${c.fix}` : c.detail,
+    go: false,
   }));
   const blockers = report.checks.filter((c) => c.status === 'blocker').length;
-  await vscode.window.showQuickPick(items, {
+  const picked = await vscode.window.showQuickPick(report.ready ? [migrate, ...items] : items, {
     title: report.ready ? t('Ready to migrate') : t('Not ready: {0} blocking problem(s)', blockers),
-    placeHolder: t('Readiness checks (Escape to close)'),
+    placeHolder: report.ready ? t('Readiness checks: choose Migrate Now, or Escape to close') : t('Readiness checks (Escape to close)'),
     matchOnDetail: true,
   });
+  return picked?.go === true;
 }

@@ -153,12 +153,32 @@ export async function runRecorded(
 }
 
 /** Source (from the node, or asked), target connection and target database name. */
-export async function promptPair(ctx: StepCtx, arg: ExplorerNode | undefined): Promise<PairArgs> {
-  const src = profileOf(arg) ?? (await pickConnection(ctx, 'source', t('Migrate from which source connection?')));
+export async function promptPair(ctx: StepCtx, arg: ExplorerNode | undefined, purpose: 'migrate' | 'check' = 'migrate'): Promise<PairArgs> {
+  const check = purpose === 'check';
+  const src =
+    profileOf(arg) ??
+    (await pickConnection(
+      ctx,
+      'source',
+      check ? t('Check a migration from which source connection?') : t('Migrate from which source connection?'),
+    ));
   const sourceDatabase = databaseOf(arg) ?? src.database;
-  const tgt = await pickConnection(ctx, 'target', t('Migrate "{0}" to which target connection?', sourceDatabase));
+  const tgt = await pickConnection(
+    ctx,
+    'target',
+    check
+      ? t('Check a migration of "{0}" to which target connection?', sourceDatabase)
+      : t('Migrate "{0}" to which target connection?', sourceDatabase),
+  );
   const targetDatabase = await ask(
-    t('Target database name on "{0}" for "{1}" from "{2}" (created when missing; must be empty)', tgt.name, sourceDatabase, src.name),
+    check
+      ? t(
+          'Target database name on "{0}" for "{1}" from "{2}" (the checks create nothing; a missing database is fine)',
+          tgt.name,
+          sourceDatabase,
+          src.name,
+        )
+      : t('Target database name on "{0}" for "{1}" from "{2}" (created when missing; must be empty)', tgt.name, sourceDatabase, src.name),
     sourceDatabase,
   );
   return { sourceConnectionId: src.id, sourceDatabase, targetConnectionId: tgt.id, targetDatabase };

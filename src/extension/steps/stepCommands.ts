@@ -4,6 +4,7 @@
  */
 import { assertNever } from '../../shared/protocol.js';
 import type { Ctx } from '../ctx.js';
+import type { ExplorerNode } from '../explorer.js';
 import type { Rerun } from './args.js';
 import { createDatabaseCommand, runCreateDatabase } from './createDatabaseCommand.js';
 import { dumpCommand, runDump } from './dumpCommand.js';
@@ -18,7 +19,8 @@ import { runValidate, validateCommand } from './validateCommand.js';
 export const STEP_COMMANDS = {
   'hydraMigrate.validateMigration': validateCommand,
   'hydraMigrate.transferDump': transferCommand,
-  'hydraMigrate.preflight': preflightCommand,
+  // Ready: "Migrate Now" in the checklist goes on with the same source, target and database.
+  'hydraMigrate.preflight': (ctx: Ctx, arg?: ExplorerNode) => preflightCommand(ctx, arg, (pair) => migrateCommand(ctx, undefined, pair)),
   'hydraMigrate.dumpDatabase': dumpCommand,
   'hydraMigrate.createDatabase': createDatabaseCommand,
   'hydraMigrate.restoreDump': restoreCommand,

@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { runTool } from '../../../src/core/run.js';
 import type { HydraMigrateApi } from '../../../src/extension/extension.js';
 import { RunningSteps } from '../../../src/extension/runningSteps.js';
+import { WALKTHROUGH_KEYS, walkthroughState } from '../../../src/extension/walkthrough.js';
 import type { ExplorerNode } from '../../../src/extension/explorer.js';
 import type { ValidationReport } from '../../../src/shared/report.js';
 import pg from 'pg';
@@ -87,6 +88,42 @@ describe('Migration steps as commands', function () {
       test: false,
     }))!;
     assert.ok(sourceId && targetId);
+  });
+
+  it('the walkthrough ticks a step when its work is done, from what exists: connections, successful runs, a validation', async () => {
+    const now = await api.walkthrough();
+    assert.equal(now.connectSource, true, 'a source connection exists');
+    assert.equal(now.connectTarget, true, 'a target connection exists');
+    assert.equal(now.migrate, false, 'nothing migrated yet');
+    assert.equal(now.validate, false, 'nothing validated yet');
+    // Every step's completion event names the context key the extension sets for it.
+    const ext = vscode.extensions.getExtension('hydra-migrate.hydra-migrate')!;
+    const steps = (ext.packageJSON.contributes.walkthroughs as Array<{ steps: Array<{ id: string; completionEvents: string[] }> }>)[0]!
+      .steps;
+    assert.deepEqual(
+      steps.map((x) => [x.id, x.completionEvents]),
+      Object.entries(WALKTHROUGH_KEYS).map(([id, key]) => [id, [`onContext:${key}`]]),
+    );
+    // A cancelled or failed step is not done; a successful one is; a migration when all its steps succeeded.
+    const run = (step: string, ok: boolean, extra: Record<string, unknown> = {}) =>
+      ({
+        id: step,
+        step,
+        title: step,
+        commands: [],
+        startedAt: '2026-01-01T00:00:00Z',
+        endedAt: '2026-01-01T00:00:01Z',
+        exitCode: ok ? 0 : 130,
+        ok,
+        ...extra,
+      }) as never;
+    const cancelled = walkthroughState([run('dump', false), run('restore', false)], 1, 1, false);
+    assert.equal(cancelled.dump, false);
+    assert.equal(cancelled.restore, false);
+    const m = { migration: { id: 'm1', title: 'Migrate a → b' } };
+    assert.equal(walkthroughState([run('analyze', true, m), run('restore', false, m)], 1, 1, false).migrate, false);
+    const done = walkthroughState([run('analyze', true, m), run('restore', true, m)], 1, 1, true);
+    assert.deepEqual([done.migrate, done.restore, done.validate, done.dump], [true, true, true, false]);
   });
 
   it('Migrate Database…: five steps, each in its terminal, recorded, target complete', async () => {
@@ -200,6 +237,12 @@ describe('Migration steps as commands', function () {
     const events = await child(await child(db, 'public'), 'events');
     assert.equal((await api.explorer.getTreeItem(events)).contextValue, 'hm:table:target:columnar');
 
+    // The walkthrough now shows the migration, its steps and the validation as done.
+    const ticked = await api.walkthrough();
+    assert.deepEqual(
+      [ticked.migrate, ticked.preflight, ticked.createDatabase, ticked.dump, ticked.restore, ticked.validate],
+      [true, true, true, true, true, true],
+    );
     // The Runs view shows the migration with its five steps beneath it, each re-runnable on its own.
     const top = api.runs.getChildren();
     const migration = top.find((r) => r.title === session)!;
