@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ConnectionStringError, describeTarget, parseConnectionString, type ParsedConnectionString } from '../core/connection.js';
 import { pgpassPassword } from '../core/libpqFiles.js';
 import { CLEAR_LINE, statusLine } from '../core/present/style.js';
-import { formatBytes, listDatabases, listSchemas, listTables, type QueryFn } from '../core/catalog.js';
+import { flattenPartitions, formatBytes, listDatabases, listSchemas, listTables, type QueryFn } from '../core/catalog.js';
 import { connect, ConnectionError, testConnection } from '../core/pg.js';
 import { redact } from '../core/errors.js';
 import { UsageError, type Io } from './io.js';
@@ -231,8 +231,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
             ? JSON.stringify(tables, null, 2)
             : table(
                 ['table', 'kind', 'access method', 'est. rows', 'size'],
-                tables.map((t) => [
-                  t.name,
+                flattenPartitions(tables).map(({ table: t, depth }) => [
+                  `${'  '.repeat(depth)}${t.name}`,
                   t.kind + (t.unlogged ? ', unlogged' : ''),
                   t.accessMethod ?? '-',
                   t.estimatedRows !== undefined ? String(t.estimatedRows) : '?',

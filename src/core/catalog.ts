@@ -44,6 +44,10 @@ export interface TableInfo {
   sizeBytes: number;
   /** Table access method (heap, columnar, ...); undefined for kinds without storage. */
   accessMethod?: string;
+  /** A partition: the partitioned table it belongs to (in the same schema; one elsewhere is listed on its own). */
+  parent?: string;
+  /** A partitioned table: its partitions, nested (sizes and estimates summed into it). */
+  partitions?: TableInfo[];
 }
 
 const toNumber = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
@@ -100,9 +104,12 @@ export async function listTables(query: QueryFn, schema: string): Promise<TableI
     reltuples: number;
     size: string;
     amname: string | null;
+    parent: string | null;
   }>(
     `SELECT c.relname, c.relkind, c.relpersistence, c.relispartition, c.reltuples::float8 AS reltuples,
-            pg_total_relation_size(c.oid) AS size, am.amname
+            pg_total_relation_size(c.oid) AS size, am.amname,
+            (SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+              WHERE i.inhrelid = c.oid AND c.relispartition AND p.relnamespace = c.relnamespace) AS parent
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_am am ON am.oid = c.relam
@@ -110,13 +117,50 @@ export async function listTables(query: QueryFn, schema: string): Promise<TableI
       ORDER BY c.relname COLLATE "C"`,
     [schema],
   );
-  return rows.map((r) => {
-    const kind = tableKind(r.relkind, r.relispartition);
-    const t: TableInfo = { schema, name: r.relname, kind, unlogged: r.relpersistence === 'u', sizeBytes: toNumber(r.size) };
-    if (r.reltuples >= 0 && r.relkind !== 'p') t.estimatedRows = Math.round(r.reltuples);
-    if (r.amname !== null) t.accessMethod = r.amname;
-    return t;
-  });
+  return nestPartitions(
+    rows.map((r) => {
+      const kind = tableKind(r.relkind, r.relispartition);
+      const t: TableInfo = { schema, name: r.relname, kind, unlogged: r.relpersistence === 'u', sizeBytes: toNumber(r.size) };
+      if (r.reltuples >= 0 && r.relkind !== 'p') t.estimatedRows = Math.round(r.reltuples);
+      if (r.amname !== null) t.accessMethod = r.amname;
+      if (r.parent !== null) t.parent = r.parent;
+      return t;
+    }),
+  );
+}
+
+/**
+ * Partitions beneath their partitioned table (at any depth), which then weighs what they weigh: its
+ * size is its own plus theirs, its estimate their sum (when every one has an estimate). A partition
+ * whose parent is not in the list stays at the top.
+ */
+export function nestPartitions(tables: TableInfo[]): TableInfo[] {
+  const byName = new Map(tables.map((t) => [t.name, { ...t }]));
+  const top: TableInfo[] = [];
+  for (const t of byName.values()) {
+    const parent = t.parent !== undefined ? byName.get(t.parent) : undefined;
+    if (parent && parent !== t) (parent.partitions ??= []).push(t);
+    else top.push(t);
+  }
+  const total = (t: TableInfo, seen: Set<TableInfo>): void => {
+    if (!t.partitions || seen.has(t)) return;
+    seen.add(t);
+    let rows: number | undefined = 0;
+    for (const p of t.partitions) {
+      total(p, seen);
+      t.sizeBytes += p.sizeBytes;
+      rows = rows !== undefined && p.estimatedRows !== undefined ? rows + p.estimatedRows : undefined;
+    }
+    if (rows !== undefined) t.estimatedRows = rows;
+  };
+  const seen = new Set<TableInfo>();
+  for (const t of top) total(t, seen);
+  return top;
+}
+
+/** Tables in list order with their partitions right after them, and how deep each is nested. */
+export function flattenPartitions(tables: TableInfo[], depth = 0): Array<{ table: TableInfo; depth: number }> {
+  return tables.flatMap((table) => [{ table, depth }, ...flattenPartitions(table.partitions ?? [], depth + 1)]);
 }
 
 /** A table access method that is not PostgreSQL's built-in heap (Hydra's columnar, for instance). */

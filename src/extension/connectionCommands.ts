@@ -126,7 +126,10 @@ export async function addConnection(
     role = await pickRole();
     if (!role) return undefined;
   }
-  const defaultName = ctx.store.uniqueName(options.name ?? `${target.database} @ ${target.host}`);
+  // Two servers on one host differ by their port: the name says it when it is not the default.
+  const defaultName = ctx.store.uniqueName(
+    options.name ?? `${target.database} @ ${target.host}${target.port !== 5432 ? `:${target.port}` : ''}`,
+  );
   const name =
     options.name !== undefined || options.uri !== undefined
       ? defaultName
@@ -168,14 +171,20 @@ export async function runTest(ctx: Ctx, profile: ConnectionProfile, opts: { quie
   );
   if (result.ok) {
     const i = result.info;
-    ctx.explorer.setStatus(profile.id, { state: 'ok', serverVersion: i.serverVersion });
+    const ssl = i.ssl ? t('on') + (i.sslVersion ? ` (${i.sslVersion})` : '') : t('off');
+    // The facts a toast may cut stay in the connection's tooltip.
+    ctx.explorer.setStatus(profile.id, {
+      state: 'ok',
+      serverVersion: i.serverVersion,
+      tested: { user: i.currentUser, superuser: i.superuser, ssl, ms: Math.round(result.elapsedMs), at: new Date().toLocaleTimeString() },
+    });
     const text = t(
       'Connected to "{0}": PostgreSQL {1}, user {2}{3}, SSL {4}, {5} ms.',
       profile.name,
       i.serverVersion,
       i.currentUser,
       i.superuser ? t(' (superuser)') : t(' (not superuser)'),
-      i.ssl ? t('on') + (i.sslVersion ? ` (${i.sslVersion})` : '') : t('off'),
+      ssl,
       Math.round(result.elapsedMs),
     );
     ctx.log.info(text);

@@ -3,7 +3,10 @@ import * as vscode from 'vscode';
 import type { ConnectionProfile } from '../core/connection.js';
 import type { Credentials } from './connectionStore.js';
 
-export type ConnectionStatus = { state: 'ok'; serverVersion?: string } | { state: 'error'; message: string };
+/** The last state of a connection; after Test Connection, what the server said about the session. */
+export type ConnectionStatus =
+  | { state: 'ok'; serverVersion?: string; tested?: { user: string; superuser: boolean; ssl: string; ms: number; at: string } }
+  | { state: 'error'; message: string };
 
 export function connectionTooltip(
   p: ConnectionProfile,
@@ -31,6 +34,14 @@ export function connectionTooltip(
     );
   if (st?.state === 'error') md.appendMarkdown(`\n$(error) ${escapeMd(st.message)}`);
   if (st?.state === 'ok' && st.serverVersion) md.appendMarkdown(`\n$(pass) PostgreSQL ${escapeMd(st.serverVersion)}`);
+  if (st?.state === 'ok' && st.tested) {
+    const x = st.tested;
+    md.appendMarkdown(
+      `\n\n${vscode.l10n.t('Tested {0}', escapeMd(x.at))}: ${vscode.l10n.t('user')} \`${escapeCode(x.user)}\` (${
+        x.superuser ? vscode.l10n.t('superuser') : vscode.l10n.t('not superuser')
+      }), SSL ${escapeMd(x.ssl)}, ${x.ms} ms`,
+    );
+  }
   md.supportThemeIcons = true;
   return md;
 }

@@ -174,6 +174,11 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
             ),
           'No tables in this schema.',
         );
+      case 'table':
+        // A partitioned table: its partitions beneath it.
+        return (node.table.partitions ?? []).map((table) =>
+          this.child(node, { kind: 'table', profile: node.profile, database: node.database, table }),
+        );
       default:
         return [];
     }
@@ -294,7 +299,10 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
       }
       case 'table': {
         const t = node.table;
-        const item = new vscode.TreeItem(t.name, vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          t.name,
+          t.partitions?.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `table:${node.profile.id}:${node.database}:${t.schema}:${t.name}`;
         const columnar = isNonHeap(t);
         item.contextValue = `hm:table:${node.profile.role}:${t.accessMethod ?? 'none'}`;
@@ -303,7 +311,7 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
           : new vscode.ThemeIcon(t.kind === 'materialized view' ? 'eye' : t.kind === 'partitioned table' ? 'layers' : 'table');
         const rows =
           t.estimatedRows !== undefined
-            ? `~${formatCount(t.estimatedRows)} rows`
+            ? `~${formatCount(t.estimatedRows)} ${t.estimatedRows === 1 ? 'row' : 'rows'}`
             : t.kind === 'partitioned table'
               ? 'partitioned'
               : 'not analyzed';
@@ -311,7 +319,8 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
           columnar ? `[${t.accessMethod}]` : undefined,
           rows,
           formatBytes(t.sizeBytes),
-          t.kind !== 'table' && t.kind !== 'partitioned table' ? t.kind : undefined,
+          t.partitions?.length ? `${t.partitions.length} partition${t.partitions.length === 1 ? '' : 's'}` : undefined,
+          t.kind !== 'table' && t.kind !== 'partitioned table' && t.kind !== 'partition' ? t.kind : undefined,
           t.unlogged ? 'unlogged' : undefined,
         ]
           .filter(Boolean)
@@ -322,7 +331,7 @@ export class ConnectionsExplorer implements vscode.TreeDataProvider<ExplorerNode
             : t.kind === 'partitioned table'
               ? 'see the partitions'
               : 'unknown (never analyzed)';
-        item.tooltip = `${t.schema}.${t.name} (${t.kind}${t.unlogged ? ', unlogged' : ''})\naccess method: ${t.accessMethod ?? '—'}\nestimated rows: ${estimate}\ntotal size: ${formatBytes(t.sizeBytes)}`;
+        item.tooltip = `${t.schema}.${t.name} (${t.kind}${t.unlogged ? ', unlogged' : ''})\naccess method: ${t.accessMethod ?? '—'}\nestimated rows: ${estimate}\ntotal size: ${formatBytes(t.sizeBytes)}${t.partitions?.length ? ` (with its ${t.partitions.length} partition(s))` : ''}`;
         item.accessibilityInformation = { label: `${t.name}, ${columnar ? `${t.accessMethod} ` : ''}${t.kind}, ${item.description}` };
         return item;
       }

@@ -216,7 +216,20 @@ describe('Explorer catalog queries', () => {
         assert.equal(by.accounts?.estimatedRows, 1000);
         assert.equal(by.measurements?.kind, 'partitioned table');
         assert.equal(by.measurements?.accessMethod, undefined);
-        assert.equal(by.measurements_2025?.kind, 'partition');
+        // Partitions beneath their partitioned table, which weighs what they weigh.
+        assert.equal(by.measurements_2025, undefined, 'not beside its parent');
+        const parts = by.measurements?.partitions ?? [];
+        assert.deepEqual(
+          parts.map((p) => [p.name, p.kind, p.parent]),
+          [
+            ['measurements_2025', 'partition', 'measurements'],
+            ['measurements_2026', 'partition', 'measurements'],
+          ],
+        );
+        assert.ok(parts.every((p) => p.sizeBytes > 0));
+        assert.ok(by.measurements.sizeBytes >= parts[0]!.sizeBytes + parts[1]!.sizeBytes, 'sizes summed into the parent');
+        if (parts.every((p) => p.estimatedRows !== undefined))
+          assert.equal(by.measurements.estimatedRows, parts[0]!.estimatedRows! + parts[1]!.estimatedRows!);
         assert.equal(by.account_totals?.kind, 'materialized view');
         assert.equal(by.scratch?.unlogged, true);
 

@@ -3,7 +3,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { formatBytes, formatCount, qualifiedName, quoteIdent } from '../../src/core/catalog.js';
+import {
+  flattenPartitions,
+  formatBytes,
+  formatCount,
+  nestPartitions,
+  qualifiedName,
+  quoteIdent,
+  type TableInfo,
+} from '../../src/core/catalog.js';
 import { candidatePaths, locateTool, parseToolVersion, ToolNotFoundError } from '../../src/core/pgbin.js';
 
 describe('identifiers', () => {
@@ -72,6 +80,53 @@ describe('pg tool lookup', () => {
       locateTool('pg_restore', { binDir: '/nonexistent/bin' }),
       (e: unknown) =>
         e instanceof ToolNotFoundError && /\/nonexistent\/bin\/pg_restore/.test(e.message) && /hydraMigrate\.pgBinDir/.test(e.message),
+    );
+  });
+});
+
+describe('nestPartitions', () => {
+  const t = (name: string, extra: Partial<TableInfo> = {}): TableInfo => ({
+    schema: 'public',
+    name,
+    kind: 'table',
+    unlogged: false,
+    sizeBytes: 10,
+    ...extra,
+  });
+  it('puts partitions beneath their parent at any depth, sums sizes and estimates', () => {
+    const top = nestPartitions([
+      t('m', { kind: 'partitioned table', sizeBytes: 0 }),
+      t('m_2025', { kind: 'partitioned table', parent: 'm', sizeBytes: 0 }),
+      t('m_2025_h1', { kind: 'partition', parent: 'm_2025', estimatedRows: 5 }),
+      t('m_2025_h2', { kind: 'partition', parent: 'm_2025', estimatedRows: 7 }),
+      t('m_2026', { kind: 'partition', parent: 'm', estimatedRows: 1 }),
+      t('other'),
+    ]);
+    assert.deepEqual(
+      flattenPartitions(top).map(({ table, depth }) => [table.name, depth, table.sizeBytes, table.estimatedRows]),
+      [
+        ['m', 0, 30, 13],
+        ['m_2025', 1, 20, 12],
+        ['m_2025_h1', 2, 10, 5],
+        ['m_2025_h2', 2, 10, 7],
+        ['m_2026', 1, 10, 1],
+        ['other', 0, 10, undefined],
+      ],
+    );
+  });
+  it('no estimate for the parent while a partition has none; a partition whose parent is elsewhere stays at the top', () => {
+    const top = nestPartitions([
+      t('p', { kind: 'partitioned table' }),
+      t('a', { parent: 'p', estimatedRows: 3 }),
+      t('b', { parent: 'p' }),
+      t('c', { parent: 'in_another_schema' }),
+    ]);
+    assert.deepEqual(
+      top.map((x) => [x.name, x.estimatedRows]),
+      [
+        ['p', undefined],
+        ['c', undefined],
+      ],
     );
   });
 });

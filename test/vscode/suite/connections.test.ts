@@ -190,7 +190,11 @@ describe('Hydra Migrate in a real extension host', function () {
     assert.ok(id);
     const result = await api.connections.test(id);
     assert.ok(result?.ok && result.info.serverVersion.startsWith('17'));
-    assert.equal((await item(await connectionNode('target', 'PG17 target'))).contextValue, 'hm:connection:target:ok');
+    const tested = await item(await connectionNode('target', 'PG17 target'));
+    assert.equal(tested.contextValue, 'hm:connection:target:ok');
+    // What the toast may cut is in the tooltip: who the session is, superuser or not, SSL.
+    const tip = (tested.tooltip as vscode.MarkdownString).value;
+    assert.match(tip, /Tested .*: user `migrator` \(not superuser\), SSL off, \d+ ms/);
   });
 
   it('expands connection -> databases -> schemas -> tables, columnar marked, awkward names intact', async () => {
@@ -207,6 +211,18 @@ describe('Hydra Migrate in a real extension host', function () {
     const events = await item(await find(tables, 'events'));
     assert.equal(events.contextValue, 'hm:table:source:columnar');
     assert.match(String(events.description), /\[columnar\]/);
+    // Partitions beneath their partitioned table, which shows their sizes summed, not "0 B".
+    assert.ok(!tables.some((n) => n.kind === 'table' && n.table.name.startsWith('measurements_')), 'no partition beside its parent');
+    const measurementsNode = await find(tables, 'measurements');
+    const measurements = await item(measurementsNode);
+    assert.equal(measurements.collapsibleState, vscode.TreeItemCollapsibleState.Collapsed);
+    assert.match(String(measurements.description), /2 partitions/);
+    assert.doesNotMatch(String(measurements.description), /· 0 B/);
+    const partitions = await children(measurementsNode);
+    assert.deepEqual(
+      partitions.map((n) => (n.kind === 'table' ? n.table.name : n.kind)),
+      ['measurements_2025', 'measurements_2026'],
+    );
     const accounts = await item(await find(tables, 'accounts'));
     assert.equal(accounts.contextValue, 'hm:table:source:heap');
     assert.match(String(accounts.description), /~1\.0k rows/);
