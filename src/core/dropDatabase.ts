@@ -48,14 +48,38 @@ async function drop(server: Side, name: string, recreate: boolean): Promise<Drop
   try {
     if (recreate) {
       locale = await readDatabaseLocale({ ...server, database: name });
-      owner = await withSide(maintenance, async (c) => {
-        const r = await c.query<{ owner: string; me: string }>(
-          'SELECT pg_get_userbyid(datdba) AS owner, current_user AS me FROM pg_database WHERE datname = $1',
+      const may = await withSide(maintenance, async (c) => {
+        const r = await c.query<{ owner: string; me: string; create: boolean; own: boolean }>(
+          `SELECT pg_get_userbyid(d.datdba) AS owner, current_user AS me,
+                  (SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user) AS create,
+                  pg_has_role(current_user, d.datdba, 'MEMBER') AS own
+             FROM pg_database d WHERE d.datname = $1`,
           [name],
         );
-        const row = r.rows[0];
-        return row && row.owner !== row.me ? row.owner : undefined;
+        return r.rows[0];
       });
+      // Checked before anything is dropped: an owner without CREATEDB could drop it but never create it again.
+      if (may && !may.create)
+        return {
+          ok: false,
+          sql,
+          failure: {
+            problem: 'permission_denied',
+            message: `The role "${server.profile.user}" may not create databases (no CREATEDB): "${name}" was left as it is, since it could not be created again.`,
+            hint: `Drop and recreate it as a role with CREATEDB, or restore into another empty database.`,
+          },
+        };
+      if (may && !may.own)
+        return {
+          ok: false,
+          sql,
+          failure: {
+            problem: 'permission_denied',
+            message: `The role "${server.profile.user}" is not a member of "${may.owner}", the owner of "${name}": it was left as it is.`,
+            hint: `Drop and recreate it as its owner or a superuser.`,
+          },
+        };
+      owner = may && may.owner !== may.me ? may.owner : undefined;
     }
   } catch (err) {
     return { ok: false, sql, failure: failureOf(explainSideError(err, { ...server, database: name })) };

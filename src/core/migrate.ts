@@ -120,6 +120,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   }
 }
 
+const NOT_CREATED: StepFailure = { problem: 'cancelled', message: 'Cancelled before it began.', hint: 'Nothing was created.' };
+
 async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot }): Promise<MigrateResult> {
   const started = performance.now();
   const steps: MigrateStepRecord[] = [];
@@ -224,7 +226,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     result.estimate = estimate;
   }
   o.onPlan?.(plan, dumpPath, result.estimate);
-  if (o.snapshot) {
+  if (o.snapshot && !o.signal?.aborted) {
     try {
       result.snapshot = held.snapshot = await exportSnapshot(o.source);
       o.onSnapshot?.(result.snapshot);
@@ -236,6 +238,8 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
 
   const createStep = async (): Promise<boolean> => {
     o.onStep?.('create-database', 'start');
+    // Cancelled between two steps (the tools' steps stop on the signal themselves): nothing is created.
+    if (o.signal?.aborted) return finish({ step: 'create-database', ok: false, durationMs: 0, failure: NOT_CREATED });
     const t1 = performance.now();
     if (checks.targetDatabase.exists)
       return finish({ step: 'create-database', ok: true, skipped: true, durationMs: 0, detail: `"${targetDb}" exists already` });

@@ -245,14 +245,11 @@ export function objectDetail(
   const one = source ?? target;
   if (kind === 'large objects')
     return status === 'match' ? `${source ?? '0'} on both sides` : `source ${source ?? '0'}, target ${target ?? '0'}`;
-  if (kind === 'extension')
-    return status === 'different'
-      ? `version ${source ?? '?'} on the source, ${target ?? '?'} on the target`
-      : one
-        ? `version ${one}`
-        : undefined;
+  if (kind === 'extension' && status === 'different') return `version ${source ?? '?'} on the source, ${target ?? '?'} on the target`;
+  if (kind === 'extension' && status === 'match') return one ? `version ${one}` : undefined;
   if (status === 'different') return `source: ${source ?? ''} / target: ${target ?? ''}`;
-  if (status === 'missing_in_target') return one ? `only on the source: ${one}` : 'only on the source';
-  if (status === 'extra_in_target') return one ? `only on the target: ${one}` : 'only on the target';
+  const what = one && kind === 'extension' ? `version ${one}` : one;
+  if (status === 'missing_in_target') return what ? `only on the source: ${what}` : 'only on the source';
+  if (status === 'extra_in_target') return what ? `only on the target: ${what}` : 'only on the target';
   return one;
 }

@@ -167,6 +167,48 @@ describe('validation grid (the view bundle in Chromium)', { skip: requireWorkben
     await page.close();
   });
 
+  it('a tall detail: scrolled to inside it, the row it belongs to and the rows after it stay painted', async () => {
+    const page = await pages.open({ width: 700, height: 600 });
+    const r = realisticReport(300, 6);
+    r.tables[1]!.detail = `rows differ in many places: ${Array.from({ length: 400 }, (_, i) => `id ${i * 1000}–${i * 1000 + 17}`).join(', ')}`;
+    await showReport(page, r);
+    await page.locator('div.grid').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    const detail = page.locator('.grid-detail');
+    await detail.waitFor({ timeout: 5000 });
+    const height = (await detail.boundingBox())!.height;
+    assert.ok(height > 600, `a detail taller than the grid (${height} px)`);
+    // Scroll to the middle of the detail, as a wheel does.
+    await page.locator('div.grid').evaluate((g, h) => {
+      g.scrollTop = 26 * 3 + h / 2;
+      g.dispatchEvent(new Event('scroll'));
+    }, height);
+    await page.waitForTimeout(200);
+    const keys = await page.locator('.grid-row').evaluateAll((rows) => rows.map((x) => x.getAttribute('data-key')));
+    assert.ok(keys.includes('s1.t00001'), `the expanded row is painted: ${keys.join(', ')}`);
+    assert.ok(keys.includes('s2.t00002'), 'the row after the detail is painted');
+    await page.close();
+  });
+
+  it('a saved state from another report (a table no longer listed open, a focus beyond the end): no error, Escape and the arrows work', async () => {
+    const errors: string[] = [];
+    const page = await pages.open({
+      width: 1100,
+      state: { expanded: 'gone.table', focus: 99999, scrollTop: 'top', filter: 'all', filterChosen: true },
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await showReport(page, realisticReport(30, 3));
+    await page.locator('div.grid').focus();
+    assert.equal(await focusedKey(page), 's9.t00029', 'the focus moved to the last row');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    await page.locator('.grid-detail').waitFor({ timeout: 5000 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('sorting by a column and resizing one are kept in the state a tab switch or reload gives back', async () => {
     const page = await pages.open({ width: 1400 });
     const r = realisticReport(50, 0);

@@ -379,6 +379,8 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const flat = terminal.replace(/\s+/g, '');
     // The end of the terminal is in view: what blocks and the fix.
     assert.match(flat, /Tableaccessmethods\(columnar\);Schemarehearsalonthetarget\./);
+    // The migration's last line says where it stopped and why.
+    assert.match(flat, /✖Migrationstoppedin"Migrate1\/5:readinesschecks":Notready:2blockingproblem\(s\)/);
     assert.match(flat, /--no-table-access-method/);
     // The whole output is in the run's log (Runs view → Show Log): every check, the extension named.
     const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));

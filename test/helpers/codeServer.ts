@@ -127,6 +127,8 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
         'workbench.startupEditor': 'none',
         // The editor gets the width a user's workbench gives it (no empty chat side bar on the right).
         'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        // Tree rows are clicked by the tests: no sticky ancestor rows over them.
+        'workbench.tree.enableStickyScroll': false,
         'workbench.tips.enabled': false,
         'workbench.enableExperiments': false,
         'telemetry.telemetryLevel': 'off',

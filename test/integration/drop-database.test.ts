@@ -67,6 +67,23 @@ describe('drop database / drop and recreate (real PG17)', () => {
     assert.equal((await facts('owned_by_migrator'))?.owner, MIGRATOR);
   });
 
+  it('an owner without CREATEDB is refused before anything is dropped (it could drop but never create again)', async () => {
+    await pg17.sql(`CREATE ROLE owner_only LOGIN PASSWORD 'owner-only-pw'`);
+    await pg17.sql('CREATE DATABASE owned_not_creatable OWNER owner_only TEMPLATE template0');
+    await pg17.sql('CREATE TABLE public.keep (id int); INSERT INTO public.keep VALUES (1)', 'owned_not_creatable');
+    const side = {
+      ...sideOn(pg17, 'postgres'),
+      profile: { ...sideOn(pg17, 'postgres').profile, user: 'owner_only' },
+      password: 'owner-only-pw',
+    };
+    const r = await dropAndRecreateDatabase(side, 'owned_not_creatable');
+    assert.ok(!r.ok);
+    assert.equal(r.failure.problem, 'permission_denied');
+    assert.match(r.failure.message, /may not create databases \(no CREATEDB\): "owned_not_creatable" was left as it is/);
+    assert.deepEqual(r.sql, [], 'no statement ran');
+    assert.deepEqual((await pg17.sql('SELECT id FROM public.keep', 'owned_not_creatable')).rows, [{ id: 1 }]);
+  });
+
   it('drop: gone; the server databases are refused; a non-owner is told who may', async () => {
     await pg17.sql(`CREATE DATABASE to_drop OWNER ${MIGRATOR} TEMPLATE template0`);
     const r = await dropDatabase(sideOn(pg17, 'postgres'), 'to_drop');

@@ -11,6 +11,7 @@ describe('objectDetail', () => {
   it('extensions: the version, or both when they differ', () => {
     assert.equal(objectDetail('extension', 'match', '1.4', '1.4'), 'version 1.4');
     assert.equal(objectDetail('extension', 'different', '1.4', '1.5'), 'version 1.4 on the source, 1.5 on the target');
+    assert.equal(objectDetail('extension', 'missing_in_target', '1.4', undefined), 'only on the source: version 1.4');
   });
   it('definitions: shown when they match, both when they differ, the side that has it otherwise', () => {
     const def = 'CREATE INDEX i ON public.t USING btree (a)';

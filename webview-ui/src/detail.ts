@@ -1,4 +1,4 @@
-/** The grid's row detail (a table in full) and its actions menu. */
+/** The grid's row detail (a table in full), its actions menu and the row actions' icons. */
 import type { TableComparison } from '../../src/shared/report.js';
 import { accessMethod, checksumText, problemsText, qualifiedName } from './columns.js';
 import { difference, el, fmt, statusLabel } from './dom.js';
@@ -83,4 +83,26 @@ export class PopupMenu {
     this.node = undefined;
     document.removeEventListener('mousedown', this.outside, true);
   }
+}
+
+/** An icon from an SVG path (16×16, stroked in the theme's icon colour): no icon font to load. */
+export function icon(path: string): SVGSVGElement {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  for (const [k, v] of Object.entries({
+    width: '16',
+    height: '16',
+    viewBox: '0 0 16 16',
+    fill: 'none',
+    stroke: 'currentColor',
+    'stroke-width': '1.3',
+    'aria-hidden': 'true',
+  }))
+    svg.setAttribute(k, v);
+  const p = document.createElementNS(ns, 'path');
+  p.setAttribute('d', path);
+  p.setAttribute('stroke-linecap', 'round');
+  p.setAttribute('stroke-linejoin', 'round');
+  svg.append(p);
+  return svg;
 }

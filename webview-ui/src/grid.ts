@@ -9,7 +9,7 @@
 import type { TableComparison, ValidationReport } from '../../src/shared/report.js';
 import { columnsFor, fitColumns, minWidth, qualifiedName, template, type Column } from './columns.js';
 import { el } from './dom.js';
-import { PopupMenu, tableDetail } from './detail.js';
+import { icon, PopupMenu, tableDetail } from './detail.js';
 
 export const ROW_HEIGHT = 26;
 const OVERSCAN = 10;
@@ -42,27 +42,6 @@ export interface GridHost {
   flash?: string;
 }
 
-function icon(path: string): SVGSVGElement {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  for (const [k, v] of Object.entries({
-    width: '16',
-    height: '16',
-    viewBox: '0 0 16 16',
-    fill: 'none',
-    stroke: 'currentColor',
-    'stroke-width': '1.3',
-    'aria-hidden': 'true',
-  }))
-    svg.setAttribute(k, v);
-  const p = document.createElementNS(ns, 'path');
-  p.setAttribute('d', path);
-  p.setAttribute('stroke-linecap', 'round');
-  p.setAttribute('stroke-linejoin', 'round');
-  svg.append(p);
-  return svg;
-}
-
 export class TablesGrid {
   readonly node: HTMLElement;
   private readonly head: HTMLElement;
@@ -70,6 +49,7 @@ export class TablesGrid {
   private readonly all: Column[];
   private cols: Column[];
   private detailHeight = 0;
+  private flash: string | undefined;
   private frame = 0;
   private readonly menu = new PopupMenu(() => this.node.focus({ preventScroll: true }));
   private readonly observer: ResizeObserver;
@@ -96,7 +76,14 @@ export class TablesGrid {
     this.head = el('div', { class: 'grid-head', role: 'row', 'aria-rowindex': '1' });
     this.body = el('div', { class: 'grid-body', role: 'rowgroup' });
     this.node.append(this.head, this.body);
-    host.state.focus = Math.min(Math.max(0, host.state.focus ?? 0), Math.max(0, rows.length - 1));
+    // A state from another report, filter or version: a focus and a scroll position that are numbers, an open detail still listed.
+    const focus = Number.isFinite(host.state.focus) ? host.state.focus! : 0;
+    host.state.focus = Math.min(Math.max(0, focus), Math.max(0, rows.length - 1));
+    if (!Number.isFinite(host.state.scrollTop)) host.state.scrollTop = 0;
+    if (host.state.expanded !== undefined && !rows.some((t) => qualifiedName(t) === host.state.expanded)) host.state.expanded = undefined;
+    this.flash = host.flash;
+    // The re-checked row flashes once, not again at every repaint (a scroll) while the animation would run.
+    if (this.flash) setTimeout(() => (this.flash = undefined), 1600);
     this.node.addEventListener('scroll', () => this.schedule());
     this.node.addEventListener('keydown', (e) => this.onKey(e));
     this.node.addEventListener('contextmenu', (e) => {
@@ -130,18 +117,23 @@ export class TablesGrid {
     const fitted = fitColumns(this.all, available - 2, widths);
     const changed = fitted.length !== this.cols.length || fitted.some((c, i) => c !== this.cols[i]);
     this.cols = fitted;
-    this.node.style.setProperty('--cols', template(this.cols, widths));
-    this.node.style.setProperty('--min-width', `${this.cols.reduce((s, c) => s + minWidth(c, widths), 0)}px`);
+    this.applyWidths();
     this.node.setAttribute('aria-colcount', String(this.cols.length));
     this.node.dataset.hidden = this.all
       .filter((c) => !this.cols.includes(c))
       .map((c) => c.id)
       .join(' ');
-    if (changed || !this.head.firstChild) {
-      this.paintHead();
-      this.paint();
-    }
+    if (changed || !this.head.firstChild) this.paintHead();
     this.fitHeight();
+    // A taller grid has room for more rows: paint again (cheap: only the rows in sight).
+    this.paint();
+  }
+
+  /** The columns' widths as CSS (a user's width wins). */
+  private applyWidths(): void {
+    const widths = this.host.state.widths!;
+    this.node.style.setProperty('--cols', template(this.cols, widths));
+    this.node.style.setProperty('--min-width', `${this.cols.reduce((s, c) => s + minWidth(c, widths), 0)}px`);
   }
 
   /** The grid scrolls inside the editor's height: the header stays, the page around it does not scroll away. */
@@ -187,8 +179,7 @@ export class TablesGrid {
       grip.setPointerCapture(e.pointerId);
       const move = (m: PointerEvent): void => {
         widths[c.id] = Math.round(Math.max(40, startW + m.clientX - startX));
-        this.node.style.setProperty('--cols', template(this.cols, widths));
-        this.node.style.setProperty('--min-width', `${this.cols.reduce((s, x) => s + minWidth(x, widths), 0)}px`);
+        this.applyWidths();
       };
       const up = (): void => {
         grip.removeEventListener('pointermove', move);
@@ -203,7 +194,6 @@ export class TablesGrid {
       delete widths[c.id];
       this.host.save();
       this.layout();
-      this.node.style.setProperty('--cols', template(this.cols, widths));
     });
     return grip;
   }
@@ -233,13 +223,20 @@ export class TablesGrid {
     const headH = this.head.offsetHeight || ROW_HEIGHT;
     const y = Math.max(0, this.node.scrollTop - headH);
     const view = Math.max(this.node.clientHeight, ROW_HEIGHT * 20);
-    const shifted = expanded >= 0 && y > this.top(expanded + 1, expanded) ? this.detailHeight : 0;
-    const start = Math.max(0, Math.floor((y - shifted) / ROW_HEIGHT) - OVERSCAN);
+    // The first row in sight: above the open detail, inside it (the expanded row itself), or below it.
+    const detailTop = (expanded + 1) * ROW_HEIGHT;
+    const first =
+      expanded < 0 || y < detailTop
+        ? Math.floor(y / ROW_HEIGHT)
+        : y < detailTop + this.detailHeight
+          ? expanded
+          : Math.floor((y - this.detailHeight) / ROW_HEIGHT);
+    const start = Math.max(0, first - OVERSCAN);
     const end = Math.min(this.rows.length, start + Math.ceil(view / ROW_HEIGHT) + 2 * OVERSCAN);
     const focus = this.host.state.focus ?? 0;
     const nodes: HTMLElement[] = [];
     for (let i = start; i < end; i++) {
-      nodes.push(this.row(i, i === focus));
+      nodes.push(this.row(i, i === focus, expanded));
       if (i === expanded) nodes.push(this.detail(this.rows[i]!, i));
     }
     // The expanded row may be above the window: its detail still shifts the rows below it.
@@ -257,13 +254,13 @@ export class TablesGrid {
     else this.node.removeAttribute('aria-activedescendant');
   }
 
-  private row(i: number, focused: boolean): HTMLElement {
+  private row(i: number, focused: boolean, expandedIndex: number): HTMLElement {
     const t = this.rows[i]!;
     const key = qualifiedName(t);
     const expanded = this.host.state.expanded === key;
     const pending = this.host.pending.has(key);
     const r = el('div', {
-      class: `grid-row ${t.status}${focused ? ' focused' : ''}${this.host.flash === key ? ' flash' : ''}`,
+      class: `grid-row ${t.status}${focused ? ' focused' : ''}${this.flash === key ? ' flash' : ''}`,
       role: 'row',
       id: `hm-row-${i}`,
       'aria-rowindex': String(i + 2),
@@ -272,7 +269,7 @@ export class TablesGrid {
       'data-key': key,
       'data-index': String(i),
     });
-    r.style.top = `${this.top(i, this.expandedIndex())}px`;
+    r.style.top = `${this.top(i, expandedIndex)}px`;
     const qualified = !this.cols.some((c) => c.id === 'schema');
     this.cols.forEach((c, ci) => {
       const cell = c.cell(t, qualified);
@@ -357,7 +354,7 @@ export class TablesGrid {
     else if (e.key === 'End') this.setFocus(this.rows.length - 1, false);
     else if (e.key === 'Enter' || e.key === ' ') {
       if (this.rows.length) this.toggle(focus);
-    } else if (e.key === 'Escape' && this.host.state.expanded !== undefined) this.toggle(this.expandedIndex());
+    } else if (e.key === 'Escape' && this.expandedIndex() >= 0) this.toggle(this.expandedIndex());
     else if (e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) {
       const r = this.body.querySelector<HTMLElement>('.grid-row.focused');
       if (!r) return;

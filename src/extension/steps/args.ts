@@ -27,8 +27,8 @@ export interface RestoreArgs {
   noAcl?: boolean;
   noTableAccessMethod?: boolean;
   confirmNonEmpty?: string;
-  /** Drop the target database and create it again empty first (the user typed its name). */
-  recreate?: boolean;
+  /** Drop the target database and create it again empty first: its name, as the user typed it (must equal `database`). */
+  recreate?: string;
   analyze?: boolean;
   schemas?: string[];
 }

@@ -180,11 +180,19 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
       ...(args.noOwner ? { noOwner: true } : {}),
       ...(args.noAcl ? { noAcl: true } : {}),
     };
+    const tam = args.noTableAccessMethod ? { noTableAccessMethod: true } : {};
     switch (step) {
       case 'preflight':
         return {
           step: 'preflight',
-          args: { sourceConnectionId: s.id, sourceDatabase: sourceDb, targetConnectionId: tg.id, targetDatabase: targetDb, ...flags },
+          args: {
+            sourceConnectionId: s.id,
+            sourceDatabase: sourceDb,
+            targetConnectionId: tg.id,
+            targetDatabase: targetDb,
+            ...flags,
+            ...tam,
+          },
         };
       case 'create-database':
         return { step: 'create-database', args: { connectionId: tg.id, name: targetDb, likeConnectionId: s.id, likeDatabase: sourceDb } };
@@ -210,7 +218,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
             database: targetDb,
             archive: dumpPath,
             ...flags,
-            ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+            ...tam,
             analyze: true,
           },
         };
@@ -240,75 +248,91 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     );
     return current;
   };
-  const result = await migrate({
-    source: await sideOf(ctx, s, sourceDb),
-    target: await sideOf(ctx, tg, targetDb),
-    dumpPath,
-    plan: args.format ?? cfg.migrationPlan,
-    jobs: args.jobs ?? cfg.jobs,
-    ...(args.noOwner ? { noOwner: true } : {}),
-    ...(args.noAcl ? { noAcl: true } : {}),
-    ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
-    ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
-    ...toolOptions(cfg),
-    lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,
-    // On by default: seconds of schema-only restore before hours of data.
-    rehearse: true,
-    // The validation counts the source as of the dump: exact while the application keeps writing.
-    snapshot: true,
-    onSnapshot: (snap, error) => {
-      snapshotLine = snap
-        ? t(
-            'the dump and the validation read the source as of {0} (one transaction held on the source until the validation ends; meanwhile vacuum there cannot remove rows changed after it).',
-            snap.takenAt,
-          )
-        : t('none could be exported ({0}); the source is read live.', error ?? '?');
-    },
-    signal: controller.signal,
-    onStep: (step, state, record) => {
-      if (state === 'start') {
-        const session = open(step);
-        // The first step after the readiness checks says how the data will move, and why.
-        if (planLines.length && step !== 'preflight') {
-          for (const l of planLines) session.line(l);
-          planLines = [];
+  let result: Awaited<ReturnType<typeof migrate>>;
+  try {
+    result = await migrate({
+      source: await sideOf(ctx, s, sourceDb),
+      target: await sideOf(ctx, tg, targetDb),
+      dumpPath,
+      plan: args.format ?? cfg.migrationPlan,
+      jobs: args.jobs ?? cfg.jobs,
+      ...(args.noOwner ? { noOwner: true } : {}),
+      ...(args.noAcl ? { noAcl: true } : {}),
+      ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
+      ...(args.confirmNonEmpty ? { confirmNonEmptyDatabase: args.confirmNonEmpty } : {}),
+      ...toolOptions(cfg),
+      lockWaitTimeoutSeconds: cfg.lockWaitTimeoutSeconds,
+      // On by default: seconds of schema-only restore before hours of data.
+      rehearse: true,
+      // The validation counts the source as of the dump: exact while the application keeps writing.
+      snapshot: true,
+      onSnapshot: (snap, error) => {
+        snapshotLine = snap
+          ? t(
+              'the dump and the validation read the source as of {0} (one transaction held on the source until the validation ends; meanwhile vacuum there cannot remove rows changed after it).',
+              snap.takenAt,
+            )
+          : t('none could be exported ({0}); the source is read live.', error ?? '?');
+      },
+      signal: controller.signal,
+      onStep: (step, state, record) => {
+        if (state === 'start') {
+          const session = open(step);
+          // The first step after the readiness checks says how the data will move, and why.
+          if (planLines.length && step !== 'preflight') {
+            for (const l of planLines) session.line(l);
+            planLines = [];
+          }
+          if (snapshotLine && step === 'dump') {
+            session.line(`${style.cyan(t('Snapshot:'))} ${snapshotLine}`);
+            snapshotLine = undefined;
+          }
+          return;
         }
-        if (snapshotLine && step === 'dump') {
-          session.line(`${style.cyan(t('Snapshot:'))} ${snapshotLine}`);
-          snapshotLine = undefined;
-        }
-        return;
-      }
-      if (!record) return;
-      if (record.failure && !stopped) stopped = { title: titles()[step], message: record.failure.message };
-      const session = current ?? open(step);
-      current = undefined;
-      if (record.command && !shown.has(record.step)) session.line(`${style.cyan('$')} ${style.bold(record.command)}`);
-      const summary = [...(record.detail ? [record.detail] : []), ...failureLines(record.failure)];
-      const extra: Partial<RunRecord> = {};
-      if (record.failure) extra.errorSummary = record.failure.message;
-      if (record.archive) extra.sha256 = record.archive.sha256;
-      finished.push(
-        session.finish({ ok: record.ok || !!record.skipped, summary, cancelled: record.failure?.problem === 'cancelled' }, extra),
-      );
-    },
-    estimateHistory: ctx.estimates,
-    onPlan: (plan, path, estimate) => {
-      dumpPath = path;
-      streamed = plan.kind === 'stream';
-      planLines = [`${style.cyan('Plan:')} ${plan.reason}`];
-      if (estimate) planLines.push(`${style.cyan('Estimate:')} ${describeEstimate(estimate, streamed)}`);
-    },
-    onPreflight: (report) => {
-      for (const l of preflightLines(report)) current?.line(l);
-    },
-    onCommand: (step, command) => {
-      shown.add(step);
-      current?.line(`${style.cyan('$')} ${style.bold(command)}`);
-    },
-    onLine: (_step, line) => current?.output(line),
-    onProgress: (_step, p) => current?.progress(p),
-  });
+        if (!record) return;
+        if (record.failure && !stopped) stopped = { title: titles()[step], message: record.failure.message };
+        const session = current ?? open(step);
+        current = undefined;
+        if (record.command && !shown.has(record.step)) session.line(`${style.cyan('$')} ${style.bold(record.command)}`);
+        const summary = [...(record.detail ? [record.detail] : []), ...failureLines(record.failure)];
+        const extra: Partial<RunRecord> = {};
+        if (record.failure) extra.errorSummary = record.failure.message;
+        if (record.archive) extra.sha256 = record.archive.sha256;
+        finished.push(
+          session.finish({ ok: record.ok || !!record.skipped, summary, cancelled: record.failure?.problem === 'cancelled' }, extra),
+        );
+      },
+      estimateHistory: ctx.estimates,
+      onPlan: (plan, path, estimate) => {
+        dumpPath = path;
+        streamed = plan.kind === 'stream';
+        planLines = [`${style.cyan('Plan:')} ${plan.reason}`];
+        if (estimate) planLines.push(`${style.cyan('Estimate:')} ${describeEstimate(estimate, streamed)}`);
+      },
+      onPreflight: (report) => {
+        for (const l of preflightLines(report)) current?.line(l);
+      },
+      onCommand: (step, command) => {
+        shown.add(step);
+        current?.line(`${style.cyan('$')} ${style.bold(command)}`);
+      },
+      onLine: (_step, line) => current?.output(line),
+      onProgress: (_step, p) => current?.progress(p),
+    });
+  } catch (err) {
+    // Unexpected (a password that cannot be read, a catalog query that failed): the open step and the
+    // terminal end and say so; nothing is left "running".
+    const message = err instanceof Error ? err.message : String(err);
+    if (current) finished.push(current.finish({ ok: false, summary: [t('Unexpected failure: {0}', message)] }, { errorSummary: message }));
+    current = undefined;
+    await Promise.all(finished).catch(() => undefined);
+    session.onInterrupt = undefined;
+    session.end(1, [style.red(style.bold(t('✖ Migration stopped: {0}', message)))]);
+    throw err;
+  }
+  // The steps are over: a Ctrl+C from here on is no cancel of the migration (the validation has its own).
+  const cancelled = controller.signal.aborted;
+  session.onInterrupt = undefined;
   let validation: ValidationReport | undefined;
   let steps: StepCommandResult[];
   // From here on, whatever happens, the source's snapshot is released (it holds back vacuum there).
@@ -344,7 +368,6 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
     }
   } finally {
     await result.snapshot?.release();
-    const cancelled = controller.signal.aborted;
     const code = result.ok && (validation?.ok ?? false) ? 0 : cancelled ? 130 : 1;
     session.end(code, [
       result.ok

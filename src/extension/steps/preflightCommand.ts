@@ -4,6 +4,7 @@ import { statusCodicon } from '../../core/present/icons.js';
 import { preflightLines as presentPreflight } from '../../core/present/steps.js';
 import { ansi as style } from '../../core/present/style.js';
 import { preflight, type PreflightReport } from '../../core/preflight.js';
+import { Cancelled } from '../errors.js';
 import { type ExplorerNode } from '../explorer.js';
 import { settings, toolOptions } from '../settings.js';
 
@@ -28,7 +29,13 @@ export async function preflightCommand(
   const result = await runPreflight(ctx, args);
   if (result.report)
     void showChecklist(result.report).then((go) => {
-      if (go && migrateNow) void migrateNow(args).catch((err: unknown) => ctx.log.error(`Migrate Now failed: ${String(err)}`));
+      if (go && migrateNow)
+        void migrateNow(args).catch((err: unknown) => {
+          if (err instanceof Cancelled) return;
+          const message = err instanceof Error ? err.message : String(err);
+          ctx.log.error(`Migrate Now failed: ${message}`);
+          void vscode.window.showErrorMessage(message);
+        });
     });
   return result;
 }

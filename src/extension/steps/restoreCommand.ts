@@ -87,7 +87,7 @@ export async function promptRestore(ctx: StepCtx, arg?: ExplorerNode | vscode.Ur
     analyze: flags.has('analyze'),
     ...(schemas ? { schemas } : {}),
     ...(choice.confirmNonEmpty ? { confirmNonEmpty: choice.confirmNonEmpty } : {}),
-    ...(choice.recreate ? { recreate: true } : {}),
+    ...(choice.recreate ? { recreate: choice.recreate } : {}),
   };
 }
 
@@ -112,7 +112,15 @@ export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepC
       const pgRestore = await locateTool('pg_restore', binOpts);
       const side = await sideOf(ctx, p, args.database);
       let confirm = args.confirmNonEmpty;
-      if (args.recreate) {
+      if (args.recreate !== undefined) {
+        if (args.recreate !== args.database)
+          return { ok: false, summary: [t('Not dropped: "recreate" must be the database name "{0}" exactly.', args.database)] };
+        // The archive must be readable before its target is dropped for it.
+        const readable = await readArchive(pgRestore.path, args.archive);
+        if (!readable.ok) {
+          extra.errorSummary = readable.failure.message;
+          return { ok: false, summary: [...failureLines(readable.failure), t('"{0}" was not dropped.', args.database)] };
+        }
         const dropped = await dropAndRecreateDatabase(await sideOf(ctx, p, 'postgres'), args.database);
         for (const sql of dropped.sql) io.command(sql);
         if (!dropped.ok) {

@@ -19,8 +19,8 @@ const t = vscode.l10n.t;
 export interface TargetChoice {
   /** Restore on top of what is there (the typed name). */
   confirmNonEmpty?: string;
-  /** Drop the database and create it again empty before restoring. */
-  recreate?: boolean;
+  /** Drop the database and create it again empty before restoring (its typed name). */
+  recreate?: string;
 }
 
 /** Asks for the exact name; resolves when it was typed, throws Cancelled otherwise. */
@@ -59,7 +59,10 @@ export async function checkRestoreTarget(ctx: StepCtx, p: ConnectionProfile, dat
         t('It holds {0} object(s) in {1} schema(s) of its own.', contents.objects, contents.schemas),
         t('Restoring on top fails on each object that exists already and duplicates the rows of tables without a primary key.'),
         '',
-        t('Drop and Recreate: drops "{0}" with all its data and creates it again empty (same encoding, locale and owner).', database),
+        t(
+          'Drop and Recreate: drops "{0}" with all its data and creates it again empty (same encoding, locale and owner; its grants and ALTER DATABASE settings are not kept).',
+          database,
+        ),
         t('Restore Anyway: restores on top of what is there.'),
       ].join('\n'),
     },
@@ -72,7 +75,7 @@ export async function checkRestoreTarget(ctx: StepCtx, p: ConnectionProfile, dat
   }
   if (answer === recreate) {
     await typeName(database, t('Drop "{0}" with all its data and create it again empty', database));
-    return { recreate: true };
+    return { recreate: database };
   }
   throw new Cancelled();
 }

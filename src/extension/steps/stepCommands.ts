@@ -51,7 +51,8 @@ export function rerun(ctx: Ctx, r: Rerun): Promise<unknown> {
     case 'restore':
       // Into a database that is not empty now (a cancelled restore left part of it): asked, as at the first run.
       return checkRestoreTarget(ctx, profile(ctx, r.args.connectionId), r.args.database).then((choice) =>
-        runRestore(ctx, { ...r.args, ...choice }),
+        // Only this answer counts: a stored confirmation or drop is never carried over.
+        runRestore(ctx, { ...r.args, confirmNonEmpty: undefined, recreate: undefined, ...choice }),
       );
     case 'create-database':
       return runCreateDatabase(ctx, r.args);
