@@ -38,7 +38,9 @@ Usage:
                      pattern that matches nothing fails the dump, and the archive is checked for every table.
   hydra-migrate create-database --target URI [--like SOURCE_URI [--create-roles] [--create-extensions]] [--owner ROLE] [--json]
   hydra-migrate restore --target URI --in PATH [--jobs N] [--no-owner] [--no-acl] [--no-table-access-method]
-                     [--schema NAME]... [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--json]
+                     [--schema NAME]... [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--resume] [--json]
+                     --resume goes on with an interrupted restore into the same database: tables with rows and
+                     indexes that exist are kept, the rest is restored (an incomplete schema is refused).
   hydra-migrate migrate --source URI --target URI --dump PATH [--plan auto|stream|directory|custom] [--jobs N]
                      [--no-owner] [--no-acl] [--no-table-access-method] [--rehearse] [--no-analyze]
                      [--no-validate] [--no-snapshot] [--checksums] [--json]
@@ -110,6 +112,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         'exit-on-error': { type: 'boolean', default: false },
         'single-transaction': { type: 'boolean', default: false },
         'confirm-non-empty': { type: 'string' },
+        resume: { type: 'boolean', default: false },
         'exclude-schema': { type: 'string', multiple: true },
         table: { type: 'string', multiple: true },
         'exclude-table': { type: 'string', multiple: true },

@@ -244,6 +244,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           singleTransaction: bool(v, 'single-transaction'),
           schemas: list(v, 'schema'),
           ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
+          ...(bool(v, 'resume') ? { resume: true } : {}),
           ...stepCallbacks,
         });
         if (json) {

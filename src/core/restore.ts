@@ -3,6 +3,7 @@
  * confirmed), progress from the table of contents, every error grouped by cause; a restore that
  * reported errors is a failure, never a success.
  */
+import { planResume, type ResumeDecision } from './resume.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { budgetedJobs, inspectDatabase, type DatabaseContents } from './inspect.
 import { ByteProgress, TableEvents, watchCopies, type TableWeight } from './progress.js';
 import { displayCommand, runTool, type ToolRun } from './run.js';
 import type { ByteWeights } from './dump.js';
-import { onDatabase, sideDatabase, type Side } from './side.js';
+import { onDatabase, sideDatabase, withSide, type Side } from './side.js';
 import {
   cancelledFailure,
   conninfoDbname,
@@ -54,6 +55,8 @@ export interface RestoreOptions extends StepCallbacks, RestoreFlags, ByteWeights
   confirmNonEmptyDatabase?: string;
   /** Settings of the restore sessions (given to pg_restore through PGOPTIONS). */
   restoreSettings?: Record<string, string>;
+  /** Go on with an interrupted restore into this database: only what is left (see resume.ts). */
+  resume?: boolean;
 }
 
 interface RestoreRun {
@@ -210,6 +213,28 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     toc = { ...toc, entries: entriesForSchemas(toc, o.schemas) };
   }
   try {
+    if (o.resume) {
+      let decision: ResumeDecision;
+      try {
+        decision = await withSide(o.target, (c) => planResume(c, toc));
+      } catch (err) {
+        return fail(failureOf(explainSideError(err, o.target)), { toc });
+      }
+      if (!decision.ok) return fail({ problem: 'not_resumable', message: decision.reason, hint: 'Nothing was restored.' }, { toc });
+      const p = decision.plan;
+      o.onLine?.(
+        `resume: ${p.loaded.length} table(s) loaded already, ${p.toLoad.length} to load${p.toLoad.length ? ` (${p.toLoad.slice(0, 5).join(', ')}${p.toLoad.length > 5 ? ', …' : ''})` : ''}, ${p.built} index(es) and constraint(s) built already; ${p.entries.length} entries left`,
+      );
+      listDir ??= mkdtempSync(join(tmpdir(), 'hm-list-'));
+      const listFile = join(listDir, 'resume.list');
+      writeFileSync(listFile, p.entries.map((e) => e.line).join('\n') + '\n');
+      const at = args.findIndex((x) => x.startsWith('--use-list='));
+      if (at >= 0) args.splice(at, 1);
+      args.splice(args.length - 1, 0, `--use-list=${listFile}`);
+      toc = { ...toc, entries: p.entries };
+      o.onToc?.(toc);
+      return await runRestore(o, toc, args, command, started, fail);
+    }
     o.onToc?.(toc);
     let contents: DatabaseContents;
     try {

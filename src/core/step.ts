@@ -56,7 +56,8 @@ export type StepProblem =
   | 'incomplete_archive'
   | 'database_in_use'
   | 'drop_failed'
-  | 'protected_database';
+  | 'protected_database'
+  | 'not_resumable';
 
 export interface StepFailure {
   problem: StepProblem;

@@ -25,7 +25,7 @@ import { Cancelled, UserError } from './errors.js';
 import { type ExplorerNode } from './explorer.js';
 import type { Ctx } from './ctx.js';
 import { isRerun } from './steps/args.js';
-import { rerun, STEP_COMMANDS } from './steps/stepCommands.js';
+import { resumeRestore, rerun, STEP_COMMANDS } from './steps/stepCommands.js';
 import { isRunRecord, type RunRecord } from './runHistory.js';
 
 const t = vscode.l10n.t;
@@ -68,6 +68,11 @@ export const COMMANDS = {
   'hydraMigrate.rerun': async (ctx: Ctx, run?: RunRecord) => {
     if (!isRunRecord(run) || !isRerun(run.rerun)) raise(t('This run cannot be re-run.'));
     return rerun(ctx, run.rerun);
+  },
+  // An interrupted or cancelled restore goes on where it stopped (what is in the target is kept).
+  'hydraMigrate.resumeRun': async (ctx: Ctx, run?: RunRecord) => {
+    if (!isRunRecord(run) || !isRerun(run.rerun) || run.rerun.step !== 'restore') raise(t('Only a restore can be resumed.'));
+    return resumeRestore(ctx, run.rerun.args);
   },
   'hydraMigrate.clearRuns': async (ctx: Ctx) => {
     const answer = await vscode.window.showWarningMessage(t('Clear the run history and its logs?'), { modal: true }, t('Clear'));

@@ -248,7 +248,9 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
             );
     const rerunnable = isRerun(r.rerun);
     const migration = rerunnable && r.rerun?.step === 'migrate';
-    item.contextValue = `hm:run${group ? 'group' : ''}:${r.step}${rerunnable ? ':rerunnable' : ''}${migration ? ':migration' : ''}`;
+    // A restore that stopped before its end (interrupted, cancelled) can go on where it stopped.
+    const resumable = !group && r.rerun?.step === 'restore' && (r.state === 'interrupted' || (!r.ok && !r.state && r.exitCode === 130));
+    item.contextValue = `hm:run${group ? 'group' : ''}:${r.step}${rerunnable ? ':rerunnable' : ''}${migration ? ':migration' : ''}${resumable ? ':resumable' : ''}`;
     // Names, paths and messages come from databases and servers: text, never Markdown or links.
     const md = new vscode.MarkdownString(undefined, false);
     md.isTrusted = false;

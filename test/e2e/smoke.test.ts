@@ -520,19 +520,37 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await input.press('Enter');
   }
 
-  it('Re-run of the cancelled restore re-runs the restore: the half-restored database is dropped and recreated when asked, then restored whole', async () => {
-    await page.keyboard.press('Escape');
-    // The cancelled restore's terminal closes with a key (the re-run opens one of the same name).
-    await page.locator('.terminal-wrapper.active .xterm').click();
-    await page.keyboard.press('q');
-    await page.waitForTimeout(500);
+  /** An inline action of the newest run in the Runs view whose title has `text` (the view opened if folded). */
+  async function runAction(text: string, action: 'Resume' | 'Re-run'): Promise<void> {
     const runsHeader = page.locator('.pane-header', { hasText: 'Runs' }).first();
     if ((await runsHeader.getAttribute('aria-expanded')) !== 'true') await runsHeader.click();
-    const run = page.locator('.monaco-list-row', { hasText: 'Restore into Cloud (PG17)/restore_me' }).first();
+    const run = page.locator('.monaco-list-row', { hasText: text }).first();
     await run.waitFor({ state: 'attached', timeout: 10_000 });
     await run.scrollIntoViewIfNeeded();
     await run.hover();
-    await run.locator('.action-label[aria-label="Re-run"]').click();
+    await run.locator(`.action-label[aria-label="${action}"]`).click();
+  }
+
+  it('Resume on the cancelled restore goes on where it stopped: the schema kept, the table loaded', async () => {
+    await page.keyboard.press('Escape');
+    await runAction('Restore into Cloud (PG17)/restore_me', 'Resume');
+    const flat = await terminalUntil(/ResumetherestoreintoCloud\(PG17\)\/restore_me(succeeded|failed|cancelled)/);
+    assert.match(flat, /ResumetherestoreintoCloud\(PG17\)\/restore_mesucceeded/, flat.slice(-600));
+    const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
+    const log = readFileSync(logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!, 'utf8');
+    assert.match(log, /resume: 0 table\(s\) loaded already, 1 to load \(public\.big\)/);
+    const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'restore_me');
+    assert.equal(rows[0].n, 2_000_000);
+  });
+
+  it('Re-run of the restore re-runs the restore: the database that holds its data is dropped and recreated when asked, then restored whole', async () => {
+    await page.keyboard.press('Escape');
+    // The finished terminals go (the re-run opens one named like the cancelled one).
+    await page.keyboard.press('F1');
+    await quickInput().fill('>Terminal: Kill All Terminals');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Kill All Terminals' }).first().click();
+    await page.waitForTimeout(500);
+    await runAction('Restore into Cloud (PG17)/restore_me', 'Re-run');
     const text = await answerDialog('Drop and Recreate…');
     assert.match(text, /"restore_me" on "Cloud \(PG17\)" is not empty/);
     assert.match(text, /Drop and Recreate: drops "restore_me" with all its data/);

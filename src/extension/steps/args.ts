@@ -29,6 +29,8 @@ export interface RestoreArgs {
   confirmNonEmpty?: string;
   /** Drop the target database and create it again empty first: its name, as the user typed it (must equal `database`). */
   recreate?: string;
+  /** Go on with an interrupted restore: keep what the target holds, restore the rest (never with recreate). */
+  resume?: boolean;
   analyze?: boolean;
   schemas?: string[];
 }

@@ -96,7 +96,9 @@ export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepC
   const p = profile(ctx, args.connectionId);
   const cfg = settings();
   const binOpts = toolOptions(cfg);
-  const title = t('Restore into {0}', `${p.name}/${args.database}`);
+  const title = args.resume
+    ? t('Resume the restore into {0}', `${p.name}/${args.database}`)
+    : t('Restore into {0}', `${p.name}/${args.database}`);
   return runRecorded(
     ctx,
     title,
@@ -106,13 +108,13 @@ export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepC
       target: `${p.name}/${args.database}`,
       archivePath: args.archive,
       // A re-run asks again about a target that is not empty (it never drops or restores on top unasked).
-      rerun: { step: 'restore', args: { ...args, confirmNonEmpty: undefined, recreate: undefined } },
+      rerun: { step: 'restore', args: { ...args, confirmNonEmpty: undefined, recreate: undefined, resume: undefined } },
     },
     async (io, _c, extra) => {
       const pgRestore = await locateTool('pg_restore', binOpts);
       const side = await sideOf(ctx, p, args.database);
       let confirm = args.confirmNonEmpty;
-      if (args.recreate !== undefined) {
+      if (args.recreate !== undefined && !args.resume) {
         if (args.recreate !== args.database)
           return { ok: false, summary: [t('Not dropped: "recreate" must be the database name "{0}" exactly.', args.database)] };
         // The archive must be readable before its target is dropped for it.
@@ -139,6 +141,7 @@ export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepC
         ...(args.noAcl ? { noAcl: true } : {}),
         ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
         ...(confirm ? { confirmNonEmptyDatabase: confirm } : {}),
+        ...(args.resume ? { resume: true } : {}),
         ...(args.schemas ? { schemas: args.schemas } : {}),
         signal: io.signal,
         onCommand: io.command,

@@ -5,7 +5,7 @@
 import { assertNever } from '../../shared/protocol.js';
 import type { Ctx } from '../ctx.js';
 import type { ExplorerNode } from '../explorer.js';
-import type { Rerun } from './args.js';
+import type { RestoreArgs, Rerun } from './args.js';
 import { createDatabaseCommand, runCreateDatabase } from './createDatabaseCommand.js';
 import { dumpCommand, runDump } from './dumpCommand.js';
 import { migrateCommand, runMigrate } from './migrateCommand.js';
@@ -42,6 +42,11 @@ export function stepApi(ctx: Ctx) {
 }
 
 export type StepApi = ReturnType<typeof stepApi>;
+
+/** Resume of an interrupted or cancelled restore: the same archive into the same database, only what is left. */
+export function resumeRestore(ctx: Ctx, args: RestoreArgs): Promise<unknown> {
+  return runRestore(ctx, { ...args, confirmNonEmpty: undefined, recreate: undefined, resume: true });
+}
 
 /** Runs a recorded step again with the arguments it kept. */
 export function rerun(ctx: Ctx, r: Rerun): Promise<unknown> {
