@@ -39,8 +39,8 @@ Usage:
   hydra-migrate create-database --target URI [--like SOURCE_URI [--create-roles] [--create-extensions]] [--owner ROLE] [--json]
   hydra-migrate restore --target URI --in PATH [--jobs N] [--no-owner] [--no-acl] [--no-table-access-method]
                      [--schema NAME]... [--exit-on-error] [--single-transaction] [--confirm-non-empty DBNAME] [--resume] [--json]
-                     --resume goes on with an interrupted restore into the same database: tables with rows and
-                     indexes that exist are kept, the rest is restored (an incomplete schema is refused).
+                     --resume (with --confirm-non-empty DBNAME) goes on with an interrupted restore into the
+                     same database: tables with rows and indexes that exist are kept, the rest is restored.
   hydra-migrate migrate --source URI --target URI --dump PATH [--plan auto|stream|directory|custom] [--jobs N]
                      [--no-owner] [--no-acl] [--no-table-access-method] [--rehearse] [--no-analyze]
                      [--no-validate] [--no-snapshot] [--checksums] [--json]

@@ -3,7 +3,7 @@
  * confirmed), progress from the table of contents, every error grouped by cause; a restore that
  * reported errors is a failure, never a success.
  */
-import { planResume, type ResumeDecision } from './resume.js';
+import { firstDataStatement, planResume, type ResumeDecision } from './resume.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,9 +214,24 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   }
   try {
     if (o.resume) {
+      // Going on in a database that holds data: only the one named (an interrupted restore's), and never in one transaction.
+      if (o.confirmNonEmptyDatabase !== database)
+        return fail(
+          {
+            problem: 'target_not_empty',
+            message: `Resuming goes on in "${database}" as it is (its empty tables are loaded, its sequences set): confirm this exact database name.`,
+            hint: `hydra-migrate restore --resume --confirm-non-empty ${database}`,
+          },
+          { toc },
+        );
+      if (o.singleTransaction)
+        return fail(
+          { problem: 'not_resumable', message: 'A restore in one transaction left nothing to resume: restore it again.', hint: '' },
+          { toc },
+        );
       let decision: ResumeDecision;
       try {
-        decision = await withSide(o.target, (c) => planResume(c, toc));
+        decision = await withSide(o.target, (c) => planResume(c, toc, (e) => firstDataStatement(o.pgRestore, o.archive, e)));
       } catch (err) {
         return fail(failureOf(explainSideError(err, o.target)), { toc });
       }

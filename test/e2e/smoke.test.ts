@@ -418,7 +418,9 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     // A big archive, made with the real pg_dump outside the UI, and an empty target database.
     await pg15.sql(`CREATE DATABASE bigdb OWNER ${MIGRATOR} TEMPLATE template0`);
     await pg15.sql(
-      `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 2000000) g`,
+      // A small table loaded first, then the big one the Ctrl+C lands in.
+      `SET ROLE ${MIGRATOR}; CREATE TABLE public.a_small AS SELECT g AS id FROM generate_series(1, 100) g;
+       CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 2000000) g`,
       'bigdb',
     );
     const archive = join(dumps, 'big.dump');
@@ -463,8 +465,13 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     // Wait until pg_restore is copying the data, then Ctrl+C in the step terminal.
     const rows = page.locator('.terminal-wrapper.active .xterm-rows');
     const deadline = Date.now() + 30_000;
-    while (!/processing data for table|launching item/.test(await rows.innerText()) && Date.now() < deadline)
-      await page.waitForTimeout(100);
+    // Both tables begun (in parallel the biggest goes first): the small one is in by the time the big one is cut.
+    const seen = async (): Promise<string> => (await rows.innerText()).replace(/\s+/g, '');
+    while (!/processingdatafortable"public\.big".*|processingdatafortable"public\.a_small"/.test(await seen()) && Date.now() < deadline)
+      await page.waitForTimeout(50);
+    while (!(/"public\.big"/.test(await seen()) && /"public\.a_small"/.test(await seen())) && Date.now() < deadline)
+      await page.waitForTimeout(50);
+    await page.waitForTimeout(300);
     await page.locator('.terminal-wrapper.active .xterm').click();
     const t0 = Date.now();
     await page.keyboard.press('Control+C');
@@ -538,7 +545,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.match(flat, /ResumetherestoreintoCloud\(PG17\)\/restore_mesucceeded/, flat.slice(-600));
     const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
     const log = readFileSync(logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!, 'utf8');
-    assert.match(log, /resume: 0 table\(s\) loaded already, 1 to load \(public\.big\)/);
+    assert.match(log, /resume: 1 table\(s\) loaded already, 1 to load \(public\.big\)/);
     const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'restore_me');
     assert.equal(rows[0].n, 2_000_000);
   });

@@ -129,12 +129,30 @@ describe('hydra-migrate restore --resume', () => {
       `killed in the middle of the data: ${loadedBefore.join(', ')}`,
     );
 
-    const resumed = run(['restore', '--target', tgt('resumed'), '--in', archive, '--jobs', '2', '--no-owner', '--no-acl', '--resume']);
+    // Going on in a database that holds data needs its name confirmed.
+    const unconfirmed = run(['restore', '--target', tgt('resumed'), '--in', archive, '--resume']);
+    assert.equal(unconfirmed.code, 1);
+    assert.match(unconfirmed.stderr + unconfirmed.stdout, /confirm this exact database name/);
+    const resumed = run([
+      'restore',
+      '--target',
+      tgt('resumed'),
+      '--in',
+      archive,
+      '--jobs',
+      '2',
+      '--no-owner',
+      '--no-acl',
+      '--resume',
+      '--confirm-non-empty',
+      'resumed',
+    ]);
     assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
     const said = resumed.stderr + resumed.stdout;
     const m = /resume: (\d+) table\(s\) loaded already, (\d+) to load/.exec(said);
     assert.ok(m, said);
     assert.ok(Number(m[1]) >= loadedBefore.length, 'the loaded tables were kept');
+    assert.ok(Number(m[2]) >= bulk.length - loadedBefore.length, 'every bulk table still empty is loaded');
     for (const t of bulk) assert.equal(await count('resumed', `SELECT count(*) FROM ${t}`), 300000, `${t}: every row once`);
     assert.equal(await count('resumed', `SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'bulk\\_%'`), 12, 'every index once');
 
@@ -149,11 +167,28 @@ describe('hydra-migrate restore --resume', () => {
     assert.equal(validated.code, 0);
   });
 
+  it('an archive that loads its tables with INSERTs (committed row by row) is refused: a table cannot be told loaded', async () => {
+    await pg15.sql(`CREATE DATABASE inserts OWNER ${MIGRATOR} TEMPLATE template0`);
+    await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.t AS SELECT g AS id FROM generate_series(1, 10) g`, 'inserts');
+    const out = join(dir, 'inserts.dump');
+    const made = spawnSync(join(PG15_TOOLS, 'pg_dump'), ['--format=custom', '--inserts', '--no-owner', `--file=${out}`, 'inserts'], {
+      env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(pg15.port), PGUSER: MIGRATOR, PGPASSWORD: MIGRATOR_PASSWORD },
+      encoding: 'utf8',
+    });
+    assert.equal(made.status, 0, made.stderr);
+    await pg17.sql('CREATE DATABASE inserts_target TEMPLATE template0');
+    assert.equal(run(['restore', '--target', tgt('inserts_target'), '--in', out, '--no-owner']).code, 0);
+    const r = run(['restore', '--target', tgt('inserts_target'), '--in', out, '--resume', '--confirm-non-empty', 'inserts_target']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr + r.stdout, /loads its tables with INSERTs \(pg_dump --inserts\)/);
+    assert.equal(await count('inserts_target', 'SELECT count(*) FROM public.t'), 10, 'nothing was loaded twice');
+  });
+
   it('a database whose schema was not restored is refused, with the reason, and nothing is restored', async () => {
     await pg17.sql('CREATE DATABASE never_started TEMPLATE template0');
-    const r = run(['restore', '--target', tgt('never_started'), '--in', archive, '--resume']);
+    const r = run(['restore', '--target', tgt('never_started'), '--in', archive, '--resume', '--confirm-non-empty', 'never_started']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stderr + r.stdout, /The schema was not restored completely \(\d+ object\(s\) missing/);
+    assert.match(r.stderr + r.stdout, /is not in the database: the schema was not restored completely\. Drop and recreate the database/);
     assert.equal(await count('never_started', `SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace`), 0);
   });
 });

@@ -45,7 +45,8 @@ export type StepApi = ReturnType<typeof stepApi>;
 
 /** Resume of an interrupted or cancelled restore: the same archive into the same database, only what is left. */
 export function resumeRestore(ctx: Ctx, args: RestoreArgs): Promise<unknown> {
-  return runRestore(ctx, { ...args, confirmNonEmpty: undefined, recreate: undefined, resume: true });
+  // The user chose Resume on this run: going on in its database as it is.
+  return runRestore(ctx, { ...args, confirmNonEmpty: args.database, recreate: undefined, resume: true });
 }
 
 /** Runs a recorded step again with the arguments it kept. */
