@@ -30,6 +30,13 @@ function explainDrop(err: unknown, name: string, user: string): StepFailure {
   return { problem: 'drop_failed', message: `Could not drop "${name}": ${message}`, hint: 'See the message from the server.' };
 }
 
+/** Refused before any statement ran. */
+const refused = (message: string, hint: string): DropResult => ({
+  ok: false,
+  sql: [],
+  failure: { problem: 'permission_denied', message, hint },
+});
+
 async function drop(server: Side, name: string, recreate: boolean): Promise<DropResult> {
   const sql: string[] = [];
   const maintenance: Side = { ...server, database: 'postgres' };
@@ -60,25 +67,15 @@ async function drop(server: Side, name: string, recreate: boolean): Promise<Drop
       });
       // Checked before anything is dropped: an owner without CREATEDB could drop it but never create it again.
       if (may && !may.create)
-        return {
-          ok: false,
-          sql,
-          failure: {
-            problem: 'permission_denied',
-            message: `The role "${server.profile.user}" may not create databases (no CREATEDB): "${name}" was left as it is, since it could not be created again.`,
-            hint: `Drop and recreate it as a role with CREATEDB, or restore into another empty database.`,
-          },
-        };
+        return refused(
+          `The role "${server.profile.user}" may not create databases (no CREATEDB): "${name}" was left as it is, since it could not be created again.`,
+          `Drop and recreate it as a role with CREATEDB, or restore into another empty database.`,
+        );
       if (may && !may.own)
-        return {
-          ok: false,
-          sql,
-          failure: {
-            problem: 'permission_denied',
-            message: `The role "${server.profile.user}" is not a member of "${may.owner}", the owner of "${name}": it was left as it is.`,
-            hint: `Drop and recreate it as its owner or a superuser.`,
-          },
-        };
+        return refused(
+          `The role "${server.profile.user}" is not a member of "${may.owner}", the owner of "${name}": it was left as it is.`,
+          `Drop and recreate it as its owner or a superuser.`,
+        );
       owner = may && may.owner !== may.me ? may.owner : undefined;
     }
   } catch (err) {

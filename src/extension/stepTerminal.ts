@@ -38,6 +38,12 @@ export interface StepTerminalRun {
  * as sections of one terminal. Ctrl+C or closing the terminal cancels the step running (and calls
  * `onInterrupt`, so a migration stops between steps too); after `end`, any key closes it.
  */
+export interface StepTerminalOptions {
+  running?: RunningSteps;
+  log?: vscode.LogOutputChannel;
+  show?: boolean;
+}
+
 export interface StepTerminalSession {
   readonly terminal: vscode.Terminal;
   /** Runs one step in the terminal; `section`: a heading line before it (a step of several). */
@@ -48,10 +54,7 @@ export interface StepTerminalSession {
   onInterrupt?: () => void;
 }
 
-export function openStepTerminal(
-  name: string,
-  options: { running?: RunningSteps; log?: vscode.LogOutputChannel; show?: boolean } = {},
-): StepTerminalSession {
+export function openStepTerminal(name: string, options: StepTerminalOptions = {}): StepTerminalSession {
   const write = new vscode.EventEmitter<string>();
   const close = new vscode.EventEmitter<number | void>();
   let controller: AbortController | undefined;
@@ -217,7 +220,7 @@ export function openStepTerminal(
 export function runStepInTerminal(
   name: string,
   work: (io: StepIo) => Promise<StepOutcome>,
-  options: { running?: RunningSteps; log?: vscode.LogOutputChannel; show?: boolean } = {},
+  options: StepTerminalOptions = {},
 ): StepTerminalRun {
   const session = openStepTerminal(name, options);
   const outcome = session.step(name, work).then((o) => {

@@ -423,15 +423,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
        CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 2000000) g`,
       'bigdb',
     );
-    const archive = join(dumps, 'big.dump');
-    const made = await dump({
-      source: sideOn(pg15, 'bigdb'),
-      pgDump: join(PG15_TOOLS, 'pg_dump'),
-      pgRestore: join(PG15_TOOLS, 'pg_restore'),
-      out: archive,
-      format: 'custom',
-    });
-    assert.ok(made.ok, made.failure?.message);
+    const archive = await archiveOf('bigdb');
     await pg17.sql('CREATE DATABASE restore_me TEMPLATE template0');
 
     const target = await treeRow('Cloud (PG17)');
@@ -485,7 +477,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const { execFileSync } = await import('node:child_process');
     const left = (() => {
       try {
-        return execFileSync('pgrep', ['-f', 'pg_restore.*big.dump']).toString().trim();
+        return execFileSync('pgrep', ['-f', 'pg_restore.*bigdb\.dump']).toString().trim();
       } catch {
         return '';
       }
@@ -505,6 +497,20 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
       await page.waitForTimeout(250);
     }
     throw new Error(`terminal never matched ${String(pattern)}: ${flat.slice(-800)}`);
+  }
+
+  /** A custom-format archive of a PG15 database, made with the real pg_dump outside the UI. */
+  async function archiveOf(database: string): Promise<string> {
+    const out = join(dumps, `${database}.dump`);
+    const made = await dump({
+      source: sideOn(pg15, database),
+      pgDump: join(PG15_TOOLS, 'pg_dump'),
+      pgRestore: join(PG15_TOOLS, 'pg_restore'),
+      out,
+      format: 'custom',
+    });
+    assert.ok(made.ok, made.failure?.message);
+    return out;
   }
 
   /** A modal dialog: its text, then the button. */
@@ -580,15 +586,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await page.keyboard.press('Escape');
     await pg15.sql(`CREATE DATABASE tiny OWNER ${MIGRATOR} TEMPLATE template0`);
     await pg15.sql(`SET ROLE ${MIGRATOR}; CREATE TABLE public.items AS SELECT g AS id FROM generate_series(1, 42) g`, 'tiny');
-    const archive = join(dumps, 'tiny.dump');
-    const made = await dump({
-      source: sideOn(pg15, 'tiny'),
-      pgDump: join(PG15_TOOLS, 'pg_dump'),
-      pgRestore: join(PG15_TOOLS, 'pg_restore'),
-      out: archive,
-      format: 'custom',
-    });
-    assert.ok(made.ok, made.failure?.message);
+    const archive = await archiveOf('tiny');
     await pg17.sql('CREATE DATABASE has_notes TEMPLATE template0');
     await pg17.sql(
       'CREATE TABLE public.notes (id int PRIMARY KEY, body text); INSERT INTO public.notes VALUES (1, $$keep me$$)',

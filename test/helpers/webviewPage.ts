@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from './codeServer.js';
-import type { ValidationReport } from '../../src/shared/report.js';
+import { summarize, type ValidationReport } from '../../src/shared/report.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -105,18 +105,7 @@ export function syntheticReport(n: number, differing: number, extra: Partial<Val
     tables,
     objects: [],
     sequences: [],
-    summary: {
-      tables: n,
-      matching: n - differing,
-      different: differing,
-      missingInTarget: 0,
-      extraInTarget: 0,
-      sourceRows: 0,
-      targetRows: 0,
-      objects: 0,
-      objectsDifferent: 0,
-      sequencesDifferent: 0,
-    },
+    summary: summarize(tables, [], []),
     ...extra,
   };
 }

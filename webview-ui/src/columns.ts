@@ -3,7 +3,7 @@
  * the columns of lowest priority first (their values stay in the row's tooltip and its detail); the
  * columns a user checks first (status, table, rows, access method, problems, actions) never go.
  */
-import type { TableComparison, ValidationReport } from '../../src/shared/report.js';
+import type { RowCount, TableComparison, ValidationReport } from '../../src/shared/report.js';
 import { big, difference, fmt, statusLabel } from './dom.js';
 
 export interface Cell {
@@ -46,6 +46,19 @@ export function checksumText(t: TableComparison): string {
 const num = (v: string): Cell => ({ text: v, cls: 'num' });
 const text = (v: string, cls?: string): Cell => ({ text: v, title: v, ...(cls ? { cls } : {}) });
 
+/** A column of row counts: right-aligned, sorted as numbers (unknown first). */
+function rowsColumn(id: string, label: string, rows: (t: TableComparison) => RowCount, title?: string): Column {
+  return {
+    id,
+    label,
+    min: 84,
+    ideal: 104,
+    numeric: true,
+    value: (t) => big(rows(t)) ?? -1n,
+    cell: (t) => ({ ...num(fmt(rows(t))), ...(title ? { title } : {}) }),
+  };
+}
+
 export const columns: Column[] = [
   {
     id: 'status',
@@ -74,24 +87,8 @@ export const columns: Column[] = [
     value: (t) => t.kind,
     cell: (t) => text(t.kind + (t.unlogged ? ', unlogged' : '')),
   },
-  {
-    id: 'source',
-    label: 'Source rows',
-    min: 84,
-    ideal: 104,
-    numeric: true,
-    value: (t) => big(t.sourceRows) ?? -1n,
-    cell: (t) => num(fmt(t.sourceRows)),
-  },
-  {
-    id: 'target',
-    label: 'Target rows',
-    min: 84,
-    ideal: 104,
-    numeric: true,
-    value: (t) => big(t.targetRows) ?? -1n,
-    cell: (t) => num(fmt(t.targetRows)),
-  },
+  rowsColumn('source', 'Source rows', (t) => t.sourceRows),
+  rowsColumn('target', 'Target rows', (t) => t.targetRows),
   {
     id: 'diff',
     label: 'Difference',
@@ -124,14 +121,8 @@ export function columnsFor(r: ValidationReport): Column[] {
       return [
         { ...c, label: 'Source rows (dump)' },
         {
-          id: 'now',
-          label: 'Source now',
-          min: 84,
-          ideal: 104,
-          numeric: true,
+          ...rowsColumn('now', 'Source now', (t) => t.sourceRowsNow ?? null, "The source now, outside the dump's snapshot"),
           drop: 2,
-          value: (t) => big(t.sourceRowsNow ?? null) ?? -1n,
-          cell: (t) => ({ ...num(fmt(t.sourceRowsNow ?? null)), title: "The source now, outside the dump's snapshot" }),
         },
       ];
     if (c.id === 'problems' && r.checksums)

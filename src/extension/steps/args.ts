@@ -34,6 +34,11 @@ export interface RestoreArgs {
   analyze?: boolean;
   schemas?: string[];
 }
+/** A restore's arguments without the answers of one run (a confirmation, a drop, a resume): a later run asks again. */
+export function withoutAnswers(args: RestoreArgs): RestoreArgs {
+  return { ...args, confirmNonEmpty: undefined, recreate: undefined, resume: undefined };
+}
+
 export interface CreateDatabaseArgs {
   connectionId: string;
   name: string;

@@ -23,7 +23,7 @@ import {
   type StepCommandResult,
   type StepCtx,
 } from './stepCommand.js';
-import type { RestoreArgs } from './args.js';
+import { withoutAnswers, type RestoreArgs } from './args.js';
 
 const t = vscode.l10n.t;
 
@@ -108,7 +108,7 @@ export async function runRestore(ctx: StepCtx, args: RestoreArgs): Promise<StepC
       target: `${p.name}/${args.database}`,
       archivePath: args.archive,
       // A re-run asks again about a target that is not empty (it never drops or restores on top unasked).
-      rerun: { step: 'restore', args: { ...args, confirmNonEmpty: undefined, recreate: undefined, resume: undefined } },
+      rerun: { step: 'restore', args: withoutAnswers(args) },
     },
     async (io, _c, extra) => {
       const pgRestore = await locateTool('pg_restore', binOpts);

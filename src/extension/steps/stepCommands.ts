@@ -5,7 +5,7 @@
 import { assertNever } from '../../shared/protocol.js';
 import type { Ctx } from '../ctx.js';
 import type { ExplorerNode } from '../explorer.js';
-import type { RestoreArgs, Rerun } from './args.js';
+import { withoutAnswers, type RestoreArgs, type Rerun } from './args.js';
 import { createDatabaseCommand, runCreateDatabase } from './createDatabaseCommand.js';
 import { dumpCommand, runDump } from './dumpCommand.js';
 import { migrateCommand, runMigrate } from './migrateCommand.js';
@@ -46,7 +46,7 @@ export type StepApi = ReturnType<typeof stepApi>;
 /** Resume of an interrupted or cancelled restore: the same archive into the same database, only what is left. */
 export function resumeRestore(ctx: Ctx, args: RestoreArgs): Promise<unknown> {
   // The user chose Resume on this run: going on in its database as it is.
-  return runRestore(ctx, { ...args, confirmNonEmpty: args.database, recreate: undefined, resume: true });
+  return runRestore(ctx, { ...withoutAnswers(args), confirmNonEmpty: args.database, resume: true });
 }
 
 /** Runs a recorded step again with the arguments it kept. */
@@ -58,7 +58,7 @@ export function rerun(ctx: Ctx, r: Rerun): Promise<unknown> {
       // Into a database that is not empty now (a cancelled restore left part of it): asked, as at the first run.
       return checkRestoreTarget(ctx, profile(ctx, r.args.connectionId), r.args.database).then((choice) =>
         // Only this answer counts: a stored confirmation or drop is never carried over.
-        runRestore(ctx, { ...r.args, confirmNonEmpty: undefined, recreate: undefined, ...choice }),
+        runRestore(ctx, { ...withoutAnswers(r.args), ...choice }),
       );
     case 'create-database':
       return runCreateDatabase(ctx, r.args);
