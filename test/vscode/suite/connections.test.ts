@@ -254,6 +254,16 @@ describe('Hydra Migrate in a real extension host', function () {
     assertNoPasswordStored(fixture.migratorPassword);
   });
 
+  it('a connection added from a URI without a name is named after it, its port included when not 5432', async () => {
+    const id = await api.connections.add({ uri: `postgresql://u@127.0.0.1:${fixture.pg15.port}/named_db`, role: 'source', test: false });
+    try {
+      const stored = api.storedState().globalState['hydraMigrate.connections'] as { connections: Array<{ id: string; name: string }> };
+      assert.equal(stored.connections.find((c) => c.id === id)?.name, `named_db @ 127.0.0.1:${fixture.pg15.port}`);
+    } finally {
+      await api.connections.remove(id);
+    }
+  });
+
   it('a pasted URI that is not valid adds nothing', async () => {
     const before = api.storedState().globalState['hydraMigrate.connections'];
     await assert.rejects(api.connections.add({ uri: 'postgresql://u@h:99999/d', role: 'source' }), /out of range/);
