@@ -43,7 +43,7 @@ Usage:
                      same database: tables with rows and indexes that exist are kept, the rest is restored.
   hydra-migrate migrate --source URI --target URI --dump PATH [--plan auto|stream|directory|custom] [--jobs N]
                      [--no-owner] [--no-acl] [--no-table-access-method] [--rehearse] [--no-analyze]
-                     [--no-validate] [--no-snapshot] [--checksums] [--json]
+                     [--no-validate] [--no-snapshot] [--checksums] [--confirm-non-empty DBNAME] [--resume] [--json]
                      --plan auto (default) picks from the source's sizes: stream (dump and load at
                      the same time, archive kept) when one table dominates or the data is small,
                      directory (-Fd -j N both ways) when many similar tables keep N jobs busy.
@@ -52,11 +52,21 @@ Usage:
                      The dump and the validation read the source as of one snapshot, so a source
                      that keeps taking writes still validates exactly (the source's rows now are
                      reported beside); --no-snapshot reads it live.
+                     --resume (with --confirm-non-empty DBNAME) goes on with an interrupted migration
+                     with the same --dump PATH: its archive, if the dump had finished, is restored
+                     again (else the dump starts over) and the target goes on where it stopped.
   hydra-migrate validate --source URI --target URI [--checksums] [--estimate] [--schema NAME]...
                      [--concurrency N] [--all] [--json]
   hydra-migrate sync-sequences --source URI --target URI [--schema NAME]... [--dry-run] [--json]
                      at the cutover: raise every target sequence behind the source to the
                      source's value (never lowers one); exit 1 if a sequence is missing in the target
+  hydra-migrate sync-large-object-owners --source URI --target URI [--dry-run] [--json]
+                     after a restore with --no-owner: give each large object its source owner's role
+                     (matched by OID); exit 1 if a role or a large object is missing in the target
+  hydra-migrate sync-columnar-options --source URI --target URI [--dry-run] [--json]
+                     re-apply columnar tables' compression, stripe and chunk group sizes, which
+                     pg_dump does not carry (for data written from then on); exit 1 if the target
+                     cannot take them
 
 Connection:
   --uri URI            postgresql://user@host:port/dbname?sslmode=...  (or libpq key=value)

@@ -33,6 +33,9 @@ export async function migrateVerb(
   const dumpPath = str(v, 'dump');
   if (!dumpPath) throw new UsageError('migrate needs --dump PATH for the archive it writes.');
   const confirm = str(v, 'confirm-non-empty');
+  const resume = bool(v, 'resume');
+  if (resume && !confirm)
+    throw new UsageError('migrate --resume goes on in the target database as it is: confirm its name with --confirm-non-empty DBNAME.');
   const plan = planOf(v);
   const source = side(v, 'source', io.env);
   const target = side(v, 'target', io.env);
@@ -48,6 +51,7 @@ export async function migrateVerb(
     noAcl: bool(v, 'no-acl'),
     noTableAccessMethod: bool(v, 'no-table-access-method'),
     overwriteDump: bool(v, 'overwrite'),
+    ...(resume ? { resume: true } : {}),
     rehearse: bool(v, 'rehearse'),
     skipAnalyze: bool(v, 'no-analyze'),
     // The validation counts the source as of the dump (exact while it keeps taking writes), unless asked not to.

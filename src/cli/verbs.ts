@@ -22,6 +22,7 @@ import { onDatabase, sideDatabase } from '../core/side.js';
 import type { StepFailure, StepProgress } from '../core/step.js';
 import { tableWeights } from '../core/progress.js';
 import { sequenceChangeLines, syncSequences } from '../core/sequences.js';
+import { columnarChangeLines, largeObjectOwnerLines, syncColumnarOptions, syncLargeObjectOwners } from '../core/leftovers.js';
 import { UsageError, type Io } from './io.js';
 import { migrateVerb } from './migrateVerb.js';
 import {
@@ -41,7 +42,17 @@ import {
   type Values,
 } from './options.js';
 
-export const STEP_VERBS = ['preflight', 'dump', 'create-database', 'restore', 'migrate', 'validate', 'sync-sequences'];
+export const STEP_VERBS = [
+  'preflight',
+  'dump',
+  'create-database',
+  'restore',
+  'migrate',
+  'validate',
+  'sync-sequences',
+  'sync-large-object-owners',
+  'sync-columnar-options',
+];
 
 /** What every step's --json output starts with. */
 function stepJson(r: {
@@ -323,6 +334,30 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           );
         }
         return changes.some((c) => c.action === 'missing_in_target') ? 1 : 0;
+      }
+      case 'sync-large-object-owners': {
+        // After a restore with --no-owner: each large object given back its source owner's role.
+        const dryRun = bool(v, 'dry-run');
+        const r = await syncLargeObjectOwners(side(v, 'source', io.env), side(v, 'target', io.env), { dryRun });
+        if (json) io.stdout(JSON.stringify({ ok: true, dryRun, ...r, groups: r.groups.map(({ oids: _oids, ...g }) => g) }, null, 2));
+        else for (const l of largeObjectOwnerLines(r, dryRun)) io.stdout(`${dryRun ? '(dry run) ' : ''}${l}`);
+        return r.groups.some((g) => g.action !== 'set') ? 1 : 0;
+      }
+      case 'sync-columnar-options': {
+        // Columnar options live in the extension's catalog, which pg_dump does not carry.
+        const dryRun = bool(v, 'dry-run');
+        const changes = await syncColumnarOptions(side(v, 'source', io.env), side(v, 'target', io.env), { dryRun });
+        const set = changes.filter((c) => c.action === 'set').length;
+        if (json) io.stdout(JSON.stringify({ ok: true, dryRun, set, changes }, null, 2));
+        else {
+          for (const l of columnarChangeLines(changes, dryRun)) io.stdout(`${dryRun ? '(dry run) ' : ''}${l}`);
+          io.stdout(
+            changes.length
+              ? `${dryRun ? 'Would set' : 'Set'} the options of ${set} of ${changes.length} columnar table(s) from the source.`
+              : 'The source keeps no columnar options (no columnar extension, or no columnar tables).',
+          );
+        }
+        return changes.some((c) => c.action === 'missing_in_target' || c.action === 'not_offered') ? 1 : 0;
       }
       default:
         throw new UsageError(`unknown command "${verb}".`);

@@ -250,6 +250,24 @@ export class EstimateHistory {
     return `${source.profile.host}:${source.profile.port} -> ${target.profile.host}:${target.profile.port} (${plan})`;
   }
 
+  /** A whole run's steps (actual against estimated time per phase); never a reason for the run to fail. */
+  learnRun(
+    source: Side,
+    target: Side,
+    plan: PlanKind,
+    e: MigrationEstimate,
+    steps: { step: string; durationMs: number; skipped?: boolean }[],
+  ): void {
+    const actual: Partial<Record<EstimatePhase, number>> = {};
+    for (const s of steps)
+      if ((ESTIMATE_PHASES as readonly string[]).includes(s.step) && !s.skipped) actual[s.step as EstimatePhase] = s.durationMs / 1000;
+    try {
+      this.learn(EstimateHistory.key(source, target, plan), learnedFactors(e, actual));
+    } catch {
+      // The history is a help: a file that cannot be written teaches nothing.
+    }
+  }
+
   read(key: string): Partial<Record<EstimatePhase, number>> | undefined {
     const all = this.all();
     const entry = all[key];

@@ -10,23 +10,19 @@ import { dump, type ArchiveFormat, type ArchiveInfo, type DumpResult } from './d
 import { readDatabaseLocale } from './inspect.js';
 import { locateTool } from './pgbin.js';
 import { preflight, type PreflightReport } from './preflight.js';
-import {
-  ESTIMATE_PHASES,
-  EstimateHistory,
-  estimateMigration,
-  learnedFactors,
-  sampleSource,
-  type EstimatePhase,
-  type MigrationEstimate,
-  withoutAnalyze,
-} from './estimate.js';
+import { EstimateHistory, estimateMigration, sampleSource, type MigrationEstimate, withoutAnalyze } from './estimate.js';
 import { tableWeights } from './progress.js';
 import { exportSnapshot, type SourceSnapshot } from './snapshot.js';
 import { choosePlan, readDataShape, type MigrationPlan, type PlanRequest } from './plan.js';
 import { restore, type RestoreResult } from './restore.js';
+
+export { RESTORE_SETTINGS };
 import { outputExists, restorePostData, streamDumpAndLoad, type StreamOptions } from './stream.js';
 import { onDatabase, sideDatabase, type Side } from './side.js';
-import { defaultJobs, type StepFailure, type StepProgress } from './step.js';
+import { resumePoint, withSuffixOf } from './migrateResume.js';
+
+export { withSuffixOf };
+import { defaultJobs, RESTORE_SETTINGS, type StepFailure, type StepProgress } from './step.js';
 
 export type MigrateStepName = 'preflight' | 'dump' | 'create-database' | 'restore' | 'analyze';
 
@@ -64,6 +60,11 @@ export interface MigrateOptions {
   binDir?: string;
   overwriteDump?: boolean;
   confirmNonEmptyDatabase?: string;
+  /**
+   * Go on with an interrupted migration into the same target (needs `confirmNonEmptyDatabase`):
+   * its complete archive is restored again, else the dump starts over; see migrateResume.ts.
+   */
+  resume?: boolean;
   skipAnalyze?: boolean;
   /** How long pg_dump waits for a table another session has locked (default 30 s). */
   lockWaitTimeoutSeconds?: number;
@@ -137,20 +138,9 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   };
   const done = (): MigrateResult => {
     const ok = !result.failedStep && steps.every((s) => s.ok || s.skipped);
-    // A whole run teaches the estimate; a failed or cancelled one would teach it the wrong time.
-    if (ok && result.estimate && o.estimateHistory) {
-      const actual: Partial<Record<EstimatePhase, number>> = {};
-      for (const s of steps)
-        if ((ESTIMATE_PHASES as readonly string[]).includes(s.step) && !s.skipped) actual[s.step as EstimatePhase] = s.durationMs / 1000;
-      try {
-        o.estimateHistory.learn(
-          EstimateHistory.key(o.source, o.target, result.plan?.kind ?? 'directory'),
-          learnedFactors(result.estimate, actual),
-        );
-      } catch {
-        // The history is a help, never a reason for a migration to fail.
-      }
-    }
+    // A whole run teaches the estimate; a failed, cancelled or resumed one would teach it the wrong time.
+    if (ok && !o.resume && result.estimate)
+      o.estimateHistory?.learnRun(o.source, o.target, result.plan?.kind ?? 'directory', result.estimate, steps);
     // A failed or cancelled migration is not validated: nothing may keep holding back vacuum on the source.
     if (!ok) void result.snapshot?.release();
     return { ...result, ok, durationMs: performance.now() - started };
@@ -216,8 +206,10 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   ]);
   const byBytes = weights ? { weights } : {};
   const requested = o.plan ?? o.format ?? 'auto';
-  const plan = choosePlan(shape, jobs, requested, o.indexJobs);
-  const dumpPath = withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
+  const chosen = choosePlan(shape, jobs, requested, o.indexJobs);
+  const resuming = o.resume ? resumePoint(o.dumpPath, checks.targetDatabase.objects, chosen, shape, jobs) : undefined;
+  const plan = resuming?.plan ?? chosen;
+  const dumpPath = resuming?.archive ?? withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
   result.plan = plan;
   if (shape && sample) {
     const learned = o.estimateHistory?.read(EstimateHistory.key(o.source, o.target, plan.kind));
@@ -226,7 +218,8 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     result.estimate = estimate;
   }
   o.onPlan?.(plan, dumpPath, result.estimate);
-  if (o.snapshot && !o.signal?.aborted) {
+  // A kept archive was read at an earlier moment: no snapshot matches it (the validation reads the source live).
+  if (o.snapshot && !resuming?.archive && !o.signal?.aborted) {
     try {
       result.snapshot = held.snapshot = await exportSnapshot(o.source);
       o.onSnapshot?.(result.snapshot);
@@ -316,27 +309,39 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     // 2. Dump
     const format: ArchiveFormat = plan.kind === 'custom' ? 'custom' : 'directory';
     o.onStep?.('dump', 'start');
-    const dumped = await dump({
-      source: o.source,
-      pgDump: pgDump.path,
-      pgRestore: pgRestore.path,
-      out: dumpPath,
-      format,
-      ...(format === 'directory' ? { jobs } : {}),
-      ...(o.noOwner ? { noOwner: true } : {}),
-      ...(o.noAcl ? { noAcl: true } : {}),
-      ...(o.overwriteDump ? { overwrite: true } : {}),
-      ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
-      ...snapshotOption,
-      ...byBytes,
-      ...callbacks('dump'),
-    });
-    result.dump = dumped;
-    if (!dumpStep(dumped)) return done();
+    if (resuming?.archive) {
+      finish({
+        step: 'dump',
+        ok: true,
+        skipped: true,
+        durationMs: 0,
+        detail: `the interrupted run's complete archive ${dumpPath} is restored again`,
+      });
+    } else {
+      const dumped = await dump({
+        source: o.source,
+        pgDump: pgDump.path,
+        pgRestore: pgRestore.path,
+        out: dumpPath,
+        format,
+        ...(format === 'directory' ? { jobs } : {}),
+        ...(o.noOwner ? { noOwner: true } : {}),
+        ...(o.noAcl ? { noAcl: true } : {}),
+        ...(o.overwriteDump ? { overwrite: true } : {}),
+        ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
+        ...snapshotOption,
+        ...byBytes,
+        ...callbacks('dump'),
+      });
+      result.dump = dumped;
+      if (!dumpStep(dumped)) return done();
+    }
     // 3. Create the target database like the source
     if (!(await createStep())) return done();
     // 4. Restore
     o.onStep?.('restore', 'start');
+    const restoreCb = callbacks('restore');
+    let resumed = ''; // what a resumed restore kept and what it loads, for the step's record
     const restored = await restore({
       target,
       pgRestore: pgRestore.path,
@@ -347,12 +352,17 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       ...(o.noAcl ? { noAcl: true } : {}),
       ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
       ...(o.confirmNonEmptyDatabase ? { confirmNonEmptyDatabase: o.confirmNonEmptyDatabase } : {}),
+      ...(resuming?.resumeTarget ? { resume: true } : {}),
       ...byBytes,
       ...(weights && shape ? { indexBytes: shape.indexBytes } : {}),
-      ...callbacks('restore'),
+      ...restoreCb,
+      onLine: (line) => {
+        if (line.startsWith('resume: ')) resumed = `; ${line}`;
+        restoreCb.onLine(line);
+      },
     });
     result.restore = restored;
-    if (!restoreStep(restored)) return done();
+    if (!restoreStep(restored, resumed)) return done();
   }
 
   // 5. Analyze
@@ -376,20 +386,6 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     });
   }
   return done();
-}
-
-/**
- * Session settings for the migration's restore sessions, given through PGOPTIONS. None by default:
- * measured (bench/migration.ts, the README's Performance section), synchronous_commit=off and a
- * larger maintenance_work_mem made the stream of pgbench scale 50 4-11% faster and the directory
- * plans no faster, while connection poolers (PgBouncer, the pooled endpoints of managed services)
- * refuse the `options` startup parameter they travel in, which would fail the restore after the dump.
- */
-export const RESTORE_SETTINGS: Record<string, string> = {};
-
-/** `path` with its .dir/.dump suffix replaced by `suffix` (other paths unchanged). */
-export function withSuffixOf(path: string, suffix: '.dir' | '.dump'): string {
-  return /\.(dir|dump)$/.test(path) ? path.replace(/\.(dir|dump)$/, suffix) : path;
 }
 
 function withoutToc(archive: ArchiveInfo): Omit<ArchiveInfo, 'toc'> {

@@ -92,6 +92,10 @@ export function groupRuns(runs: RunRecord[]): RunRecord[] {
   return out;
 }
 
+/** The run that runs now: the run itself, or the step of a migration that runs. */
+const running = (r: RunRecord | RunGroup): string =>
+  'group' in r && r.group ? (r.group.find((x) => x.state === 'running')?.id ?? r.id) : r.id;
+
 /** A running run whose heartbeat is older than this was interrupted. */
 export const HEARTBEAT_MS = 30_000;
 const STALE_MS = 4 * HEARTBEAT_MS;
@@ -111,10 +115,29 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
   private readonly changed = new vscode.EventEmitter<RunRecord | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
+  /** Running runs' latest progress ("42% · 1.2 GB of 3.0 GB · about 4 min left"), in memory only. */
+  private readonly live = new Map<string, string>();
+  private liveRefresh: ReturnType<typeof setTimeout> | undefined;
+
   constructor(
     private readonly state: vscode.Memento,
     private readonly storage: vscode.Uri,
   ) {}
+
+  /** A running run's progress, shown in its row (the view refreshed at most once a second). */
+  progress(id: string, text: string): void {
+    if (this.live.get(id) === text) return;
+    this.live.set(id, text);
+    this.liveRefresh ??= setTimeout(() => {
+      this.liveRefresh = undefined;
+      this.changed.fire(undefined);
+    }, 1000);
+  }
+
+  /** What a running run reports now (undefined before its first progress and once it ended). */
+  liveProgress(id: string): string | undefined {
+    return this.live.get(id);
+  }
 
   list(): RunRecord[] {
     const runs = this.state.get<RunRecord[]>(KEY);
@@ -142,6 +165,7 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
 
   /** The run ended: its record in place of the running one, with its log. */
   finish(id: string, record: Omit<RunRecord, 'id'>, output: string): Promise<RunRecord> {
+    this.live.delete(id);
     return this.serial(async () => {
       if (!this.list().some((r) => r.id === id)) return this.append(record, output);
       const full: RunRecord = { ...record, id };
@@ -233,7 +257,7 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     const seconds = ((Date.parse(r.endedAt) - when.getTime()) / 1000).toFixed(1);
     item.description =
       r.state === 'running'
-        ? `${when.toLocaleString()} · ${vscode.l10n.t('running…')}`
+        ? `${when.toLocaleString()} · ${this.liveProgress(running(r)) ?? vscode.l10n.t('running…')}`
         : r.state === 'interrupted'
           ? `${when.toLocaleString()} · ${vscode.l10n.t('interrupted')}`
           : `${when.toLocaleString()} · ${seconds} s · exit ${r.exitCode}`;

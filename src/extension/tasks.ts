@@ -1,6 +1,6 @@
 /**
  * VS Code tasks of type `hydra-migrate` (tasks.json, Run Task, dependsOn chains): dump, restore,
- * migrate, validate, preflight and sync-sequences with the CLI's options, connections named as in
+ * migrate, validate, preflight, sync-sequences, sync-large-object-owners and sync-columnar-options with the CLI's options, connections named as in
  * the explorer (or `service=NAME`). The task runs the packaged CLI (dist/cli.cjs) in a terminal of
  * its own: the same engine, its plan, commands and validation report; its progress as one status
  * line; Terminate (or closing the terminal) stops it like Ctrl+C (the tools stopped, partial
@@ -16,7 +16,16 @@ import type { Ctx } from './ctx.js';
 import { settings } from './settings.js';
 
 export const TASK_TYPE = 'hydra-migrate';
-const COMMANDS = ['dump', 'restore', 'migrate', 'validate', 'preflight', 'sync-sequences'] as const;
+const COMMANDS = [
+  'dump',
+  'restore',
+  'migrate',
+  'validate',
+  'preflight',
+  'sync-sequences',
+  'sync-large-object-owners',
+  'sync-columnar-options',
+] as const;
 type TaskCommand = (typeof COMMANDS)[number];
 
 export interface HydraTaskDefinition extends vscode.TaskDefinition {

@@ -547,6 +547,11 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   it('Resume on the cancelled restore goes on where it stopped: the schema kept, the table loaded', async () => {
     await page.keyboard.press('Escape');
     await runAction('Restore into Cloud (PG17)/restore_me', 'Resume');
+    // While it runs, its row in the Runs view says how far it is.
+    await page
+      .locator('.monaco-list-row', { hasText: /Resume the restore into Cloud \(PG17\)\/restore_me.*\d+%/ })
+      .first()
+      .waitFor({ state: 'attached', timeout: 30_000 });
     const flat = await terminalUntil(/ResumetherestoreintoCloud\(PG17\)\/restore_me(succeeded|failed|cancelled)/);
     assert.match(flat, /ResumetherestoreintoCloud\(PG17\)\/restore_mesucceeded/, flat.slice(-600));
     const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));

@@ -7,7 +7,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,54 +81,84 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Runs the CLI with `args` detached and kills it with SIGKILL (its process group: the CLI and its
+ * pg_dump/pg_restore) once some bulk tables of `db` on the target hold their rows, others not yet,
+ * and a COPY runs; waits for the server to drop the sessions. Returns the bulk tables that kept their rows.
+ */
+async function killMidData(args: string[], db: string, alsoKill?: string): Promise<string[]> {
+  const log = join(dir, `${db}.log`);
+  const fd = openSync(log, 'w');
+  const child = spawn(process.execPath, [cli, ...args], { env: env(), detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && !exited) {
+    const state = await progressOf(db).catch(() => undefined); // the database is not created yet
+    if (state && state.copying > 0 && state.loaded >= 1 && state.loaded < 5) break;
+    await new Promise((res) => setTimeout(res, 30));
+  }
+  assert.ok(!exited, `the run was still going when it was killed: ${readFileSync(log, 'utf8')}`);
+  // The CLI and its tools, as the machine going away would.
+  process.kill(-child.pid!, 'SIGKILL');
+  for (const pid of alsoKill ? processesMentioning(alsoKill) : []) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  // The server notices the clients gone; their COPYs roll back.
+  for (let i = 0; i < 200; i++) {
+    if ((await count('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}'`)) === 0) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const loaded: string[] = [];
+  for (const t of BULK) if ((await count(db, `SELECT count(*) FROM ${t}`)) > 0) loaded.push(t);
+  assert.ok(loaded.length >= 1 && loaded.length < BULK.length, `killed in the middle of the data: ${loaded.join(', ')}`);
+  return loaded;
+}
+const BULK = [1, 2, 3, 4, 5, 6].map((i) => `public.bulk_${i}`);
+
+/**
+ * COPYs running in `db` now, and bulk tables whose data committed. Tables a COPY is loading are
+ * not loaded (pg_restore may hold them with TRUNCATE's lock meanwhile); the others' rows are counted
+ * with a short lock timeout: one whose primary key is being added (after its data) holds a lock
+ * that would make the count wait and report a moment long gone: it counts as loaded.
+ */
+async function progressOf(db: string): Promise<{ copying: number; loaded: number }> {
+  const c = new pg.Client({ host: '127.0.0.1', port: pg17.port, user: pg17.adminUser, password: pg17.adminPassword, database: db });
+  await c.connect();
+  try {
+    await c.query(`SET lock_timeout = '30ms'`);
+    const copied = new Set(
+      (await c.query<{ t: string }>(`SELECT relid::regclass::text AS t FROM pg_stat_progress_copy`)).rows.map((r) => `public.${r.t}`),
+    );
+    let loaded = 0;
+    for (const t of BULK.filter((x) => !copied.has(x))) {
+      try {
+        if (Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`)).rows[0]!.n) > 0) loaded++;
+      } catch (e) {
+        if ((e as { code?: string }).code === '55P03') loaded++;
+        else throw e;
+      }
+    }
+    return { copying: copied.size, loaded };
+  } finally {
+    await c.end();
+  }
+}
+
 describe('hydra-migrate restore --resume', () => {
   it('a restore killed with SIGKILL in the middle of the data is completed by --resume and validates identical', async () => {
     await pg17.sql('CREATE DATABASE resumed TEMPLATE template0');
-    const child = spawn(
-      process.execPath,
-      [cli, 'restore', '--target', tgt('resumed'), '--in', archive, '--jobs', '2', '--no-owner', '--no-acl'],
-      { env: env(), detached: true, stdio: 'ignore' },
+    const loadedBefore = await killMidData(
+      ['restore', '--target', tgt('resumed'), '--in', archive, '--jobs', '2', '--no-owner', '--no-acl'],
+      'resumed',
+      archive,
     );
-    let exited = false;
-    child.on('exit', () => (exited = true));
-    // Killed once some big tables hold their rows and others not yet.
-    const bulk = [1, 2, 3, 4, 5, 6].map((i) => `public.bulk_${i}`);
-    const deadline = Date.now() + 120_000;
-    let state = { loaded: 0, copying: 0 };
-    while (Date.now() < deadline && !exited) {
-      // Tables whose COPY committed (rows visible), and a COPY still running.
-      const r = await pg17.sql(
-        `SELECT (SELECT count(*) FROM pg_stat_progress_copy)::int AS copying,
-                (SELECT count(*) FROM pg_class c
-                  WHERE c.relname LIKE 'bulk\\_%' AND c.relkind = 'r'
-                    AND (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s', c.oid::regclass), false, true, '')))[1]::text::int > 0)::int AS loaded`,
-        'resumed',
-      );
-      state = r.rows[0] as typeof state;
-      if (state.copying > 0 && state.loaded >= 1 && state.loaded < 5) break;
-      await new Promise((res) => setTimeout(res, 30));
-    }
-    assert.ok(!exited, 'the restore was still running when it was killed');
-    // The CLI and its tools, as the machine going away would.
-    process.kill(-child.pid!, 'SIGKILL');
-    for (const pid of processesMentioning(archive)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-    // The server notices the clients gone; their COPYs roll back.
-    for (let i = 0; i < 200; i++) {
-      if ((await count('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = 'resumed'`)) === 0) break;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    const loadedBefore: string[] = [];
-    for (const t of bulk) if ((await count('resumed', `SELECT count(*) FROM ${t}`)) > 0) loadedBefore.push(t);
-    assert.ok(
-      loadedBefore.length >= 1 && loadedBefore.length < bulk.length,
-      `killed in the middle of the data: ${loadedBefore.join(', ')}`,
-    );
+    const bulk = BULK;
 
     // Going on in a database that holds data needs its name confirmed.
     const unconfirmed = run(['restore', '--target', tgt('resumed'), '--in', archive, '--resume']);
@@ -190,5 +221,68 @@ describe('hydra-migrate restore --resume', () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr + r.stdout, /is not in the database: the schema was not restored completely\. Drop and recreate the database/);
     assert.equal(await count('never_started', `SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace`), 0);
+  });
+});
+
+describe('hydra-migrate migrate --resume', () => {
+  const migrateArgs = (db: string, out: string, plan: string): string[] => [
+    'migrate',
+    '--source',
+    src(),
+    '--target',
+    tgt(db),
+    '--dump',
+    out,
+    '--plan',
+    plan,
+    '--jobs',
+    '2',
+    '--no-owner',
+    '--no-acl',
+  ];
+  type Doc = {
+    ok: boolean;
+    steps: Array<{ step: string; skipped?: boolean; detail?: string }>;
+    plan: { kind: string; reason: string };
+    validation: { ok: boolean };
+  };
+
+  it('a streamed migration killed in the middle of the data is dumped again and completed, then validates identical', async () => {
+    const out = join(dir, 'streamed.dump');
+    const loadedBefore = await killMidData(migrateArgs('streamed', out, 'stream'), 'streamed');
+    assert.ok(!existsSync(out), 'the interrupted stream left no archive at its path (only a partial one)');
+    // Without the confirmation: a usage error, nothing touched.
+    const unconfirmed = run([...migrateArgs('streamed', out, 'stream'), '--resume']);
+    assert.equal(unconfirmed.code, 2, unconfirmed.stderr);
+    assert.match(unconfirmed.stderr, /confirm its name with --confirm-non-empty DBNAME/);
+    const r = run([...migrateArgs('streamed', out, 'stream'), '--resume', '--confirm-non-empty', 'streamed', '--json']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const doc = JSON.parse(r.stdout) as Doc;
+    assert.equal(doc.plan.kind, 'custom', 'a stream cannot load into a partly loaded database: dumped to a file first');
+    assert.match(doc.plan.reason, /^Resuming: the interrupted dump left no complete archive/);
+    assert.ok(existsSync(out) && !existsSync(`${out}.partial`), 'a complete archive, no partial one');
+    const restoreStep = doc.steps.find((st) => st.step === 'restore');
+    const kept = Number(/resume: (\d+) table\(s\) loaded already/.exec(restoreStep?.detail ?? '')?.[1]);
+    assert.ok(kept >= loadedBefore.length, 'the tables loaded before the kill were kept');
+    for (const t of BULK) assert.equal(await count('streamed', `SELECT count(*) FROM ${t}`), 300000, `${t}: every row once`);
+    assert.equal(doc.validation.ok, true, JSON.stringify(doc.validation));
+  });
+
+  it('a migration killed while it restores keeps its complete archive: --resume restores it again without dumping', async () => {
+    const out = join(dir, 'restoring.dump');
+    const loadedBefore = await killMidData(migrateArgs('restoring', out, 'custom'), 'restoring', out);
+    assert.ok(existsSync(out), 'the dump had finished: its archive is complete');
+    const r = run([...migrateArgs('restoring', out, 'auto'), '--resume', '--confirm-non-empty', 'restoring', '--json']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const doc = JSON.parse(r.stdout) as Doc;
+    const dumpStep = doc.steps.find((st) => st.step === 'dump');
+    assert.equal(dumpStep?.skipped, true, 'not dumped again');
+    assert.match(dumpStep?.detail ?? '', /complete archive .*restoring\.dump is restored again/);
+    assert.match(doc.plan.reason, /is complete and is restored again/);
+    const restoreStep = doc.steps.find((st) => st.step === 'restore');
+    const kept = Number(/resume: (\d+) table\(s\) loaded already/.exec(restoreStep?.detail ?? '')?.[1]);
+    assert.ok(kept >= loadedBefore.length, JSON.stringify(restoreStep));
+    for (const t of BULK) assert.equal(await count('restoring', `SELECT count(*) FROM ${t}`), 300000, `${t}: every row once`);
+    assert.equal(doc.validation.ok, true, JSON.stringify(doc.validation));
   });
 });

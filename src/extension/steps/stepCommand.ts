@@ -3,7 +3,7 @@
  * prompts, the prompts themselves, and running a step in its terminal with a run record.
  */
 import * as vscode from 'vscode';
-import { failureLines as presentFailure } from '../../core/present/steps.js';
+import { failureLines as presentFailure, progressText } from '../../core/present/steps.js';
 import { ansi as style } from '../../core/present/style.js';
 import type { PairArgs } from './args.js';
 import { describeTarget, type ConnectionProfile } from '../../core/connection.js';
@@ -122,6 +122,10 @@ export async function runRecorded(
         command: (c) => {
           commands.push(c);
           io.command(c);
+        },
+        progress: (p) => {
+          io.progress(p);
+          void begun.then((r) => r && ctx.history.progress(r.id, progressText(p)));
         },
       },
       commands,
