@@ -161,27 +161,32 @@ export interface ConnectionBudget {
  * server runs out fast: parallel jobs, validation pools and the explorer all count.
  */
 export async function connectionBudget(side: Side): Promise<ConnectionBudget> {
-  return withSide(side, async (client) => {
-    const { rows } = await client.query<{ max: number; reserved: number; used: number; rolelimit: number; mine: number }>(
-      `SELECT current_setting('max_connections')::int AS max,
-              current_setting('superuser_reserved_connections')::int
-                + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
-              -- pg_stat_database counts every role's sessions (pg_stat_activity hides other roles' backend types).
-              (SELECT coalesce(sum(numbackends), 0)::int FROM pg_stat_database) AS used,
-              (SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user) AS rolelimit,
-              (SELECT count(*)::int FROM pg_stat_activity WHERE usename = current_user AND backend_type = 'client backend') AS mine`,
-    );
-    const r = rows[0]!;
-    // This probe's own connection is about to close: it is free again for the work that follows.
-    const serverFree = r.max - r.reserved - r.used + 1;
-    const roleFree = r.rolelimit >= 0 ? r.rolelimit - r.mine + 1 : Number.POSITIVE_INFINITY;
-    const free = Math.max(0, Math.min(serverFree, roleFree));
-    const reason =
-      roleFree < serverFree
-        ? `role ${side.profile.user} may open ${r.rolelimit} connections and has ${r.mine - 1} open`
-        : `max_connections ${r.max}, ${r.reserved} reserved, ${r.used - 1} in use`;
-    return { free, reason };
-  });
+  return withSide(side, (client) => budgetOn(client, side.profile.user));
+}
+
+/**
+ * The budget read on a connection of the work's own (it counts as free: the work's pool includes
+ * it), so the work needs no connection of its own to ask.
+ */
+export async function budgetOn(client: pg.Client, user: string): Promise<ConnectionBudget> {
+  const { rows } = await client.query<{ max: number; reserved: number; used: number; rolelimit: number; mine: number }>(
+    `SELECT current_setting('max_connections')::int AS max,
+            current_setting('superuser_reserved_connections')::int
+              + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
+            -- pg_stat_database counts every role's sessions (pg_stat_activity hides other roles' backend types).
+            (SELECT coalesce(sum(numbackends), 0)::int FROM pg_stat_database) AS used,
+            (SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user) AS rolelimit,
+            (SELECT count(*)::int FROM pg_stat_activity WHERE usename = current_user AND backend_type = 'client backend') AS mine`,
+  );
+  const r = rows[0]!;
+  const serverFree = r.max - r.reserved - r.used + 1;
+  const roleFree = r.rolelimit >= 0 ? r.rolelimit - r.mine + 1 : Number.POSITIVE_INFINITY;
+  const free = Math.max(0, Math.min(serverFree, roleFree));
+  const reason =
+    roleFree < serverFree
+      ? `role ${user} may open ${r.rolelimit} connections and has ${r.mine - 1} open`
+      : `max_connections ${r.max}, ${r.reserved} reserved, ${r.used - 1} in use`;
+  return { free, reason };
 }
 
 /** Parallel workers within half of the free connections (at least 1), and the sentence that says why. */

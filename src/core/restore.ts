@@ -4,6 +4,7 @@
  * reported errors is a failure, never a success.
  */
 import { firstDataStatement, planResume, type ResumeDecision } from './resume.js';
+import { archiveWeights } from './archiveSizes.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -305,7 +306,11 @@ async function runRestore(
   const total = toc.entries.length;
   let done = 0;
   const parallel = !!o.jobs && o.jobs > 1 && !o.singleTransaction;
-  const bytes = o.weights && o.onProgress ? byteProgressOf(o.weights, toc, o.indexBytes ?? 0, o.onProgress) : undefined;
+  // By bytes: the source's sizes when given, else the archive's own (see archiveSizes.ts).
+  const fromArchive = !o.weights && o.onProgress ? archiveWeights(o.archive, toc) : undefined;
+  const weights = o.weights ?? fromArchive?.weights;
+  const indexBytes = o.weights ? (o.indexBytes ?? 0) : (fromArchive?.indexBytes ?? 0);
+  const bytes = weights && o.onProgress ? byteProgressOf(weights, toc, indexBytes, o.onProgress) : undefined;
   const tables = bytes ? new TableEvents(bytes.progress, parallel, bytes.byId) : undefined;
   const watcher = bytes ? watchCopies(o.target, (sample) => bytes.progress.sample(sample)) : undefined;
   if (!bytes) o.onProgress?.({ done, total });

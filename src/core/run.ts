@@ -3,6 +3,7 @@
  * child's environment, streams its output line by line, and stops it (and its children) within
  * two seconds when the AbortSignal fires.
  */
+import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { libpqEnvironment } from './connection.js';
 import { connectTimeoutOf, sideDatabase, type Side } from './side.js';
@@ -34,6 +35,35 @@ export interface RunToolOptions {
   onStdin?: (stdin: Writable) => void;
   /** Hand the child's raw stdout over instead of splitting it into lines: pg_dump writing an archive to a pipe. */
   onStdout?: (stdout: Readable) => void;
+  /**
+   * Stop the tool if this process dies first (default: except for listings, `captureStdout`). The
+   * tool runs in a process group of its own, which outlives a process killed outright (an extension
+   * host ended by a window reload, a CLI killed with SIGKILL): a pg_dump would go on holding its
+   * locks on the source, a pg_restore go on loading behind the user's back.
+   */
+  stopWithUs?: boolean;
+}
+
+/**
+ * The watchdog of `stopWithUs`: a shell (a few kB, no Node) that checks every half second that
+ * this process lives and ends with the tool's group; when this process is gone it stops the group
+ * as a cancel does (SIGINT, then SIGKILL).
+ */
+const WATCHDOG = `h=$1; g=$2
+while kill -0 "$h" 2>/dev/null; do kill -0 "-$g" 2>/dev/null || exit 0; sleep 0.5; done
+kill -INT "-$g" 2>/dev/null; sleep 1.5; kill -KILL "-$g" 2>/dev/null; exit 0`;
+
+function watchGroup(group: number): void {
+  try {
+    const guard = spawn('/bin/sh', ['-c', WATCHDOG, 'hydra-migrate-watchdog', String(process.pid), String(group)], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    guard.on('error', () => undefined); // no /bin/sh: the tool runs unguarded, as before
+    guard.unref();
+  } catch {
+    // as above
+  }
 }
 
 /** Quotes one argument for display the way a POSIX shell would need it. */
@@ -104,6 +134,7 @@ export async function runTool(tool: string, args: string[], options: RunToolOpti
       },
     };
   };
+  if (child.pid !== undefined && (options.stopWithUs ?? !options.captureStdout)) watchGroup(child.pid);
   const err = splitter('stderr');
   const out = splitter('stdout');
   child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));

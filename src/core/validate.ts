@@ -19,7 +19,6 @@ import {
 } from '../shared/report.js';
 import { qualifiedName } from './catalog.js';
 import { describeTarget } from './connection.js';
-import { connectionBudget, withinBudget } from './inspect.js';
 import { importSnapshotSql, type SourceSnapshot } from './snapshot.js';
 import { asOfDumpThenNow, fileNodes } from './validateSnapshot.js';
 import { ConnectionError, serverInfo } from './pg.js';
@@ -44,7 +43,7 @@ import {
   differingRanges,
   guardedQuery,
   inPool,
-  openPool,
+  openBudgetedPool,
   validationSessionSql,
   type CountResult,
 } from './validatePool.js';
@@ -90,17 +89,13 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
   const startedAt = new Date().toISOString();
   const wanted = Math.max(1, Math.min(16, o.concurrency ?? 4));
   // Each side's pool within half of that server's free connections (a live source serves its application too).
-  const budgets = await Promise.all([connectionBudget(o.source), connectionBudget(o.target)].map((p) => p.catch(() => undefined)));
-  const n = Math.min(wanted, ...budgets.map((b) => (b ? withinBudget(wanted, b).n : wanted)));
+  const n = o.estimate ? 1 : wanted;
   let srcClients: pg.Client[] = [];
   let tgtClients: pg.Client[] = [];
   let onAbort: (() => void) | undefined;
   try {
     const sessionSql = validationSessionSql(o.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
-    const opened = await Promise.allSettled([
-      openPool(o.source, o.estimate ? 1 : n, sessionSql),
-      openPool(o.target, o.estimate ? 1 : n, sessionSql),
-    ]);
+    const opened = await Promise.allSettled([openBudgetedPool(o.source, n, sessionSql), openBudgetedPool(o.target, n, sessionSql)]);
     if (opened[0].status === 'fulfilled') srcClients = opened[0].value;
     if (opened[1].status === 'fulfilled') tgtClients = opened[1].value;
     const failed = opened.find((x): x is PromiseRejectedResult => x.status === 'rejected');

@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { qualifiedName, quoteIdent } from './catalog.js';
+import { budgetOn, withinBudget } from './inspect.js';
 import { connectSide, withSide, type Side } from './side.js';
 import { tkey, ValidationError, type TableMeta } from './validateInventory.js';
 
@@ -136,6 +137,23 @@ export function batches<T>(list: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
   return out;
+}
+
+/**
+ * A pool of up to `wanted` sessions within half of the side's free connections: the first session
+ * reads the budget (no connection opened only to ask), then the others open.
+ */
+export async function openBudgetedPool(side: Side, wanted: number, sessionSql: string): Promise<pg.Client[]> {
+  const [first] = await openPool(side, 1, sessionSql);
+  if (wanted <= 1) return [first!];
+  try {
+    const budget = await budgetOn(first!, side.profile.user).catch(() => undefined);
+    const n = budget ? withinBudget(wanted, budget).n : wanted;
+    return [first!, ...(n > 1 ? await openPool(side, n - 1, sessionSql) : [])];
+  } catch (err) {
+    await first!.end().catch(() => undefined);
+    throw err;
+  }
 }
 
 export async function openPool(side: Side, n: number, sessionSql: string): Promise<pg.Client[]> {

@@ -8,7 +8,7 @@ import { connectionApi, type ConnectionApi } from './connectionCommands.js';
 import type { Ctx } from './ctx.js';
 import { ConnectionStore, STATE_KEY } from './connectionStore.js';
 import { ConnectionsExplorer, type ExplorerNode } from './explorer.js';
-import { RunHistory } from './runHistory.js';
+import { HEARTBEAT_MS, RunHistory } from './runHistory.js';
 import { ReportStore } from './reportStore.js';
 import { RunningSteps } from './runningSteps.js';
 import { addServiceConnections } from './serviceConnections.js';
@@ -68,6 +68,9 @@ export function activate(context: vscode.ExtensionContext): HydraMigrateApi | un
     const history = new RunHistory(context.globalState, context.globalStorageUri);
     // Runs a window left running without a heartbeat: VS Code closed or reloaded while they ran.
     void history.interruptStale();
+    // And while this window runs: another window's runs whose window went away.
+    const staleCheck = setInterval(() => void history.interruptStale(), HEARTBEAT_MS);
+    context.subscriptions.push({ dispose: () => clearInterval(staleCheck) });
     const runsView = vscode.window.createTreeView('hydraMigrate.runs', { treeDataProvider: history });
     const running = new RunningSteps();
     const reports = new ReportStore(context.globalStorageUri);

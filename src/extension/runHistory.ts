@@ -4,6 +4,7 @@
  * the extension's global storage, and shown in the "Runs" view with Show Log and Re-run.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import * as vscode from 'vscode';
 import { isRerun, type Rerun } from './steps/args.js';
 
@@ -31,6 +32,8 @@ export interface RunRecord {
    */
   state?: 'running' | 'interrupted';
   heartbeatAt?: string;
+  /** The extension host that runs it (while running): gone means interrupted, without waiting for the heartbeat. */
+  owner?: { pid: number; host: string };
   /** A step of a migration: the Runs view shows the migration with its steps beneath it. */
   migration?: { id: string; title: string; rerun?: Rerun };
 }
@@ -96,6 +99,18 @@ export function groupRuns(runs: RunRecord[]): RunRecord[] {
 const running = (r: RunRecord | RunGroup): string =>
   'group' in r && r.group ? (r.group.find((x) => x.state === 'running')?.id ?? r.id) : r.id;
 
+const THIS_HOST = { pid: process.pid, host: hostname() };
+
+/** Whether process `pid` runs on this machine (signal 0 checks without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // it exists, as another user's
+  }
+}
+
 /** A running run whose heartbeat is older than this was interrupted. */
 export const HEARTBEAT_MS = 30_000;
 const STALE_MS = 4 * HEARTBEAT_MS;
@@ -152,7 +167,9 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
   /** Records a run as it starts (state running); `finish` replaces it when it ends. */
   begin(record: Omit<RunRecord, 'id' | 'endedAt' | 'exitCode' | 'ok' | 'state' | 'heartbeatAt'>): Promise<RunRecord> {
     const now = new Date().toISOString();
-    return this.serial(() => this.append({ ...record, endedAt: now, exitCode: -1, ok: false, state: 'running', heartbeatAt: now }, ''));
+    return this.serial(() =>
+      this.append({ ...record, endedAt: now, exitCode: -1, ok: false, state: 'running', heartbeatAt: now, owner: THIS_HOST }, ''),
+    );
   }
 
   /** The run still runs: renews its heartbeat. */
@@ -171,6 +188,7 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
       const full: RunRecord = { ...record, id };
       delete full.state;
       delete full.heartbeatAt;
+      delete full.owner;
       await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(this.storage, 'runs'));
       await vscode.workspace.fs.writeFile(this.logUri(id), Buffer.from(output.replace(ANSI, ''), 'utf8'));
       await this.state.update(
@@ -182,14 +200,21 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
     });
   }
 
-  /** Runs left `running` by a window that is gone (no heartbeat since `now - STALE_MS`) become interrupted. */
+  /**
+   * Runs left `running` by a window that is gone become interrupted: its extension host process is
+   * gone (a reload, VS Code closed or killed: seen at once on this machine), or no heartbeat came
+   * since `now - STALE_MS` (another machine's, the machine asleep).
+   */
   interruptStale(now = Date.now()): Promise<number> {
     return this.serial(async () => {
       let n = 0;
       const runs = this.list().map((r) => {
-        if (r.state !== 'running' || Date.parse(r.heartbeatAt ?? r.startedAt) > now - STALE_MS) return r;
+        if (r.state !== 'running') return r;
+        const ownerGone = r.owner !== undefined && r.owner.host === THIS_HOST.host && r.owner.pid !== THIS_HOST.pid && !alive(r.owner.pid);
+        if (!ownerGone && Date.parse(r.heartbeatAt ?? r.startedAt) > now - STALE_MS) return r;
         n++;
-        return { ...r, state: 'interrupted' as const, endedAt: r.heartbeatAt ?? r.startedAt, exitCode: 130 };
+        const { owner: _owner, ...rest } = r;
+        return { ...rest, state: 'interrupted' as const, endedAt: r.heartbeatAt ?? r.startedAt, exitCode: 130 };
       });
       if (n) {
         await this.state.update(KEY, runs);

@@ -628,6 +628,69 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.deepEqual(notes.rows, [{ body: 'keep me' }], 'what was there is kept');
   });
 
+  it('a restore cut by a window reload shows as interrupted after it, with its tools stopped, and Resume completes it', async () => {
+    await page.keyboard.press('Escape');
+    await pg17.sql('CREATE DATABASE reload_me TEMPLATE template0');
+    const archive = join(dumps, 'bigdb.dump'); // the cancelling test's: a small table, then 2,000,000 rows
+    await page.keyboard.press('F1');
+    await quickInput().fill('>Hydra Migrate: Refresh');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Refresh' }).first().click();
+    const target = await treeRow('Cloud (PG17)');
+    if ((await target.getAttribute('aria-expanded')) !== 'true') await target.click();
+    await contextMenu(await treeRow('reload_me, database'), 'Restore Dump…');
+    const input = quickInput();
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'),
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.waitForTimeout(300);
+    await input.fill(archive);
+    await page.waitForTimeout(300);
+    await input.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' }).waitFor({ timeout: 20_000 });
+    await input.press('Enter');
+    // The big table is loading: the window reloads (Developer: Reload Window).
+    const copying = async (): Promise<number> =>
+      (await pg17.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_copy WHERE datname = 'reload_me'`)).rows[0].n as number;
+    const deadline = Date.now() + 30_000;
+    while ((await copying()) === 0 && Date.now() < deadline) await page.waitForTimeout(50);
+    assert.ok((await copying()) > 0, 'the restore was copying rows when the window reloaded');
+    await page.keyboard.press('F1');
+    await quickInput().fill('>Developer: Reload Window');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().click();
+    await page.waitForTimeout(1000);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    // The extension host that ran it stopped its tools: no pg_restore goes on loading behind the user's back.
+    const { execFileSync } = await import('node:child_process');
+    const left = (): string => {
+      try {
+        return execFileSync('pgrep', ['-f', 'pg_restore.*bigdb\\.dump']).toString().trim();
+      } catch {
+        return '';
+      }
+    };
+    const stopBy = Date.now() + 20_000;
+    while (left() && Date.now() < stopBy) await page.waitForTimeout(200);
+    assert.equal(left(), '', 'no pg_restore left running after the reload');
+    const cut = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'reload_me');
+    assert.equal(cut.rows[0].n, 0, 'the big table was cut');
+    // The Runs view (in the Hydra Migrate side bar again) shows the run interrupted, with Resume.
+    await page.locator('.pane-header', { hasText: 'Runs' }).first().waitFor({ timeout: 60_000 });
+    const runsHeader = page.locator('.pane-header', { hasText: 'Runs' }).first();
+    if ((await runsHeader.getAttribute('aria-expanded')) !== 'true') await runsHeader.click();
+    await page
+      .locator('.monaco-list-row', { hasText: /Restore into Cloud \(PG17\)\/reload_me.*interrupted/ })
+      .first()
+      .waitFor({ state: 'attached', timeout: 60_000 });
+    await page.screenshot({ path: join(shots, 'interrupted.png') });
+    await runAction('Restore into Cloud (PG17)/reload_me', 'Resume');
+    const flat = await terminalUntil(/ResumetherestoreintoCloud\(PG17\)\/reload_me(succeeded|failed|cancelled)/);
+    assert.match(flat, /ResumetherestoreintoCloud\(PG17\)\/reload_mesucceeded/, flat.slice(-600));
+    const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'reload_me');
+    assert.equal(rows[0].n, 2_000_000);
+  });
+
   it('a wrong password shows the explanation in the tree without retrying in a loop', async () => {
     await page.keyboard.press('Escape');
     // The Runs view folded again: the connections get the side bar's height.

@@ -493,6 +493,40 @@ describe('Migration steps as commands', function () {
     );
   });
 
+  it("a run whose window's extension host is gone shows as interrupted at once; another live window's run stays running", async () => {
+    const { spawn } = await import('node:child_process');
+    const { hostname } = await import('node:os');
+    // A process that has ended (a window reloaded or closed), and one that still runs (another window).
+    const gone = spawn('true');
+    await new Promise((res) => gone.on('exit', res));
+    const live = spawn('sleep', ['30']);
+    try {
+      const now = new Date().toISOString();
+      const base = {
+        step: 'restore',
+        commands: [],
+        startedAt: now,
+        endedAt: now,
+        exitCode: -1,
+        ok: false,
+        state: 'running' as const,
+        heartbeatAt: now,
+      };
+      const reloaded = await api.runs.add({ ...base, title: 'Restore into reloaded', owner: { pid: gone.pid!, host: hostname() } }, '');
+      const elsewhere = await api.runs.add(
+        { ...base, title: 'Restore in another window', owner: { pid: live.pid!, host: hostname() } },
+        '',
+      );
+      assert.equal(await api.runs.interruptStale(), 1, 'the heartbeats are fresh: only the one whose process is gone');
+      const state = (id: string) => api.runs.list().find((r) => r.id === id)?.state;
+      assert.equal(state(reloaded.id), 'interrupted');
+      assert.equal(state(elsewhere.id), 'running');
+      await api.runs.finish(elsewhere.id, { ...base, title: 'Restore in another window', exitCode: 0, ok: true }, '');
+    } finally {
+      live.kill();
+    }
+  });
+
   it('Ctrl+C in the terminal cancels a dump within seconds and removes the partial archive', async () => {
     const out = join(fixture.dumpDir, 'big.dump');
     const running = api.steps.dump({ connectionId: sourceId, database: 'bigdb', out, format: 'custom' });
