@@ -107,15 +107,16 @@ export function progressReporter(v: Values, io: Io): ((step: string, p: StepProg
   if (mode !== undefined && mode !== 'json' && mode !== 'none') throw new UsageError(`--progress takes json or none (not "${mode}").`);
   if (mode === 'none') return undefined;
   if (mode === 'json') {
-    const last = new Map<string, { percent: number; at: number }>();
+    const last = new Map<string, { percent: number; at: number; table?: string }>();
     return (step, p) => {
       const phase = p.phase ?? step;
       const before = last.get(phase);
       const percent = Math.max(before?.percent ?? 0, progressPercent(p));
       const now = Date.now();
-      if (before && percent === before.percent && now - before.at < 1000) return;
+      // At most four a second; the same percent of the same table once a second.
+      if (before && percent === before.percent && p.label === before.table && now - before.at < 1000) return;
       if (before && percent !== 100 && now - before.at < 250) return;
-      last.set(phase, { percent, at: now });
+      last.set(phase, { percent, at: now, ...(p.label ? { table: p.label } : {}) });
       io.stderr(JSON.stringify(progressEvent(phase, percent, p)));
     };
   }

@@ -27,6 +27,8 @@ export interface Toc {
   dumpedByVersion?: string;
   database?: string;
   compression?: string;
+  /** When pg_dump began, as the archive's header says ("2026-12-02 07:49:11 UTC"). */
+  createdAt?: string;
   entries: TocEntry[];
 }
 
@@ -119,6 +121,7 @@ export function parseToc(text: string, schemas: string[] = []): Toc {
       else if ((m = /^Dumped by pg_dump version:\s*(.+)$/.exec(header))) toc.dumpedByVersion = m[1]!.trim();
       else if ((m = /^dbname:\s*(.+)$/.exec(header))) toc.database = m[1]!.trim();
       else if ((m = /^Compression:\s*(.+)$/.exec(header))) toc.compression = m[1]!.trim();
+      else if ((m = /^Archive created at\s+(.+)$/.exec(header))) toc.createdAt = m[1]!.trim();
       continue;
     }
     const m = /^(\d+);\s+\d+\s+\d+\s+(.*)$/.exec(line);
@@ -318,6 +321,7 @@ async function exactSchemaNames(pgRestore: string, path: string, toc: Toc, signa
     writeFileSync(list, entries.map((e) => e.line).join('\n') + '\n');
     const run = await runTool(pgRestore, ['--schema-only', '--no-owner', '--no-acl', `--use-list=${list}`, '--file=-', path], {
       captureStdout: true,
+      stopWithUs: true,
       ...(signal ? { signal } : {}),
     });
     if (run.exitCode !== 0) return [];

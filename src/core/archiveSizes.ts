@@ -10,6 +10,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Toc } from './archive.js';
+import type { TableWeight } from './progress.js';
 
 /** dumpId → bytes of its data in the archive (compressed as stored), for the TABLE DATA entries of `toc`. */
 export function archiveDataSizes(path: string, toc: Toc): Map<number, number> | undefined {
@@ -18,8 +19,9 @@ export function archiveDataSizes(path: string, toc: Toc): Map<number, number> | 
     if (statSync(path).isDirectory()) {
       const out = new Map<number, number>();
       for (const e of tables) {
-        const file = ['', '.gz', '.lz4', '.zst'].map((x) => join(path, `${e.dumpId}.dat${x}`)).find((f) => existsSync(f));
-        out.set(e.dumpId, file ? statSync(file).size : 0);
+        const file = DATA_FILE_SUFFIXES.map((x) => join(path, `${e.dumpId}.dat${x}`)).find((f) => existsSync(f));
+        if (!file) return undefined; // not this archive's table of contents
+        out.set(e.dumpId, statSync(file).size);
       }
       return out;
     }
@@ -36,6 +38,12 @@ export function archiveDataSizes(path: string, toc: Toc): Map<number, number> | 
     return undefined;
   }
 }
+
+/** A directory archive's data file: N.dat, compressed N.dat.gz (gzip), .lz4 or .zst (PostgreSQL 16+). */
+export const DATA_FILE_SUFFIXES = ['', '.gz', '.lz4', '.zst'];
+
+/** Walking a piped archive's blocks reads most of the file: given up after this long (then entries are counted). */
+const WALK_MS = 1000;
 
 const BLK_DATA = 1;
 const BLK_BLOBS = 3;
@@ -94,9 +102,12 @@ class Reader {
     return { set: flag === POS_SET, at: v };
   }
 
+  deadline = Number.POSITIVE_INFINITY;
+
   skip(n: number): void {
     this.pos += n;
     if (this.pos > this.size) throw new Error('archive ends early');
+    if (performance.now() > this.deadline) throw new Error('too long to walk');
   }
 }
 
@@ -111,8 +122,9 @@ function customDataSizes(path: string): CustomSizes | undefined {
     const r = new Reader(fd, fstatSync(fd).size);
     if (r.bytes(5).toString('latin1') !== 'PGDMP') return undefined;
     const version = [r.byte(), r.byte(), r.byte()];
-    const v = version[0]! * 10000 + version[1]! * 100 + version[2]!;
-    const at = (minor: number): boolean => v >= 10000 + minor * 100;
+    // As pg_dump's MAKE_ARCHIVE_VERSION: (major * 256 + minor) * 256 + revision.
+    const v = (version[0]! * 256 + version[1]!) * 256 + version[2]!;
+    const at = (minor: number): boolean => v >= (1 * 256 + minor) * 256;
     if (version[0] !== 1 || !at(12) || at(17)) return undefined; // PostgreSQL 11 to 18's pg_dump
     r.intSize = r.byte();
     r.offSize = r.byte();
@@ -155,7 +167,8 @@ function customDataSizes(path: string): CustomSizes | undefined {
       for (const [i, s] of starts.entries()) out.entries.set(s.id, (starts[i + 1]?.at ?? r.size) - s.at);
       return out;
     }
-    // Written through a pipe: the blocks follow the table of contents, each with its dumpId.
+    // Written through a pipe: the blocks follow the table of contents, each with its dumpId (within WALK_MS).
+    r.deadline = performance.now() + WALK_MS;
     while (r.pos < r.size) {
       const from = r.pos;
       const type = r.byte();
@@ -178,24 +191,27 @@ function skipChunks(r: Reader): void {
   }
 }
 
+/** COPY text bytes per stored byte of a compressed archive's table data (gzip of typical rows: 3-6). */
+const COMPRESSION_RATIO = 4;
+
 /**
  * Weights for a restore's progress from the archive alone: each table's data as stored, and its
  * index and constraint builds a quarter of the data again (their real size is not in the archive).
+ * A table in flight moves by the bytes its COPY has taken against its stored size times
+ * COMPRESSION_RATIO (1 for an uncompressed archive), at most 99% until it is done.
  */
-export function archiveWeights(
-  path: string,
-  toc: Toc,
-): { weights: Map<string, { name: string; bytes: number; rows: number }>; indexBytes: number } | undefined {
+export function archiveWeights(path: string, toc: Toc): { weights: Map<string, TableWeight>; indexBytes: number } | undefined {
   const sizes = archiveDataSizes(path, toc);
   if (!sizes) return undefined;
-  const weights = new Map<string, { name: string; bytes: number; rows: number }>();
+  const ratio = toc.compression === undefined || /^(0|none)$/i.test(toc.compression) ? 1 : COMPRESSION_RATIO;
+  const weights = new Map<string, TableWeight>();
   let data = 0;
   for (const e of toc.entries) {
     if (e.desc !== 'TABLE DATA') continue;
     const name = `${e.schema}.${e.tag}`;
     const bytes = sizes.get(e.dumpId) ?? 0;
     data += bytes;
-    weights.set(name, { name, bytes, rows: 0 });
+    weights.set(name, { name, bytes, rows: 0, copyBytes: bytes * ratio });
   }
   return { weights, indexBytes: Math.round(data / 4) };
 }

@@ -2,6 +2,7 @@
  * Dump: pg_dump into `OUT.partial`, read back with pg_restore -l, then renamed to OUT with its
  * size, sha256 and entry count. A failed or cancelled dump leaves nothing behind.
  */
+import { DATA_FILE_SUFFIXES } from './archiveSizes.js';
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ByteProgress, TableEvents, watchCopies, type TableWeight } from './progress.js';
@@ -240,7 +241,7 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
   const hashFinished = (line: string): void => {
     const id = /finished item (\d+) TABLE DATA /.exec(line)?.[1];
     if (!id) return;
-    for (const name of [`${id}.dat.gz`, `${id}.dat`]) {
+    for (const name of DATA_FILE_SUFFIXES.map((x) => `${id}.dat${x}`)) {
       const file = join(partial, name);
       if (existsSync(file))
         sums.set(

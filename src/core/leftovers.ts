@@ -10,7 +10,7 @@
  *   apply to data written from then on: the stripes loaded by the restore keep the defaults.
  */
 import type pg from 'pg';
-import { quoteIdent } from './catalog.js';
+import { qualifiedName, quoteIdent } from './catalog.js';
 import { withSide, type Side } from './side.js';
 
 export type OwnerAction = 'set' | 'same' | 'missing_role' | 'missing_in_target';
@@ -124,7 +124,7 @@ async function readColumnarOptions(c: pg.Client): Promise<Map<string, ColumnarRo
             o.compression::text AS compression, o.compression_level::int AS level
        FROM columnar.options o JOIN pg_class cl ON cl.oid = o.relation JOIN pg_namespace n ON n.oid = cl.relnamespace`,
   );
-  return new Map(rows.map((r) => [`${r.schema}.${r.name}`, r]));
+  return new Map(rows.map((r) => [`${r.schema}\u0000${r.name}`, r]));
 }
 
 const options = (r: ColumnarRow): ColumnarOptions => ({
@@ -140,11 +140,14 @@ export async function syncColumnarOptions(source: Side, target: Side, o: { dryRu
   if (!src?.size) return [];
   return withSide(target, async (c) => {
     const there = await readColumnarOptions(c);
-    // The extension's own setter, wherever it lives (pg_catalog in Citus, columnar in some builds).
+    // The extension's own setter, wherever it lives (pg_catalog in Citus, columnar in some builds):
+    // a member of an extension, never a function of that name someone else created.
     const setter = (
       await c.query<{ fn: string }>(
         `SELECT format('%I.%I', n.nspname, p.proname) AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-          WHERE p.proname = 'alter_columnar_table_set' AND p.pronargs = 5 ORDER BY n.nspname = 'columnar' DESC LIMIT 1`,
+          WHERE p.proname = 'alter_columnar_table_set' AND p.pronargs = 5
+            AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+          ORDER BY n.nspname = 'columnar' DESC LIMIT 1`,
       )
     ).rows[0]?.fn;
     const changes: ColumnarChange[] = [];
@@ -158,7 +161,7 @@ export async function syncColumnarOptions(source: Side, target: Side, o: { dryRu
       try {
         for (const ch of changes.filter((x) => x.action === 'set'))
           await c.query(`SELECT ${setter}($1::regclass, $2::int, $3::int, $4::name, $5::int)`, [
-            `${quoteIdent(ch.schema)}.${quoteIdent(ch.name)}`,
+            qualifiedName(ch.schema, ch.name),
             ch.source.chunkGroupRowLimit,
             ch.source.stripeRowLimit,
             ch.source.compression,

@@ -6,109 +6,24 @@
  */
 import { analyze } from './analyze.js';
 import { createDatabase } from './createDatabase.js';
+import { dropAndRecreateDatabase } from './dropDatabase.js';
 import { dump, type ArchiveFormat, type ArchiveInfo, type DumpResult } from './dump.js';
+import { EstimateHistory, estimateMigration, sampleSource, withoutAnalyze } from './estimate.js';
 import { readDatabaseLocale } from './inspect.js';
+import { keptArchive, resumePoint, withSuffixOf } from './migrateResume.js';
+import type { MigrateOptions, MigrateResult, MigrateStepName, MigrateStepRecord } from './migrateTypes.js';
 import { locateTool } from './pgbin.js';
-import { preflight, type PreflightReport } from './preflight.js';
-import { EstimateHistory, estimateMigration, sampleSource, type MigrationEstimate, withoutAnalyze } from './estimate.js';
+import { choosePlan, readDataShape } from './plan.js';
+import { preflight } from './preflight.js';
 import { tableWeights } from './progress.js';
-import { exportSnapshot, type SourceSnapshot } from './snapshot.js';
-import { choosePlan, readDataShape, type MigrationPlan, type PlanRequest } from './plan.js';
 import { restore, type RestoreResult } from './restore.js';
-
-export { RESTORE_SETTINGS };
-import { outputExists, restorePostData, streamDumpAndLoad, type StreamOptions } from './stream.js';
-import { onDatabase, sideDatabase, type Side } from './side.js';
-import { resumePoint, withSuffixOf } from './migrateResume.js';
-
-export { withSuffixOf };
+import { onDatabase, sideDatabase } from './side.js';
+import { exportSnapshot, type SourceSnapshot } from './snapshot.js';
 import { defaultJobs, RESTORE_SETTINGS, type StepFailure, type StepProgress } from './step.js';
+import { outputExists, restorePostData, streamDumpAndLoad, type StreamOptions } from './stream.js';
 
-export type MigrateStepName = 'preflight' | 'dump' | 'create-database' | 'restore' | 'analyze';
-
-export interface MigrateStepRecord {
-  step: MigrateStepName;
-  ok: boolean;
-  skipped?: boolean;
-  durationMs: number;
-  command?: string;
-  failure?: StepFailure;
-  detail?: string;
-  /** The dump step's archive (without its table of contents). */
-  archive?: Omit<ArchiveInfo, 'toc'>;
-}
-
-export interface MigrateOptions {
-  source: Side;
-  /** Target server; `database` is the database to create/restore into. */
-  target: Side;
-  /**
-   * The archive. A path ending in .dir or .dump gets the suffix of the format the plan writes
-   * (the result's archive says where it went).
-   */
-  dumpPath: string;
-  /** How the data moves (default auto: from the source's sizes, see plan.ts). */
-  plan?: PlanRequest;
-  /** The streamed plan's index jobs (default from the sizes, see streamIndexJobs; 1: in the load's own pass). */
-  indexJobs?: number;
-  /** Older name for plan 'directory' / 'custom'. */
-  format?: ArchiveFormat;
-  jobs?: number;
-  noOwner?: boolean;
-  noAcl?: boolean;
-  noTableAccessMethod?: boolean;
-  binDir?: string;
-  overwriteDump?: boolean;
-  confirmNonEmptyDatabase?: string;
-  /**
-   * Go on with an interrupted migration into the same target (needs `confirmNonEmptyDatabase`):
-   * its complete archive is restored again, else the dump starts over; see migrateResume.ts.
-   */
-  resume?: boolean;
-  skipAnalyze?: boolean;
-  /** How long pg_dump waits for a table another session has locked (default 30 s). */
-  lockWaitTimeoutSeconds?: number;
-  /** Rehearse the schema restore on the target before the dump; stop if anything would fail. */
-  rehearse?: boolean;
-  /**
-   * Dump the source as of an exported snapshot, held after a successful migration for the
-   * validation to count the source on the same snapshot (see snapshot.ts): the caller releases
-   * `result.snapshot`. Released here when the migration fails or is cancelled.
-   */
-  snapshot?: boolean;
-  /** The snapshot, once exported (before the dump), or why none could be (the dump then reads the source live). */
-  onSnapshot?: (snapshot: SourceSnapshot | undefined, error?: string) => void;
-  signal?: AbortSignal;
-  onStep?: (step: MigrateStepName, state: 'start' | 'end', record?: MigrateStepRecord) => void;
-  onLine?: (step: MigrateStepName, line: string) => void;
-  /** A step's command line, as soon as it is known (before it runs). */
-  onCommand?: (step: MigrateStepName, command: string) => void;
-  onProgress?: (step: MigrateStepName, p: StepProgress) => void;
-  /** The plan, once chosen (after the readiness checks, before the dump), and how long it should take. */
-  onPlan?: (plan: MigrationPlan, dumpPath: string, estimate?: MigrationEstimate) => void;
-  /**
-   * Where the estimate learns from earlier runs between the same servers (actual against
-   * estimated time per phase); without it the estimate rests on the sample alone.
-   */
-  estimateHistory?: EstimateHistory;
-  /** The readiness report, as soon as it is known (before the preflight step ends). */
-  onPreflight?: (report: PreflightReport) => void;
-}
-
-export interface MigrateResult {
-  ok: boolean;
-  steps: MigrateStepRecord[];
-  preflight?: PreflightReport;
-  plan?: MigrationPlan;
-  /** The time estimate made before the dump (none when the source holds no data or the sample failed). */
-  estimate?: MigrationEstimate;
-  /** The snapshot the dump read, still held after a successful migration: release it after validating. */
-  snapshot?: SourceSnapshot;
-  dump?: DumpResult;
-  restore?: RestoreResult;
-  failedStep?: MigrateStepName;
-  durationMs: number;
-}
+export { RESTORE_SETTINGS, withSuffixOf };
+export type { MigrateOptions, MigrateResult, MigrateStepName, MigrateStepRecord } from './migrateTypes.js';
 
 export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
   const held: { snapshot?: SourceSnapshot } = {};
@@ -207,7 +122,9 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   const byBytes = weights ? { weights } : {};
   const requested = o.plan ?? o.format ?? 'auto';
   const chosen = choosePlan(shape, jobs, requested, o.indexJobs);
-  const resuming = o.resume ? resumePoint(o.dumpPath, checks.targetDatabase.objects, chosen, shape, jobs) : undefined;
+  const resuming = o.resume
+    ? resumePoint(await keptArchive(o, pgRestore.path), checks.targetDatabase.objects, targetDb, chosen)
+    : undefined;
   const plan = resuming?.plan ?? chosen;
   const dumpPath = resuming?.archive ?? withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
   result.plan = plan;
@@ -234,6 +151,17 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     // Cancelled between two steps (the tools' steps stop on the signal themselves): nothing is created.
     if (o.signal?.aborted) return finish({ step: 'create-database', ok: false, durationMs: 0, failure: NOT_CREATED });
     const t1 = performance.now();
+    if (resuming?.recreate) {
+      const r = await dropAndRecreateDatabase(onDatabase(o.target, 'postgres'), targetDb);
+      return finish({
+        step: 'create-database',
+        ok: r.ok,
+        durationMs: performance.now() - t1,
+        command: r.sql.join('; '),
+        detail: `"${targetDb}" dropped and recreated: it held data of the dump that did not finish`,
+        ...(r.ok ? {} : { failure: r.failure }),
+      });
+    }
     if (checks.targetDatabase.exists)
       return finish({ step: 'create-database', ok: true, skipped: true, durationMs: 0, detail: `"${targetDb}" exists already` });
     const locale = await readDatabaseLocale(o.source);

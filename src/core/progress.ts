@@ -15,6 +15,8 @@ export interface TableWeight {
   bytes: number;
   /** The catalog's row estimate (reltuples); 0 or less when unknown. */
   rows: number;
+  /** Without rows: the bytes its COPY is expected to move (from the archive), for the share of a table in flight. */
+  copyBytes?: number;
 }
 
 /**
@@ -41,8 +43,8 @@ export async function tableWeights(side: Side): Promise<Map<string, TableWeight>
   });
 }
 
-/** The rows each table being copied on a server has processed so far (pg_stat_progress_copy). */
-export type CopySample = Map<string, number>;
+/** The rows and bytes each table being copied on a server has processed so far (pg_stat_progress_copy). */
+export type CopySample = Map<string, { tuples: number; bytes: number }>;
 
 /**
  * Polls the COPY commands running in the side's database every `intervalMs` until stopped. A
@@ -55,12 +57,12 @@ export function watchCopies(side: Side, onSample: (s: CopySample) => void, inter
   const poll = async (): Promise<void> => {
     if (stopped || !client) return;
     try {
-      const { rows } = await client.query<{ name: string; tuples: string }>(
-        `SELECT format('%s.%s', n.nspname, c.relname) AS name, p.tuples_processed AS tuples
+      const { rows } = await client.query<{ name: string; tuples: string; bytes: string }>(
+        `SELECT format('%s.%s', n.nspname, c.relname) AS name, p.tuples_processed AS tuples, p.bytes_processed AS bytes
            FROM pg_stat_progress_copy p JOIN pg_class c ON c.oid = p.relid JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE p.datname = current_database() AND p.pid <> pg_backend_pid()`,
       );
-      onSample(new Map(rows.map((r) => [r.name, Number(r.tuples)])));
+      onSample(new Map(rows.map((r) => [r.name, { tuples: Number(r.tuples), bytes: Number(r.bytes) }])));
       if (!stopped) timer = setTimeout(() => void poll(), intervalMs);
     } catch {
       stopped = true;
@@ -150,11 +152,11 @@ export class ByteProgress {
   private bytesDone(): number {
     let done = 0;
     for (const k of this.finished) done += Math.max(0, this.weights.get(k)?.bytes ?? 0);
-    for (const [k, tuples] of this.inFlight) {
+    for (const [k, copied] of this.inFlight) {
       if (this.finished.has(k)) continue;
       const w = this.weights.get(k);
       if (!w || w.bytes <= 0) continue;
-      const share = w.rows > 0 ? Math.min(0.99, tuples / w.rows) : 0;
+      const share = Math.min(0.99, w.rows > 0 ? copied.tuples / w.rows : w.copyBytes ? copied.bytes / w.copyBytes : 0);
       done += share * w.bytes;
     }
     return Math.min(done, this.total - this.extraBytes) + this.extra;
@@ -165,7 +167,11 @@ export class ByteProgress {
     const rate = elapsed > 0 ? done / elapsed : 0;
     // Say nothing about the end before 2 s and 2% of the way: early rates mislead.
     const eta = done >= this.total ? 0 : elapsed >= 2 && done >= this.total * 0.02 && rate > 0 ? (this.total - done) / rate : undefined;
-    const table = this.current ?? [...this.inFlight.keys()][0];
+    // The table it works on: the one started last while it is not done, else one still being copied.
+    const table =
+      (this.current !== undefined && !this.finished.has(this.current) ? this.current : undefined) ??
+      [...this.inFlight.keys()].find((k) => !this.finished.has(k)) ??
+      this.current;
     return {
       done: Math.round(done),
       total: this.total,

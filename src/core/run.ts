@@ -58,6 +58,7 @@ function watchGroup(group: number): void {
     const guard = spawn('/bin/sh', ['-c', WATCHDOG, 'hydra-migrate-watchdog', String(process.pid), String(group)], {
       detached: true,
       stdio: 'ignore',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, // nothing of ours (passwords live in the CLI's environment)
     });
     guard.on('error', () => undefined); // no /bin/sh: the tool runs unguarded, as before
     guard.unref();

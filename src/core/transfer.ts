@@ -191,6 +191,7 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
   const remoteCmd = `cd -- ${shellQuote(remoteDir)} && sha256sum -- ${names.map(shellQuote).join(' ')}`;
   const check = await runTool(ssh, ['-p', port, ...sshOptions(o), '--', `${o.user}@${o.host}`, remoteCmd], {
     captureStdout: true,
+    stopWithUs: true,
     ...(o.signal ? { signal: o.signal } : {}),
   });
   if (check.exitCode !== 0) {

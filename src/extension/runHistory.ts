@@ -201,17 +201,19 @@ export class RunHistory implements vscode.TreeDataProvider<RunRecord>, vscode.Di
   }
 
   /**
-   * Runs left `running` by a window that is gone become interrupted: its extension host process is
-   * gone (a reload, VS Code closed or killed: seen at once on this machine), or no heartbeat came
-   * since `now - STALE_MS` (another machine's, the machine asleep).
+   * Runs left `running` by a window that is gone become interrupted: on this machine when the
+   * extension host that ran it is gone (a reload, VS Code closed or killed: seen at once), else
+   * (another machine's, a record without its host) when no heartbeat came since `now - STALE_MS`.
    */
   interruptStale(now = Date.now()): Promise<number> {
     return this.serial(async () => {
       let n = 0;
       const runs = this.list().map((r) => {
         if (r.state !== 'running') return r;
-        const ownerGone = r.owner !== undefined && r.owner.host === THIS_HOST.host && r.owner.pid !== THIS_HOST.pid && !alive(r.owner.pid);
-        if (!ownerGone && Date.parse(r.heartbeatAt ?? r.startedAt) > now - STALE_MS) return r;
+        // On this machine the process tells (a window asleep or busy for minutes still runs); elsewhere the heartbeat.
+        if (r.owner?.host === THIS_HOST.host) {
+          if (r.owner.pid === THIS_HOST.pid || alive(r.owner.pid)) return r;
+        } else if (Date.parse(r.heartbeatAt ?? r.startedAt) > now - STALE_MS) return r;
         n++;
         const { owner: _owner, ...rest } = r;
         return { ...rest, state: 'interrupted' as const, endedAt: r.heartbeatAt ?? r.startedAt, exitCode: 130 };

@@ -14,6 +14,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { openWorkbench, startCodeServer, requireWorkbench, type CodeServer } from '../helpers/codeServer.js';
 import { filesUnder } from '../helpers/files.js';
 import { createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, sideOn } from '../helpers/fixtures.js';
+import { processesWhere } from '../helpers/processes.js';
 import { PG15_TOOLS, startServer, type TestServer } from '../helpers/servers.js';
 import { dump } from '../../src/core/dump.js';
 
@@ -672,17 +673,10 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await page.waitForTimeout(1000);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     // The extension host that ran it stopped its tools: no pg_restore goes on loading behind the user's back.
-    const { execFileSync } = await import('node:child_process');
-    const left = (): string => {
-      try {
-        return execFileSync('pgrep', ['-f', 'pg_restore.*bigdb\\.dump']).toString().trim();
-      } catch {
-        return '';
-      }
-    };
+    const left = (): string[] => processesWhere((cmd) => cmd.includes('pg_restore') && cmd.includes(archive));
     const stopBy = Date.now() + 20_000;
-    while (left() && Date.now() < stopBy) await page.waitForTimeout(200);
-    assert.equal(left(), '', 'no pg_restore left running after the reload');
+    while (left().length && Date.now() < stopBy) await page.waitForTimeout(200);
+    assert.deepEqual(left(), [], 'no pg_restore left running after the reload');
     const cut = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'reload_me');
     assert.equal(cut.rows[0].n, 0, 'the big table was cut');
     // The Runs view (in the Hydra Migrate side bar again) shows the run interrupted, with Resume.

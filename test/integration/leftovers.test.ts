@@ -57,7 +57,9 @@ const COLUMNAR_STAND_IN = `
       UPDATE columnar.options o SET chunk_group_row_limit = coalesce($2, o.chunk_group_row_limit),
         stripe_row_limit = coalesce($3, o.stripe_row_limit), compression = coalesce($4, o.compression),
         compression_level = coalesce($5, o.compression_level)
-      WHERE o.relation = $1 $$;`;
+      WHERE o.relation = $1 $$;
+  -- The setter is the extension's own (a member of it), as the real one is of columnar.
+  ALTER EXTENSION plpgsql ADD FUNCTION columnar.alter_columnar_table_set(regclass, int, int, name, int);`;
 const columnarTable = (name: string) =>
   `CREATE TABLE public.${name} (id bigint, v text) USING columnar; INSERT INTO columnar.options (relation) VALUES ('public.${name}');`;
 
@@ -193,8 +195,13 @@ describe('hydra-migrate sync-columnar-options', () => {
       { t: 'metrics', s: 50000, c: 'lz4', l: 1 },
     ]);
 
-    // A target whose columnar extension keeps no options: said, nothing done.
+    // A target whose columnar extension keeps no options: said, nothing done. A function of that
+    // name that no extension owns (anyone may create one) is not called.
     await pg17.sql('CREATE DATABASE col_plain TEMPLATE template0');
+    await pg17.sql(
+      `${COLUMNAR_STAND_IN.replace(/ALTER EXTENSION plpgsql ADD FUNCTION[^;]*;/, '')} ${columnarTable('metrics')}`,
+      'col_plain',
+    );
     const plain = run(['sync-columnar-options', '--source', src('col'), '--target', tgt('col_plain')]);
     assert.equal(plain.code, 1);
     assert.match(

@@ -1,7 +1,11 @@
 /** The migration plan chosen from the source's sizes (src/core/plan.ts), and the archive suffix that follows it. */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { withSuffixOf } from '../../src/core/migrate.js';
+import { completeArchive } from '../../src/core/migrateResume.js';
 import { choosePlan, streamIndexJobs, type DataShape } from '../../src/core/plan.js';
 
 const MB = 1024 * 1024;
@@ -74,5 +78,25 @@ describe('withSuffixOf', () => {
     assert.equal(withSuffixOf('/d/shop-1.dir', '.dump'), '/d/shop-1.dump');
     assert.equal(withSuffixOf('/d/shop-1.dump', '.dir'), '/d/shop-1.dir');
     assert.equal(withSuffixOf('/d/shop.archive', '.dump'), '/d/shop.archive');
+  });
+});
+
+describe('completeArchive (migrate --resume)', () => {
+  it('an archive at the path or with the other suffix, unless a later dump to it was cut (a .partial beside it)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-kept-'));
+    try {
+      const at = (name: string) => join(dir, name);
+      assert.equal(completeArchive(at('shop.dump')), undefined, 'nothing there');
+      mkdirSync(at('shop.dir'));
+      assert.equal(completeArchive(at('shop.dump')), at('shop.dir'), 'the directory plan wrote it');
+      writeFileSync(at('shop.dump'), 'PGDMP');
+      assert.equal(completeArchive(at('shop.dump')), at('shop.dump'));
+      // A later dump to the same path was cut: what is at the path is an earlier run's, not this one's.
+      writeFileSync(at('shop.dump.partial'), '');
+      mkdirSync(at('shop.dir.partial'));
+      assert.equal(completeArchive(at('shop.dump')), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

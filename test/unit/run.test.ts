@@ -5,19 +5,15 @@
  * of going on behind the user's back. Real processes, no servers.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { processesWhere } from '../helpers/processes.js';
 
 const host = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', 'helpers'), 'toolHost.ts');
-const pids = (pattern: string): string[] => {
-  try {
-    return execFileSync('pgrep', ['-f', pattern]).toString().trim().split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-};
+/** Pids of `/bin/sleep SECONDS` (the tool these tests run). */
+const pids = (seconds: string): string[] => processesWhere((cmd) => cmd === `/bin/sleep\u0000${seconds}\u0000`);
 
 async function startAndKillHost(seconds: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', host, '/bin/sleep', seconds], {
@@ -26,8 +22,8 @@ async function startAndKillHost(seconds: string, env: NodeJS.ProcessEnv = {}): P
   });
   await new Promise<void>((res) => child.stdout.once('data', () => res()));
   const deadline = Date.now() + 10_000;
-  while (!pids(`^/bin/sleep ${seconds}$`).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(pids(`^/bin/sleep ${seconds}$`).length, 1, 'the tool runs');
+  while (!pids(seconds).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(pids(seconds).length, 1, 'the tool runs');
   child.kill('SIGKILL');
   await new Promise((res) => child.on('exit', res));
 }
@@ -36,14 +32,14 @@ describe('runTool: a tool does not outlive the process that started it', () => {
   it('the host killed with SIGKILL: its tool is stopped within 3 seconds', async () => {
     await startAndKillHost('61.25');
     const deadline = Date.now() + 3000;
-    while (pids('^/bin/sleep 61.25$').length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(pids('^/bin/sleep 61.25$'), [], 'no tool left running');
+    while (pids('61.25').length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(pids('61.25'), [], 'no tool left running');
   });
 
   it('a listing (captured output, over in a moment) runs without the watchdog: it would outlive the host', async () => {
     await startAndKillHost('61.5', { HM_CAPTURE: '1' });
     await new Promise((r) => setTimeout(r, 1500));
-    const left = pids('^/bin/sleep 61.5$');
+    const left = pids('61.5');
     assert.equal(left.length, 1, 'the control: without the guard the tool goes on');
     for (const p of left) process.kill(Number(p), 'SIGKILL');
   });
