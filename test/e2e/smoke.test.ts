@@ -642,7 +642,13 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   it('a restore cut by a window reload shows as interrupted after it, with its tools stopped, and Resume completes it', async () => {
     await page.keyboard.press('Escape');
     await pg17.sql('CREATE DATABASE reload_me TEMPLATE template0');
-    const archive = join(dumps, 'bigdb.dump'); // the cancelling test's: a small table, then 2,000,000 rows
+    // A table big enough that its load outlasts a reload on a loaded machine.
+    await pg15.sql(`CREATE DATABASE reloaddb OWNER ${MIGRATOR} TEMPLATE template0`);
+    await pg15.sql(
+      `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 4000000) g`,
+      'reloaddb',
+    );
+    const archive = await archiveOf('reloaddb');
     await page.keyboard.press('F1');
     await quickInput().fill('>Hydra Migrate: Refresh');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Refresh' }).first().click();
@@ -692,7 +698,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const flat = await terminalUntil(/ResumetherestoreintoCloud\(PG17\)\/reload_me(succeeded|failed|cancelled)/);
     assert.match(flat, /ResumetherestoreintoCloud\(PG17\)\/reload_mesucceeded/, flat.slice(-600));
     const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'reload_me');
-    assert.equal(rows[0].n, 2_000_000);
+    assert.equal(rows[0].n, 4_000_000);
   });
 
   it('a wrong password shows the explanation in the tree without retrying in a loop', async () => {
