@@ -645,7 +645,8 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     // A table big enough that its load outlasts a reload on a loaded machine.
     await pg15.sql(`CREATE DATABASE reloaddb OWNER ${MIGRATOR} TEMPLATE template0`);
     await pg15.sql(
-      `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 4000000) g`,
+      `SET ROLE ${MIGRATOR}; CREATE TABLE public.a_small AS SELECT g AS id FROM generate_series(1, 100) g;
+       CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 4000000) g`,
       'reloaddb',
     );
     const archive = await archiveOf('reloaddb');
