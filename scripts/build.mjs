@@ -9,6 +9,22 @@ const tests = process.argv.includes('--tests');
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
 
+// pg asks whether it runs on Cloudflare Workers; where Node has no `navigator` (Node 20) it builds a
+// `Response`, which loads Node's whole fetch implementation (undici): ~30 ms of every CLI start.
+// These bundles run on Node only, so the question is answered at build time. A pg release that
+// changes the function fails the build here rather than silently keeping the cost.
+const nodeOnlyPg = {
+  name: 'pg-node-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const probe = 'function isCloudflareRuntime() {';
+      if (!src.includes(probe)) throw new Error(`${args.path}: isCloudflareRuntime() not found; review the pg-node-only plugin`);
+      return { contents: src.replace(probe, `${probe}\n  return false`), loader: 'js' };
+    });
+  },
+};
+
 if (!tests) {
   rmSync('dist', { recursive: true, force: true });
   await Promise.all([
@@ -20,6 +36,7 @@ if (!tests) {
       format: 'cjs',
       target: 'node20',
       external: ['vscode', 'pg-native'],
+      plugins: [nodeOnlyPg],
     }),
     build({
       ...common,
@@ -29,6 +46,7 @@ if (!tests) {
       format: 'cjs',
       target: 'node20',
       external: ['pg-native'],
+      plugins: [nodeOnlyPg],
       banner: { js: '#!/usr/bin/env node' },
       define: { HYDRA_MIGRATE_VERSION: JSON.stringify(pkg.version) },
     }),
@@ -60,5 +78,6 @@ if (tests) {
     format: 'cjs',
     target: 'node20',
     external: ['vscode', 'mocha', 'pg-native'],
+    plugins: [nodeOnlyPg],
   });
 }

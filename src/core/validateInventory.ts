@@ -78,20 +78,22 @@ export async function tableInventory(c: pg.Client, schemas: string[] | undefined
     intkey: string | null;
     binhash: boolean;
   }>(
-    `SELECT n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, am.amname, c.reltuples::float8 AS reltuples,
-            (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END, ', ' ORDER BY a.attnum)
-               FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols,
+    // One pass over each table's columns gives both its column list and whether every column hashes
+    // in binary (hash_record_extended: PostgreSQL 14+); the nondeterministic collations are read once
+    // (collisdeterministic exists from PostgreSQL 12: read through jsonb so older servers parse it).
+    `WITH nondet AS (SELECT coalesce(array_agg(co.oid), '{}') AS oids FROM pg_collation co WHERE (to_jsonb(co) ->> 'collisdeterministic') = 'false')
+     SELECT n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, am.amname, c.reltuples::float8 AS reltuples, col.cols,
             (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
               WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS intkey,
-            current_setting('server_version_num')::int >= 140000 AND NOT EXISTS ( -- hash_record_extended: PostgreSQL 14+
-              SELECT 1 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
-                JOIN pg_type base ON base.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END
-                LEFT JOIN pg_collation co ON co.oid = a.attcollation
-               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                 AND (base.typnamespace <> 'pg_catalog'::regnamespace OR base.typname <> ALL (ARRAY[${BINARY_HASH_TYPES.map((t) => `'${t}'`).join(', ')}]::name[])
-                      -- collisdeterministic exists from PostgreSQL 12: read through jsonb so older servers parse the query
-                      OR (to_jsonb(co) ->> 'collisdeterministic') = 'false')) AS binhash
+            current_setting('server_version_num')::int >= 140000 AND coalesce(col.binhash, true) AS binhash
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_am am ON am.oid = c.relam
+       LEFT JOIN LATERAL (
+         SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END, ', ' ORDER BY a.attnum) AS cols,
+                bool_and(base.typnamespace = 'pg_catalog'::regnamespace AND base.typname = ANY (ARRAY[${BINARY_HASH_TYPES.map((t) => `'${t}'`).join(', ')}]::name[])
+                         AND a.attcollation <> ALL ((SELECT oids FROM nondet)::oid[])) AS binhash
+           FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+             JOIN pg_type base ON base.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END
+          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) col ON true
       WHERE c.relkind IN ('r', 'p', 'm') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`,
     f.values,
   );
@@ -157,13 +159,18 @@ export async function objectInventory(c: pg.Client, schemas: string[] | undefine
       name: r.n,
     });
   }
+  // The lookup of each index's table is paid only when some table is locked (rarely).
+  const def = `regexp_replace(pg_get_indexdef(c.oid), ' ON (ONLY )?\\S+ ', ' ON ')`;
   for (const r of await q<{ s: string; n: string; d: string }>(
     `SELECT n.nspname AS s, c.relname AS n,
-        CASE WHEN (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
-                    JOIN pg_namespace tn ON tn.oid = t.relnamespace WHERE i.indexrelid = c.oid) = ANY (${skip}) THEN NULL
-             ELSE regexp_replace(pg_get_indexdef(c.oid), ' ON (ONLY )?\\S+ ', ' ON ') END AS d
+        ${
+          locked.length
+            ? `CASE WHEN (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+                    JOIN pg_namespace tn ON tn.oid = t.relnamespace WHERE i.indexrelid = c.oid) = ANY (${skip}) THEN NULL ELSE ${def} END`
+            : def
+        } AS d
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I') AND ${SYSTEM} AND ${notExtensionMember('pg_class', 'c.oid')}${f.sql}`,
-    [locked],
+    locked.length ? [locked] : [],
   )) {
     out.push({ kind: 'index', schema: r.s, name: r.n, def: r.d });
   }
