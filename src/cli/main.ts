@@ -286,10 +286,17 @@ function table(header: string[], rows: string[][]): string {
 export function run(): void {
   // On a terminal: a status line kept below the messages, cleared before each and drawn again after.
   let status = '';
+  // A reader that stops early (`| head`) closes the pipe: the work goes on to its end (a migration cut
+  // because nobody reads its output would leave a half-made target), only the output is dropped.
+  let stdoutOpen = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    stdoutOpen = false;
+    if (err.code !== 'EPIPE') process.stderr.write(`hydra-migrate: cannot write the output (${err.message}); the work goes on\n`);
+  });
   main(process.argv.slice(2), {
     stdout: (t) => {
       if (status) process.stderr.write(CLEAR_LINE);
-      process.stdout.write(t + '\n');
+      if (stdoutOpen) process.stdout.write(t + '\n');
       if (status) process.stderr.write(status);
     },
     stderr: (t) => process.stderr.write((status ? CLEAR_LINE : '') + t + '\n' + status),

@@ -3,7 +3,7 @@
  * PG15 and PG17 servers.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,22 @@ describe('hydra-migrate listing', () => {
     );
     const text = run(['tables', '--uri', uri(pg15), '--schema', 'public'], { password: MIGRATOR_PASSWORD }).stdout;
     assert.match(text, /^events +table +columnar +500/m);
+  });
+});
+
+describe('hydra-migrate output read only in part', () => {
+  it('a reader gone before the output (`| head`) costs no error: the command ends as it would, exit 0', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: MIGRATOR_PASSWORD };
+    const child = spawn(process.execPath, [cli, 'validate', '--source', uri(pg15), '--target', uri(pg17), '--json'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy(); // the pipe's reading end closed: every write of the CLI meets EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled|\n +at /, stderr);
   });
 });
 
