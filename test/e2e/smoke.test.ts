@@ -403,9 +403,8 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await input.press('Enter');
     assert.match(await confirmMigration(), /Plan: /);
     await page.locator('.notifications-toasts', { hasText: 'readiness checks failed' }).waitFor({ timeout: 60_000 });
-    const terminal = await page.locator('.terminal-wrapper.active .xterm-rows').innerText();
-    // xterm wraps long lines mid-word: compare without whitespace.
-    const flat = terminal.replace(/\s+/g, '');
+    // The toast can come before the terminal has drawn the last line: read it until that line is there.
+    const flat = await terminalUntil(/✖Migrationstoppedin"Migrate1\/5:readinesschecks"/, 30_000);
     // The end of the terminal is in view: what blocks and the fix.
     assert.match(flat, /Tableaccessmethods\(columnar\);Schemarehearsalonthetarget\./);
     // The migration's last line says where it stopped and why.
@@ -423,6 +422,12 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.match(log, /✖ Schema rehearsal on the target: Restoring the schema alone reported \d+ error\(s\)/);
     assert.match(flat, /--no-table-access-method/);
     await page.screenshot({ path: join(shots, 'blocked.png') });
+    // Done with it: any key closes the finished step's terminal (as its last line says).
+    await page.locator('.terminal-wrapper.active .xterm').click();
+    await page.keyboard.press('Enter');
+    await page
+      .locator('.terminal-wrapper.active .xterm-rows', { hasText: 'Migration stopped in' })
+      .waitFor({ state: 'detached', timeout: 10_000 });
   });
 
   it('cancelling a long restore stops pg_restore and says what state the database is in', async () => {
@@ -431,7 +436,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await pg15.sql(
       // A small table loaded first, then the big one the Ctrl+C lands in.
       `SET ROLE ${MIGRATOR}; CREATE TABLE public.a_small AS SELECT g AS id FROM generate_series(1, 100) g;
-       CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 2000000) g`,
+       CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 6000000) g`,
       'bigdb',
     );
     const archive = await archiveOf('bigdb');
@@ -446,36 +451,23 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
       return treeRow('restore_me, database');
     });
     await contextMenu(dbRow, 'Restore Dump…');
-    // The file dialog (code-server's own): type the archive's path.
-    const input = quickInput();
-    await input.waitFor({ timeout: 10_000 });
-    // The dialog fills in its starting folder first; replace it once it is there.
-    await page.waitForFunction(
-      () => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'),
-      undefined,
-      { timeout: 10_000 },
-    );
-    await page.waitForTimeout(300);
-    await input.fill(archive);
-    await page.waitForTimeout(300);
-    await input.press('Enter');
-    await page
-      .locator('.quick-input-widget', { hasText: 'Restore 1' })
-      .or(page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' }))
-      .first()
-      .waitFor({ timeout: 20_000 });
-    await input.press('Enter');
-    // Wait until pg_restore is copying the data, then Ctrl+C in the step terminal.
+    await pickArchiveAndRestore(archive);
+    // Wait until the small table is in and the big one is copying (read from the target: the terminal
+    // shows only its last rows), then Ctrl+C in the step terminal.
     const rows = page.locator('.terminal-wrapper.active .xterm-rows');
     const deadline = Date.now() + 30_000;
-    // Both tables begun (in parallel the biggest goes first): the small one is in by the time the big one is cut.
-    const seen = async (): Promise<string> => (await rows.innerText()).replace(/\s+/g, '');
-    while (!/processingdatafortable"public\.big".*|processingdatafortable"public\.a_small"/.test(await seen()) && Date.now() < deadline)
-      await page.waitForTimeout(50);
-    while (!(/"public\.big"/.test(await seen()) && /"public\.a_small"/.test(await seen())) && Date.now() < deadline)
-      await page.waitForTimeout(50);
-    await page.waitForTimeout(300);
+    const smallLoaded = async (): Promise<boolean> =>
+      pg17
+        .sql('SELECT count(*)::int AS n FROM public.a_small', 'restore_me')
+        .then((r) => r.rows[0].n === 100)
+        .catch(() => false);
+    const copying = async (): Promise<boolean> =>
+      (await pg17.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_copy WHERE datname = 'restore_me'`)).rows[0].n > 0;
+    while (!((await smallLoaded()) && (await copying())) && Date.now() < deadline) await page.waitForTimeout(50);
+    assert.ok(await copying(), 'the big table was copying when Ctrl+C was pressed');
+    // The key goes where the focus is: in the restore's terminal, not a finished one beside it.
     await page.locator('.terminal-wrapper.active .xterm').click();
+    await page.locator('.terminal-wrapper.active .xterm-helper-textarea:focus').waitFor({ timeout: 5_000 });
     const t0 = Date.now();
     await page.keyboard.press('Control+C');
     const text = async (): Promise<string> => (await rows.innerText()).replace(/\s+/g, '');
@@ -544,6 +536,30 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await input.press('Enter');
   }
 
+  /**
+   * Restore Dump…'s file dialog (code-server's own): the archive's path typed in place of the starting
+   * folder the dialog fills in first, then the summary of the archive accepted.
+   */
+  async function pickArchiveAndRestore(archive: string): Promise<void> {
+    const input = quickInput();
+    await input.waitFor({ timeout: 10_000 });
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'),
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.waitForTimeout(300);
+    await input.fill(archive);
+    await page.waitForTimeout(300);
+    await input.press('Enter');
+    await page
+      .locator('.quick-input-widget', { hasText: 'Restore 1' })
+      .or(page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' }))
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await input.press('Enter');
+  }
+
   /** An inline action of the newest run in the Runs view whose title has `text` (the view opened if folded). */
   async function runAction(text: string, action: 'Resume' | 'Re-run'): Promise<void> {
     const runsHeader = page.locator('.pane-header', { hasText: 'Runs' }).first();
@@ -569,7 +585,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const log = readFileSync(logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!, 'utf8');
     assert.match(log, /resume: 1 table\(s\) loaded already, 1 to load \(public\.big\)/);
     const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'restore_me');
-    assert.equal(rows[0].n, 2_000_000);
+    assert.equal(rows[0].n, 6_000_000);
   });
 
   it('Re-run of the restore re-runs the restore: the database that holds its data is dropped and recreated when asked, then restored whole', async () => {
@@ -594,7 +610,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.match(log, /pg_restore --verbose/);
     assert.doesNotMatch(log, /pg_dump/);
     const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'restore_me');
-    assert.equal(rows[0].n, 2_000_000);
+    assert.equal(rows[0].n, 6_000_000);
     await page.screenshot({ path: join(shots, 'rerun-restore.png') });
   });
 
@@ -619,18 +635,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     assert.match(text, /"has_notes" on "Cloud \(PG17\)" is not empty/);
     assert.match(text, /It holds 1 object\(s\) in 0 schema\(s\)/);
     await typeDatabaseName('has_notes');
-    const input = quickInput();
-    await page.waitForFunction(
-      () => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'),
-      undefined,
-      { timeout: 10_000 },
-    );
-    await page.waitForTimeout(300);
-    await input.fill(archive);
-    await page.waitForTimeout(300);
-    await input.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' }).waitFor({ timeout: 20_000 });
-    await input.press('Enter');
+    await pickArchiveAndRestore(archive);
     const flat = await terminalUntil(/RestoreintoCloud\(PG17\)\/has_notes(succeeded|failed|cancelled)/);
     assert.match(flat, /succeeded/, flat.slice(-600));
     const items = await pg17.sql('SELECT count(*)::int AS n FROM public.items', 'has_notes');
@@ -646,7 +651,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await pg15.sql(`CREATE DATABASE reloaddb OWNER ${MIGRATOR} TEMPLATE template0`);
     await pg15.sql(
       `SET ROLE ${MIGRATOR}; CREATE TABLE public.a_small AS SELECT g AS id FROM generate_series(1, 100) g;
-       CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 4000000) g`,
+       CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 10000000) g`,
       'reloaddb',
     );
     const archive = await archiveOf('reloaddb');
@@ -656,18 +661,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const target = await treeRow('Cloud (PG17)');
     if ((await target.getAttribute('aria-expanded')) !== 'true') await target.click();
     await contextMenu(await treeRow('reload_me, database'), 'Restore Dump…');
-    const input = quickInput();
-    await page.waitForFunction(
-      () => (document.querySelector<HTMLInputElement>('.quick-input-widget input.input')?.value ?? '').includes('/'),
-      undefined,
-      { timeout: 10_000 },
-    );
-    await page.waitForTimeout(300);
-    await input.fill(archive);
-    await page.waitForTimeout(300);
-    await input.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'entries (PostgreSQL 15' }).waitFor({ timeout: 20_000 });
-    await input.press('Enter');
+    await pickArchiveAndRestore(archive);
     // The big table is loading: the window reloads (Developer: Reload Window).
     const copying = async (): Promise<number> =>
       (await pg17.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_copy WHERE datname = 'reload_me'`)).rows[0].n as number;
@@ -699,7 +693,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const flat = await terminalUntil(/ResumetherestoreintoCloud\(PG17\)\/reload_me(succeeded|failed|cancelled)/);
     assert.match(flat, /ResumetherestoreintoCloud\(PG17\)\/reload_mesucceeded/, flat.slice(-600));
     const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'reload_me');
-    assert.equal(rows[0].n, 4_000_000);
+    assert.equal(rows[0].n, 10_000_000);
   });
 
   it('a wrong password shows the explanation in the tree without retrying in a loop', async () => {

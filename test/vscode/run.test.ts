@@ -32,8 +32,9 @@ describe('extension-host suites (real VS Code via code-server)', { skip: require
     servers = await startServers('pg15', 'pg17');
     await Promise.all([createSampleDatabase(servers.pg15, DB), createSampleDatabase(servers.pg17, DB)]);
     await servers.pg15.sql(`CREATE DATABASE bigdb OWNER ${MIGRATOR} TEMPLATE template0`);
+    // Big enough that its dump outlasts a quick step run beside it on a loaded machine (the test cancels it).
     await servers.pg15.sql(
-      `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1500000) g`,
+      `SET ROLE ${MIGRATOR}; CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 4000000) g`,
       'bigdb',
     );
     work = mkdtempSync(join(tmpdir(), 'hm-host-'));
