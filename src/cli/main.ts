@@ -289,17 +289,29 @@ export function run(): void {
   // A reader that stops early (`| head`) closes the pipe: the work goes on to its end (a migration cut
   // because nobody reads its output would leave a half-made target), only the output is dropped.
   let stdoutOpen = true;
+  let stderrOpen = true;
+  // Output lost for another reason than a reader gone (a full disk behind a redirection): the exit
+  // code says so even when the work itself succeeded.
+  let outputLost = false;
+  const toStderr = (t: string): void => {
+    if (stderrOpen) process.stderr.write(t);
+  };
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     stdoutOpen = false;
-    if (err.code !== 'EPIPE') process.stderr.write(`hydra-migrate: cannot write the output (${err.message}); the work goes on\n`);
+    if (err.code === 'EPIPE') return;
+    outputLost = true;
+    toStderr(`hydra-migrate: cannot write the output (${err.message}); the work goes on\n`);
+  });
+  process.stderr.on('error', () => {
+    stderrOpen = false;
   });
   main(process.argv.slice(2), {
     stdout: (t) => {
-      if (status) process.stderr.write(CLEAR_LINE);
+      if (status) toStderr(CLEAR_LINE);
       if (stdoutOpen) process.stdout.write(t + '\n');
-      if (status) process.stderr.write(status);
+      if (status) toStderr(status);
     },
-    stderr: (t) => process.stderr.write((status ? CLEAR_LINE : '') + t + '\n' + status),
+    stderr: (t) => toStderr((status ? CLEAR_LINE : '') + t + '\n' + status),
     env: process.env,
     readStdin: () => readFileSync(0, 'utf8'),
     ...(process.stderr.isTTY
@@ -307,19 +319,19 @@ export function run(): void {
           // Escaped (table names come from the servers) and cut to the terminal's width: a line that wraps cannot be cleared.
           status: (t: string) => {
             status = statusLine(t, process.stderr.columns || 80);
-            process.stderr.write(CLEAR_LINE + status);
+            toStderr(CLEAR_LINE + status);
           },
         }
       : {}),
   }).then(
     (code) => {
       // Ended, failed or cancelled: no status line left for the prompt to land on.
-      if (status) process.stderr.write(CLEAR_LINE);
+      if (status) toStderr(CLEAR_LINE);
       status = '';
-      process.exitCode = code;
+      process.exitCode = code === 0 && outputLost ? 2 : code;
     },
     (e: unknown) => {
-      process.stderr.write(`hydra-migrate: unexpected failure: ${e instanceof Error ? e.message : String(e)}\n`);
+      toStderr(`hydra-migrate: unexpected failure: ${e instanceof Error ? e.message : String(e)}\n`);
       process.exitCode = 2;
     },
   );

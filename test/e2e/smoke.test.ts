@@ -464,7 +464,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const copying = async (): Promise<boolean> =>
       (await pg17.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_copy WHERE datname = 'restore_me'`)).rows[0].n > 0;
     while (!((await smallLoaded()) && (await copying())) && Date.now() < deadline) await page.waitForTimeout(50);
-    assert.ok(await copying(), 'the big table was copying when Ctrl+C was pressed');
+    assert.ok((await smallLoaded()) && (await copying()), 'the small table was in and the big one copying when Ctrl+C was pressed');
     // The key goes where the focus is: in the restore's terminal, not a finished one beside it.
     await page.locator('.terminal-wrapper.active .xterm').click();
     await page.locator('.terminal-wrapper.active .xterm-helper-textarea:focus').waitFor({ timeout: 5_000 });

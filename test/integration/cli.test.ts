@@ -4,7 +4,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -108,18 +109,34 @@ describe('hydra-migrate listing', () => {
 });
 
 describe('hydra-migrate output read only in part', () => {
-  it('a reader gone before the output (`| head`) costs no error: the command ends as it would, exit 0', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: MIGRATOR_PASSWORD };
-    const child = spawn(process.execPath, [cli, 'validate', '--source', uri(pg15), '--target', uri(pg17), '--json'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.destroy(); // the pipe's reading end closed: every write of the CLI meets EPIPE
+  const env: NodeJS.ProcessEnv = { ...process.env, HYDRA_SOURCE_PASSWORD: MIGRATOR_PASSWORD, HYDRA_TARGET_PASSWORD: MIGRATOR_PASSWORD };
+  /** Runs the CLI with the reading ends of the given pipes closed before it writes: each write meets EPIPE. */
+  const withReadersGone = async (args: string[], gone: Array<'stdout' | 'stderr'>): Promise<{ code: number | null; stderr: string }> => {
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    for (const s of gone) child[s].destroy();
+    if (!gone.includes('stderr')) child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
-    assert.equal(code, 0, stderr);
-    assert.doesNotMatch(stderr, /EPIPE|Unhandled|\n +at /, stderr);
+    return { code, stderr };
+  };
+
+  it('a reader gone before the output (`| head`) costs no error: the command ends as it would, exit 0', async () => {
+    const r = await withReadersGone(['validate', '--source', uri(pg15), '--target', uri(pg17), '--json'], ['stdout']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|\n +at /, r.stderr);
+  });
+
+  it('with the messages gone too (`2>&1 | head`) a dump still goes on to its end: the archive is written, exit 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-epipe-'));
+    try {
+      const out = join(dir, 'cli.dump');
+      // pg_dump's progress lines go to stderr all along the dump.
+      const r = await withReadersGone(['dump', '--source', uri(pg15), '--out', out], ['stdout', 'stderr']);
+      assert.equal(r.code, 0);
+      assert.ok(existsSync(out) && !existsSync(`${out}.partial`), 'the archive is complete');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
