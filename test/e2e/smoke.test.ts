@@ -461,8 +461,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
         .sql('SELECT count(*)::int AS n FROM public.a_small', 'restore_me')
         .then((r) => r.rows[0].n === 100)
         .catch(() => false);
-    const copying = async (): Promise<boolean> =>
-      (await pg17.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_copy WHERE datname = 'restore_me'`)).rows[0].n > 0;
+    const copying = (): Promise<boolean> => copyingInto('restore_me');
     while (!((await smallLoaded()) && (await copying())) && Date.now() < deadline) await page.waitForTimeout(50);
     assert.ok((await smallLoaded()) && (await copying()), 'the small table was in and the big one copying when Ctrl+C was pressed');
     // The key goes where the focus is: in the restore's terminal, not a finished one beside it.
@@ -534,6 +533,12 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await page.locator('.quick-input-message', { hasText: `Type "${name}" exactly` }).waitFor({ timeout: 10_000 });
     await input.fill(name);
     await input.press('Enter');
+  }
+
+  /** Whether a COPY into the target's database `db` is running now (pg_stat_progress_copy). */
+  async function copyingInto(db: string): Promise<boolean> {
+    const { rows } = await pg17.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_copy WHERE datname = '${db}'`);
+    return rows[0].n > 0;
   }
 
   /**
@@ -663,11 +668,9 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     await contextMenu(await treeRow('reload_me, database'), 'Restore Dump…');
     await pickArchiveAndRestore(archive);
     // The big table is loading: the window reloads (Developer: Reload Window).
-    const copying = async (): Promise<number> =>
-      (await pg17.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_copy WHERE datname = 'reload_me'`)).rows[0].n as number;
     const deadline = Date.now() + 30_000;
-    while ((await copying()) === 0 && Date.now() < deadline) await page.waitForTimeout(50);
-    assert.ok((await copying()) > 0, 'the restore was copying rows when the window reloaded');
+    while (!(await copyingInto('reload_me')) && Date.now() < deadline) await page.waitForTimeout(50);
+    assert.ok(await copyingInto('reload_me'), 'the restore was copying rows when the window reloaded');
     await page.keyboard.press('F1');
     await quickInput().fill('>Developer: Reload Window');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().click();
