@@ -39,13 +39,14 @@ export interface MigrationEstimate {
   learned?: Partial<Record<EstimatePhase, number>>;
 }
 
-/** How much of the largest table the sample reads: enough to time, little enough to take a fraction of a second. */
-export const SAMPLE_BYTES = 48 * 1024 * 1024;
+/** How much of the largest table the sample reads: enough to time, little enough to take a small fraction of a second. */
+export const SAMPLE_BYTES = 16 * 1024 * 1024;
 
 /**
  * Times `COPY (SELECT * FROM <largest> LIMIT n) TO STDOUT` through psql, n the rows of about
- * SAMPLE_BYTES of the table. undefined when there is no table with data or the sample fails (the
- * migration never depends on it).
+ * SAMPLE_BYTES of the table, from its first byte to its last (psql's start, its connection and the
+ * query's start are left out: on a small table they would dominate). undefined when there is no
+ * table with data or the sample fails (the migration never depends on it).
  */
 export async function sampleThroughput(
   side: Side,
@@ -58,29 +59,32 @@ export async function sampleThroughput(
   const rows = largest.rows && largest.rows > 0 ? largest.rows : undefined;
   const fraction = Math.min(1, SAMPLE_BYTES / largest.bytes);
   const limit = rows ? Math.max(1, Math.ceil(rows * fraction)) : 100_000;
-  // psql's own start and connection are timed alone first and taken off: on a small table they would dominate.
-  const base = ['--no-psqlrc', '--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '-c'];
-  const t0 = performance.now();
-  const baseline = await runTool(psql, [...base, 'SELECT 1'], { connection: side, ...(signal ? { signal } : {}) });
-  const overhead = (performance.now() - t0) / 1000;
-  if (baseline.exitCode !== 0) return undefined;
+  const base = ['--no-psqlrc', '--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1'];
   let textBytes = 0;
+  let first: number | undefined;
+  let last = 0;
   const started = performance.now();
   // A small largest table is copied a few times over in the one session, so the sample is long enough to time.
   const repeats = Math.min(8, Math.max(1, Math.floor(SAMPLE_BYTES / Math.min(largest.bytes, SAMPLE_BYTES))));
   const copy = `COPY (SELECT * FROM ONLY ${largest.sql} LIMIT ${limit}) TO STDOUT`;
   // A table locked by another session (ALTER TABLE, VACUUM FULL) must not hold the migration up: the sample is a help, never a wait.
   const limits = ['-c', `SET lock_timeout = '2s'`, '-c', `SET statement_timeout = '30s'`];
-  const run = await runTool(psql, [...base.slice(0, -1), ...limits, ...Array.from({ length: repeats }, () => ['-c', copy]).flat()], {
+  const run = await runTool(psql, [...base, ...limits, ...Array.from({ length: repeats }, () => ['-c', copy]).flat()], {
     connection: side,
     onStdout: (out) => {
-      out.on('data', (chunk: Buffer) => (textBytes += chunk.length));
+      out.on('data', (chunk: Buffer) => {
+        const now = performance.now();
+        first ??= now;
+        last = now;
+        textBytes += chunk.length;
+      });
     },
     ...(signal ? { signal } : {}),
   });
   const elapsed = (performance.now() - started) / 1000;
-  const seconds = Math.max(elapsed - overhead, elapsed / 10);
-  if (run.exitCode !== 0 || seconds <= 0) return undefined;
+  // A sample that fits in a few pipe reads has no span to speak of: a tenth of the whole run stands in.
+  const seconds = Math.max(first === undefined ? 0 : (last - first) / 1000, elapsed / 10);
+  if (run.exitCode !== 0 || seconds <= 0 || first === undefined) return undefined;
   // Without a row count (never analyzed) the share of the table read is unknown: the text size stands in.
   const bytes = (rows ? largest.bytes * Math.min(1, limit / rows) : textBytes / repeats) * repeats;
   if (bytes <= 0) return undefined;

@@ -30,21 +30,24 @@ export function notExtensionMember(classid: string, oid: string): string {
 /** Whether the side's database exists and how much it holds (a restore target must be empty). */
 export async function inspectDatabase(side: Side): Promise<DatabaseContents> {
   try {
-    return await withSide(side, async (client) => {
-      const { rows } = await client.query<{ objects: string; schemas: string }>(
-        `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                  WHERE ${userSchemaSql()} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${notExtensionMember('pg_class', 'c.oid')})
-              + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                  WHERE ${userSchemaSql()} AND ${notExtensionMember('pg_proc', 'p.oid')}) AS objects,
-                (SELECT count(*) FROM pg_namespace n
-                  WHERE ${userSchemaSql()} AND n.nspname <> 'public' AND ${notExtensionMember('pg_namespace', 'n.oid')}) AS schemas`,
-      );
-      return { exists: true, objects: Number(rows[0]?.objects ?? 0), schemas: Number(rows[0]?.schemas ?? 0) };
-    });
+    return await withSide(side, databaseContents);
   } catch (err) {
     if (explainSideError(err, side).problem === 'database_missing') return { exists: false, objects: 0, schemas: 0 };
     throw err;
   }
+}
+
+/** What the connected database holds (inspectDatabase on a connection that is open already). */
+export async function databaseContents(client: pg.Client): Promise<DatabaseContents> {
+  const { rows } = await client.query<{ objects: string; schemas: string }>(
+    `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE ${userSchemaSql()} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${notExtensionMember('pg_class', 'c.oid')})
+          + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE ${userSchemaSql()} AND ${notExtensionMember('pg_proc', 'p.oid')}) AS objects,
+            (SELECT count(*) FROM pg_namespace n
+              WHERE ${userSchemaSql()} AND n.nspname <> 'public' AND ${notExtensionMember('pg_namespace', 'n.oid')}) AS schemas`,
+  );
+  return { exists: true, objects: Number(rows[0]?.objects ?? 0), schemas: Number(rows[0]?.schemas ?? 0) };
 }
 
 /** Roles that own objects or hold privileges in the connected database (built-in pg_* roles excluded). */

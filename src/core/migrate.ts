@@ -75,6 +75,9 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   // Each table's size, so the progress of the dump and the restore goes by bytes.
   const weighing = tableWeights(o.source).catch(() => undefined);
   const sampling = shaping.then((shape) => (shape ? sampleSource(o.source, shape, o.binDir, o.signal) : undefined));
+  // The source's encoding and locale for creating the target database (read again below if this fails).
+  const localeRead = readDatabaseLocale(o.source);
+  localeRead.catch(() => undefined);
   const checks = await preflight({
     source: o.source,
     target,
@@ -164,7 +167,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     }
     if (checks.targetDatabase.exists)
       return finish({ step: 'create-database', ok: true, skipped: true, durationMs: 0, detail: `"${targetDb}" exists already` });
-    const locale = await readDatabaseLocale(o.source);
+    const locale = await localeRead.catch(() => readDatabaseLocale(o.source));
     const created = await createDatabase(onDatabase(o.target, 'postgres'), targetDb, locale);
     return finish({
       step: 'create-database',

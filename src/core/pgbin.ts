@@ -80,6 +80,27 @@ export async function locateTool(
   tool: PgTool,
   options: { binDir?: string; envPath?: string; systemRoot?: string } = {},
 ): Promise<LocatedTool> {
+  // The readiness checks, the estimate's sample and the steps each need the tools within a second
+  // or two: one search (one `--version` run) serves them all, while the file is still there.
+  const key = JSON.stringify([tool, options.binDir?.trim() ?? '', options.envPath ?? process.env.PATH ?? '', options.systemRoot ?? '']);
+  const hit = located.get(key);
+  if (hit && performance.now() - hit.at < REMEMBER_MS) {
+    const known = await hit.tool.catch(() => undefined);
+    if (known && isExecutable(known.path)) return known;
+  }
+  const search = searchTool(tool, options);
+  located.set(key, { at: performance.now(), tool: search });
+  search.catch(() => {
+    if (located.get(key)?.tool === search) located.delete(key);
+  });
+  return search;
+}
+
+/** How long a located tool is taken as found without running its `--version` again. */
+const REMEMBER_MS = 60_000;
+const located = new Map<string, { at: number; tool: Promise<LocatedTool> }>();
+
+async function searchTool(tool: PgTool, options: { binDir?: string; envPath?: string; systemRoot?: string }): Promise<LocatedTool> {
   let candidates = candidatePaths(tool, options);
   if (options.binDir && options.binDir.trim() !== '') candidates = candidates.filter((c) => c.origin === 'setting');
   const searched: string[] = [];

@@ -5,13 +5,14 @@
  */
 import type pg from 'pg';
 import { formatBytes } from './catalog.js';
-import { availableExtensions, inspectDatabase, ownerAndGranteeRoles, userSchemaSql } from './inspect.js';
-import { ConnectionError, serverInfo, type ServerInfo } from './pg.js';
+import { availableExtensions, ownerAndGranteeRoles, userSchemaSql } from './inspect.js';
+import type { ServerInfo } from './pg.js';
+import { opened, openTarget, reachableCheck, unreachableCheck } from './preflightSides.js';
 import { locateTool, type LocatedTool, type PgTool } from './pgbin.js';
 import { encryptionCheck } from './encryption.js';
 import { rehearsalCheck, rehearse, type RehearsalResult } from './rehearse.js';
 import { newerTargetCheck } from './targetVersion.js';
-import { connectSide, onDatabase, sideDatabase, type Side } from './side.js';
+import { connectSide, sideDatabase, type Side } from './side.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'blocker' | 'unknown';
 
@@ -84,24 +85,36 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
   let src: pg.Client | undefined;
   let tgt: pg.Client | undefined;
   try {
+    // The two servers and the tools are reached at the same time; the checks keep their order.
+    const [source, target, located] = await Promise.allSettled([
+      opened(connectSide(o.source)),
+      openTarget(o.target),
+      Promise.all(
+        (['pg_dump', 'pg_restore', 'psql'] as const).map((tool) =>
+          locateTool(tool, o.binDir ? { binDir: o.binDir } : {}).then(
+            (found) => ({ tool, found }),
+            (err: Error) => ({ tool, missing: err.message }),
+          ),
+        ),
+      ),
+    ]);
     // 1. Source reachable and authenticated.
-    try {
-      src = await connectSide(o.source);
-      report.source = await serverInfo(src);
+    if (source.status === 'fulfilled') {
+      src = source.value.client;
+      report.source = source.value.info;
       checks.push(reachableCheck('source', report.source));
-    } catch (err) {
-      checks.push(unreachableCheck('source', err));
-    }
+    } else checks.push(unreachableCheck('source', source.reason));
     // 2. Target reachable (its database may not exist yet: then the maintenance database).
-    try {
-      const contents = await inspectDatabase(o.target);
-      report.targetDatabase = { name: targetDb, exists: contents.exists, objects: contents.objects + contents.schemas };
-      tgt = await connectSide(contents.exists ? o.target : onDatabase(o.target, 'postgres'));
-      report.target = await serverInfo(tgt);
+    if (target.status === 'fulfilled') {
+      tgt = target.value.client;
+      report.targetDatabase = {
+        name: targetDb,
+        exists: target.value.contents.exists,
+        objects: target.value.contents.objects + target.value.contents.schemas,
+      };
+      report.target = target.value.info;
       checks.push(reachableCheck('target', report.target));
-    } catch (err) {
-      checks.push(unreachableCheck('target', err));
-    }
+    } else checks.push(unreachableCheck('target', target.reason));
 
     const encryption = encryptionCheck([
       ['source', o.source, report.source],
@@ -112,12 +125,9 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
     // 3. Tools located and compatible.
     const tools: Partial<Record<PgTool, LocatedTool>> = {};
     const missing: string[] = [];
-    for (const tool of ['pg_dump', 'pg_restore', 'psql'] as const) {
-      try {
-        tools[tool] = await locateTool(tool, o.binDir ? { binDir: o.binDir } : {});
-      } catch (err) {
-        missing.push((err as Error).message);
-      }
+    for (const t of located.status === 'fulfilled' ? located.value : []) {
+      if ('found' in t) tools[t.tool] = t.found;
+      else missing.push(t.missing);
     }
     report.tools = tools;
     const dumpTool = tools.pg_dump;
@@ -363,23 +373,6 @@ export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
   // Cancelled while checking: nothing was shown to be ready.
   report.ready = !blocked && !!report.source && !!report.target && !o.signal?.aborted;
   return report;
-}
-
-const reachableTitle = (role: 'source' | 'target'): string => `${role === 'source' ? 'Source' : 'Target'} server reachable`;
-
-function reachableCheck(role: 'source' | 'target', info: ServerInfo): PreflightCheck {
-  const who = `${info.currentUser}${info.superuser ? ' (superuser)' : ''}`;
-  return {
-    id: role,
-    title: reachableTitle(role),
-    status: 'ok',
-    detail: `PostgreSQL ${info.serverVersion} as ${who}, SSL ${info.ssl ? 'on' : 'off'}.`,
-  };
-}
-
-function unreachableCheck(role: 'source' | 'target', err: unknown): PreflightCheck {
-  const e = err instanceof ConnectionError ? err.explained : undefined;
-  return { id: role, title: reachableTitle(role), status: 'blocker', detail: e?.message ?? String(err), fix: e?.hint ?? '' };
 }
 
 /** Exit status for the CLI: 0 ready, 1 blocking problems, 2 could not check (a server unreachable). */

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -70,6 +70,22 @@ describe('pg tool lookup', () => {
       const found = await locateTool('psql', { binDir: dir });
       assert.equal(found.version, '16.4');
       assert.equal(found.origin, 'setting');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs a located tool once for the steps that follow, and finds it gone when it is removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-pgbin-'));
+    try {
+      const runs = join(dir, 'runs');
+      writeFileSync(join(dir, 'pg_dump'), `#!/bin/sh\necho run >> '${runs}'\necho "pg_dump (PostgreSQL) 15.8"\n`, { mode: 0o755 });
+      const [a, b] = await Promise.all([locateTool('pg_dump', { binDir: dir }), locateTool('pg_dump', { binDir: dir })]);
+      const c = await locateTool('pg_dump', { binDir: dir });
+      assert.deepEqual([a.version, b.version, c.version], ['15.8', '15.8', '15.8']);
+      assert.equal(readFileSync(runs, 'utf8'), 'run\n', 'one --version run for three lookups');
+      rmSync(join(dir, 'pg_dump'));
+      await assert.rejects(locateTool('pg_dump', { binDir: dir }), ToolNotFoundError);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
