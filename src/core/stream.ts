@@ -159,6 +159,8 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   });
   const exists = outputExists(o);
   if (exists) return fail(exists);
+  // Tables are counted only for progress by entries (without the tables' sizes), while the target is looked at.
+  const counting = o.weights && dumpCb.onProgress ? Promise.resolve(undefined) : countTablesToDump(o.source, undefined, undefined);
   try {
     const refused = refuseTarget(await inspectDatabase(o.target), database, o.confirmNonEmptyDatabase);
     if (refused) return fail(refused);
@@ -168,7 +170,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   rmSync(partial, { recursive: true, force: true });
   preparePrivateOutput(o.out, partial, 'custom');
 
-  const total = (await countTablesToDump(o.source, undefined, undefined)) ?? 0;
+  const total = (await counting) ?? 0;
   let done = 0;
   // By bytes when the tables' sizes are known: what the load has copied into the target (the slower side; the pipe keeps the dump just ahead).
   const bytes = o.weights && dumpCb.onProgress ? new ByteProgress('load', o.weights, dumpCb.onProgress) : undefined;
@@ -235,6 +237,9 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   await teeDone;
   await new Promise<void>((resolve) => file.end(() => resolve()));
   loadIn?.end();
+  // The archive is read back while the load finishes (its indexes are built in the same pass).
+  const reading = run.cancelled || fileError || run.exitCode !== 0 ? undefined : readArchive(o.pgRestore, partial, o.signal);
+  reading?.catch(() => undefined); // awaited below, after the load
   const loadRun = await loading;
   await watcher?.stop();
   o.signal?.removeEventListener('abort', abort);
@@ -257,7 +262,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
     const failure = explainDumpFailure(run, o);
     return fail({ ...failure, hint: `${failure.hint} ${partly}` }, base);
   }
-  const read = await readArchive(o.pgRestore, partial, o.signal);
+  const read = await (reading ?? readArchive(o.pgRestore, partial, o.signal));
   if (!read.ok) {
     rmSync(partial, { force: true });
     return fail(
