@@ -7,9 +7,10 @@
  * pipe (no offsets), by walking the data blocks' chunk headers. What is read is checked against
  * `pg_restore -l`'s entries: any doubt and the answer is undefined (the restore then counts entries).
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Toc } from './archive.js';
+import { BLK_BLOBS, BLK_DATA, Reader, readHeaderAndToc } from './archiveFormat.js';
 import type { TableWeight } from './progress.js';
 
 /** dumpId → bytes of its data in the archive (compressed as stored), for the TABLE DATA entries of `toc`. */
@@ -45,72 +46,6 @@ export const DATA_FILE_SUFFIXES = ['', '.gz', '.lz4', '.zst'];
 /** Walking a piped archive's blocks reads most of the file: given up after this long (then entries are counted). */
 const WALK_MS = 1000;
 
-const BLK_DATA = 1;
-const BLK_BLOBS = 3;
-const POS_SET = 2;
-
-/** A forward reader over a file with a window buffer. */
-class Reader {
-  private buf = Buffer.alloc(1 << 16);
-  private start = 0; // file offset of buf[0]
-  private end = 0; // valid bytes in buf
-  pos = 0;
-  intSize = 4;
-  offSize = 8;
-  constructor(
-    private readonly fd: number,
-    readonly size: number,
-  ) {}
-
-  private fill(n: number): void {
-    if (this.pos >= this.start && this.pos + n <= this.start + this.end) return;
-    if (n > this.buf.length) this.buf = Buffer.alloc(n);
-    this.start = this.pos;
-    this.end = readSync(this.fd, this.buf, 0, this.buf.length, this.pos);
-    if (this.end < n) throw new Error('archive ends early');
-  }
-
-  byte(): number {
-    this.fill(1);
-    return this.buf[this.pos++ - this.start]!;
-  }
-
-  bytes(n: number): Buffer {
-    this.fill(n);
-    const b = this.buf.subarray(this.pos - this.start, this.pos - this.start + n);
-    this.pos += n;
-    return b;
-  }
-
-  int(): number {
-    const sign = this.byte();
-    let v = 0;
-    for (let i = 0; i < this.intSize; i++) v += this.byte() * 2 ** (8 * i);
-    return sign ? -v : v;
-  }
-
-  str(): string | null {
-    const n = this.int();
-    if (n < 0) return null;
-    return n === 0 ? '' : this.bytes(n).toString('utf8');
-  }
-
-  offset(): { set: boolean; at: number } {
-    const flag = this.byte();
-    let v = 0;
-    for (let i = 0; i < this.offSize; i++) v += this.byte() * 2 ** (8 * i);
-    return { set: flag === POS_SET, at: v };
-  }
-
-  deadline = Number.POSITIVE_INFINITY;
-
-  skip(n: number): void {
-    this.pos += n;
-    if (this.pos > this.size) throw new Error('archive ends early');
-    if (performance.now() > this.deadline) throw new Error('too long to walk');
-  }
-}
-
 interface CustomSizes {
   entries: Map<number, number>;
   desc: Map<number, string>;
@@ -119,46 +54,10 @@ interface CustomSizes {
 function customDataSizes(path: string): CustomSizes | undefined {
   const fd = openSync(path, 'r');
   try {
-    const r = new Reader(fd, fstatSync(fd).size);
-    if (r.bytes(5).toString('latin1') !== 'PGDMP') return undefined;
-    const version = [r.byte(), r.byte(), r.byte()];
-    // As pg_dump's MAKE_ARCHIVE_VERSION: (major * 256 + minor) * 256 + revision.
-    const v = (version[0]! * 256 + version[1]!) * 256 + version[2]!;
-    const at = (minor: number): boolean => v >= (1 * 256 + minor) * 256;
-    if (version[0] !== 1 || !at(12) || at(17)) return undefined; // PostgreSQL 11 to 18's pg_dump
-    r.intSize = r.byte();
-    r.offSize = r.byte();
-    if (r.byte() !== 1) return undefined; // archCustom
-    if (at(15)) r.byte();
-    else r.int(); // compression
-    for (let i = 0; i < 7; i++) r.int(); // the dump's time
-    r.str(); // database
-    r.str(); // server version
-    r.str(); // pg_dump version
-    const count = r.int();
-    const entries: { id: number; desc: string; offset: { set: boolean; at: number }; hadData: boolean; deps: number }[] = [];
-    for (let i = 0; i < count; i++) {
-      const id = r.int();
-      const hadDumper = r.int();
-      r.str(); // tableoid
-      r.str(); // oid
-      r.str(); // tag
-      const desc = r.str() ?? '';
-      r.int(); // section
-      r.str(); // definition
-      r.str(); // drop statement
-      r.str(); // copy statement
-      r.str(); // namespace
-      r.str(); // tablespace
-      if (at(14)) r.str(); // table access method
-      if (at(16)) r.int(); // relkind
-      r.str(); // owner
-      r.str(); // with oids
-      let deps = 0;
-      while (r.str() !== null) deps++; // dependencies
-      const offset = r.offset();
-      entries.push({ id, desc, offset, hadData: hadDumper !== 0, deps });
-    }
+    const r = Reader.ofFile(fd, fstatSync(fd).size);
+    const header = readHeaderAndToc(r);
+    if (!header) return undefined;
+    const { entries } = header;
     const out: CustomSizes = { entries: new Map(), desc: new Map(entries.map((e) => [e.id, e.desc])) };
     const withData = entries.filter((e) => e.hadData);
     if (withData.length && withData.every((e) => e.offset.set)) {

@@ -124,7 +124,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   ]);
   const byBytes = weights ? { weights } : {};
   const requested = o.plan ?? o.format ?? 'auto';
-  const chosen = choosePlan(shape, jobs, requested, o.indexJobs);
+  const chosen = choosePlan(shape, jobs, requested, o.indexJobs, o.splitMinBytes);
   const resuming = o.resume
     ? resumePoint(await keptArchive(o, pgRestore.path), checks.targetDatabase.objects, targetDb, chosen)
     : undefined;
@@ -215,6 +215,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       out: dumpPath,
       jobs: plan.indexJobs,
       restoreSettings: RESTORE_SETTINGS,
+      ...(plan.split ? { split: plan.split } : {}),
       ...(o.noOwner ? { noOwner: true } : {}),
       ...(o.noAcl ? { noAcl: true } : {}),
       ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),
@@ -234,7 +235,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     o.onStep?.('restore', 'start');
     const restored = await restorePostData(streamed, load, callbacks('restore'));
     result.restore = restored;
-    if (!restoreStep(restored, plan.indexJobs > 1 ? '' : '; indexes and constraints were built by the load, in its own pass'))
+    if (!restoreStep(restored, plan.indexJobs > 1 || plan.split ? '' : '; indexes and constraints were built by the load, in its own pass'))
       return done();
   } else {
     // 2. Dump

@@ -35,6 +35,8 @@ export interface MigrateOptions {
   plan?: PlanRequest;
   /** The streamed plan's index jobs (default from the sizes, see streamIndexJobs; 1: in the load's own pass). */
   indexJobs?: number;
+  /** The streamed plan loads a table at least this large with `jobs` sessions at once (default SPLIT_MIN_BYTES, 256 MiB). */
+  splitMinBytes?: number;
   /** Older name for plan 'directory' / 'custom'. */
   format?: ArchiveFormat;
   jobs?: number;

@@ -62,7 +62,13 @@ export function watchCopies(side: Side, onSample: (s: CopySample) => void, inter
            FROM pg_stat_progress_copy p JOIN pg_class c ON c.oid = p.relid JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE p.datname = current_database() AND p.pid <> pg_backend_pid()`,
       );
-      onSample(new Map(rows.map((r) => [r.name, { tuples: Number(r.tuples), bytes: Number(r.bytes) }])));
+      // A table loaded by several sessions at once has a row for each: their sum is the table's.
+      const sample: CopySample = new Map();
+      for (const r of rows) {
+        const had = sample.get(r.name);
+        sample.set(r.name, { tuples: (had?.tuples ?? 0) + Number(r.tuples), bytes: (had?.bytes ?? 0) + Number(r.bytes) });
+      }
+      onSample(sample);
       if (!stopped) timer = setTimeout(() => void poll(), intervalMs);
     } catch {
       stopped = true;

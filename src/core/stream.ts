@@ -9,9 +9,10 @@
  * still completes, so the archive is there to restore from.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { drained, mergeRuns, POST_DATA, syncToDisk } from './streamParts.js';
 import { readArchive, type Toc } from './archive.js';
 import {
   buildDumpArgs,
@@ -39,6 +40,7 @@ import {
 import { displayCommand, runTool, shellQuote, type ToolRun } from './run.js';
 import { sideDatabase, type Side } from './side.js';
 import { cancelledFailure, explainSideError, failureOf, type StepCallbacks, type StepFailure } from './step.js';
+import { StreamSplit, type SplitOutcome, type SplitRequest } from './streamSplit.js';
 
 export interface StreamOptions extends Pick<RestoreFlags, 'noOwner' | 'noAcl' | 'noTableAccessMethod'>, ByteWeights {
   source: Side;
@@ -57,6 +59,8 @@ export interface StreamOptions extends Pick<RestoreFlags, 'noOwner' | 'noAcl' | 
   confirmNonEmptyDatabase?: string;
   /** Settings of the restore sessions (given to pg_restore through PGOPTIONS). */
   restoreSettings?: Record<string, string>;
+  /** The dominant table whose rows N sessions load from the stream (pg_restore skips them). */
+  split?: SplitRequest;
   signal?: AbortSignal;
 }
 
@@ -66,44 +70,8 @@ export interface StreamLoad {
   command: string;
   toc: Toc;
   startedAt: number;
-}
-
-/** The entries pg_restore --section=post-data restores (for progress). */
-const POST_DATA = new Set([
-  'INDEX',
-  'INDEX ATTACH',
-  'CONSTRAINT',
-  'FK CONSTRAINT',
-  'CHECK CONSTRAINT',
-  'TRIGGER',
-  'EVENT TRIGGER',
-  'RULE',
-  'POLICY',
-  'MATERIALIZED VIEW DATA',
-  'PUBLICATION TABLE',
-  'PUBLICATION TABLES IN SCHEMA',
-  'STATISTICS',
-]);
-
-/** fsync a file or folder (pg_dump -f syncs its archive; the streamed one is written here). */
-function syncToDisk(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Waits until a writable can take more, or is gone (closed, failed). */
-function drained(w: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      w.off('drain', done).off('close', done).off('error', done);
-      resolve();
-    };
-    w.on('drain', done).on('close', done).on('error', done);
-  });
+  /** The dominant table's parallel load, when the stream had it. */
+  split?: SplitOutcome;
 }
 
 /** The archive path is taken (checked before the target database is created, and again here). */
@@ -147,12 +115,20 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
     ...(o.snapshot ? { snapshot: o.snapshot } : {}),
   });
   const loadArgs = buildRestoreArgs(
-    { ...o, archive: undefined, jobs: 1, ...(o.jobs > 1 ? { sections: ['pre-data', 'data'] as Array<'pre-data' | 'data'> } : {}) },
+    {
+      ...o,
+      archive: undefined,
+      jobs: 1,
+      ...(o.jobs > 1 || o.split ? { sections: ['pre-data', 'data'] as Array<'pre-data' | 'data'> } : {}),
+    },
     database,
   );
   const env = restoreEnvironment(o.restoreSettings);
   const loadCommand = displayCommand([o.pgRestore, ...loadArgs], o.target);
-  const command = `${displayCommand([o.pgDump, ...dumpArgs], o.source)} | tee ${shellQuote(o.out)} | ${env.PGOPTIONS ? `PGOPTIONS=${shellQuote(env.PGOPTIONS)} ` : ''}${loadCommand}`;
+  const splitNote = o.split
+    ? `  # ${o.split.name}'s rows: ${o.split.sessions} COPY sessions fed from the stream (--use-list skips them)`
+    : '';
+  const command = `${displayCommand([o.pgDump, ...dumpArgs], o.source)} | tee ${shellQuote(o.out)} | ${env.PGOPTIONS ? `PGOPTIONS=${shellQuote(env.PGOPTIONS)} ` : ''}${loadCommand}${splitNote}`;
   dumpCb.onCommand?.(command);
   const fail = (failure: StepFailure, extra: { run?: ToolRun; cancelled?: boolean } = {}): { dump: DumpResult } => ({
     dump: { ok: false, cancelled: false, command, durationMs: performance.now() - started, failure, ...extra },
@@ -190,35 +166,63 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
     fileError ??= err;
     abort();
   });
+  const split = o.split ? new StreamSplit(o.split, o.target, o.restoreSettings) : undefined;
+  inner.signal.addEventListener('abort', () => void split?.abort(), { once: true });
+  const pending: Buffer[] = [];
+  const toLoad = (chunk: Buffer, waits: Array<Promise<void>>): void => {
+    // A load that stopped (pg_restore gone) no longer takes bytes; the archive is still completed.
+    if (loadIn && loadIn.writable && !loadIn.write(chunk)) waits.push(drained(loadIn));
+  };
   const tee = async (src: Readable): Promise<void> => {
     for await (const chunk of src as AsyncIterable<Buffer>) {
       hash.update(chunk);
       const waits: Array<Promise<void>> = [];
       if (!fileError && !file.write(chunk)) waits.push(drained(file));
-      // A load that stopped (pg_restore gone) no longer takes bytes; the archive is still completed.
-      if (loadIn && loadIn.writable && !loadIn.write(chunk)) waits.push(drained(loadIn));
+      if (split && !loading) {
+        // With a parallel load, pg_restore starts once the table of contents has passed (its --use-list comes from it).
+        pending.push(chunk);
+        await split.push(chunk);
+        if (split.decided) await startLoad(await split.list);
+        for (const p of loading ? pending.splice(0) : []) toLoad(p, waits);
+        if (split.active && loading) await split.push(Buffer.alloc(0));
+      } else {
+        toLoad(chunk, waits);
+        if (split?.active) await split.push(chunk); // after pg_restore has the bytes: it must never wait on the sessions
+      }
       if (waits.length) await Promise.all(waits);
     }
   };
   let teeDone: Promise<void> = Promise.resolve();
   let loadStarted: () => void = () => undefined;
   const loadReady = new Promise<void>((resolve) => (loadStarted = resolve));
-  const loading = runTool(o.pgRestore, loadArgs, {
-    connection: o.target,
-    env,
-    signal: inner.signal,
-    onStdin: (stdin) => {
-      loadIn = stdin;
-      stdin.on('error', () => undefined); // EPIPE when pg_restore has stopped: its own output says why
-      loadStarted();
-    },
-    onLine: (line) => {
-      dumpCb.onLine?.(line);
-      tables?.line(line);
-    },
-  });
-  // pg_dump starts once pg_restore takes input (or could not start: then only the file is written, and the load's verdict says why).
-  await Promise.race([loadReady, loading]);
+  let loading: Promise<ToolRun> | undefined;
+  const startLoad = async (list?: string): Promise<void> => {
+    if (list && split)
+      dumpCb.onLine?.(`${o.split!.name}: its rows go into the target through ${split.sessions} sessions at once, fed from the stream.`);
+    loading = runTool(o.pgRestore, list ? [...loadArgs, `--use-list=${list}`] : loadArgs, {
+      connection: o.target,
+      env,
+      signal: inner.signal,
+      onStdin: (stdin) => {
+        loadIn = stdin;
+        stdin.on('error', () => undefined); // EPIPE when pg_restore has stopped: its own output says why
+        loadStarted();
+      },
+      onLine: (line) => {
+        dumpCb.onLine?.(line);
+        tables?.line(line);
+        // The schema is created before the first data entry: the parallel sessions may COPY.
+        if (/^pg_restore: processing data for table /.test(line)) split?.schemaReady();
+      },
+    });
+    void loading.then(
+      () => split?.schemaReady(),
+      () => undefined,
+    );
+    // pg_dump starts once pg_restore takes input (or could not start: then only the file is written, and the load's verdict says why).
+    await Promise.race([loadReady, loading]);
+  };
+  if (!split) await startLoad();
   const run = await runTool(o.pgDump, dumpArgs, {
     connection: o.source,
     signal: inner.signal,
@@ -236,11 +240,16 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   });
   await teeDone;
   await new Promise<void>((resolve) => file.end(() => resolve()));
+  // A stream that ended before its table of contents: pg_restore gets what there is (and says what is wrong).
+  if (!loading) await startLoad();
+  for (const p of pending.splice(0)) toLoad(p, []);
   loadIn?.end();
+  const splitDone = split?.active ? split.finish() : undefined;
   // The archive is read back while the load finishes (its indexes are built in the same pass).
   const reading = run.cancelled || fileError || run.exitCode !== 0 ? undefined : readArchive(o.pgRestore, partial, o.signal);
   reading?.catch(() => undefined); // awaited below, after the load
-  const loadRun = await loading;
+  const loadRun = await loading!;
+  const splitOutcome = await splitDone;
   await watcher?.stop();
   o.signal?.removeEventListener('abort', abort);
 
@@ -291,7 +300,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   else dumpCb.onProgress?.({ done: Math.max(total, done), total: Math.max(total, done) });
   return {
     dump: { ok: true, cancelled: false, command, archive, ...base, durationMs: performance.now() - started },
-    load: { run: loadRun, command: loadCommand, toc: read.value, startedAt: started },
+    load: { run: loadRun, command: loadCommand, toc: read.value, startedAt: started, ...(splitOutcome ? { split: splitOutcome } : {}) },
   };
 }
 
@@ -302,8 +311,21 @@ export async function restorePostData(o: StreamOptions, load: StreamLoad, cb: St
   const fail = (command: string) => restoreFailure(command, started);
   // The load stopped without finishing (its server went away, it was killed): nothing to build indexes on.
   const loadStopped = load.run.exitCode !== 0 && !load.run.stderrLines.some((l) => /errors ignored on restore: \d+/.test(l));
+  if (load.split?.error && !load.run.cancelled)
+    return fail(load.command)(
+      {
+        problem: 'restore_errors',
+        message: `Loading ${load.split.table}'s rows with ${load.split.sessions} sessions failed: ${load.split.error}. ${load.split.partly ? 'The table holds part of its rows' : 'None of its rows were kept (every session was rolled back)'}; the other tables were loaded.`,
+        hint: `The archive is complete: drop and recreate "${database}" and migrate again, or restore the archive (pg_restore loads the table in one session).`,
+      },
+      { toc: load.toc },
+    );
+  if (load.split?.rows !== undefined)
+    cb.onLine?.(
+      `${load.split.table}: ${load.split.rows.toLocaleString('en-US')} rows loaded by ${load.split.sessions} sessions (${(load.split.perSession ?? []).map((n) => n.toLocaleString('en-US')).join(' + ')}).`,
+    );
   // One pass (the load built the indexes), or a load that stopped: the load's own verdict is the restore's.
-  if (o.jobs <= 1 || loadStopped || load.run.cancelled) {
+  if ((o.jobs <= 1 && !load.split) || loadStopped || load.run.cancelled) {
     const single = restoreOutcome(o.target, load.run, load.toc, load.command, started, fail(load.command));
     if (single.ok) cb.onProgress?.({ done: 1, total: 1 });
     return single;
@@ -331,26 +353,4 @@ export async function restorePostData(o: StreamOptions, load: StreamLoad, cb: St
   return { ...outcome, command };
 }
 
-/** Both phases' output as one run: their errors together, "errors ignored" summed. */
-export function mergeRuns(a: ToolRun, b: ToolRun): ToolRun {
-  let ignored = 0;
-  let anyIgnored = false;
-  const lines: string[] = [];
-  for (const l of [...a.stderrLines, ...b.stderrLines]) {
-    const m = /errors ignored on restore: (\d+)/.exec(l);
-    if (m) {
-      anyIgnored = true;
-      ignored += Number(m[1]);
-    } else lines.push(l);
-  }
-  if (anyIgnored) lines.push(`pg_restore: warning: errors ignored on restore: ${ignored}`);
-  const exitCode = a.exitCode === 0 ? b.exitCode : a.exitCode;
-  return {
-    ...b,
-    argv: b.argv,
-    exitCode,
-    cancelled: a.cancelled || b.cancelled,
-    durationMs: a.durationMs + b.durationMs,
-    stderrLines: lines,
-  };
-}
+export { mergeRuns };

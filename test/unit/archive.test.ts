@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { groupRestoreErrors, parseToc, summarizeToc } from '../../src/core/archive.js';
 import { psqlErrorsAsRestoreLines } from '../../src/core/rehearse.js';
 import { entriesForSchemas, schemasInArchive, useListForSchemas } from '../../src/core/restore.js';
+import { withoutEndMarker } from '../../src/core/splitLoad.js';
 
 const LISTING = `;
 ; Archive created at 2026-11-30 10:00:00 UTC
@@ -214,5 +215,17 @@ describe('psql messages of the rolled-back rehearsal, grouped like pg_restore er
     const perm = grouped.groups.find((g) => g.cause === 'permission');
     assert.deepEqual(perm?.names, ['columnar'], 'the object named, not the word "access"');
     assert.match(perm?.examples[0]?.error ?? '', /HINT: +Must be superuser/);
+  });
+});
+
+describe('withoutEndMarker', () => {
+  const strip = (s: string): string => withoutEndMarker(Buffer.from(s, 'latin1')).toString('latin1');
+  it("drops pg_dump's end-of-data marker and the blank lines after it, nothing else", () => {
+    assert.equal(strip('1\ta\n2\tb\n\\.\n\n\n'), '1\ta\n2\tb\n');
+    assert.equal(strip('\\.\n'), '');
+    assert.equal(strip('1\ta\n'), '1\ta\n', 'no marker: unchanged');
+    assert.equal(strip('1\tx\\\\.\n'), '1\tx\\\\.\n', 'an escaped backslash before a dot ends a row, not the data');
+    assert.equal(strip('1\t\\.x\n'), '1\t\\.x\n');
+    assert.equal(strip('1\tGr\xfc\xdfe\n\\.\n'), '1\tGr\xfc\xdfe\n', 'bytes kept as they are');
   });
 });

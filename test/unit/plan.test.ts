@@ -55,6 +55,28 @@ describe('choosePlan', () => {
   });
 });
 
+describe('choosePlan: the dominant table loaded by several sessions', () => {
+  const big = (mb: number, heap = true): DataShape => {
+    const s = shape(4, mb, mb);
+    return { ...s, largest: { ...s.largest!, oid: 16400, heap } };
+  };
+  it('a streamed heap table of 256 MiB or more gets one session per job', () => {
+    const plan = choosePlan(big(640), 2);
+    assert.equal(plan.kind, 'stream');
+    assert.deepEqual(plan.split, { name: 'public.pgbench_accounts', oid: 16400, sessions: 2 });
+    assert.match(plan.reason, /the largest table's rows through 2 sessions at once, then the indexes\)/);
+    assert.deepEqual(choosePlan(big(640), 4).split?.sessions, 4);
+  });
+  it('not below the size, with one job, for a table that is not heap (columnar), or for an archive plan', () => {
+    assert.equal(choosePlan(big(200), 2).split, undefined);
+    assert.equal(choosePlan(big(640), 1).split, undefined);
+    assert.equal(choosePlan(big(640, false), 2).split, undefined);
+    assert.equal(choosePlan(big(640), 2, 'directory').split, undefined);
+    assert.equal(choosePlan(big(640), 2, 'stream').split?.sessions, 2, 'a stream asked for splits too');
+    assert.equal(choosePlan(big(1), 2, 'auto', undefined, 1024).split?.sessions, 2, 'the size is a parameter');
+  });
+});
+
 describe('streamIndexJobs', () => {
   const withIndexes = (indexMB: number, largestMB: number): DataShape => ({
     ...shape(20, 1000, 900),

@@ -1,0 +1,69 @@
+/**
+ * Pieces of the streamed migration (stream.ts) that stand on their own: the post-data entry kinds,
+ * syncing the archive to disk, waiting on a writable, and both phases' output as one run.
+ */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { ToolRun } from './run.js';
+
+/** The entries pg_restore --section=post-data restores (for progress). */
+export const POST_DATA = new Set([
+  'INDEX',
+  'INDEX ATTACH',
+  'CONSTRAINT',
+  'FK CONSTRAINT',
+  'CHECK CONSTRAINT',
+  'TRIGGER',
+  'EVENT TRIGGER',
+  'RULE',
+  'POLICY',
+  'MATERIALIZED VIEW DATA',
+  'PUBLICATION TABLE',
+  'PUBLICATION TABLES IN SCHEMA',
+  'STATISTICS',
+]);
+
+/** fsync a file or folder (pg_dump -f syncs its archive; the streamed one is written here). */
+export function syncToDisk(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Waits until a writable can take more, or is gone (closed, failed). */
+export function drained(w: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      w.off('drain', done).off('close', done).off('error', done);
+      resolve();
+    };
+    w.on('drain', done).on('close', done).on('error', done);
+  });
+}
+
+/** Both phases' output as one run: their errors together, "errors ignored" summed. */
+export function mergeRuns(a: ToolRun, b: ToolRun): ToolRun {
+  let ignored = 0;
+  let anyIgnored = false;
+  const lines: string[] = [];
+  for (const l of [...a.stderrLines, ...b.stderrLines]) {
+    const m = /errors ignored on restore: (\d+)/.exec(l);
+    if (m) {
+      anyIgnored = true;
+      ignored += Number(m[1]);
+    } else lines.push(l);
+  }
+  if (anyIgnored) lines.push(`pg_restore: warning: errors ignored on restore: ${ignored}`);
+  const exitCode = a.exitCode === 0 ? b.exitCode : a.exitCode;
+  return {
+    ...b,
+    argv: b.argv,
+    exitCode,
+    cancelled: a.cancelled || b.cancelled,
+    durationMs: a.durationMs + b.durationMs,
+    stderrLines: lines,
+  };
+}
