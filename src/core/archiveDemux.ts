@@ -6,6 +6,9 @@
  */
 import { ArchiveEndsEarly, BLK_BLOBS, BLK_DATA, Reader, readHeaderAndToc, type RawHeader } from './archiveFormat.js';
 
+/** A table of contents larger than this is not waited for (the stream goes to pg_restore alone). */
+const MAX_TOC_BYTES = 256 * 1024 * 1024;
+
 type State = 'toc' | 'type' | 'id' | 'len' | 'data' | 'blob' | 'done';
 
 export class ArchiveDemux {
@@ -49,6 +52,7 @@ export class ArchiveDemux {
       this.headBytes += chunk.length;
       // Parsed again only once twice as much has arrived: small chunks cost no quadratic re-reading.
       if (this.headBytes < this.nextTry) return;
+      if (this.headBytes > MAX_TOC_BYTES) return this.lose('no table of contents in the first 256 MiB');
       const all = Buffer.concat(this.head);
       const r = Reader.ofBuffer(all);
       try {

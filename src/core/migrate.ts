@@ -215,7 +215,8 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       out: dumpPath,
       jobs: plan.indexJobs,
       restoreSettings: RESTORE_SETTINGS,
-      ...(plan.split ? { split: plan.split } : {}),
+      // Without the table access method the target's default applies (columnar on Hydra): no parallel sessions then.
+      ...(plan.split && !o.noTableAccessMethod ? { split: plan.split } : {}),
       ...(o.noOwner ? { noOwner: true } : {}),
       ...(o.noAcl ? { noAcl: true } : {}),
       ...(o.noTableAccessMethod ? { noTableAccessMethod: true } : {}),

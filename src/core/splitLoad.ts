@@ -19,6 +19,8 @@ export interface SplitLoadOptions {
   copyStmt: string;
   /** For messages: schema.table. */
   table: string;
+  /** The table, quoted for SQL ("schema"."table"). */
+  qualifiedName: string;
   sessions: number;
   /** The archive's data is zlib-compressed (gzip archives); else plain COPY text. */
   compressed: boolean;
@@ -37,6 +39,8 @@ const RESTORE_SESSION = [
   'SET xmloption = content',
   'SET client_min_messages = warning',
   'SET row_security = off',
+  // PostgreSQL 17+ (pg_restore 17 sets it; the sessions' transactions last the whole dump).
+  "SELECT pg_catalog.set_config('transaction_timeout', '0', false) WHERE current_setting('server_version_num')::int >= 170000",
 ];
 
 /** Resolves on the event, or when the emitter fails or closes first (never rejects). */
@@ -80,7 +84,7 @@ export class PartlyLoaded extends Error {
 }
 
 export class SplitLoad {
-  private carry: Buffer = Buffer.alloc(0);
+  private carry: Buffer[] = [];
   private inflater?: Inflate;
   private started = false;
   private release!: () => void;
@@ -95,7 +99,8 @@ export class SplitLoad {
   /** Connects the sessions and opens their transactions (the table need not exist yet). */
   static async open(o: SplitLoadOptions): Promise<SplitLoad> {
     const clients = await Promise.allSettled(
-      Array.from({ length: o.sessions }, () => connectSide(o.target, { applicationName: 'hydra-migrate load' })),
+      // Keepalives: a session may wait in its COPY for a long time before the table's rows arrive.
+      Array.from({ length: o.sessions }, () => connectSide(o.target, { applicationName: 'hydra-migrate load', keepAlive: true })),
     );
     const ok = clients.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
     const refused = clients.find((c) => c.status === 'rejected');
@@ -135,7 +140,8 @@ export class SplitLoad {
       s.copy = s.client.query(copyFrom(text, { highWaterMark: HIGH_WATER }));
       s.copy.on('error', (err: Error) => {
         s.failed ??= err;
-        this.failure ??= err;
+        // The others stop at once too (never idle in their COPY until the dump ends): all roll back.
+        void this.abort(err);
       });
     }
     if (this.o.compressed) {
@@ -172,14 +178,20 @@ export class SplitLoad {
    * at the end. false: a session's queue is full.
    */
   private dispatch(text: Buffer): boolean {
-    const buf = this.carry.length ? Buffer.concat([this.carry, text]) : text;
+    // A long value (no row end in this piece) is only kept, never copied again while it grows.
+    if (text.lastIndexOf(0x0a) < 0) {
+      this.carry.push(text);
+      return true;
+    }
+    const buf = this.carry.length ? Buffer.concat([...this.carry, text]) : text;
+    this.carry = [];
     const limit = buf.length - END_MARKER_ROOM;
     const cut = limit > 0 ? buf.lastIndexOf(0x0a, limit - 1) + 1 : 0;
     if (cut <= 0) {
-      this.carry = Buffer.from(buf);
+      this.carry = [buf];
       return true;
     }
-    this.carry = Buffer.from(buf.subarray(cut));
+    this.carry = [buf.subarray(cut)];
     return this.send(buf.subarray(0, cut));
   }
 
@@ -193,7 +205,14 @@ export class SplitLoad {
     while (!this.failure) {
       const busy = this.sessions.filter((s) => s.copy!.writableNeedDrain && !s.failed);
       if (busy.length < this.sessions.length) return;
-      await Promise.race(busy.map((s) => settled(s.copy!, 'drain')));
+      // The first session to drain (or fail) ends the wait; every listener is taken off again.
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          for (const s of busy) s.copy!.off('drain', done).off('error', done).off('close', done);
+          resolve();
+        };
+        for (const s of busy) s.copy!.on('drain', done).on('error', done).on('close', done);
+      });
     }
   }
 
@@ -205,9 +224,9 @@ export class SplitLoad {
       this.inflater.end();
       await ended;
     }
-    const rest = withoutEndMarker(this.carry);
+    const rest = withoutEndMarker(Buffer.concat(this.carry));
     if (!this.failure && rest.length) this.send(rest);
-    this.carry = Buffer.alloc(0);
+    this.carry = [];
     await Promise.all(
       this.sessions.map(async (s) => {
         if (s.failed || !s.copy) return;
@@ -224,10 +243,20 @@ export class SplitLoad {
     await Promise.all(this.sessions.map((s) => s.client.end().catch(() => undefined)));
     const refused = commits.find((c) => c.status === 'rejected');
     if (refused) {
-      const kept = commits.length - commits.filter((c) => c.status === 'rejected').length;
+      // Some sessions may have committed (a lost reply cannot tell): the table is emptied, so it is never taken as loaded.
+      const emptied = await connectSide(this.o.target, { applicationName: 'hydra-migrate load' })
+        .then(async (c) => {
+          try {
+            await c.query(`TRUNCATE ONLY ${this.o.qualifiedName}`);
+            return true;
+          } finally {
+            await c.end().catch(() => undefined);
+          }
+        })
+        .catch(() => false);
       throw new PartlyLoaded(
-        `committing failed (${String(refused.reason)}); ${kept} of ${commits.length} sessions had committed`,
-        kept > 0,
+        `committing failed (${String(refused.reason)})${emptied ? '; the rows of the sessions that had committed were removed again' : ''}`,
+        !emptied,
       );
     }
     return this.sessions.map((s) => s.copy!.rowCount);

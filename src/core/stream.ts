@@ -211,8 +211,9 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
       onLine: (line) => {
         dumpCb.onLine?.(line);
         tables?.line(line);
-        // The schema is created before the first data entry: the parallel sessions may COPY.
-        if (/^pg_restore: processing data for table /.test(line)) split?.schemaReady();
+        // The schema is created before the first entry of the data section: the parallel sessions may COPY
+        // (data entries, large objects, sequence values: each comes after the whole pre-data section).
+        if (/^pg_restore: (processing|executing) /.test(line)) split?.schemaReady();
       },
     });
     void loading.then(
@@ -315,7 +316,7 @@ export async function restorePostData(o: StreamOptions, load: StreamLoad, cb: St
     return fail(load.command)(
       {
         problem: 'restore_errors',
-        message: `Loading ${load.split.table}'s rows with ${load.split.sessions} sessions failed: ${load.split.error}. ${load.split.partly ? 'The table holds part of its rows' : 'None of its rows were kept (every session was rolled back)'}; the other tables were loaded.`,
+        message: `Loading ${load.split.table}'s rows with ${load.split.sessions} sessions failed: ${load.split.error}. ${load.split.partly ? `The table may hold part of its rows: empty it (TRUNCATE) before restoring or resuming` : 'None of its rows were kept (every session was rolled back)'}; the other tables were loaded.`,
         hint: `The archive is complete: drop and recreate "${database}" and migrate again, or restore the archive (pg_restore loads the table in one session).`,
       },
       { toc: load.toc },
@@ -325,7 +326,8 @@ export async function restorePostData(o: StreamOptions, load: StreamLoad, cb: St
       `${load.split.table}: ${load.split.rows.toLocaleString('en-US')} rows loaded by ${load.split.sessions} sessions (${(load.split.perSession ?? []).map((n) => n.toLocaleString('en-US')).join(' + ')}).`,
     );
   // One pass (the load built the indexes), or a load that stopped: the load's own verdict is the restore's.
-  if ((o.jobs <= 1 && !load.split) || loadStopped || load.run.cancelled) {
+  // With a parallel load planned (active or not), the load took pre-data and data only: post-data always follows.
+  if ((o.jobs <= 1 && !o.split) || loadStopped || load.run.cancelled) {
     const single = restoreOutcome(o.target, load.run, load.toc, load.command, started, fail(load.command));
     if (single.ok) cb.onProgress?.({ done: 1, total: 1 });
     return single;

@@ -77,6 +77,7 @@ export class StreamSplit {
                   target,
                   copyStmt: entry.copyStmt,
                   table: request.name,
+                  qualifiedName: [entry.namespace, entry.tag].map((x) => `"${x.replace(/"/g, '""')}"`).join('.'),
                   sessions,
                   compressed: h.compression === 'gzip',
                   archiveSettings,
@@ -87,22 +88,31 @@ export class StreamSplit {
             this.openError = err.message;
             return undefined;
           });
-        void this.opening.then((load) => {
+        void this.opening.then(async (load) => {
           if (!load) return this.tocSeen(undefined);
-          this.sessions = load.size;
-          this.dir = mkdtempSync(join(tmpdir(), 'hm-list-'));
-          const file = join(this.dir, 'load.list');
-          const oneLine = (t: string): string => t.replace(/[\r\n]+/g, ' ');
-          writeFileSync(
-            file,
-            h.entries
-              .filter((e) => e.id !== entry.id)
-              .map((e) => `${e.id}; ${oneLine(e.desc)} ${oneLine(e.namespace)} ${oneLine(e.tag)}`)
-              .join('\n') + '\n',
-            { mode: 0o600 },
-          );
-          this.active = true;
-          this.tocSeen(file);
+          try {
+            this.sessions = load.size;
+            this.dir = mkdtempSync(join(tmpdir(), 'hm-list-'));
+            const file = join(this.dir, 'load.list');
+            const oneLine = (t: string): string => t.replace(/[\r\n]+/g, ' ');
+            writeFileSync(
+              file,
+              h.entries
+                .filter((e) => e.id !== entry.id)
+                .map((e) => `${e.id}; ${oneLine(e.desc)} ${oneLine(e.namespace)} ${oneLine(e.tag)}`)
+                .join('\n') + '\n',
+              { mode: 0o600 },
+            );
+            this.active = true;
+            this.tocSeen(file);
+          } catch (err) {
+            // No list, no parallel load: pg_restore loads the table itself.
+            this.openError = (err as Error).message;
+            this.opening = Promise.resolve(undefined);
+            this.cleanup();
+            await load.abort();
+            this.tocSeen(undefined);
+          }
         });
         return entry.id;
       },
@@ -118,11 +128,14 @@ export class StreamSplit {
   /** The table's TABLE DATA entry, if this stream carries it in a form loaded here. */
   private entryOf(h: RawHeader): RawHeader['entries'][number] | undefined {
     if (h.compression !== 'gzip' && h.compression !== 'none') return undefined;
+    // The COPY statement is sent as UTF-8: with another client_encoding, only an ASCII one reads the same.
+    const encoding = /'([^']*)'/.exec(h.entries.find((e) => e.desc === 'ENCODING')?.defn ?? '')?.[1] ?? 'UTF8';
     const oid = String(this.request.oid);
     const table = h.entries.find((e) => e.desc === 'TABLE' && e.oid === oid);
     if (!table || (table.tableam !== '' && table.tableam !== 'heap')) return undefined;
     const data = h.entries.find((e) => e.desc === 'TABLE DATA' && e.oid === oid);
-    return data && /^COPY /.test(data.copyStmt) ? data : undefined;
+    if (!data || !/^COPY /.test(data.copyStmt)) return undefined;
+    return /^UTF-?8$/i.test(encoding) || /^[\x00-\x7f]*$/.test(data.copyStmt) ? data : undefined;
   }
 
   /**

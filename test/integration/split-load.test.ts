@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { ArchiveDemux } from '../../src/core/archiveDemux.js';
 import { migrate, type MigrateOptions } from '../../src/core/migrate.js';
 import { withoutEndMarker } from '../../src/core/splitLoad.js';
+import { restorePostData, streamDumpAndLoad, type StreamOptions } from '../../src/core/stream.js';
 import { validate } from '../../src/core/validate.js';
 import { createMigrator, sideOn } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
@@ -24,6 +25,13 @@ let pg17: TestServer;
 let dir: string;
 const ROWS = 1_500_000;
 
+const pgEnv = (server: TestServer): NodeJS.ProcessEnv => ({
+  ...process.env,
+  PGHOST: '127.0.0.1',
+  PGPORT: String(server.port),
+  PGUSER: server.adminUser,
+  PGPASSWORD: server.adminPassword,
+});
 const base = (db: string, out: string, extra: Partial<MigrateOptions> = {}): MigrateOptions => ({
   source: sideOn(pg15, 'big', { admin: true }),
   target: sideOn(pg17, db, { admin: true }),
@@ -93,7 +101,7 @@ describe('parallel load of the dominant table', () => {
     // The archive is the whole database: pg_restore alone gives every row again.
     await pg17.sql('CREATE DATABASE big_again TEMPLATE template0');
     const r = spawnSync(join(PG15_TOOLS, 'pg_restore'), ['--no-owner', '--no-acl', '-d', 'big_again', result.dump!.archive!.path], {
-      env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(pg17.port), PGUSER: pg17.adminUser, PGPASSWORD: pg17.adminPassword },
+      env: pgEnv(pg17),
       encoding: 'utf8',
     });
     assert.equal(r.status, 0, r.stderr);
@@ -106,8 +114,15 @@ describe('parallel load of the dominant table', () => {
   });
 
   it('the stream reader hands on exactly the table data pg_restore reads, however the stream is cut', async () => {
-    const archive = readFileSync(join(dir, 'split.dump'));
-    const script = spawnSync(join(PG15_TOOLS, 'pg_restore'), ['--data-only', '--table=wide', '--file=-', join(dir, 'split.dump')], {
+    // Written through a pipe, as the stream's archive is (no data offsets: the blocks are walked).
+    const piped = join(dir, 'piped.dump');
+    const dumped = spawnSync('bash', ['-c', `"${PG15_TOOLS}/pg_dump" -Fc -Z1 big | cat > '${piped}'`], {
+      env: pgEnv(pg15),
+      encoding: 'utf8',
+    });
+    assert.equal(dumped.status, 0, dumped.stderr);
+    const archive = readFileSync(piped);
+    const script = spawnSync(join(PG15_TOOLS, 'pg_restore'), ['--data-only', '--table=wide', '--file=-', piped], {
       encoding: 'latin1',
       maxBuffer: 1 << 30,
     });
@@ -187,6 +202,7 @@ describe('parallel load of the dominant table', () => {
     const out = join(dir, 'cancel.dump');
     const running = migrate(base('big_cancel', 'cancel.dump', { signal: controller.signal }));
     const deadline = Date.now() + 60_000;
+    let seen = false;
     while (Date.now() < deadline) {
       const copying = await pg17
         .sql(
@@ -194,9 +210,13 @@ describe('parallel load of the dominant table', () => {
             WHERE a.application_name = 'hydra-migrate load' AND a.datname = 'big_cancel' AND p.tuples_processed > 10000`,
         )
         .catch(() => ({ rows: [{ n: 0 }] }));
-      if (copying.rows[0].n >= 2) break;
+      if (copying.rows[0].n >= 2) {
+        seen = true;
+        break;
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
+    assert.ok(seen, 'both sessions were copying when the cancel came');
     const t0 = Date.now();
     controller.abort();
     const result = await running;
@@ -209,5 +229,58 @@ describe('parallel load of the dominant table', () => {
     assert.equal(left.rows[0].n, 0, 'no session left on the target');
     const rows = await pg17.sql(`SELECT count(*)::int AS n FROM public.wide`, 'big_cancel');
     assert.equal(rows.rows[0].n, 0, 'the sessions rolled back');
+  });
+
+  it('only large objects come after its rows: the sessions start on them and the migration ends (no wait on each other)', async () => {
+    await pg15.sql(`CREATE DATABASE lob TEMPLATE template0 ENCODING 'UTF8'`);
+    await pg15.sql(
+      `CREATE TABLE public.only_one (id int PRIMARY KEY, v text); INSERT INTO public.only_one SELECT g, repeat('v', 50) FROM generate_series(1, 300000) g;
+       SELECT lo_from_bytea(0, 'a large object'); ANALYZE;`,
+      'lob',
+    );
+    const lines: string[] = [];
+    const result = await migrate({
+      ...base('lob_split', 'lob.dump', { onLine: (_s, l) => lines.push(l) }),
+      source: sideOn(pg15, 'lob', { admin: true }),
+    });
+    assert.equal(result.ok, true, JSON.stringify(result.steps.find((s) => !s.ok)?.failure));
+    assert.ok(
+      lines.some((l) => /public\.only_one: 300,000 rows loaded by 2 sessions/.test(l)),
+      'loaded by the sessions',
+    );
+    const lo = await pg17.sql(`SELECT count(*)::int AS n FROM pg_largeobject_metadata`, 'lob_split');
+    assert.equal(lo.rows[0].n, 1);
+    const report = await validate({ source: sideOn(pg15, 'lob', { admin: true }), target: sideOn(pg17, 'lob_split', { admin: true }) });
+    assert.equal(report.ok, true);
+  });
+
+  it('a parallel load that cannot start (the table not in the stream): pg_restore loads it, and the indexes are still built', async () => {
+    await pg17.sql('CREATE DATABASE big_fallback TEMPLATE template0');
+    const o: StreamOptions = {
+      source: sideOn(pg15, 'big', { admin: true }),
+      target: sideOn(pg17, 'big_fallback', { admin: true }),
+      pgDump: join(PG15_TOOLS, 'pg_dump'),
+      pgRestore: join(PG15_TOOLS, 'pg_restore'),
+      out: join(dir, 'fallback.dump'),
+      jobs: 1,
+      noOwner: true,
+      noAcl: true,
+      split: { oid: 1, name: 'public.nowhere', sessions: 2 },
+    };
+    const lines: string[] = [];
+    const { dump, load } = await streamDumpAndLoad(o, { onLine: (l) => lines.push(l) });
+    assert.equal(dump.ok, true, JSON.stringify(dump.failure));
+    assert.equal(load?.split, undefined, 'no parallel load ran');
+    const restored = await restorePostData(o, load!, { onLine: (l) => lines.push(l) });
+    assert.equal(restored.ok, true, JSON.stringify(restored.failure));
+    assert.ok(
+      lines.some((l) => /processing data for table "public\.wide"/.test(l)),
+      'pg_restore loaded the table',
+    );
+    const idx = await pg17.sql(`SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'wide'`, 'big_fallback');
+    assert.equal(idx.rows[0].n, 2, 'the primary key and wide_at were built');
+    const report = await validate({ source: sideOn(pg15, 'big', { admin: true }), target: sideOn(pg17, 'big_fallback', { admin: true }) });
+    assert.equal(report.ok, true);
+    assert.ok(report.objects.every((x) => x.status === 'match'));
   });
 });

@@ -226,6 +226,7 @@ describe('withoutEndMarker', () => {
     assert.equal(strip('1\ta\n'), '1\ta\n', 'no marker: unchanged');
     assert.equal(strip('1\tx\\\\.\n'), '1\tx\\\\.\n', 'an escaped backslash before a dot ends a row, not the data');
     assert.equal(strip('1\t\\.x\n'), '1\t\\.x\n');
+    assert.equal(strip('1\n\\\\.\n'), '1\n\\\\.\n', 'a row whose only value is a backslash and a dot (escaped) is a row');
     assert.equal(strip('1\tGr\xfc\xdfe\n\\.\n'), '1\tGr\xfc\xdfe\n', 'bytes kept as they are');
   });
 });
