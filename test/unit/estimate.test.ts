@@ -40,6 +40,18 @@ describe('estimateMigration', () => {
     assert.ok(Math.abs(two.totalSeconds - total) < 1e-9);
   });
 
+  it('the dominant table loaded by 2 sessions: a shorter dump-and-load phase, its indexes afterwards', () => {
+    const heap: DataShape = { ...dominant, largest: { ...dominant.largest!, oid: 16400, heap: true } };
+    const split = choosePlan(heap, 2);
+    assert.equal(split.split?.sessions, 2);
+    const one = estimateMigration(choosePlan(dominant, 2), dominant, sample);
+    const two = estimateMigration(split, heap, sample);
+    assert.ok(two.seconds.restore > 0, 'the indexes come after the load');
+    const loadOnly = (e: typeof one, indexes: number): number => e.seconds.dump - indexes;
+    assert.ok(loadOnly(two, 0) < loadOnly(one, two.seconds.restore), JSON.stringify({ one: one.seconds, two: two.seconds }));
+    assert.ok(two.totalSeconds < one.totalSeconds);
+  });
+
   it('twice the data takes about twice as long; a server twice as fast, half as long', () => {
     const base = estimateMigration(choosePlan(dominant, 2), dominant, sample).totalSeconds;
     const bigger = {
