@@ -183,6 +183,12 @@ const SERVER_GONE =
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
+  // The archive's list and the target's contents are read while the jobs are budgeted.
+  const reading = readArchive(options.pgRestore, options.archive, options.signal);
+  const inspecting = options.resume ? undefined : inspectDatabase(options.target);
+  // Both awaited below (or not needed: the archive failed to read); never an unhandled rejection meanwhile.
+  reading.catch(() => undefined);
+  inspecting?.catch(() => undefined);
   const o = await restoreJobsWithinBudget(options);
   const database = sideDatabase(o.target);
   const args = buildRestoreArgs(o, database);
@@ -190,7 +196,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   o.onCommand?.(command);
   const fail = restoreFailure(command, started);
 
-  const read = await readArchive(o.pgRestore, o.archive, o.signal);
+  const read = await reading;
   if (!read.ok) return fail(read.failure);
   let toc = read.value;
   let listDir: string | undefined;
@@ -254,7 +260,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     o.onToc?.(toc);
     let contents: DatabaseContents;
     try {
-      contents = await inspectDatabase(o.target);
+      contents = await (inspecting ?? inspectDatabase(o.target));
     } catch (err) {
       return fail(failureOf(explainSideError(err, o.target)), { toc });
     }
