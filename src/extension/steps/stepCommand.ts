@@ -115,21 +115,24 @@ export async function runRecorded(
   // In the Runs view from its start: if VS Code goes away meanwhile, the next start shows it interrupted.
   const begun = ctx.history.begin({ ...record, commands: [], startedAt }).catch(() => undefined);
   const beat = setInterval(() => void begun.then((r) => r && ctx.history.heartbeat(r.id)), HEARTBEAT_MS);
-  const withCommands = (io: StepIo): Promise<StepOutcome> =>
-    work(
-      {
-        ...io,
-        command: (c) => {
-          commands.push(c);
-          io.command(c);
+  // The work starts once the run is recorded: a tool never runs without its record (a window gone right after still shows it).
+  const withCommands = async (io: StepIo): Promise<StepOutcome> =>
+    await begun.then(() =>
+      work(
+        {
+          ...io,
+          command: (c) => {
+            commands.push(c);
+            io.command(c);
+          },
+          progress: (p) => {
+            io.progress(p);
+            void begun.then((r) => r && ctx.history.progress(r.id, progressText(p)));
+          },
         },
-        progress: (p) => {
-          io.progress(p);
-          void begun.then((r) => r && ctx.history.progress(r.id, progressText(p)));
-        },
-      },
-      commands,
-      extra,
+        commands,
+        extra,
+      ),
     );
   // A step of a migration is a section of the migration's terminal; a stand-alone step has its own.
   const run: StepTerminalRun = session
