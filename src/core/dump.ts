@@ -207,11 +207,6 @@ export function makePrivate(path: string): void {
 
 export async function dump(options: DumpOptions): Promise<DumpResult> {
   const started = performance.now();
-  // Tables are counted only for progress by entries (without the tables' sizes), while the jobs are budgeted.
-  const counting =
-    options.weights && options.onProgress
-      ? Promise.resolve(undefined)
-      : countTablesToDump(options.source, options.schemas, options.excludeSchemas);
   const o = await jobsWithinBudget(options);
   const partial = `${o.out}.partial`;
   const args = buildDumpArgs(o, partial);
@@ -235,7 +230,8 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
   }
   rmSync(partial, { recursive: true, force: true });
   preparePrivateOutput(o.out, partial, o.format);
-  const total = (await counting) ?? 0;
+  // Counted only for progress by entries (without the tables' sizes); after the budget, which must not see this session.
+  const total = (o.weights && o.onProgress ? undefined : await countTablesToDump(o.source, o.schemas, o.excludeSchemas)) ?? 0;
   let done = 0;
   let shownTotal = total;
   o.onProgress?.({ done, total });

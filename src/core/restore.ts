@@ -148,12 +148,9 @@ const SERVER_GONE =
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
-  // The archive's list and the target's contents are read while the jobs are budgeted.
+  // The archive's list is read while the jobs are budgeted (no connection: the budget sees only others' sessions).
   const reading = readArchive(options.pgRestore, options.archive, options.signal);
-  const inspecting = options.resume ? undefined : inspectDatabase(options.target);
-  // Both awaited below (or not needed: the archive failed to read); never an unhandled rejection meanwhile.
-  reading.catch(() => undefined);
-  inspecting?.catch(() => undefined);
+  reading.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   const o = await restoreJobsWithinBudget(options);
   const database = sideDatabase(o.target);
   const args = buildRestoreArgs(o, database);
@@ -225,7 +222,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     o.onToc?.(toc);
     let contents: DatabaseContents;
     try {
-      contents = await (inspecting ?? inspectDatabase(o.target));
+      contents = await inspectDatabase(o.target);
     } catch (err) {
       return fail(failureOf(explainSideError(err, o.target)), { toc });
     }
