@@ -7,11 +7,11 @@
  * table ends up with all of its rows or none (a cut, a cancel or a failure rolls every session
  * back, which is what a resume expects of a table: empty or complete).
  */
-import type { EventEmitter } from 'node:events';
 import { createInflate, type Inflate } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { connectSide, type Side } from './side.js';
+import { settled } from './streamParts.js';
 
 export interface SplitLoadOptions {
   target: Side;
@@ -42,17 +42,6 @@ const RESTORE_SESSION = [
   // PostgreSQL 17+ (pg_restore 17 sets it; the sessions' transactions last the whole dump).
   "SELECT pg_catalog.set_config('transaction_timeout', '0', false) WHERE current_setting('server_version_num')::int >= 170000",
 ];
-
-/** Resolves on the event, or when the emitter fails or closes first (never rejects). */
-function settled(e: EventEmitter, event: string): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      e.off(event, done).off('error', done).off('close', done);
-      resolve();
-    };
-    e.on(event, done).on('error', done).on('close', done);
-  });
-}
 
 /** The end-of-data marker and the blank lines after it fit in this many bytes. */
 const END_MARKER_ROOM = 8;

@@ -3,6 +3,7 @@
  * syncing the archive to disk, waiting on a writable, and both phases' output as one run.
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
+import type { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { ToolRun } from './run.js';
 
@@ -33,15 +34,20 @@ export function syncToDisk(path: string): void {
   }
 }
 
-/** Waits until a writable can take more, or is gone (closed, failed). */
-export function drained(w: Writable): Promise<void> {
+/** Resolves on the event, or when the emitter fails or closes first (never rejects). */
+export function settled(e: EventEmitter, event: string): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      w.off('drain', done).off('close', done).off('error', done);
+      e.off(event, done).off('error', done).off('close', done);
       resolve();
     };
-    w.on('drain', done).on('close', done).on('error', done);
+    e.on(event, done).on('error', done).on('close', done);
   });
+}
+
+/** Waits until a writable can take more, or is gone (closed, failed). */
+export function drained(w: Writable): Promise<void> {
+  return settled(w, 'drain');
 }
 
 /** Both phases' output as one run: their errors together, "errors ignored" summed. */
