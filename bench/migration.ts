@@ -9,6 +9,7 @@
  *   guide       the guide's literal commands: createdb; pg_dump -Fc; pg_restore (no jobs)
  *   guide -jN   the same with pg_restore --jobs=N
  *   dir -jN     pg_dump -Fd -jN; pg_restore -jN (gzip 6, pg_dump's default)
+ *   dir -jN -Z0 the same uncompressed (--compress=0)
  *   dir -jN -Z1 the same with --compress=1
  *   stream      pg_dump -Fc -Z1 | tee archive | pg_restore, with synchronous_commit=off and maintenance_work_mem=256MB
  *   pgcopydb    pgcopydb clone --table-jobs N --index-jobs N (an existing engine, as a peer; when installed)
@@ -70,6 +71,7 @@ try {
         guide: `${createdb} && env ${src} $T/pg_dump -Fc --no-owner --no-acl -f $W/g.dump ${db} && env ${tgt} $T/pg_restore --no-owner --no-acl -d bench $W/g.dump`,
         [`guide -j${N}`]: `${createdb} && env ${src} $T/pg_dump -Fc --no-owner --no-acl -f $W/g.dump ${db} && env ${tgt} $T/pg_restore -j${N} --no-owner --no-acl -d bench $W/g.dump`,
         [`dir -j${N}`]: `${createdb} && env ${src} $T/pg_dump -Fd -j${N} --no-owner --no-acl -f $W/d.dir ${db} && env ${tgt} $T/pg_restore -j${N} --no-owner --no-acl -d bench $W/d.dir`,
+        [`dir -j${N} -Z0`]: `${createdb} && env ${src} $T/pg_dump -Fd -j${N} -Z0 --no-owner --no-acl -f $W/d.dir ${db} && env ${tgt} $T/pg_restore -j${N} --no-owner --no-acl -d bench $W/d.dir`,
         [`dir -j${N} -Z1`]: `${createdb} && env ${src} $T/pg_dump -Fd -j${N} -Z1 --no-owner --no-acl -f $W/d.dir ${db} && env ${tgt} $T/pg_restore -j${N} --no-owner --no-acl -d bench $W/d.dir`,
         stream: `${createdb} && env ${src} $T/pg_dump -Fc -Z1 --no-owner --no-acl ${db} | tee $W/s.dump | env ${tgt} ${opts} $T/pg_restore --no-owner --no-acl -d bench`,
         ...(hasPgcopydb

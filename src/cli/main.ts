@@ -43,10 +43,12 @@ Usage:
                      same database: tables with rows and indexes that exist are kept, the rest is restored.
   hydra-migrate migrate --source URI --target URI --dump PATH [--plan auto|stream|directory|custom] [--jobs N]
                      [--no-owner] [--no-acl] [--no-table-access-method] [--rehearse] [--no-analyze]
-                     [--no-validate] [--no-snapshot] [--checksums] [--confirm-non-empty DBNAME] [--resume] [--json]
+                     [--no-validate] [--no-snapshot] [--checksums] [--confirm-non-empty DBNAME] [--resume]
+                     [--compress 0-9] [--json]
                      --plan auto (default) picks from the source's sizes: stream (dump and load at
                      the same time, archive kept) when one table dominates or the data is small,
-                     directory (-Fd -j N both ways) when many similar tables keep N jobs busy.
+                     directory (-Fd -j N both ways) when many similar tables keep N jobs busy,
+                     its archive uncompressed when its disk has room (--compress sets the level).
                      Ends with the validation of every table: row counts, access methods, objects,
                      sequences; --checksums adds every row's content (exit 1 if anything differs).
                      The dump and the validation read the source as of one snapshot, so a source

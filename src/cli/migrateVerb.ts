@@ -16,6 +16,7 @@ import {
   estimateHistoryOf,
   failureText,
   progressReporter,
+  compressOf,
   jobsOf,
   lockWaitOption,
   ms,
@@ -37,6 +38,7 @@ export async function migrateVerb(
   if (resume && !confirm)
     throw new UsageError('migrate --resume goes on in the target database as it is: confirm its name with --confirm-non-empty DBNAME.');
   const plan = planOf(v);
+  const compress = compressOf(v);
   const source = side(v, 'source', io.env);
   const target = side(v, 'target', io.env);
   const shown = new Set<string>(); // steps whose command was printed when they started
@@ -47,6 +49,7 @@ export async function migrateVerb(
     dumpPath: resolve(dumpPath),
     plan,
     jobs: jobsOf(v),
+    ...(compress !== undefined ? { compress } : {}),
     noOwner: bool(v, 'no-owner'),
     noAcl: bool(v, 'no-acl'),
     noTableAccessMethod: bool(v, 'no-table-access-method'),

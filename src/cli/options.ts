@@ -66,6 +66,15 @@ export function jobsOf(v: Values): number {
   return n;
 }
 
+/** --compress: pg_dump's zlib level 0-9, or undefined when not given. */
+export function compressOf(v: Values): number | undefined {
+  const text = str(v, 'compress');
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 9) throw new UsageError('--compress must be 0 to 9.');
+  return n;
+}
+
 export function formatOf(v: Values): ArchiveFormat {
   const f = str(v, 'format') ?? 'directory';
   if (f === 'custom' || f === 'c') return 'custom';

@@ -40,6 +40,7 @@ import {
   sideFrom,
   str,
   type Values,
+  compressOf,
 } from './options.js';
 
 export const STEP_VERBS = [
@@ -155,10 +156,7 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
         const out = str(v, 'out');
         if (!out) throw new UsageError('dump needs --out PATH (a file for --format custom, a new folder for --format directory).');
         const format = formatOf(v);
-        const compressText = str(v, 'compress');
-        const compress = compressText !== undefined ? Number(compressText) : undefined;
-        if (compress !== undefined && (!Number.isInteger(compress) || compress < 0 || compress > 9))
-          throw new UsageError('--compress must be 0 to 9.');
+        const compress = compressOf(v);
         const source = side(v, 'source', io.env);
         // Each table's size, for progress by bytes (only when someone watches it).
         const weights = report ? await tableWeights(source).catch(() => undefined) : undefined;

@@ -4,6 +4,8 @@
  * dump and load at the same time, indexes and constraints; then analyze. Stops at the first
  * failure and says which step failed and why.
  */
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { analyze } from './analyze.js';
 import { createDatabase } from './createDatabase.js';
 import { dropAndRecreateDatabase } from './dropDatabase.js';
@@ -13,7 +15,7 @@ import { readDatabaseLocale } from './inspect.js';
 import { keptArchive, resumePoint, withSuffixOf } from './migrateResume.js';
 import type { MigrateOptions, MigrateResult, MigrateStepName, MigrateStepRecord } from './migrateTypes.js';
 import { locateTool } from './pgbin.js';
-import { choosePlan, readDataShape } from './plan.js';
+import { choosePlan, readDataShape, uncompressedArchive } from './plan.js';
 import { preflight } from './preflight.js';
 import { tableWeights } from './progress.js';
 import { restore, type RestoreResult } from './restore.js';
@@ -128,7 +130,8 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   const resuming = o.resume
     ? resumePoint(await keptArchive(o, pgRestore.path), checks.targetDatabase.objects, targetDb, chosen)
     : undefined;
-  const plan = resuming?.plan ?? chosen;
+  // Given --compress wins; else a directory archive is written uncompressed where its disk has room.
+  const plan = resuming?.plan ?? (o.compress === undefined ? uncompressedArchive(chosen, freeSpace(dirname(o.dumpPath))) : chosen);
   const dumpPath = resuming?.archive ?? withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
   result.plan = plan;
   if (shape && sample) {
@@ -214,6 +217,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       pgRestore: pgRestore.path,
       out: dumpPath,
       jobs: plan.indexJobs,
+      ...(o.compress !== undefined ? { compress: o.compress } : {}),
       restoreSettings: RESTORE_SETTINGS,
       // Without the table access method the target's default applies (columnar on Hydra): no parallel sessions then.
       ...(plan.split && !o.noTableAccessMethod ? { split: plan.split } : {}),
@@ -241,6 +245,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   } else {
     // 2. Dump
     const format: ArchiveFormat = plan.kind === 'custom' ? 'custom' : 'directory';
+    const compress = o.compress ?? plan.compress;
     o.onStep?.('dump', 'start');
     if (resuming?.archive) {
       finish({
@@ -258,6 +263,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
         out: dumpPath,
         format,
         ...(format === 'directory' ? { jobs } : {}),
+        ...(compress !== undefined ? { compress } : {}),
         ...(o.noOwner ? { noOwner: true } : {}),
         ...(o.noAcl ? { noAcl: true } : {}),
         ...(o.overwriteDump ? { overwrite: true } : {}),
@@ -324,4 +330,14 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
 function withoutToc(archive: ArchiveInfo): Omit<ArchiveInfo, 'toc'> {
   const { toc: _toc, ...rest } = archive;
   return rest;
+}
+
+/** Bytes free to this process on the file system holding `dir` (undefined when it cannot be read). */
+function freeSpace(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
 }

@@ -40,6 +40,11 @@ export interface MigrateOptions {
   /** Older name for plan 'directory' / 'custom'. */
   format?: ArchiveFormat;
   jobs?: number;
+  /**
+   * The archive's zlib level (pg_dump --compress; the streamed plan's custom archive or the directory
+   * plan's). Default: 1, or 0 for a directory archive when its disk has room (see uncompressedArchive).
+   */
+  compress?: number;
   noOwner?: boolean;
   noAcl?: boolean;
   noTableAccessMethod?: boolean;

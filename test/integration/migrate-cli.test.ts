@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,6 +154,37 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     }).stdout.split(' ')[0]!;
     assert.match(byHand, /^[0-9a-f]{64}$/);
     assert.ok(r.stderr.includes(`sha256 ${byHand}`), r.stderr);
+    // The disk has room: the archive is written uncompressed, and the plan says so and how to change it.
+    assert.match(r.stderr, /Archive uncompressed \(about .*free there\).*--compress 1/);
+    assert.match(r.stderr, /pg_dump .*--compress=0/);
+    const files = readdirSync(dump).filter((f) => /^\d+\.dat/.test(f));
+    assert.ok(files.length > 0 && files.every((f) => f.endsWith('.dat')), files.join(' '));
+    // --compress 1: gzip data files, as asked.
+    const zdump = join(dir, 'shop-dirz.dir');
+    const z = run(
+      [
+        'migrate',
+        '--source',
+        src(),
+        '--target',
+        tgt('shop_dirz'),
+        '--dump',
+        zdump,
+        '--no-owner',
+        '--no-acl',
+        '--plan',
+        'directory',
+        '--compress',
+        '1',
+        '--no-validate',
+      ],
+      passwords(),
+    );
+    assert.equal(z.code, 0, z.stdout + z.stderr);
+    assert.doesNotMatch(z.stderr, /Archive uncompressed/);
+    assert.match(z.stderr, /pg_dump .*--compress=1/);
+    assert.ok(readdirSync(zdump).some((f) => f.endsWith('.dat.gz')));
+    assert.equal(run(['migrate', '--source', src(), '--target', tgt('x'), '--dump', zdump, '--compress', '10'], passwords()).code, 2);
   });
 
   it('--no-validate --no-analyze: the work of the guide (dump, create, restore) and nothing more', () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withSuffixOf } from '../../src/core/migrate.js';
 import { completeArchive } from '../../src/core/migrateResume.js';
-import { choosePlan, streamIndexJobs, type DataShape } from '../../src/core/plan.js';
+import { choosePlan, streamIndexJobs, uncompressedArchive, type DataShape } from '../../src/core/plan.js';
 
 const MB = 1024 * 1024;
 const shape = (tables: number, dataMB: number, largestMB: number, name = 'public.pgbench_accounts'): DataShape => ({
@@ -120,5 +120,29 @@ describe('completeArchive (migrate --resume)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('uncompressedArchive', () => {
+  const many = (): DataShape => ({
+    tables: 400,
+    dataBytes: 439 * 2 ** 20,
+    indexBytes: 200 * 2 ** 20,
+    largest: { name: 'public.t1', bytes: 2 ** 20 },
+  });
+  it('writes a directory archive uncompressed when its disk holds twice the data plus 1 GiB, and says so', () => {
+    const plan = choosePlan(many(), 2);
+    assert.equal(plan.kind, 'directory');
+    const free = 2 * 439 * 2 ** 20 + 2 ** 30;
+    const chosen = uncompressedArchive(plan, free);
+    assert.equal(chosen.compress, 0);
+    assert.match(chosen.reason, /Archive uncompressed \(about 439 MB, .* free there\).*--compress 1/);
+    assert.equal(uncompressedArchive(plan, free - 1).compress, undefined, 'one byte short: compressed as before');
+    assert.equal(uncompressedArchive(plan, undefined).compress, undefined, 'free space unknown: compressed');
+  });
+  it('keeps the streamed plan compressed (its bytes cross two pipes)', () => {
+    const stream = choosePlan(many(), 2, 'stream');
+    assert.equal(uncompressedArchive(stream, 2 ** 50).compress, undefined);
+    assert.equal(uncompressedArchive(stream, 2 ** 50).reason, stream.reason);
   });
 });
