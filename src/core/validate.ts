@@ -20,7 +20,7 @@ import {
 import { qualifiedName } from './catalog.js';
 import { describeTarget } from './connection.js';
 import { importSnapshotSql, type SourceSnapshot } from './snapshot.js';
-import { asOfDumpThenNow, fileNodes } from './validateSnapshot.js';
+import { asOfDumpThenNow, fileNodes, importOn } from './validateSnapshot.js';
 import { ConnectionError, serverInfo } from './pg.js';
 import { sideDatabase, type Side } from './side.js';
 import type { StepProgress } from './step.js';
@@ -34,6 +34,7 @@ import {
   type NamedObject,
   type TableMeta,
   objectDetail,
+  compareByKey,
 } from './validateInventory.js';
 import {
   batches,
@@ -43,7 +44,9 @@ import {
   differingRanges,
   guardedQuery,
   inPool,
-  openBudgetedPool,
+  countSessions,
+  moreSessions,
+  openPool,
   validationSessionSql,
   type CountResult,
 } from './validatePool.js';
@@ -70,20 +73,6 @@ export interface ValidateOptions {
   sourceSnapshot?: Pick<SourceSnapshot, 'id' | 'takenAt' | 'sequences'>;
 }
 
-function compareByKey<T>(src: T[], tgt: T[], key: (x: T) => string): Array<{ key: string; source?: T; target?: T }> {
-  const a = new Map(src.map((x) => [key(x), x]));
-  const b = new Map(tgt.map((x) => [key(x), x]));
-  const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
-  return keys.map((k) => {
-    const e: { key: string; source?: T; target?: T } = { key: k };
-    const s = a.get(k);
-    const t = b.get(k);
-    if (s !== undefined) e.source = s;
-    if (t !== undefined) e.target = t;
-    return e;
-  });
-}
-
 export async function validate(o: ValidateOptions): Promise<ValidationReport> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
@@ -95,7 +84,8 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
   let onAbort: (() => void) | undefined;
   try {
     const sessionSql = validationSessionSql(o.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
-    const opened = await Promise.allSettled([openBudgetedPool(o.source, n, sessionSql), openBudgetedPool(o.target, n, sessionSql)]);
+    // One session per side first; the others open once the tables say how many the counts need.
+    const opened = await Promise.allSettled([openPool(o.source, 1, sessionSql), openPool(o.target, 1, sessionSql)]);
     if (opened[0].status === 'fulfilled') srcClients = opened[0].value;
     if (opened[1].status === 'fulfilled') tgtClients = opened[1].value;
     const failed = opened.find((x): x is PromiseRejectedResult => x.status === 'rejected');
@@ -123,19 +113,35 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     }
     onAbort = () => void Promise.all([cancelRunning(o.source, srcClients), cancelRunning(o.target, tgtClients)]);
     o.signal?.addEventListener('abort', onAbort, { once: true });
-    const second = (cs: pg.Client[]): pg.Client => cs[1] ?? cs[0]!;
     // Tables locked by another session on either side: their index definitions are not read on both.
     const locked = [...new Set((await Promise.all([lockedTables(srcClients[0]!), lockedTables(tgtClients[0]!)])).flat())];
     const [srcInfo, tgtInfo, srcTables, tgtTables] = await Promise.all([
       serverInfo(srcClients[0]!),
       serverInfo(tgtClients[0]!),
-      tableInventory(second(srcClients), o.schemas),
-      tableInventory(second(tgtClients), o.schemas),
+      tableInventory(srcClients[0]!, o.schemas),
+      tableInventory(tgtClients[0]!, o.schemas),
     ]);
     const wanted = o.tables ? new Set(o.tables.map((t) => tkey(t.schema, t.name))) : undefined;
     const pairs = compareByKey(srcTables, tgtTables, (t) => tkey(t.schema, t.name)).filter((p) => !wanted || wanted.has(p.key));
     // A table's checksum is comparable only when both sides hash its rows the same way.
     for (const p of pairs) if (p.source && p.target) p.source.binaryHash = p.target.binaryHash = p.source.binaryHash && p.target.binaryHash;
+    const batchSize = o.checksums ? 1 : 25;
+    const srcList = pairs.filter((p) => p.source && p.source.kind !== 'partitioned table').map((p) => p.source!);
+    const tgtList = pairs.filter((p) => p.target && p.target.kind !== 'partitioned table').map((p) => p.target!);
+    if (n > 1) {
+      const k = countSessions(n, Math.ceil(Math.max(srcList.length, tgtList.length) / batchSize));
+      const [moreSrc, moreTgt] = await Promise.all([
+        moreSessions(o.source, srcClients[0]!, k, sessionSql),
+        moreSessions(o.target, tgtClients[0]!, k, sessionSql),
+      ]);
+      tgtClients.push(...moreTgt);
+      for (const c of moreSrc) {
+        // On the snapshot like the first; one that cannot take it is closed, not used live.
+        const taken = onSnapshot ? await importOn(c, o.sourceSnapshot!.id) : true;
+        if (taken) srcClients.push(c);
+        else await c.end().catch(() => undefined);
+      }
+    }
 
     // Objects and sequences on the first connection of each side while the others count rows.
     const inventories = (): Promise<[NamedObject[], NamedObject[], Map<string, bigint | null>, Map<string, bigint | null>]> =>
@@ -156,9 +162,6 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     const total = pairs.length * (o.estimate ? 0 : 1);
     let done = 0;
     if (!o.estimate) {
-      const batchSize = o.checksums ? 1 : 25;
-      const srcList = pairs.filter((p) => p.source && p.source.kind !== 'partitioned table').map((p) => p.source!);
-      const tgtList = pairs.filter((p) => p.target && p.target.kind !== 'partitioned table').map((p) => p.target!);
       const progress = (k: number): void => {
         done += k;
         o.onProgress?.({ done: Math.min(done, total * 2), total: total * 2 });

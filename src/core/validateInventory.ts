@@ -260,3 +260,18 @@ export function objectDetail(
   if (status === 'extra_in_target') return what ? `only on the target: ${what}` : 'only on the target';
   return one;
 }
+
+/** Pairs two lists by key (sorted by key), each side present or not. */
+export function compareByKey<T>(src: T[], tgt: T[], key: (x: T) => string): Array<{ key: string; source?: T; target?: T }> {
+  const a = new Map(src.map((x) => [key(x), x]));
+  const b = new Map(tgt.map((x) => [key(x), x]));
+  const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
+  return keys.map((k) => {
+    const e: { key: string; source?: T; target?: T } = { key: k };
+    const s = a.get(k);
+    const t = b.get(k);
+    if (s !== undefined) e.source = s;
+    if (t !== undefined) e.target = t;
+    return e;
+  });
+}

@@ -6,8 +6,20 @@
 import type pg from 'pg';
 import type { TableComparison } from '../shared/report.js';
 import { jsonCount } from '../shared/report.js';
+import { importSnapshotSql } from './snapshot.js';
 import { batches, countBatch, inPool, type CountResult } from './validatePool.js';
 import { tkey, type TableMeta } from './validateInventory.js';
+
+/** Takes the dump's snapshot on one more session: false (its transaction rolled back) when it cannot. */
+export async function importOn(c: pg.Client, id: string): Promise<boolean> {
+  try {
+    for (const sql of importSnapshotSql(id)) await c.query(sql);
+    return true;
+  } catch {
+    await c.query('ROLLBACK').catch(() => undefined);
+    return false;
+  }
+}
 
 export async function asOfDumpThenNow(o: {
   /** The source's sessions, each in a transaction on the snapshot. */

@@ -121,6 +121,22 @@ describe('validate a faithful migration', () => {
     assert.equal(r.target.version.split('.')[0], '17');
   });
 
+  it('a database of a few tables: one session per side counts them beside the one reading the objects, not four', async () => {
+    // pg_stat_database counts the sessions opened to a database once they end.
+    const sessions = async (): Promise<number> =>
+      Number((await pg17.sql("SELECT sessions FROM pg_stat_database WHERE datname = 'faithful'")).rows[0].sessions);
+    const before = await sessions();
+    const r = await validate({ source: src(), target: tgt('faithful'), concurrency: 4 });
+    assert.equal(r.ok, true);
+    let opened = 0;
+    for (let i = 0; i < 50 && opened < 2; i++) {
+      await new Promise((f) => setTimeout(f, 100));
+      opened = (await sessions()) - before;
+    }
+    await new Promise((f) => setTimeout(f, 500)); // any later one would be in by now
+    assert.equal((await sessions()) - before, 2);
+  });
+
   it('estimate mode is marked as such', async () => {
     const r = await validate({ source: src(), target: tgt('faithful'), estimate: true });
     assert.equal(r.mode, 'estimate');
