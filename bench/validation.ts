@@ -7,9 +7,13 @@
  *   4. dataset (a) of issue 11, pgbench scale 50 on both servers: exact counts by the CLI divided by
  *      psql counting each table in turn on both sides (goal <= 0.6), and checksums counted over
  *      both sides together (goal >= 5 M rows/s)
+ *   5. 1 and 4 again with each server pinned to a core of its own (taskset), as if each had its
+ *      own machine, which is what a migration has; both servers share this one's cores otherwise
  * Not a test: nothing passes or fails.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Side } from '../src/core/side.js';
@@ -36,48 +40,75 @@ async function makeTables(server: TestServer, db: string, count: number, rows: n
 
 const side = (s: TestServer, db: string): Side => sideOn(s, db, { admin: true });
 
+/** psql counting each table in turn on the source, then on the target. */
+function psqlCounts(db: string, script: string): number {
+  const t0 = performance.now();
+  for (const s of [pg15, pg17]) {
+    const r = spawnSync(
+      join(PG15_TOOLS, 'psql'),
+      ['-X', '-q', '-A', '-t', '-h', '127.0.0.1', '-p', String(s.port), '-U', s.adminUser, '-d', db],
+      { input: script, env: { ...process.env, PGPASSWORD: s.adminPassword }, encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(r.stderr);
+  }
+  return performance.now() - t0;
+}
+
+/** `hydra-migrate validate` of db on both servers (the built CLI), its time. */
+function cliValidate(db: string, checksums = false): number {
+  const t0 = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(repo, 'dist', 'cli.cjs'),
+      'validate',
+      '--source',
+      `postgresql://${pg15.adminUser}@127.0.0.1:${pg15.port}/${db}?sslmode=disable`,
+      '--target',
+      `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/${db}?sslmode=disable`,
+      '--json',
+      ...(checksums ? ['--checksums'] : []),
+    ],
+    {
+      env: { ...process.env, HYDRA_SOURCE_PASSWORD: pg15.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  if (r.status !== 0) throw new Error(`validate exited ${r.status}: ${r.stderr}${r.stdout.slice(0, 2000)}`);
+  return performance.now() - t0;
+}
+
+/** Interleaved rounds of psql and the CLI (and `also`, if given): their medians. */
+function countRounds(db: string, script: string, rounds: number, also?: () => void): { cli: number; psql: number } {
+  const cli: number[] = [];
+  const psql: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    psql.push(psqlCounts(db, script));
+    cli.push(cliValidate(db));
+    also?.();
+  }
+  return { cli: median(cli), psql: median(psql) };
+}
+
+function report(what: string, m: { cli: number; psql: number }): void {
+  console.log(
+    `${what}: CLI ${(m.cli / 1000).toFixed(2)} s vs psql counting each table in turn on both sides ${(m.psql / 1000).toFixed(2)} s: ratio ${(m.cli / m.psql).toFixed(2)} (goal <= 0.6)`,
+  );
+}
+
+/** Sets the CPUs of a server's postmaster: the sessions and workers it starts from now on inherit them. */
+function pin(s: TestServer, cpuList: string): void {
+  const pid = readFileSync(join(s.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]!.trim();
+  const r = spawnSync('taskset', ['-p', '-c', cpuList, pid], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset: ${r.stderr}`);
+}
+
 try {
   // 1. 1,000 tables: CLI validate vs psql counting every table in turn on each side.
   await Promise.all([makeTables(pg15, 'k1', 1000, 100), makeTables(pg17, 'k1', 1000, 100)]);
-  const cliTimes: number[] = [];
-  const psqlTimes: number[] = [];
   const script = Array.from({ length: 1000 }, (_, i) => `SELECT count(*) FROM public.t${String(i + 1).padStart(5, '0')};`).join('\n');
-  for (let round = 0; round < 3; round++) {
-    let t0 = performance.now();
-    for (const s of [pg15, pg17]) {
-      const r = spawnSync(
-        join(PG15_TOOLS, 'psql'),
-        ['-X', '-q', '-A', '-t', '-h', '127.0.0.1', '-p', String(s.port), '-U', s.adminUser, '-d', 'k1'],
-        { input: script, env: { ...process.env, PGPASSWORD: s.adminPassword }, encoding: 'utf8' },
-      );
-      if (r.status !== 0) throw new Error(r.stderr);
-    }
-    psqlTimes.push(performance.now() - t0);
-    t0 = performance.now();
-    const r = spawnSync(
-      process.execPath,
-      [
-        join(repo, 'dist', 'cli.cjs'),
-        'validate',
-        '--source',
-        `postgresql://${pg15.adminUser}@127.0.0.1:${pg15.port}/k1?sslmode=disable`,
-        '--target',
-        `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/k1?sslmode=disable`,
-        '--json',
-      ],
-      {
-        env: { ...process.env, HYDRA_SOURCE_PASSWORD: pg15.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword },
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-      },
-    );
-    cliTimes.push(performance.now() - t0);
-    if (r.status !== 0) throw new Error(`validate exited ${r.status}: ${r.stderr}`);
-  }
-  const [c, p] = [median(cliTimes), median(psqlTimes)];
-  console.log(
-    `validate 1,000 tables (exact counts): CLI ${(c / 1000).toFixed(2)} s vs psql counting each table in turn on both sides ${(p / 1000).toFixed(2)} s: ratio ${(c / p).toFixed(2)} (goal <= 0.6)`,
-  );
+  report('validate 1,000 tables (exact counts)', countRounds('k1', script, 5));
 
   // 2. 10,000 small tables.
   await Promise.all([makeTables(pg15, 'k10', 10000, 2), makeTables(pg17, 'k10', 10000, 2)]);
@@ -134,49 +165,27 @@ try {
   const pgbScript = ['pgbench_accounts', 'pgbench_branches', 'pgbench_history', 'pgbench_tellers']
     .map((t) => `SELECT count(*) FROM public.${t};`)
     .join('\n');
-  const cli = (checksums: boolean): number => {
-    const t0 = performance.now();
-    const r = spawnSync(
-      process.execPath,
-      [
-        join(repo, 'dist', 'cli.cjs'),
-        'validate',
-        '--source',
-        `postgresql://${pg15.adminUser}@127.0.0.1:${pg15.port}/pgb?sslmode=disable`,
-        '--target',
-        `postgresql://${pg17.adminUser}@127.0.0.1:${pg17.port}/pgb?sslmode=disable`,
-        '--json',
-        ...(checksums ? ['--checksums'] : []),
-      ],
-      { env: { ...process.env, HYDRA_SOURCE_PASSWORD: pg15.adminPassword, HYDRA_TARGET_PASSWORD: pg17.adminPassword }, encoding: 'utf8' },
-    );
-    if (r.status !== 0) throw new Error(`validate exited ${r.status}: ${r.stderr}${r.stdout.slice(0, 2000)}`);
-    return performance.now() - t0;
-  };
-  const pc: number[] = [];
-  const pp: number[] = [];
   const pk: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    const t0 = performance.now();
-    for (const s of [pg15, pg17]) {
-      const r = spawnSync(
-        join(PG15_TOOLS, 'psql'),
-        ['-X', '-q', '-A', '-t', '-h', '127.0.0.1', '-p', String(s.port), '-U', s.adminUser, '-d', 'pgb'],
-        { input: pgbScript, env: { ...process.env, PGPASSWORD: s.adminPassword }, encoding: 'utf8' },
-      );
-      if (r.status !== 0) throw new Error(r.stderr);
-    }
-    pp.push(performance.now() - t0);
-    pc.push(cli(false));
-    pk.push(cli(true));
-  }
+  const pgb = countRounds('pgb', pgbScript, 3, () => pk.push(cliValidate('pgb', true)));
+  report('pgbench scale 50 on both servers, exact counts', pgb);
   const rows = 2 * 5_000_000;
-  console.log(
-    `pgbench scale 50 on both servers, exact counts: CLI ${(median(pc) / 1000).toFixed(2)} s vs psql counting each table in turn on both sides ${(median(pp) / 1000).toFixed(2)} s: ratio ${(median(pc) / median(pp)).toFixed(2)} (goal <= 0.6)`,
-  );
   console.log(
     `pgbench scale 50, checksums: CLI ${(median(pk) / 1000).toFixed(2)} s = ${(rows / (median(pk) / 1000) / 1e6).toFixed(2)} M rows/s over both sides together (goal >= 5 M rows/s)`,
   );
+
+  // 5. As if each server had a machine of its own (they always do in a migration): each pinned to
+  //    one core, so counting both at once no longer takes cores from the other side's count.
+  if (cpus().length >= 2) {
+    pin(pg15, '0');
+    pin(pg17, '1');
+    try {
+      report('each server on a core of its own, 1,000 tables (exact counts)', countRounds('k1', script, 5));
+      report('each server on a core of its own, pgbench scale 50 (exact counts)', countRounds('pgb', pgbScript, 3));
+    } finally {
+      pin(pg15, '0-' + String(cpus().length - 1));
+      pin(pg17, '0-' + String(cpus().length - 1));
+    }
+  }
 } finally {
   await Promise.all([pg15.stop(), pg17.stop()]);
 }
