@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { locateTool } from './pgbin.js';
-import { choosePlan, readDataShape, type DataShape, type MigrationPlan, type PlanKind, type PlanRequest } from './plan.js';
+import { choosePlan, planCompression, readDataShape, type DataShape, type MigrationPlan, type PlanKind, type PlanRequest } from './plan.js';
 import { runTool } from './run.js';
 import type { Side } from './side.js';
 
@@ -182,9 +182,12 @@ export async function planAndEstimate(o: {
   history?: EstimateHistory;
   skipAnalyze?: boolean;
   signal?: AbortSignal;
+  /** Where the archive will go, and its zlib level if one is asked: the plan then says whether it is compressed. */
+  archiveFolder?: string;
+  compress?: number;
 }): Promise<{ plan: MigrationPlan; estimate?: MigrationEstimate }> {
   const shape = await readDataShape(o.source).catch(() => undefined);
-  const plan = choosePlan(shape, o.jobs, o.requested ?? 'auto');
+  const plan = planCompression(choosePlan(shape, o.jobs, o.requested ?? 'auto'), o.compress, o.archiveFolder);
   if (!shape) return { plan };
   const sample = await sampleSource(o.source, shape, o.binDir, o.signal);
   if (!sample) return { plan };

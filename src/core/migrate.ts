@@ -4,7 +4,6 @@
  * dump and load at the same time, indexes and constraints; then analyze. Stops at the first
  * failure and says which step failed and why.
  */
-import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { analyze } from './analyze.js';
 import { createDatabase } from './createDatabase.js';
@@ -15,7 +14,7 @@ import { readDatabaseLocale } from './inspect.js';
 import { keptArchive, resumePoint, withSuffixOf } from './migrateResume.js';
 import type { MigrateOptions, MigrateResult, MigrateStepName, MigrateStepRecord } from './migrateTypes.js';
 import { locateTool } from './pgbin.js';
-import { choosePlan, readDataShape, uncompressedArchive } from './plan.js';
+import { choosePlan, planCompression, readDataShape } from './plan.js';
 import { preflight } from './preflight.js';
 import { tableWeights } from './progress.js';
 import { restore, type RestoreResult } from './restore.js';
@@ -131,7 +130,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     ? resumePoint(await keptArchive(o, pgRestore.path), checks.targetDatabase.objects, targetDb, chosen)
     : undefined;
   // Given --compress wins; else a directory archive is written uncompressed where its disk has room.
-  const plan = resuming?.plan ?? (o.compress === undefined ? uncompressedArchive(chosen, freeSpace(dirname(o.dumpPath))) : chosen);
+  const plan = resuming?.plan ?? planCompression(chosen, o.compress, dirname(o.dumpPath));
   const dumpPath = resuming?.archive ?? withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
   result.plan = plan;
   if (shape && sample) {
@@ -330,14 +329,4 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
 function withoutToc(archive: ArchiveInfo): Omit<ArchiveInfo, 'toc'> {
   const { toc: _toc, ...rest } = archive;
   return rest;
-}
-
-/** Bytes free to this process on the file system holding `dir` (undefined when it cannot be read). */
-function freeSpace(dir: string): number | undefined {
-  try {
-    const s = statfsSync(dir);
-    return s.bavail * s.bsize;
-  } catch {
-    return undefined;
-  }
 }

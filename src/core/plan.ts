@@ -7,6 +7,8 @@
  *   keep N jobs busy.
  * - `custom`: the guide's pg_dump -Fc, then pg_restore -j N (chosen only when asked for).
  */
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { formatBytes } from './catalog.js';
 import { userSchemaSql } from './inspect.js';
 import { withSide, type Side } from './side.js';
@@ -210,6 +212,27 @@ export function uncompressedArchive(plan: MigrationPlan, freeBytes: number | und
   return {
     ...plan,
     compress: 0,
-    reason: `${plan.reason} Archive uncompressed (about ${formatBytes(data)}, ${formatBytes(freeBytes)} free there): cheaper than compressing it on both sides; --compress 1 writes one about a third of the size.`,
+    reason: `${plan.reason} Archive uncompressed (about ${formatBytes(data)}, ${formatBytes(freeBytes)} free there): cheaper than compressing it on both sides; compression level 1 (--compress 1, the hydraMigrate.archiveCompression setting) writes one about a third of the size.`,
   };
+}
+
+/**
+ * The plan with its archive's compression: a level given (--compress, the archiveCompression
+ * setting) is kept as asked; else uncompressedArchive() by the free space where the archive goes.
+ */
+export function planCompression(plan: MigrationPlan, compress: number | undefined, archiveFolder: string | undefined): MigrationPlan {
+  if (compress !== undefined || archiveFolder === undefined) return plan;
+  return uncompressedArchive(plan, freeSpace(archiveFolder));
+}
+
+/** Bytes free to this user on the disk of `dir` (or of its nearest existing parent: it may not exist yet). */
+export function freeSpace(dir: string): number | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      const s = statfsSync(d);
+      return s.bavail * s.bsize;
+    } catch {
+      if (dirname(d) === d) return undefined;
+    }
+  }
 }

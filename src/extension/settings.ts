@@ -16,6 +16,8 @@ export interface Settings {
   jobs: number;
   /** How Migrate Database… moves the data (auto: chosen from the source's sizes). */
   migrationPlan: PlanRequest;
+  /** The archive's zlib level for Migrate Database… (pg_dump --compress); undefined: auto. */
+  archiveCompression: number | undefined;
 }
 
 /** Reads the hydraMigrate.* settings, clamping numbers to sane ranges. */
@@ -30,7 +32,14 @@ export function settings(): Settings {
     queryTimeoutSeconds: clamp(c.get('queryTimeoutSeconds'), 1, 3600, 30),
     jobs: clamp(c.get('jobs'), 0, 64, 0) || defaultJobs(),
     migrationPlan: PLAN_REQUESTS.find((p) => p === c.get('migrationPlan')) ?? 'auto',
+    archiveCompression: compressionLevel(c.get('archiveCompression')),
   };
+}
+
+/** "0".."9" (or a number a settings.json holds) is that zlib level; anything else is auto. */
+function compressionLevel(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  return Number.isInteger(n) && n >= 0 && n <= 9 ? n : undefined;
 }
 
 /** Options for locating the pg tools: the hydraMigrate.pgBinDir setting when it is set. */

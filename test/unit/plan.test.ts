@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withSuffixOf } from '../../src/core/migrate.js';
 import { completeArchive } from '../../src/core/migrateResume.js';
-import { choosePlan, streamIndexJobs, uncompressedArchive, type DataShape } from '../../src/core/plan.js';
+import { choosePlan, freeSpace, planCompression, streamIndexJobs, uncompressedArchive, type DataShape } from '../../src/core/plan.js';
 
 const MB = 1024 * 1024;
 const shape = (tables: number, dataMB: number, largestMB: number, name = 'public.pgbench_accounts'): DataShape => ({
@@ -144,5 +144,21 @@ describe('uncompressedArchive', () => {
     const stream = choosePlan(many(), 2, 'stream');
     assert.equal(uncompressedArchive(stream, 2 ** 50).compress, undefined);
     assert.equal(uncompressedArchive(stream, 2 ** 50).reason, stream.reason);
+  });
+  it('a level asked for (--compress, hydraMigrate.archiveCompression) is kept; no folder: the plan as chosen', () => {
+    const plan = choosePlan(many(), 2);
+    assert.equal(planCompression(plan, 1, tmpdir()), plan);
+    assert.equal(planCompression(plan, undefined, undefined), plan);
+  });
+  it("the free space of a folder not made yet is its nearest existing parent's", () => {
+    const base = mkdtempSync(join(tmpdir(), 'hm-free-'));
+    try {
+      const there = freeSpace(base);
+      assert.ok(there !== undefined && there > 0);
+      const notYet = freeSpace(join(base, 'dumps', 'later'));
+      assert.ok(notYet !== undefined && Math.abs(notYet - there) < 2 ** 30, `${notYet} vs ${there}`);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });

@@ -90,6 +90,8 @@ async function confirmMigration(ctx: StepCtx, a: MigrateArgs): Promise<void> {
         target,
         jobs: a.jobs ?? cfg.jobs,
         requested: a.format ?? cfg.migrationPlan,
+        archiveFolder: a.dumpPath ? dirname(a.dumpPath) : defaultDumpFolder(),
+        ...(cfg.archiveCompression !== undefined ? { compress: cfg.archiveCompression } : {}),
         ...toolOptions(cfg),
         history: ctx.estimates,
       }).catch(() => undefined);
@@ -256,6 +258,7 @@ export async function runMigrate(ctx: StepCtx, args: MigrateArgs): Promise<Migra
       dumpPath,
       plan: args.format ?? cfg.migrationPlan,
       jobs: args.jobs ?? cfg.jobs,
+      ...(cfg.archiveCompression !== undefined ? { compress: cfg.archiveCompression } : {}),
       ...(args.noOwner ? { noOwner: true } : {}),
       ...(args.noAcl ? { noAcl: true } : {}),
       ...(args.noTableAccessMethod ? { noTableAccessMethod: true } : {}),

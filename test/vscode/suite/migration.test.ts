@@ -4,7 +4,7 @@
  * restore into a non-empty database, and Ctrl+C in a step terminal.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { runTool } from '../../../src/core/run.js';
@@ -325,9 +325,11 @@ describe('Migration steps as commands', function () {
     assert.equal(await closeWithKey(result.terminalName), 1);
   });
 
-  it('hydraMigrate.migrationPlan "directory": a parallel directory archive, the dump before the database, validated', async () => {
+  it('hydraMigrate.migrationPlan "directory" and archiveCompression "1": a parallel gzip-1 directory archive, the dump before the database, validated', async () => {
     const config = () => vscode.workspace.getConfiguration('hydraMigrate');
     await config().update('migrationPlan', 'directory', vscode.ConfigurationTarget.Global);
+    // Without it this small archive would be written uncompressed (the disk has room).
+    await config().update('archiveCompression', '1', vscode.ConfigurationTarget.Global);
     try {
       const result = await api.steps.migrate({
         sourceConnectionId: sourceId,
@@ -352,9 +354,13 @@ describe('Migration steps as commands', function () {
       const all = result.steps.map((s) => s.output).join('\n');
       assert.match(all, /Plan: Parallel directory archive \(\d jobs? for the dump and the restore\), as asked\./);
       assert.ok(existsSync(join(fixture.dumpDir, 'plan.dir', 'toc.dat')), 'the suffix follows the plan: a directory archive');
+      assert.match(all, /pg_dump .*--compress=1/);
+      const files = readdirSync(join(fixture.dumpDir, 'plan.dir')).filter((f) => /^\d+\.dat/.test(f));
+      assert.ok(files.length > 0 && files.every((f) => f.endsWith('.dat.gz')), `gzip data files: ${files.join(' ')}`);
       assert.equal(result.validation?.ok, true);
     } finally {
       await config().update('migrationPlan', undefined, vscode.ConfigurationTarget.Global);
+      await config().update('archiveCompression', undefined, vscode.ConfigurationTarget.Global);
     }
   });
 
