@@ -7,8 +7,9 @@
  *   4. dataset (a) of issue 11, pgbench scale 50 on both servers: exact counts by the CLI divided by
  *      psql counting each table in turn on both sides (goal <= 0.6), and checksums counted over
  *      both sides together (goal >= 5 M rows/s)
- *   5. 1 and 4 again with each server pinned to a core of its own (taskset), as if each had its
- *      own machine, which is what a migration has; both servers share this one's cores otherwise
+ *   5. 1 and 4 again with each server's sessions pinned to a core of its own (taskset on the
+ *      postmaster; its background processes and the clients stay unpinned): an approximation of
+ *      two machines, which is what a migration has; both servers share this one's cores otherwise
  * Not a test: nothing passes or fails.
  */
 import { spawnSync } from 'node:child_process';

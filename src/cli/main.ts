@@ -25,7 +25,8 @@ Usage:
   hydra-migrate schemas --uri URI [--json]
   hydra-migrate tables --uri URI --schema NAME [--json]
   hydra-migrate preflight --source URI --target URI [--no-owner] [--no-acl] [--rehearse]
-                     [--plan P] [--jobs N] [--no-analyze] [--json]
+                     [--plan P] [--jobs N] [--no-analyze] [--dump PATH] [--compress 0-9] [--json]
+                     --dump: where migrate would write the archive (the plan says whether it is compressed)
                      --rehearse: restore the schema alone into a throwaway database on the target
                      first (seconds, no data) and list what would fail
                      Also prints the plan a migration would pick and its time estimate.

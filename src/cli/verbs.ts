@@ -3,7 +3,7 @@
  * Human output streams the tool's messages to stderr and ends with a summary; --json prints one
  * JSON document on stdout.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { summarizeToc } from '../core/archive.js';
 import { formatBytes } from '../core/catalog.js';
 import { describeEstimate, planAndEstimate, roundSeconds } from '../core/estimate.js';
@@ -106,6 +106,9 @@ export async function runStep(verb: string, v: Values, io: Io): Promise<number> 
           target,
           jobs: jobsOf(v),
           requested: planOf(v),
+          // Where migrate would write its archive (and the level asked): the plan says whether it is compressed.
+          ...(str(v, 'dump') ? { archiveFolder: dirname(resolve(str(v, 'dump')!)) } : {}),
+          ...(compressOf(v) !== undefined ? { compress: compressOf(v)! } : {}),
           ...binOpts,
           history: estimateHistoryOf(io.env),
           skipAnalyze: bool(v, 'no-analyze'),

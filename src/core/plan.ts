@@ -208,7 +208,12 @@ export function describePlan(kind: PlanKind, jobs: number, indexJobs = jobs, spl
  */
 export function uncompressedArchive(plan: MigrationPlan, freeBytes: number | undefined): MigrationPlan {
   const data = plan.shape?.dataBytes;
-  if (plan.kind !== 'directory' || data === undefined || freeBytes === undefined || freeBytes < 2 * data + 2 ** 30) return plan;
+  if (plan.kind !== 'directory' || data === undefined) return plan;
+  if (freeBytes === undefined || freeBytes < 2 * data + 2 ** 30)
+    return {
+      ...plan,
+      reason: `${plan.reason} Archive gzip level 1: ${freeBytes === undefined ? 'the free space where it goes could not be read' : `${formatBytes(freeBytes)} free there, less than an uncompressed one wants (twice the data, ${formatBytes(data)}, plus 1 GiB)`}.`,
+    };
   return {
     ...plan,
     compress: 0,
@@ -221,7 +226,9 @@ export function uncompressedArchive(plan: MigrationPlan, freeBytes: number | und
  * setting) is kept as asked; else uncompressedArchive() by the free space where the archive goes.
  */
 export function planCompression(plan: MigrationPlan, compress: number | undefined, archiveFolder: string | undefined): MigrationPlan {
-  if (compress !== undefined || archiveFolder === undefined) return plan;
+  if (compress !== undefined)
+    return { ...plan, reason: `${plan.reason} Archive ${compress === 0 ? 'uncompressed' : `gzip level ${compress}`}, as asked.` };
+  if (archiveFolder === undefined) return plan;
   return uncompressedArchive(plan, freeSpace(archiveFolder));
 }
 

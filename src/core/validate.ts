@@ -21,6 +21,7 @@ import { qualifiedName } from './catalog.js';
 import { describeTarget } from './connection.js';
 import { importSnapshotSql, type SourceSnapshot } from './snapshot.js';
 import { asOfDumpThenNow, fileNodes, importOn } from './validateSnapshot.js';
+import { budgetOn } from './inspect.js';
 import { ConnectionError, serverInfo } from './pg.js';
 import { sideDatabase, type Side } from './side.js';
 import type { StepProgress } from './step.js';
@@ -96,6 +97,13 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         throw new ValidationError(`Could not connect to ${side}: ${err.explained.message} ${err.explained.hint}`);
       throw err instanceof Error ? err : new Error(String(err));
     }
+    // The connection budgets for the counting sessions, read before any transaction (a failed query would end the snapshot's).
+    const budgets =
+      n > 1
+        ? await Promise.all(
+            [srcClients, tgtClients].map((cs, i) => budgetOn(cs[0]!, (i ? o.target : o.source).profile.user).catch(() => undefined)),
+          )
+        : [];
     // On the dump's snapshot: every source session reads as of it (all or none: a mix would compare nonsense).
     let onSnapshot = false;
     let basisNote: string | undefined;
@@ -128,19 +136,17 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     const batchSize = o.checksums ? 1 : 25;
     const srcList = pairs.filter((p) => p.source && p.source.kind !== 'partitioned table').map((p) => p.source!);
     const tgtList = pairs.filter((p) => p.target && p.target.kind !== 'partitioned table').map((p) => p.target!);
-    if (n > 1) {
+    if (n > 1 && !o.signal?.aborted) {
       const k = countSessions(n, Math.ceil(Math.max(srcList.length, tgtList.length) / batchSize));
       const [moreSrc, moreTgt] = await Promise.all([
-        moreSessions(o.source, srcClients[0]!, k, sessionSql),
-        moreSessions(o.target, tgtClients[0]!, k, sessionSql),
+        moreSessions(o.source, budgets[0], k, sessionSql),
+        moreSessions(o.target, budgets[1], k, sessionSql),
       ]);
       tgtClients.push(...moreTgt);
-      for (const c of moreSrc) {
-        // On the snapshot like the first; one that cannot take it is closed, not used live.
-        const taken = onSnapshot ? await importOn(c, o.sourceSnapshot!.id) : true;
-        if (taken) srcClients.push(c);
-        else await c.end().catch(() => undefined);
-      }
+      // On the snapshot like the first; one that cannot take it is closed, not used live.
+      const taken = await Promise.all(moreSrc.map((c) => (onSnapshot ? importOn(c, o.sourceSnapshot!.id) : true)));
+      srcClients.push(...moreSrc.filter((_, i) => taken[i]));
+      await Promise.all(moreSrc.filter((_, i) => !taken[i]).map((c) => c.end().catch(() => undefined)));
     }
 
     // Objects and sequences on the first connection of each side while the others count rows.

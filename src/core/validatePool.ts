@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { qualifiedName, quoteIdent } from './catalog.js';
-import { budgetOn, withinBudget } from './inspect.js';
+import { withinBudget, type ConnectionBudget } from './inspect.js';
 import { connectSide, withSide, type Side } from './side.js';
 import { tkey, ValidationError, type TableMeta } from './validateInventory.js';
 
@@ -153,14 +153,12 @@ export function countSessions(wanted: number, batchCount: number): number {
 }
 
 /**
- * `k` more sessions beside `first`, within half of the side's free connections (the budget is read
- * on `first`: no connection opened only to ask). Sessions that cannot open (the server just ran
- * out of connections) are done without: the work then runs on fewer.
+ * `k` more sessions within half of the side's free connections (`budget`, read on the side's first
+ * session before its transaction began; unknown: `k`). Sessions that cannot open (the server just
+ * ran out of connections) are done without: the work then runs on fewer. Never rejects.
  */
-export async function moreSessions(side: Side, first: pg.Client, k: number, sessionSql: string): Promise<pg.Client[]> {
-  if (k <= 0) return [];
-  const budget = await budgetOn(first, side.profile.user).catch(() => undefined);
-  const n = budget ? withinBudget(k + 1, budget).n - 1 : k;
+export async function moreSessions(side: Side, budget: ConnectionBudget | undefined, k: number, sessionSql: string): Promise<pg.Client[]> {
+  const n = k > 0 && budget ? withinBudget(k + 1, budget).n - 1 : k;
   if (n <= 0) return [];
   const opened = await Promise.allSettled(Array.from({ length: n }, () => openPool(side, 1, sessionSql)));
   return opened.flatMap((o) => (o.status === 'fulfilled' ? o.value : []));

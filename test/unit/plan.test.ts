@@ -138,7 +138,9 @@ describe('uncompressedArchive', () => {
     assert.equal(chosen.compress, 0);
     assert.match(chosen.reason, /Archive uncompressed \(about 439 MB, .* free there\).*--compress 1/);
     assert.equal(uncompressedArchive(plan, free - 1).compress, undefined, 'one byte short: compressed as before');
+    assert.match(uncompressedArchive(plan, free - 1).reason, /Archive gzip level 1: .* free there, less than an uncompressed one wants/);
     assert.equal(uncompressedArchive(plan, undefined).compress, undefined, 'free space unknown: compressed');
+    assert.match(uncompressedArchive(plan, undefined).reason, /Archive gzip level 1: the free space where it goes could not be read/);
   });
   it('keeps the streamed plan compressed (its bytes cross two pipes)', () => {
     const stream = choosePlan(many(), 2, 'stream');
@@ -147,7 +149,10 @@ describe('uncompressedArchive', () => {
   });
   it('a level asked for (--compress, hydraMigrate.archiveCompression) is kept; no folder: the plan as chosen', () => {
     const plan = choosePlan(many(), 2);
-    assert.equal(planCompression(plan, 1, tmpdir()), plan);
+    const asked = planCompression(plan, 1, tmpdir());
+    assert.equal(asked.compress, undefined, 'the level travels as --compress, not as the plan choice');
+    assert.match(asked.reason, /Archive gzip level 1, as asked\.$/);
+    assert.match(planCompression(plan, 0, tmpdir()).reason, /Archive uncompressed, as asked\.$/);
     assert.equal(planCompression(plan, undefined, undefined), plan);
   });
   it("the free space of a folder not made yet is its nearest existing parent's", () => {
