@@ -144,7 +144,7 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       ]);
       tgtClients.push(...moreTgt);
       // On the snapshot like the first; one that cannot take it is closed, not used live.
-      const taken = await Promise.all(moreSrc.map((c) => (onSnapshot ? importOn(c, o.sourceSnapshot!.id) : true)));
+      const taken = onSnapshot ? await Promise.all(moreSrc.map((c) => importOn(c, o.sourceSnapshot!.id))) : moreSrc.map(() => true);
       srcClients.push(...moreSrc.filter((_, i) => taken[i]));
       await Promise.all(moreSrc.filter((_, i) => !taken[i]).map((c) => c.end().catch(() => undefined)));
     }
