@@ -586,8 +586,13 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
       .waitFor({ state: 'attached', timeout: 30_000 });
     const flat = await terminalUntil(/ResumetherestoreintoCloud\(PG17\)\/restore_me(succeeded|failed|cancelled)/);
     assert.match(flat, /ResumetherestoreintoCloud\(PG17\)\/restore_mesucceeded/, flat.slice(-600));
-    const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
-    const log = readFileSync(logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!, 'utf8');
+    // The run's log is written as the run ends, which may come a moment after its terminal said so.
+    let log = '';
+    for (let i = 0; i < 50 && !/resume: /.test(log); i++) {
+      if (i) await new Promise((f) => setTimeout(f, 200));
+      const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
+      log = readFileSync(logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!, 'utf8');
+    }
     assert.match(log, /resume: 1 table\(s\) loaded already, 1 to load \(public\.big\)/);
     const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'restore_me');
     assert.equal(rows[0].n, 6_000_000);
