@@ -24,6 +24,13 @@ async function startAndKillHost(seconds: string, env: NodeJS.ProcessEnv = {}): P
   const deadline = Date.now() + 10_000;
   while (!pids(seconds).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(pids(seconds).length, 1, 'the tool runs');
+  // Its watchdog starts a moment after the tool (it needs the tool's group): a host killed within
+  // those milliseconds leaves the tool unguarded, a window this test does not aim at.
+  const watchdog = (): string[] => processesWhere((cmd) => cmd.includes(`\u0000hydra-migrate-watchdog\u0000${child.pid}\u0000`));
+  if (!env.HM_CAPTURE) {
+    while (!watchdog().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(watchdog().length, 1, 'the watchdog runs');
+  }
   child.kill('SIGKILL');
   await new Promise((res) => child.on('exit', res));
 }
