@@ -63,6 +63,18 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     assert.match(doc.checks.find((c: { id: string }) => c.id === 'target-database').detail, /will be created/);
   });
 
+  it('preflight --dump PATH: the plan says whether the archive would be compressed, as migrate then does', () => {
+    const plan = (extra: string[]): string => {
+      const r = run(['preflight', '--source', src(), '--target', tgt('shop_v17'), '--plan', 'directory', '--json', ...extra], passwords());
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      return (JSON.parse(r.stdout) as { plan: { reason: string } }).plan.reason;
+    };
+    // A folder not made yet: its nearest existing parent's disk (this one has room).
+    assert.match(plan(['--dump', join(dir, 'later', 'shop.dir')]), /Archive uncompressed \(about .* free there\)/);
+    assert.match(plan(['--dump', join(dir, 'shop.dir'), '--compress', '1']), /Archive gzip level 1, as asked\.$/);
+    assert.doesNotMatch(plan([]), /Archive /, 'no --dump: nothing said of an archive it does not know');
+  });
+
   it('migrates everything: every table with every row, columnar kept, objects, sequences, large objects', () => {
     const dump = join(dir, 'shop.dir'); // the plan streams this small database: the archive becomes shop.dump
     const r = run(
