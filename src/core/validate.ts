@@ -98,12 +98,8 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
       throw err instanceof Error ? err : new Error(String(err));
     }
     // The connection budgets for the counting sessions, read before any transaction (a failed query would end the snapshot's).
-    const budgets =
-      n > 1
-        ? await Promise.all(
-            [srcClients, tgtClients].map((cs, i) => budgetOn(cs[0]!, (i ? o.target : o.source).profile.user).catch(() => undefined)),
-          )
-        : [];
+    const budgetOf = (c: pg.Client, side: Side) => budgetOn(c, side.profile.user).catch(() => undefined);
+    const budgets = n > 1 ? await Promise.all([budgetOf(srcClients[0]!, o.source), budgetOf(tgtClients[0]!, o.target)]) : [];
     // On the dump's snapshot: every source session reads as of it (all or none: a mix would compare nonsense).
     let onSnapshot = false;
     let basisNote: string | undefined;
@@ -111,11 +107,12 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
     let fileNodesThen: Map<string, string> | undefined;
     if (o.sourceSnapshot && !o.estimate) {
       try {
-        for (const c of srcClients) for (const sql of importSnapshotSql(o.sourceSnapshot.id)) await c.query(sql);
+        // The first session only: the others open later and take it then (importOn).
+        for (const sql of importSnapshotSql(o.sourceSnapshot.id)) await srcClients[0]!.query(sql);
         onSnapshot = true;
         fileNodesThen = await fileNodes(srcClients[0]!);
       } catch (err) {
-        await Promise.all(srcClients.map((c) => c.query('ROLLBACK').catch(() => undefined)));
+        await srcClients[0]!.query('ROLLBACK').catch(() => undefined);
         basisNote = `The dump's snapshot could not be used (${err instanceof Error ? err.message : String(err)}); the source was read live, so tables written since the dump differ.`;
       }
     }
