@@ -112,6 +112,8 @@ export async function validate(o: ValidateOptions): Promise<ValidationReport> {
         onSnapshot = true;
         fileNodesThen = await fileNodes(srcClients[0]!);
       } catch (err) {
+        // Rolled back: read live from here on, and said so (a failure after the import left it set).
+        onSnapshot = false;
         await srcClients[0]!.query('ROLLBACK').catch(() => undefined);
         basisNote = `The dump's snapshot could not be used (${err instanceof Error ? err.message : String(err)}); the source was read live, so tables written since the dump differ.`;
       }
