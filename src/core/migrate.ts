@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { analyze } from './analyze.js';
 import { createDatabase } from './createDatabase.js';
 import { dropAndRecreateDatabase } from './dropDatabase.js';
+import { EarlyDatabase } from './earlyDatabase.js';
 import { dump, type ArchiveFormat, type ArchiveInfo, type DumpResult } from './dump.js';
 import { EstimateHistory, estimateMigration, sampleSource, withoutAnalyze } from './estimate.js';
 import { readDatabaseLocale } from './inspect.js';
@@ -20,7 +21,7 @@ import { tableWeights } from './progress.js';
 import { restore, type RestoreResult } from './restore.js';
 import { onDatabase, sideDatabase } from './side.js';
 import { exportSnapshot, type SourceSnapshot } from './snapshot.js';
-import { defaultJobs, RESTORE_SETTINGS, type StepFailure, type StepProgress } from './step.js';
+import { defaultJobs, heldCallbacks, RESTORE_SETTINGS, type StepFailure, type StepProgress } from './step.js';
 import { outputExists, restorePostData, streamDumpAndLoad, type StreamOptions } from './stream.js';
 
 export { RESTORE_SETTINGS, withSuffixOf };
@@ -115,12 +116,11 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   )
     return done();
   const binOpts = o.binDir ? { binDir: o.binDir } : {};
-  const [pgDump, pgRestore, vacuumdb, shape, sample, weights] = await Promise.all([
+  const [pgDump, pgRestore, vacuumdb, shape, weights] = await Promise.all([
     locateTool('pg_dump', binOpts),
     locateTool('pg_restore', binOpts),
     locateTool('vacuumdb', binOpts).catch(() => undefined),
     shaping,
-    sampling,
     weighing,
   ]);
   const byBytes = weights ? { weights } : {};
@@ -133,28 +133,58 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   const plan = resuming?.plan ?? planCompression(chosen, o.compress, dirname(o.dumpPath));
   const dumpPath = resuming?.archive ?? withSuffixOf(o.dumpPath, plan.kind === 'directory' ? '.dir' : '.dump');
   result.plan = plan;
-  if (shape && sample) {
-    const learned = o.estimateHistory?.read(EstimateHistory.key(o.source, o.target, plan.kind));
-    const estimate = estimateMigration(plan, shape, sample, learned);
-    if (o.skipAnalyze) withoutAnalyze(estimate);
-    result.estimate = estimate;
-  }
-  o.onPlan?.(plan, dumpPath, result.estimate);
   // A kept archive was read at an earlier moment: no snapshot matches it (the validation reads the source live).
+  let snapshotSaid = (): void => undefined;
   if (o.snapshot && !resuming?.archive && !o.signal?.aborted) {
     try {
-      result.snapshot = held.snapshot = await exportSnapshot(o.source);
-      o.onSnapshot?.(result.snapshot);
+      const snapshot = (result.snapshot = held.snapshot = await exportSnapshot(o.source));
+      snapshotSaid = () => o.onSnapshot?.(snapshot);
     } catch (err) {
-      o.onSnapshot?.(undefined, err instanceof Error ? err.message : String(err));
+      snapshotSaid = () => o.onSnapshot?.(undefined, err instanceof Error ? err.message : String(err));
     }
   }
+  // The plan is shown with its estimate, whose sample of the source takes a fraction of a second:
+  // the first step's work starts meanwhile (its output is held until then).
+  let announced: Promise<void> | undefined;
+  const announce = (): Promise<void> =>
+    (announced ??= sampling.then((sample) => {
+      if (shape && sample) {
+        const learned = o.estimateHistory?.read(EstimateHistory.key(o.source, o.target, plan.kind));
+        const estimate = estimateMigration(plan, shape, sample, learned);
+        if (o.skipAnalyze) withoutAnalyze(estimate);
+        result.estimate = estimate;
+      }
+      o.onPlan?.(plan, dumpPath, result.estimate);
+      snapshotSaid();
+    }));
   const snapshotOption = result.snapshot ? { snapshot: result.snapshot.id } : {};
+
+  // Created while pg_dump runs (see earlyDatabase.ts), unless it exists or a resume decides.
+  const early = new EarlyDatabase(target, targetDb, () => localeRead.catch(() => readDatabaseLocale(o.source)));
+  const createEarly = (): void => {
+    if (!o.resume && !checks.targetDatabase.exists && !o.signal?.aborted) early.start();
+  };
 
   const createStep = async (): Promise<boolean> => {
     o.onStep?.('create-database', 'start');
-    // Cancelled between two steps (the tools' steps stop on the signal themselves): nothing is created.
-    if (o.signal?.aborted) return finish({ step: 'create-database', ok: false, durationMs: 0, failure: NOT_CREATED });
+    // Cancelled between two steps (the tools' steps stop on the signal themselves): nothing is created (or kept).
+    if (o.signal?.aborted) {
+      const failure = { ...NOT_CREATED };
+      await early.dropAgain(failure);
+      return finish({ step: 'create-database', ok: false, durationMs: 0, failure });
+    }
+    const creation = early.started;
+    if (creation) {
+      const { created, ms } = await creation;
+      return finish({
+        step: 'create-database',
+        ok: created.ok,
+        durationMs: ms,
+        command: created.sql,
+        detail: 'while pg_dump ran',
+        ...(created.failure ? { failure: created.failure } : {}),
+      });
+    }
     const t1 = performance.now();
     if (resuming?.recreate) {
       const r = await dropAndRecreateDatabase(onDatabase(o.target, 'postgres'), targetDb);
@@ -204,11 +234,19 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     // 2. Create the target database, 3. dump and load at the same time, 4. indexes and constraints.
     const taken = outputExists({ out: dumpPath, ...(o.overwriteDump ? { overwrite: true } : {}) });
     if (taken) {
+      await announce();
       o.onStep?.('dump', 'start');
       finish({ step: 'dump', ok: false, durationMs: 0, failure: taken });
       return done();
     }
-    if (!(await createStep())) return done();
+    createEarly();
+    // With the database being created, pg_dump starts at once; the load once the create step is reported.
+    let open: (ok: boolean) => void = () => undefined;
+    const opened = early.started && new Promise<boolean>((resolve) => (open = resolve));
+    if (!opened) {
+      await announce();
+      if (!(await createStep())) return done();
+    }
     const streamed: StreamOptions = {
       source: o.source,
       target,
@@ -229,9 +267,25 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       ...snapshotOption,
       ...byBytes,
       ...(o.signal ? { signal: o.signal } : {}),
+      ...(opened ? { targetReady: opened } : {}),
     };
+    // pg_dump starts while the database is created: its output is shown once that step is.
+    const dumpCb = opened ? heldCallbacks(callbacks('dump')) : { cb: callbacks('dump'), release: () => undefined };
+    const streaming = streamDumpAndLoad(streamed, dumpCb.cb);
+    streaming.catch(() => undefined); // awaited below
+    await announce();
+    if (opened) {
+      const created = await createStep();
+      open(created);
+      if (!created) {
+        await streaming; // stopped by the failed creation (or the cancel): nothing was loaded
+        return done();
+      }
+    }
     o.onStep?.('dump', 'start');
-    const { dump: dumped, load } = await streamDumpAndLoad(streamed, callbacks('dump'));
+    dumpCb.release();
+    const { dump: dumped, load, touched } = await streaming;
+    if (!dumped.ok && !touched) await early.dropAgain(dumped.failure);
     result.dump = dumped;
     const loaded =
       load?.run.exitCode === 0 ? `; loaded into "${targetDb}" while dumping` : `; the load into "${targetDb}" stopped: see the next step`;
@@ -245,8 +299,9 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     // 2. Dump
     const format: ArchiveFormat = plan.kind === 'custom' ? 'custom' : 'directory';
     const compress = o.compress ?? plan.compress;
-    o.onStep?.('dump', 'start');
     if (resuming?.archive) {
+      await announce();
+      o.onStep?.('dump', 'start');
       finish({
         step: 'dump',
         ok: true,
@@ -255,7 +310,9 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
         detail: `the interrupted run's complete archive ${dumpPath} is restored again`,
       });
     } else {
-      const dumped = await dump({
+      createEarly();
+      const dumpCb = heldCallbacks(callbacks('dump'));
+      const dumping = dump({
         source: o.source,
         pgDump: pgDump.path,
         pgRestore: pgRestore.path,
@@ -269,9 +326,15 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
         ...(o.lockWaitTimeoutSeconds !== undefined ? { lockWaitTimeoutSeconds: o.lockWaitTimeoutSeconds } : {}),
         ...snapshotOption,
         ...byBytes,
-        ...callbacks('dump'),
+        ...dumpCb.cb,
       });
+      dumping.catch(() => undefined); // awaited below
+      await announce();
+      o.onStep?.('dump', 'start');
+      dumpCb.release();
+      const dumped = await dumping;
       result.dump = dumped;
+      if (!dumped.ok) await early.dropAgain(dumped.failure);
       if (!dumpStep(dumped)) return done();
     }
     // 3. Create the target database like the source

@@ -132,3 +132,22 @@ export type Result<T> = { ok: true; value: T } | { ok: false; failure: StepFailu
  * refuse the `options` startup parameter they travel in, which would fail the restore after the dump.
  */
 export const RESTORE_SETTINGS: Record<string, string> = {};
+
+/** Step callbacks whose calls wait, in order, until release(): the output of a step that began before the one shown ends. */
+export function heldCallbacks(cb: StepCallbacks): { cb: StepCallbacks; release: () => void } {
+  let queue: Array<() => void> | undefined = [];
+  const hold =
+    <A>(f: ((a: A) => void) | undefined) =>
+    (a: A): void => {
+      if (queue) queue.push(() => f?.(a));
+      else f?.(a);
+    };
+  return {
+    cb: { ...cb, onLine: hold(cb.onLine), onCommand: hold(cb.onCommand), onProgress: hold(cb.onProgress) },
+    release: () => {
+      const q = queue ?? [];
+      queue = undefined;
+      for (const f of q) f();
+    },
+  };
+}

@@ -9,10 +9,10 @@
  * still completes, so the archive is there to restore from.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { drained, mergeRuns, POST_DATA, syncToDisk } from './streamParts.js';
+import { drained, mergeRuns, outputExists, POST_DATA, syncToDisk } from './streamParts.js';
 import { readArchive, type Toc } from './archive.js';
 import {
   buildDumpArgs,
@@ -61,7 +61,21 @@ export interface StreamOptions extends Pick<RestoreFlags, 'noOwner' | 'noAcl' | 
   restoreSettings?: Record<string, string>;
   /** The dominant table whose rows N sessions load from the stream (pg_restore skips them). */
   split?: SplitRequest;
+  /**
+   * The target database being created by the caller meanwhile (new, so empty: not inspected):
+   * pg_dump starts at once and reads the catalog while it is created; its bytes wait (the pipe
+   * holds pg_dump) until this resolves true; false (not created) stops the dump and removes the partial archive.
+   */
+  targetReady?: Promise<boolean>;
   signal?: AbortSignal;
+}
+
+export interface StreamResult {
+  dump: DumpResult;
+  /** Phase 1's load, when the dump completed. */
+  load?: StreamLoad;
+  /** The load ran against the target (it may hold part of the data); false: the target was not touched. */
+  touched?: boolean;
 }
 
 export interface StreamLoad {
@@ -74,18 +88,8 @@ export interface StreamLoad {
   split?: SplitOutcome;
 }
 
-/** The archive path is taken (checked before the target database is created, and again here). */
-export function outputExists(o: Pick<StreamOptions, 'out' | 'overwrite'>): StepFailure | undefined {
-  if (!existsSync(o.out) || o.overwrite) return undefined;
-  return {
-    problem: 'output_exists',
-    message: `${o.out} exists already; it was left untouched.`,
-    hint: 'Choose another output path, or allow overwriting it explicitly.',
-  };
-}
-
 /** Phase 1: the dump, piped into the load and into the archive file. */
-export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ dump: DumpResult; load?: StreamLoad }> {
+export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<StreamResult> {
   // Whatever goes wrong in here (a bug throwing), both tools are stopped and no partial archive stays.
   const guard = new AbortController();
   const forward = (): void => guard.abort();
@@ -102,7 +106,7 @@ export async function streamDumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks)
   }
 }
 
-async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ dump: DumpResult; load?: StreamLoad }> {
+async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<StreamResult> {
   const started = performance.now();
   const database = sideDatabase(o.target);
   const partial = `${o.out}.partial`;
@@ -137,12 +141,13 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   if (exists) return fail(exists);
   // Tables are counted only for progress by entries (without the tables' sizes), while the target is looked at.
   const counting = o.weights && dumpCb.onProgress ? Promise.resolve(undefined) : countTablesToDump(o.source, undefined, undefined);
-  try {
-    const refused = refuseTarget(await inspectDatabase(o.target), database, o.confirmNonEmptyDatabase);
-    if (refused) return fail(refused);
-  } catch (err) {
-    return fail(failureOf(explainSideError(err, o.target)));
-  }
+  if (!o.targetReady)
+    try {
+      const refused = refuseTarget(await inspectDatabase(o.target), database, o.confirmNonEmptyDatabase);
+      if (refused) return fail(refused);
+    } catch (err) {
+      return fail(failureOf(explainSideError(err, o.target)));
+    }
   rmSync(partial, { recursive: true, force: true });
   preparePrivateOutput(o.out, partial, 'custom');
 
@@ -151,7 +156,10 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   // By bytes when the tables' sizes are known: what the load has copied into the target (the slower side; the pipe keeps the dump just ahead).
   const bytes = o.weights && dumpCb.onProgress ? new ByteProgress('load', o.weights, dumpCb.onProgress) : undefined;
   const tables = bytes ? new TableEvents(bytes, false) : undefined;
-  const watcher = bytes ? watchCopies(o.target, (sample) => bytes.sample(sample)) : undefined;
+  // Watches the target database's COPY progress: once it exists.
+  let watcher: ReturnType<typeof watchCopies> | undefined;
+  const watch = (): void => void (watcher = bytes ? watchCopies(o.target, (sample) => bytes.sample(sample)) : undefined);
+  if (!o.targetReady) watch();
   if (!bytes) dumpCb.onProgress?.({ done, total });
   // One controller stops both tools: the user's cancel, or the archive file failing (disk full).
   const inner = new AbortController();
@@ -173,8 +181,22 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
     // A load that stopped (pg_restore gone) no longer takes bytes; the archive is still completed.
     if (loadIn && loadIn.writable && !loadIn.write(chunk)) waits.push(drained(loadIn));
   };
+  // With the target still being created, the first bytes wait for it (and pg_dump for them).
+  let gate = o.targetReady;
+  let targetMissing = false;
   const tee = async (src: Readable): Promise<void> => {
     for await (const chunk of src as AsyncIterable<Buffer>) {
+      if (gate) {
+        const ready = await gate.catch(() => false);
+        gate = undefined;
+        if (!ready || inner.signal.aborted) {
+          targetMissing = !ready && !inner.signal.aborted;
+          abort();
+          return;
+        }
+        watch();
+        if (!split) await startLoad();
+      }
       hash.update(chunk);
       const waits: Array<Promise<void>> = [];
       if (!fileError && !file.write(chunk)) waits.push(drained(file));
@@ -223,7 +245,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
     // pg_dump starts once pg_restore takes input (or could not start: then only the file is written, and the load's verdict says why).
     await Promise.race([loadReady, loading]);
   };
-  if (!split) await startLoad();
+  if (!split && !o.targetReady) await startLoad();
   const run = await runTool(o.pgDump, dumpArgs, {
     connection: o.source,
     signal: inner.signal,
@@ -241,41 +263,50 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   });
   await teeDone;
   await new Promise<void>((resolve) => file.end(() => resolve()));
-  // A stream that ended before its table of contents: pg_restore gets what there is (and says what is wrong).
-  if (!loading) await startLoad();
+  // A stream that ended before its table of contents: pg_restore gets what there is (and says what is wrong);
+  // not when the target is still being created or could not be (pg_dump wrote nothing, or was stopped for it).
+  if (!loading && !gate && !targetMissing) await startLoad();
   for (const p of pending.splice(0)) toLoad(p, []);
   loadIn?.end();
   const splitDone = split?.active ? split.finish() : undefined;
   // The archive is read back while the load finishes (its indexes are built in the same pass).
   const reading = run.cancelled || fileError || run.exitCode !== 0 ? undefined : readArchive(o.pgRestore, partial, o.signal);
   reading?.catch(() => undefined); // awaited below, after the load
-  const loadRun = await loading!;
+  const loadRun = loading ? await loading : undefined;
   const splitOutcome = await splitDone;
   await watcher?.stop();
   o.signal?.removeEventListener('abort', abort);
 
   const base = { run, ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}) };
-  const partly = `"${database}" on the target is partly loaded: drop and recreate it before running again.`;
-  if (run.cancelled || fileError || run.exitCode !== 0) {
+  const failLoaded = (failure: StepFailure, extra: Parameters<typeof fail>[1] = {}): StreamResult => ({
+    ...fail(failure, extra),
+    touched: !!loadRun,
+  });
+  const partly = loadRun
+    ? `"${database}" on the target is partly loaded: drop and recreate it before running again.`
+    : `Nothing was loaded into "${database}".`;
+  if (run.cancelled || fileError || run.exitCode !== 0 || !loadRun) {
     rmSync(partial, { force: true }); // never leave a partial archive that looks complete
+    const stopped = 'The dump was stopped: the target database could not be created. The partial archive was removed.';
+    if (targetMissing) return failLoaded(cancelledFailure(stopped, partly), { ...base, cancelled: true });
     if (fileError)
-      return fail({
+      return failLoaded({
         problem: /ENOSPC/.test(String((fileError as NodeJS.ErrnoException).code)) ? 'disk_full' : 'path',
         message: `The archive could not be written (${fileError.message}); the dump was stopped and the partial archive removed.`,
         hint: `Free space or choose another dump folder. ${partly}`,
       });
     if (run.cancelled)
-      return fail(cancelledFailure(`The migration was cancelled during the dump; the partial archive was removed.`, partly), {
+      return failLoaded(cancelledFailure(`The migration was cancelled during the dump; the partial archive was removed.`, partly), {
         ...base,
         cancelled: true,
       });
     const failure = explainDumpFailure(run, o);
-    return fail({ ...failure, hint: `${failure.hint} ${partly}` }, base);
+    return failLoaded({ ...failure, hint: `${failure.hint} ${partly}` }, base);
   }
   const read = await (reading ?? readArchive(o.pgRestore, partial, o.signal));
   if (!read.ok) {
     rmSync(partial, { force: true });
-    return fail(
+    return failLoaded(
       {
         ...read.failure,
         message: `pg_dump finished but the archive does not read back: ${read.failure.message}`,
@@ -302,6 +333,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<{ d
   return {
     dump: { ok: true, cancelled: false, command, archive, ...base, durationMs: performance.now() - started },
     load: { run: loadRun, command: loadCommand, toc: read.value, startedAt: started, ...(splitOutcome ? { split: splitOutcome } : {}) },
+    touched: true,
   };
 }
 
@@ -355,4 +387,4 @@ export async function restorePostData(o: StreamOptions, load: StreamLoad, cb: St
   return { ...outcome, command };
 }
 
-export { mergeRuns };
+export { mergeRuns, outputExists };

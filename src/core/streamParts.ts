@@ -1,11 +1,12 @@
 /**
  * Pieces of the streamed migration (stream.ts) that stand on their own: the post-data entry kinds,
- * syncing the archive to disk, waiting on a writable, and both phases' output as one run.
+ * syncing the archive to disk, waiting on a writable, both phases' output as one run, a taken archive path.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { ToolRun } from './run.js';
+import type { StepFailure } from './step.js';
 
 /** The entries pg_restore --section=post-data restores (for progress). */
 export const POST_DATA = new Set([
@@ -71,5 +72,15 @@ export function mergeRuns(a: ToolRun, b: ToolRun): ToolRun {
     cancelled: a.cancelled || b.cancelled,
     durationMs: a.durationMs + b.durationMs,
     stderrLines: lines,
+  };
+}
+
+/** The archive path is taken (checked before the target database is created, and again here). */
+export function outputExists(o: { out: string; overwrite?: boolean }): StepFailure | undefined {
+  if (!existsSync(o.out) || o.overwrite) return undefined;
+  return {
+    problem: 'output_exists',
+    message: `${o.out} exists already; it was left untouched.`,
+    hint: 'Choose another output path, or allow overwriting it explicitly.',
   };
 }

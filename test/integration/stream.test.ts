@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { migrate, type MigrateOptions } from '../../src/core/migrate.js';
+import { streamDumpAndLoad } from '../../src/core/stream.js';
 import { validate } from '../../src/core/validate.js';
 import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, sideOn } from '../helpers/fixtures.js';
 import { processesWhere } from '../helpers/processes.js';
@@ -33,6 +34,7 @@ const base = (db: string, out: string, extra: Partial<MigrateOptions> = {}): Mig
   noAcl: true,
   ...extra,
 });
+const streamTools = () => ({ pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore') });
 /** pg_dump and pg_restore processes working on this file's servers (their environment names the port). */
 const toolsOn = (): string[] =>
   processesWhere(
@@ -54,7 +56,17 @@ after(async () => {
 describe('streamed migration PG15 -> PG17', () => {
   it('a small database streams in one pass: the database first, then dump and load together; every row arrives', async () => {
     const lines: string[] = [];
-    const result = await migrate(base('shop_s', 'shop.dir', { onLine: (_s, l) => lines.push(l) }));
+    const events: string[] = [];
+    const result = await migrate(
+      base('shop_s', 'shop.dir', {
+        onLine: (step, l) => {
+          lines.push(l);
+          events.push(`line ${step}`);
+        },
+        onPlan: () => events.push('plan'),
+        onStep: (step, phase) => events.push(`${step} ${phase}`),
+      }),
+    );
     assert.equal(result.ok, true, JSON.stringify(result.steps.find((s) => !s.ok)?.failure));
     assert.equal(result.plan?.kind, 'stream');
     assert.match(result.plan.reason, /too little for parallel jobs to pay/);
@@ -62,6 +74,12 @@ describe('streamed migration PG15 -> PG17', () => {
       result.steps.map((s) => s.step),
       ['preflight', 'create-database', 'dump', 'restore', 'analyze'],
     );
+    // pg_dump started while the database was created and the estimate sampled: its output still shows in its step.
+    assert.equal(result.steps.find((s) => s.step === 'create-database')?.detail, 'while pg_dump ran');
+    const at = (e: string): number => events.indexOf(e);
+    assert.ok(at('plan') > at('preflight end') && at('plan') < at('create-database start'), events.join(', '));
+    assert.ok(at('create-database end') < at('dump start'), events.join(', '));
+    assert.ok(at('line dump') > at('dump start'), 'no line of pg_dump before its step is shown');
     const archive = result.dump!.archive!;
     assert.equal(archive.path, join(dir, 'shop.dump'), 'the .dir suffix follows the plan: a custom-format file');
     assert.equal(archive.sha256, sha256(archive.path), 'the sha256 computed on the way is the file');
@@ -120,7 +138,7 @@ describe('streamed migration PG15 -> PG17', () => {
     assert.equal(report.ok, true);
   });
 
-  it('a table locked on the source: the dump gives up, no archive is left, the partly loaded target is named', async () => {
+  it('a table locked on the source: the dump gives up before any byte, no archive is left, the database created for it is dropped again', async () => {
     const locker = new pg.Client({
       host: '127.0.0.1',
       port: pg15.port,
@@ -138,13 +156,105 @@ describe('streamed migration PG15 -> PG17', () => {
       assert.ok(result.plan?.shape, 'the sizes were read from the catalog estimates, not waited for behind the lock');
       const failure = result.steps.find((s) => s.step === 'dump')!.failure!;
       assert.equal(failure.problem, 'lock_timeout');
-      assert.match(failure.hint, /"shop_locked" on the target is partly loaded: drop and recreate it/);
+      // pg_dump locks every table before it writes: nothing reached the target, which is left as it was.
+      assert.match(
+        failure.hint,
+        /Nothing was loaded into "shop_locked"\. "shop_locked", created on the target for this run, was dropped again\./,
+      );
+      const left = await pg17.sql(`SELECT count(*)::int AS n FROM pg_database WHERE datname = 'shop_locked'`);
+      assert.equal(left.rows[0].n, 0);
       assert.ok(!existsSync(join(dir, 'locked.dump')) && !existsSync(join(dir, 'locked.dump.partial')));
       assert.deepEqual(toolsOn(), []);
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);
       await locker.end();
     }
+  });
+
+  it('directory plan: a dump that gives up drops the target database created while it ran', async () => {
+    const locker = new pg.Client({
+      host: '127.0.0.1',
+      port: pg15.port,
+      user: pg15.adminUser,
+      password: pg15.adminPassword,
+      database: 'shop',
+    });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
+      const result = await migrate(base('shop_dlocked', 'dlocked', { plan: 'directory', lockWaitTimeoutSeconds: 1 }));
+      assert.equal(result.failedStep, 'dump');
+      assert.deepEqual(
+        result.steps.map((s) => s.step),
+        ['preflight', 'dump'],
+      );
+      const failure = result.steps.find((s) => s.step === 'dump')!.failure!;
+      assert.equal(failure.problem, 'lock_timeout');
+      assert.match(failure.hint, /"shop_dlocked", created on the target for this run, was dropped again\./);
+      const left = await pg17.sql(`SELECT count(*)::int AS n FROM pg_database WHERE datname = 'shop_dlocked'`);
+      assert.equal(left.rows[0].n, 0, 'the target is left as it was');
+      assert.ok(!existsSync(join(dir, 'dlocked.dir')) && !existsSync(join(dir, 'dlocked.dir.partial')));
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+
+  it('a target still being created: pg_dump runs meanwhile, held by the pipe; the load starts once it exists, every row arrives', async () => {
+    // Larger than the pipe and the stream's buffers (a few hundred KB): pg_dump must wait for the target.
+    await pg15.sql('CREATE DATABASE gsrc');
+    await pg15.sql(`CREATE TABLE public.rows AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 300000) g`, 'gsrc');
+    const out = join(dir, 'gated.dump');
+    let made: (ok: boolean) => void = () => undefined;
+    const targetReady = new Promise<boolean>((resolve) => (made = resolve));
+    const streaming = streamDumpAndLoad(
+      {
+        ...streamTools(),
+        source: sideOn(pg15, 'gsrc', { admin: true }),
+        target: sideOn(pg17, 'gated', { admin: true }),
+        out,
+        jobs: 1,
+        targetReady,
+      },
+      {},
+    );
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!toolsOn().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      const running = toolsOn().map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]);
+      assert.deepEqual(running, [join(PG15_TOOLS, 'pg_dump')], 'only pg_dump runs while the target does not exist');
+      await pg17.sql('CREATE DATABASE gated');
+      made(true);
+    } finally {
+      made(false); // a failed check above: the dump stops (a second call does nothing)
+    }
+    const { dump: dumped, load } = await streaming;
+    assert.equal(dumped.ok, true, JSON.stringify(dumped.failure));
+    assert.equal(load?.run.exitCode, 0, load?.run.stderrLines.join('\n'));
+    assert.equal(dumped.archive?.sha256, sha256(out));
+    const rows = await pg17.sql('SELECT count(*)::int AS n, count(DISTINCT h)::int AS h FROM public.rows', 'gated');
+    assert.deepEqual(rows.rows[0], { n: 300000, h: 300000 });
+  });
+
+  it('a target that could not be created: the dump stops, no archive is left, nothing touches the target', async () => {
+    const out = join(dir, 'never.dump');
+    const { dump: dumped, touched } = await streamDumpAndLoad(
+      {
+        ...streamTools(),
+        source: sideOn(pg15, 'shop'),
+        target: sideOn(pg17, 'never_made', { admin: true }),
+        out,
+        jobs: 1,
+        targetReady: Promise.resolve(false),
+      },
+      {},
+    );
+    assert.equal(dumped.ok, false);
+    assert.equal(touched, false);
+    assert.match(dumped.failure?.message ?? '', /the target database could not be created/);
+    assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+    assert.deepEqual(toolsOn(), []);
   });
 
   it('cancel during the stream stops pg_dump and pg_restore within 2 s and removes the partial archive', async () => {

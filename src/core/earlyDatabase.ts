@@ -1,0 +1,56 @@
+/**
+ * The target database of a migration created early: while pg_dump runs (streamed: while it reads
+ * the source's catalog; else during the whole dump), since CREATE DATABASE takes a tenth of a second
+ * or more and needs neither. A dump that fails before anything went into it, or a cancel, drops it
+ * again, so the target is left as it was.
+ */
+import { createDatabase, type CreateDatabaseResult } from './createDatabase.js';
+import { dropDatabase } from './dropDatabase.js';
+import type { DatabaseLocale } from './inspect.js';
+import { onDatabase, type Side } from './side.js';
+import { explainSideError, failureOf, type StepFailure } from './step.js';
+
+export interface EarlyCreation {
+  created: CreateDatabaseResult;
+  /** How long CREATE DATABASE took (with its connection). */
+  ms: number;
+}
+
+export class EarlyDatabase {
+  private creation: Promise<EarlyCreation> | undefined;
+
+  constructor(
+    private readonly target: Side,
+    private readonly name: string,
+    /** The source's encoding and locale (read while the checks ran; read again when that failed). */
+    private readonly locale: () => Promise<DatabaseLocale>,
+  ) {}
+
+  /** Starts creating the database. Never rejects: a failure is the result's. */
+  start(): void {
+    const t1 = performance.now();
+    this.creation = this.locale()
+      .then(
+        (locale) => createDatabase(onDatabase(this.target, 'postgres'), this.name, locale),
+        (err: unknown): CreateDatabaseResult => ({ ok: false, sql: '', failure: failureOf(explainSideError(err, this.target)) }),
+      )
+      .then((created) => ({ created, ms: performance.now() - t1 }));
+  }
+
+  /** The creation, when it was started (and not dropped again). */
+  get started(): Promise<EarlyCreation> | undefined {
+    return this.creation;
+  }
+
+  /** Drops the database created early, when it was; says so in `failure`'s hint. */
+  async dropAgain(failure?: StepFailure): Promise<void> {
+    const made = await this.creation;
+    this.creation = undefined;
+    if (!made?.created.ok) return;
+    const dropped = await dropDatabase(onDatabase(this.target, 'postgres'), this.name);
+    const said = dropped.ok
+      ? `"${this.name}", created on the target for this run, was dropped again.`
+      : `"${this.name}" was created on the target for this run and is empty; it could not be dropped again: ${dropped.failure.message}`;
+    if (failure) failure.hint = `${failure.hint} ${said}`.trim();
+  }
+}
