@@ -3,7 +3,8 @@
  * (file or directory), and the grouping of pg_restore's errors by cause with a fix for each.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from './run.js';
@@ -149,13 +150,25 @@ export function summarizeToc(toc: Toc): Array<{ desc: string; count: number }> {
   return [...counts].map(([desc, count]) => ({ desc, count })).sort((a, b) => b.count - a.count || a.desc.localeCompare(b.desc));
 }
 
-function hashFile(hash: Hash, file: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    createReadStream(file)
-      .on('data', (d) => hash.update(d))
-      .on('end', resolve)
-      .on('error', reject);
-  });
+/**
+ * Read in 1 MiB chunks into one buffer: through a read stream with its default 64 KiB chunks,
+ * hashing a 361 MB directory archive took 1.6 s of this process's CPU on a 2-core machine (the
+ * reads, not the sha256), 0.5 s so; the hashes run while pg_dump and the source share those cores.
+ */
+const HASH_CHUNK = 1024 * 1024;
+
+async function hashFile(hash: Hash, file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(HASH_CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, HASH_CHUNK, null);
+      if (bytesRead === 0) return;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** sha256 of one file, as sha256sum prints it. */

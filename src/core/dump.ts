@@ -242,14 +242,13 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
   const hashFinished = (line: string): void => {
     const id = /finished item (\d+) TABLE DATA /.exec(line)?.[1];
     if (!id) return;
-    for (const name of DATA_FILE_SUFFIXES.map((x) => `${id}.dat${x}`)) {
-      const file = join(partial, name);
-      if (existsSync(file))
-        sums.set(
-          name,
-          sha256File(file).catch(() => undefined),
-        );
-    }
+    // One data file per table; its suffix says its compression (none, gzip, lz4, zstd): the first found is it.
+    const name = DATA_FILE_SUFFIXES.map((x) => `${id}.dat${x}`).find((n) => existsSync(join(partial, n)));
+    if (name)
+      sums.set(
+        name,
+        sha256File(join(partial, name)).catch(() => undefined),
+      );
   };
   const bytes = o.weights && o.onProgress ? new ByteProgress('dump', o.weights, o.onProgress) : undefined;
   const tables = bytes ? new TableEvents(bytes, parallel) : undefined;

@@ -1,7 +1,12 @@
 /** The archive's table of contents, selective restore lists and grouped restore errors (no servers). */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { groupRestoreErrors, parseToc, summarizeToc } from '../../src/core/archive.js';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { archiveSha256, groupRestoreErrors, parseToc, sha256File, summarizeToc } from '../../src/core/archive.js';
 import { psqlErrorsAsRestoreLines } from '../../src/core/rehearse.js';
 import { entriesForSchemas, schemasInArchive, useListForSchemas } from '../../src/core/restore.js';
 import { withoutEndMarker } from '../../src/core/splitLoad.js';
@@ -228,5 +233,24 @@ describe('withoutEndMarker', () => {
     assert.equal(strip('1\t\\.x\n'), '1\t\\.x\n');
     assert.equal(strip('1\n\\\\.\n'), '1\n\\\\.\n', 'a row whose only value is a backslash and a dot (escaped) is a row');
     assert.equal(strip('1\tGr\xfc\xdfe\n\\.\n'), '1\tGr\xfc\xdfe\n', 'bytes kept as they are');
+  });
+});
+
+describe('archive sha256', () => {
+  it('is what sha256sum gives: files of several read chunks, of none, and a directory archive by its listing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-sha-'));
+    try {
+      const archive = join(dir, 'a.dir');
+      mkdirSync(archive);
+      writeFileSync(join(archive, '3001.dat'), randomBytes(3 * 1024 * 1024 + 12345)); // 3 chunks and a part
+      writeFileSync(join(archive, '3002.dat.gz'), '');
+      writeFileSync(join(archive, 'toc.dat'), randomBytes(1024 * 1024)); // exactly one chunk
+      const bySum = (cmd: string): string => spawnSync('bash', ['-c', cmd, archive], { encoding: 'utf8' }).stdout.split(' ')[0]!;
+      for (const f of ['3001.dat', '3002.dat.gz', 'toc.dat'])
+        assert.equal(await sha256File(join(archive, f)), bySum(`sha256sum "$0/${f}"`), f);
+      assert.equal(await archiveSha256(archive), bySum('export LC_ALL=C; cd "$0" && sha256sum * | sha256sum'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
