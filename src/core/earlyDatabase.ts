@@ -2,12 +2,12 @@
  * The target database of a migration created early: while pg_dump runs (streamed: while it reads
  * the source's catalog; else during the whole dump), since CREATE DATABASE takes a tenth of a second
  * or more and needs neither. A dump that fails before anything went into it, or a cancel, drops it
- * again, so the target is left as it was.
+ * again (when still empty), so the target is left as it was.
  */
 import { createDatabase, type CreateDatabaseResult } from './createDatabase.js';
-import { dropDatabase } from './dropDatabase.js';
-import type { DatabaseLocale } from './inspect.js';
-import { onDatabase, type Side } from './side.js';
+import { quoteIdent } from './catalog.js';
+import { inspectDatabase, type DatabaseLocale } from './inspect.js';
+import { onDatabase, withSide, type Side } from './side.js';
 import { explainSideError, failureOf, type StepFailure } from './step.js';
 
 export interface EarlyCreation {
@@ -42,15 +42,25 @@ export class EarlyDatabase {
     return this.creation;
   }
 
-  /** Drops the database created early, when it was; says so in `failure`'s hint. */
+  /**
+   * Drops the database created early, when it was and is still empty (no object of its own, nobody
+   * connected: never WITH (FORCE)); says what became of it in `failure`'s hint.
+   */
   async dropAgain(failure?: StepFailure): Promise<void> {
     const made = await this.creation;
     this.creation = undefined;
-    if (!made?.created.ok) return;
-    const dropped = await dropDatabase(onDatabase(this.target, 'postgres'), this.name);
-    const said = dropped.ok
-      ? `"${this.name}", created on the target for this run, was dropped again.`
-      : `"${this.name}" was created on the target for this run and is empty; it could not be dropped again: ${dropped.failure.message}`;
+    if (!made) return;
+    let said = 'Nothing was created on the target.';
+    if (made.created.ok) {
+      said = `"${this.name}", created on the target for this run, was dropped again.`;
+      try {
+        const contents = await inspectDatabase(onDatabase(this.target, this.name));
+        if (contents.objects > 0) throw new Error(`it holds ${contents.objects} object(s) now`);
+        await withSide(onDatabase(this.target, 'postgres'), (c) => c.query(`DROP DATABASE ${quoteIdent(this.name)}`));
+      } catch (err) {
+        said = `"${this.name}" was created on the target for this run and left: it could not be dropped again (${err instanceof Error ? err.message : String(err)}).`;
+      }
+    }
     if (failure) failure.hint = `${failure.hint} ${said}`.trim();
   }
 }

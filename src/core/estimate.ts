@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { locateTool } from './pgbin.js';
 import { choosePlan, planCompression, readDataShape, type DataShape, type MigrationPlan, type PlanKind, type PlanRequest } from './plan.js';
 import { runTool } from './run.js';
@@ -100,6 +101,14 @@ export async function sampleSource(
 ): Promise<ThroughputSample | undefined> {
   const psql = await locateTool('psql', binDir ? { binDir } : {}).catch(() => undefined);
   return psql ? sampleThroughput(side, psql.path, shape, signal).catch(() => undefined) : undefined;
+}
+
+/**
+ * The sample when it is in within `ms` (else undefined): a plan shown with its estimate waits no
+ * longer (the sample is a COPY of the largest table, bounded by its own 30 s statement timeout).
+ */
+export function sampleWithin(sampling: Promise<ThroughputSample | undefined>, ms = 3000): Promise<ThroughputSample | undefined> {
+  return Promise.race([sampling, sleep(ms, undefined, { ref: false })]);
 }
 
 /**

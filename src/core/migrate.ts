@@ -10,7 +10,7 @@ import { createDatabase } from './createDatabase.js';
 import { dropAndRecreateDatabase } from './dropDatabase.js';
 import { EarlyDatabase } from './earlyDatabase.js';
 import { dump, type ArchiveFormat, type ArchiveInfo, type DumpResult } from './dump.js';
-import { EstimateHistory, estimateMigration, sampleSource, withoutAnalyze } from './estimate.js';
+import { EstimateHistory, estimateMigration, sampleSource, sampleWithin, withoutAnalyze } from './estimate.js';
 import { readDatabaseLocale } from './inspect.js';
 import { keptArchive, resumePoint, withSuffixOf } from './migrateResume.js';
 import type { MigrateOptions, MigrateResult, MigrateStepName, MigrateStepRecord } from './migrateTypes.js';
@@ -147,7 +147,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   // the first step's work starts meanwhile (its output is held until then).
   let announced: Promise<void> | undefined;
   const announce = (): Promise<void> =>
-    (announced ??= sampling.then((sample) => {
+    (announced ??= sampleWithin(sampling).then((sample) => {
       if (shape && sample) {
         const learned = o.estimateHistory?.read(EstimateHistory.key(o.source, o.target, plan.kind));
         const estimate = estimateMigration(plan, shape, sample, learned);
@@ -158,18 +158,16 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       snapshotSaid();
     }));
   const snapshotOption = result.snapshot ? { snapshot: result.snapshot.id } : {};
-
   // Created while pg_dump runs (see earlyDatabase.ts), unless it exists or a resume decides.
   const early = new EarlyDatabase(target, targetDb, () => localeRead.catch(() => readDatabaseLocale(o.source)));
   const createEarly = (): void => {
     if (!o.resume && !checks.targetDatabase.exists && !o.signal?.aborted) early.start();
   };
-
   const createStep = async (): Promise<boolean> => {
     o.onStep?.('create-database', 'start');
     // Cancelled between two steps (the tools' steps stop on the signal themselves): nothing is created (or kept).
     if (o.signal?.aborted) {
-      const failure = { ...NOT_CREATED };
+      const failure = early.started ? { ...NOT_CREATED, message: 'Cancelled while it was being created.', hint: '' } : { ...NOT_CREATED };
       await early.dropAgain(failure);
       return finish({ step: 'create-database', ok: false, durationMs: 0, failure });
     }
@@ -270,13 +268,17 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       ...(opened ? { targetReady: opened } : {}),
     };
     // pg_dump starts while the database is created: its output is shown once that step is.
-    const dumpCb = opened ? heldCallbacks(callbacks('dump')) : { cb: callbacks('dump'), release: () => undefined };
+    const dumpCb = heldCallbacks(callbacks('dump'));
     const streaming = streamDumpAndLoad(streamed, dumpCb.cb);
     streaming.catch(() => undefined); // awaited below
-    await announce();
     if (opened) {
-      const created = await createStep();
-      open(created);
+      let created = false;
+      try {
+        await announce();
+        created = await createStep();
+      } finally {
+        open(created); // whatever happened: pg_dump is never left waiting on the pipe
+      }
       if (!created) {
         await streaming; // stopped by the failed creation (or the cancel): nothing was loaded
         return done();
@@ -310,7 +312,8 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
         detail: `the interrupted run's complete archive ${dumpPath} is restored again`,
       });
     } else {
-      createEarly();
+      // An archive path that is taken fails the dump at once: then nothing is created for it.
+      if (!outputExists({ out: dumpPath, ...(o.overwriteDump ? { overwrite: true } : {}) })) createEarly();
       const dumpCb = heldCallbacks(callbacks('dump'));
       const dumping = dump({
         source: o.source,

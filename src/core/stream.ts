@@ -181,13 +181,20 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<Str
     // A load that stopped (pg_restore gone) no longer takes bytes; the archive is still completed.
     if (loadIn && loadIn.writable && !loadIn.write(chunk)) waits.push(drained(loadIn));
   };
-  // With the target still being created, the first bytes wait for it (and pg_dump for them).
-  let gate = o.targetReady;
+  // With the target still being created, the first bytes wait for it (and pg_dump for them). A target
+  // that cannot be made stops pg_dump at once, wherever it is (reading the catalog, waiting on a lock).
+  const stopped = new Promise<boolean>((resolve) => inner.signal.addEventListener('abort', () => resolve(false), { once: true }));
+  let gate = o.targetReady && Promise.race([o.targetReady.catch(() => false), inner.signal.aborted ? false : stopped]);
   let targetMissing = false;
+  void gate?.then((ready) => {
+    if (ready || inner.signal.aborted) return;
+    targetMissing = true;
+    abort();
+  });
   const tee = async (src: Readable): Promise<void> => {
     for await (const chunk of src as AsyncIterable<Buffer>) {
       if (gate) {
-        const ready = await gate.catch(() => false);
+        const ready = await gate;
         gate = undefined;
         if (!ready || inner.signal.aborted) {
           targetMissing = !ready && !inner.signal.aborted;

@@ -237,6 +237,53 @@ describe('streamed migration PG15 -> PG17', () => {
     assert.deepEqual(rows.rows[0], { n: 300000, h: 300000 });
   });
 
+  it('into an existing empty database: no create, and the dump step shows its command once it has begun', async () => {
+    await pg17.sql('CREATE DATABASE shop_e');
+    const events: string[] = [];
+    const result = await migrate(
+      base('shop_e', 'shop_e.dump', {
+        onCommand: (step) => events.push(`command ${step}`),
+        onStep: (step, phase) => events.push(`${step} ${phase}`),
+      }),
+    );
+    assert.equal(result.ok, true, JSON.stringify(result.steps.find((s) => !s.ok)?.failure));
+    assert.equal(result.steps.find((s) => s.step === 'create-database')?.detail, '"shop_e" exists already');
+    assert.ok(events.indexOf('command dump') > events.indexOf('dump start'), events.join(', '));
+  });
+
+  it('a target that cannot be made while pg_dump waits on a lock: pg_dump is stopped then, not after the lock', async () => {
+    const locker = new pg.Client({
+      host: '127.0.0.1',
+      port: pg15.port,
+      user: pg15.adminUser,
+      password: pg15.adminPassword,
+      database: 'shop',
+    });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
+      const t0 = Date.now();
+      const { dump: dumped } = await streamDumpAndLoad(
+        {
+          ...streamTools(),
+          source: sideOn(pg15, 'shop'),
+          target: sideOn(pg17, 'never_made', { admin: true }),
+          out: join(dir, 'waiting.dump'),
+          jobs: 1,
+          targetReady: new Promise((resolve) => setTimeout(() => resolve(false), 500)),
+        },
+        {},
+      );
+      assert.ok(Date.now() - t0 < 5_000, `stopped after ${Date.now() - t0} ms (no lock timeout was set)`);
+      assert.match(dumped.failure?.message ?? '', /the target database could not be created/);
+      assert.ok(!existsSync(join(dir, 'waiting.dump')) && !existsSync(join(dir, 'waiting.dump.partial')));
+      assert.deepEqual(toolsOn(), []);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+
   it('a target that could not be created: the dump stops, no archive is left, nothing touches the target', async () => {
     const out = join(dir, 'never.dump');
     const { dump: dumped, touched } = await streamDumpAndLoad(
