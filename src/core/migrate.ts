@@ -167,7 +167,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     o.onStep?.('create-database', 'start');
     // Cancelled between two steps (the tools' steps stop on the signal themselves): nothing is created (or kept).
     if (o.signal?.aborted) {
-      const failure = early.started ? { ...NOT_CREATED, message: 'Cancelled while it was being created.', hint: '' } : { ...NOT_CREATED };
+      const failure = early.started ? { ...NOT_CREATED, message: 'Cancelled.', hint: '' } : { ...NOT_CREATED };
       await early.dropAgain(failure);
       return finish({ step: 'create-database', ok: false, durationMs: 0, failure });
     }
