@@ -37,7 +37,7 @@ const refused = (message: string, hint: string): DropResult => ({
   failure: { problem: 'permission_denied', message, hint },
 });
 
-async function drop(server: Side, name: string, recreate: boolean): Promise<DropResult> {
+async function drop(server: Side, name: string, recreate: boolean, force = true): Promise<DropResult> {
   const sql: string[] = [];
   const maintenance: Side = { ...server, database: 'postgres' };
   if (name === 'postgres' || name === 'template0' || name === 'template1')
@@ -84,7 +84,7 @@ async function drop(server: Side, name: string, recreate: boolean): Promise<Drop
   try {
     return await withSide(maintenance, async (c) => {
       const version = Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
-      const statement = `DROP DATABASE ${quoteIdent(name)}${version >= 130000 ? ' WITH (FORCE)' : ''}`;
+      const statement = `DROP DATABASE ${quoteIdent(name)}${force && version >= 130000 ? ' WITH (FORCE)' : ''}`;
       sql.push(statement);
       try {
         await c.query(statement);
@@ -117,9 +117,9 @@ async function drop(server: Side, name: string, recreate: boolean): Promise<Drop
   }
 }
 
-/** Drops `name` on the server (all its data). */
-export function dropDatabase(server: Side, name: string): Promise<DropResult> {
-  return drop(server, name, false);
+/** Drops `name` on the server (all its data); `force: false` leaves it when others are connected to it. */
+export function dropDatabase(server: Side, name: string, options: { force?: boolean } = {}): Promise<DropResult> {
+  return drop(server, name, false, options.force ?? true);
 }
 
 /** Drops `name` and creates it again, empty, with the same encoding, locale and owner, from template0. */

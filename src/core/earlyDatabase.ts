@@ -5,9 +5,9 @@
  * again (when still empty), so the target is left as it was.
  */
 import { createDatabase, type CreateDatabaseResult } from './createDatabase.js';
-import { quoteIdent } from './catalog.js';
 import { inspectDatabase, type DatabaseLocale } from './inspect.js';
-import { onDatabase, withSide, type Side } from './side.js';
+import { dropDatabase } from './dropDatabase.js';
+import { onDatabase, type Side } from './side.js';
 import { explainSideError, failureOf, type StepFailure } from './step.js';
 
 export interface EarlyCreation {
@@ -56,7 +56,8 @@ export class EarlyDatabase {
       try {
         const contents = await inspectDatabase(onDatabase(this.target, this.name));
         if (contents.objects > 0) throw new Error(`it holds ${contents.objects} object(s) now`);
-        await withSide(onDatabase(this.target, 'postgres'), (c) => c.query(`DROP DATABASE ${quoteIdent(this.name)}`));
+        const dropped = await dropDatabase(onDatabase(this.target, 'postgres'), this.name, { force: false });
+        if (!dropped.ok) throw new Error(dropped.failure.message);
       } catch (err) {
         said = `"${this.name}" was created on the target for this run and left: it could not be dropped again (${err instanceof Error ? err.message : String(err)}).`;
       }

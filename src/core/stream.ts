@@ -196,11 +196,7 @@ async function dumpAndLoad(o: StreamOptions, dumpCb: StepCallbacks): Promise<Str
       if (gate) {
         const ready = await gate;
         gate = undefined;
-        if (!ready || inner.signal.aborted) {
-          targetMissing = !ready && !inner.signal.aborted;
-          abort();
-          return;
-        }
+        if (!ready || inner.signal.aborted) return; // stopped by the gate's own handler above, or the cancel
         watch();
         if (!split) await startLoad();
       }

@@ -34,6 +34,24 @@ const base = (db: string, out: string, extra: Partial<MigrateOptions> = {}): Mig
   noAcl: true,
   ...extra,
 });
+/** Runs `work` while another session holds public.audit_log of the source's "shop" locked. */
+async function whileAuditLogLocked(work: () => Promise<void>): Promise<void> {
+  const locker = new pg.Client({
+    host: '127.0.0.1',
+    port: pg15.port,
+    user: pg15.adminUser,
+    password: pg15.adminPassword,
+    database: 'shop',
+  });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
+    await work();
+  } finally {
+    await locker.query('ROLLBACK').catch(() => undefined);
+    await locker.end();
+  }
+}
 const streamTools = () => ({ pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore') });
 /** pg_dump and pg_restore processes working on this file's servers (their environment names the port). */
 const toolsOn = (): string[] =>
@@ -139,16 +157,7 @@ describe('streamed migration PG15 -> PG17', () => {
   });
 
   it('a table locked on the source: the dump gives up before any byte, no archive is left, the database created for it is dropped again', async () => {
-    const locker = new pg.Client({
-      host: '127.0.0.1',
-      port: pg15.port,
-      user: pg15.adminUser,
-      password: pg15.adminPassword,
-      database: 'shop',
-    });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
+    await whileAuditLogLocked(async () => {
       const t0 = Date.now();
       const result = await migrate(base('shop_locked', 'locked.dump', { plan: 'stream', lockWaitTimeoutSeconds: 1 }));
       assert.ok(Date.now() - t0 < 20_000);
@@ -165,23 +174,11 @@ describe('streamed migration PG15 -> PG17', () => {
       assert.equal(left.rows[0].n, 0);
       assert.ok(!existsSync(join(dir, 'locked.dump')) && !existsSync(join(dir, 'locked.dump.partial')));
       assert.deepEqual(toolsOn(), []);
-    } finally {
-      await locker.query('ROLLBACK').catch(() => undefined);
-      await locker.end();
-    }
+    });
   });
 
   it('directory plan: a dump that gives up drops the target database created while it ran', async () => {
-    const locker = new pg.Client({
-      host: '127.0.0.1',
-      port: pg15.port,
-      user: pg15.adminUser,
-      password: pg15.adminPassword,
-      database: 'shop',
-    });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
+    await whileAuditLogLocked(async () => {
       const result = await migrate(base('shop_dlocked', 'dlocked', { plan: 'directory', lockWaitTimeoutSeconds: 1 }));
       assert.equal(result.failedStep, 'dump');
       assert.deepEqual(
@@ -194,10 +191,7 @@ describe('streamed migration PG15 -> PG17', () => {
       const left = await pg17.sql(`SELECT count(*)::int AS n FROM pg_database WHERE datname = 'shop_dlocked'`);
       assert.equal(left.rows[0].n, 0, 'the target is left as it was');
       assert.ok(!existsSync(join(dir, 'dlocked.dir')) && !existsSync(join(dir, 'dlocked.dir.partial')));
-    } finally {
-      await locker.query('ROLLBACK').catch(() => undefined);
-      await locker.end();
-    }
+    });
   });
 
   it('a target still being created: pg_dump runs meanwhile, held by the pipe; the load starts once it exists, every row arrives', async () => {
@@ -252,16 +246,7 @@ describe('streamed migration PG15 -> PG17', () => {
   });
 
   it('a target that cannot be made while pg_dump waits on a lock: pg_dump is stopped then, not after the lock', async () => {
-    const locker = new pg.Client({
-      host: '127.0.0.1',
-      port: pg15.port,
-      user: pg15.adminUser,
-      password: pg15.adminPassword,
-      database: 'shop',
-    });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
+    await whileAuditLogLocked(async () => {
       const t0 = Date.now();
       const { dump: dumped } = await streamDumpAndLoad(
         {
@@ -278,10 +263,7 @@ describe('streamed migration PG15 -> PG17', () => {
       assert.match(dumped.failure?.message ?? '', /the target database could not be created/);
       assert.ok(!existsSync(join(dir, 'waiting.dump')) && !existsSync(join(dir, 'waiting.dump.partial')));
       assert.deepEqual(toolsOn(), []);
-    } finally {
-      await locker.query('ROLLBACK').catch(() => undefined);
-      await locker.end();
-    }
+    });
   });
 
   it('a target that could not be created: the dump stops, no archive is left, nothing touches the target', async () => {
