@@ -1,12 +1,12 @@
 /**
  * `npm run bench` (foundation): prints measurements with the baseline measured in the same run,
  * and the goals of the foundation issue. Not a test: nothing here passes or fails.
- *   1. bundle size of dist/extension.cjs           goal < 1.5 MB
+ *   1. bundle size of dist/extension-main.cjs      goal < 1.5 MB
  *   2. activation time in a real extension host      goal < 50 ms (baseline: a built-in extension);
  *      the extension's own part (bundle evaluation + activate())  goal <= 15 ms (issue 11); .vsix <= 2 MB
  *   3. listing a schema of 5,000 tables (explorer)    goal < 300 ms (baseline: bare pg_class scan)
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,14 +20,16 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
 
 function bundleSize(): void {
-  const size = statSync(join(repo, 'dist', 'extension.cjs')).size;
+  const size = statSync(join(repo, 'dist', 'extension-main.cjs')).size;
+  const vendorDir = join(repo, 'dist', 'vendor');
+  const vendor = readdirSync(vendorDir).reduce((sum, f) => sum + statSync(join(vendorDir, f)).size, 0);
   const cli = statSync(join(repo, 'dist', 'cli.cjs')).size;
   const vsixPath = join(repo, 'dist', 'hydra-migrate.vsix');
   const vsix = existsSync(vsixPath)
     ? ` ; dist/hydra-migrate.vsix ${(statSync(vsixPath).size / 1024).toFixed(0)} KiB (${(statSync(vsixPath).size / (2 * 1024 * 1024)).toFixed(2)} of the 2 MB goal)`
     : '';
   console.log(
-    `bundle: dist/extension.cjs ${(size / 1024).toFixed(0)} KiB (${(size / (1.5 * 1024 * 1024)).toFixed(2)} of the 1.5 MB goal); dist/cli.cjs ${(cli / 1024).toFixed(0)} KiB${vsix}`,
+    `bundle: dist/extension-main.cjs ${(size / 1024).toFixed(0)} KiB (${(size / (1.5 * 1024 * 1024)).toFixed(2)} of the 1.5 MB goal), read at activation; dist/vendor ${(vendor / 1024).toFixed(0)} KiB, read on first use; dist/cli.cjs ${(cli / 1024).toFixed(0)} KiB${vsix}`,
   );
 }
 
@@ -42,7 +44,7 @@ async function activation(): Promise<void> {
     activationMs: number;
     baselineMs?: number;
     baselineId?: string;
-    inside?: { bundleEvaluationMs: number; activateMs: number };
+    inside?: { bundleLoadMs: number; activateMs: number };
   }> = [];
   try {
     for (let i = 0; i < 3; i++) {
@@ -71,12 +73,12 @@ async function activation(): Promise<void> {
   }
   const a = median(act);
   const line = `activation in the extension host: median ${fmt(a)} of ${act.length} runs (goal < 50 ms: ${(a / 50).toFixed(2)} of it)`;
-  const inside = samples.map((s) => s.inside).filter((x): x is { bundleEvaluationMs: number; activateMs: number } => !!x);
+  const inside = samples.map((s) => s.inside).filter((x): x is { bundleLoadMs: number; activateMs: number } => !!x);
   if (inside.length) {
-    const ev = median(inside.map((i) => i.bundleEvaluationMs));
+    const ev = median(inside.map((i) => i.bundleLoadMs));
     const ac = median(inside.map((i) => i.activateMs));
     console.log(
-      `  of which: bundle evaluation ${fmt(ev)}, activate() ${fmt(ac)}: the extension's own part ${fmt(ev + ac)} (goal <= 15 ms: ${((ev + ac) / 15).toFixed(2)} of it); the rest is VS Code loading the file`,
+      `  of which: reading, compiling and evaluating the bundle ${fmt(ev)}, activate() ${fmt(ac)}: the extension's own part ${fmt(ev + ac)} (goal <= 15 ms: ${((ev + ac) / 15).toFixed(2)} of it); the rest is VS Code's`,
     );
   }
   console.log(

@@ -9,7 +9,7 @@
  */
 import { createInflate, type Inflate } from 'node:zlib';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import type { from as CopyFrom } from 'pg-copy-streams';
 import { connectSide, type Side } from './side.js';
 import { settled } from './streamParts.js';
 
@@ -58,7 +58,7 @@ const HIGH_WATER = 1 << 20;
 
 interface Session {
   client: pg.Client;
-  copy?: ReturnType<typeof copyFrom>;
+  copy?: ReturnType<typeof CopyFrom>;
   failed?: Error;
 }
 
@@ -83,10 +83,13 @@ export class SplitLoad {
   private constructor(
     private readonly o: SplitLoadOptions,
     private readonly sessions: Session[],
+    private readonly copyFrom: typeof CopyFrom,
   ) {}
 
   /** Connects the sessions and opens their transactions (the table need not exist yet). */
   static async open(o: SplitLoadOptions): Promise<SplitLoad> {
+    // Loaded here, not at the top: the extension's activation does not pay for it.
+    const { from: copyFrom } = await import('pg-copy-streams');
     const clients = await Promise.allSettled(
       // Keepalives: a session may wait in its COPY for a long time before the table's rows arrive.
       Array.from({ length: o.sessions }, () => connectSide(o.target, { applicationName: 'hydra-migrate load', keepAlive: true })),
@@ -100,6 +103,7 @@ export class SplitLoad {
     const load = new SplitLoad(
       o,
       ok.map((client) => ({ client })),
+      copyFrom,
     );
     const settings = [
       ...RESTORE_SESSION,
@@ -126,7 +130,7 @@ export class SplitLoad {
     this.started = true;
     const text = this.o.copyStmt.trim().replace(/;$/, '');
     for (const s of this.sessions) {
-      s.copy = s.client.query(copyFrom(text, { highWaterMark: HIGH_WATER }));
+      s.copy = s.client.query(this.copyFrom(text, { highWaterMark: HIGH_WATER }));
       s.copy.on('error', (err: Error) => {
         s.failed ??= err;
         // The others stop at once too (never idle in their COPY until the dump ends): all roll back.

@@ -63,6 +63,18 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   const quickInput = () => page.locator('.quick-input-widget input.input');
 
   /** The Migrate confirmation dialog: its text, then Start Migration. */
+  /** The newest run's log (Runs view → Show Log) once it holds `until`: it is written as the run ends, which may come a moment after its terminal said so. */
+  async function newestRunLog(until: RegExp): Promise<string> {
+    let log = '';
+    for (let i = 0; i < 50 && !until.test(log); i++) {
+      if (i) await new Promise((f) => setTimeout(f, 200));
+      const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
+      const newest = logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+      log = newest ? readFileSync(newest, 'utf8') : '';
+    }
+    return log;
+  }
+
   async function confirmMigration(shot?: string): Promise<string> {
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor({ timeout: 30_000 });
@@ -414,10 +426,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     );
     assert.match(flat, /--no-table-access-method/);
     // The whole output is in the run's log (Runs view → Show Log): every check, the extension named.
-    const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
-    const newest = logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-    assert.ok(newest, 'the run was recorded with its log');
-    const log = readFileSync(newest, 'utf8');
+    const log = await newestRunLog(/Schema rehearsal on the target/);
     assert.match(log, /✖ Extensions available on the target: .*adminpack/);
     assert.match(log, /✖ Schema rehearsal on the target: Restoring the schema alone reported \d+ error\(s\)/);
     assert.match(flat, /--no-table-access-method/);
@@ -586,13 +595,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
       .waitFor({ state: 'attached', timeout: 30_000 });
     const flat = await terminalUntil(/ResumetherestoreintoCloud\(PG17\)\/restore_me(succeeded|failed|cancelled)/);
     assert.match(flat, /ResumetherestoreintoCloud\(PG17\)\/restore_mesucceeded/, flat.slice(-600));
-    // The run's log is written as the run ends, which may come a moment after its terminal said so.
-    let log = '';
-    for (let i = 0; i < 50 && !/resume: /.test(log); i++) {
-      if (i) await new Promise((f) => setTimeout(f, 200));
-      const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
-      log = readFileSync(logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!, 'utf8');
-    }
+    const log = await newestRunLog(/resume: /);
     assert.match(log, /resume: 1 table\(s\) loaded already, 1 to load \(public\.big\)/);
     const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'restore_me');
     assert.equal(rows[0].n, 6_000_000);
@@ -614,8 +617,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const flat = await terminalUntil(/ANALYZEdone.*Exitcode0|RestoreintoCloud\(PG17\)\/restore_me(failed|cancelled)after/);
     assert.match(flat, /RestoreintoCloud\(PG17\)\/restore_mesucceeded/, flat.slice(-600));
     // The whole output is in the run's log: the drop first, then the restore alone (not a whole migration).
-    const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
-    const log = readFileSync(logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!, 'utf8');
+    const log = await newestRunLog(/pg_restore --verbose/);
     assert.match(log, /\$ DROP DATABASE "restore_me" WITH \(FORCE\)\n\$ CREATE DATABASE "restore_me" WITH TEMPLATE template0/);
     assert.match(log, /pg_restore --verbose/);
     assert.doesNotMatch(log, /pg_dump/);
