@@ -318,3 +318,9 @@ export async function dump(options: DumpOptions): Promise<DumpResult> {
   else o.onProgress?.({ done: Math.max(total, done), total: Math.max(total, done) });
   return { ok: true, cancelled: false, command, archive, ...base, durationMs: performance.now() - started };
 }
+
+/** The archive's record without its table of contents (a step's record, a report). */
+export function withoutToc(archive: ArchiveInfo): Omit<ArchiveInfo, 'toc'> {
+  const { toc: _toc, ...rest } = archive;
+  return rest;
+}

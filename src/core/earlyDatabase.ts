@@ -6,6 +6,7 @@
  */
 import { createDatabase, type CreateDatabaseResult } from './createDatabase.js';
 import { inspectDatabase, type DatabaseLocale } from './inspect.js';
+import type { MigrateStepRecord } from './migrateTypes.js';
 import { dropDatabase } from './dropDatabase.js';
 import { onDatabase, type Side } from './side.js';
 import { explainSideError, failureOf, type StepFailure } from './step.js';
@@ -44,9 +45,10 @@ export class EarlyDatabase {
 
   /**
    * Drops the database created early, when it was and is still empty (no object of its own, nobody
-   * connected: never WITH (FORCE)); says what became of it in `failure`'s hint.
+   * connected: never WITH (FORCE)); says what became of it in `failure`'s hint, and in the detail of
+   * the create step's `record` when that was reported done before the dump failed (streamed).
    */
-  async dropAgain(failure?: StepFailure): Promise<void> {
+  async dropAgain(failure?: StepFailure, record?: MigrateStepRecord): Promise<void> {
     const made = await this.creation;
     this.creation = undefined;
     if (!made) return;
@@ -58,6 +60,7 @@ export class EarlyDatabase {
         if (contents.objects > 0) throw new Error(`it holds ${contents.objects} object(s) now`);
         const dropped = await dropDatabase(onDatabase(this.target, 'postgres'), this.name, { force: false });
         if (!dropped.ok) throw new Error(dropped.failure.message);
+        if (record) record.detail = `${record.detail ? `${record.detail}; ` : ''}dropped again after the dump failed`;
       } catch (err) {
         said = `"${this.name}" was created on the target for this run and left: it could not be dropped again (${err instanceof Error ? err.message : String(err)}).`;
       }

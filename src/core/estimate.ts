@@ -92,23 +92,38 @@ export async function sampleThroughput(
   return { table: largest.name, bytes, textBytes, seconds, bytesPerSecond: bytes / seconds };
 }
 
-/** The sample with the located psql; undefined when psql or the sample is not to be had (an estimate is a help, never a failure). */
-export async function sampleSource(
-  side: Side,
-  shape: DataShape,
-  binDir: string | undefined,
-  signal: AbortSignal | undefined,
-): Promise<ThroughputSample | undefined> {
+/** The sample with the located psql; undefined when psql or the sample is not to be had. */
+async function sampleSource(side: Side, shape: DataShape, binDir: string | undefined, signal: AbortSignal | undefined) {
   const psql = await locateTool('psql', binDir ? { binDir } : {}).catch(() => undefined);
   return psql ? sampleThroughput(side, psql.path, shape, signal).catch(() => undefined) : undefined;
 }
 
 /**
- * The sample when it is in within `ms` (else undefined): a plan shown with its estimate waits no
- * longer (the sample is a COPY of the largest table, bounded by its own 30 s statement timeout).
+ * The timed sample of the source's largest table, started while the checks run. It is a help, never
+ * a wait nor a failure: undefined when psql or the sample is not to be had, and stopped (its psql
+ * ended) when the plan stops waiting for it or the run ends, so the source is not read for nothing.
  */
-export function sampleWithin(sampling: Promise<ThroughputSample | undefined>, ms = 3000): Promise<ThroughputSample | undefined> {
-  return Promise.race([sampling, sleep(ms, undefined, { ref: false })]);
+export class SourceSample {
+  private readonly stopper = new AbortController();
+  private readonly sampling: Promise<ThroughputSample | undefined>;
+
+  constructor(side: Side, shaping: Promise<DataShape | undefined>, binDir: string | undefined, signal: AbortSignal | undefined) {
+    const stop = signal ? AbortSignal.any([signal, this.stopper.signal]) : this.stopper.signal;
+    this.sampling = shaping.then((shape) => (shape && !stop.aborted ? sampleSource(side, shape, binDir, stop) : undefined));
+  }
+
+  /** The sample when it is in within `ms` (it is a COPY bounded by its own 30 s statement timeout); else undefined, and it stops. */
+  async within(ms = 3000): Promise<ThroughputSample | undefined> {
+    const late = Symbol('late');
+    const first = await Promise.race([this.sampling, sleep(ms, late, { ref: false })]);
+    if (first !== late) return first;
+    this.stop();
+    return undefined;
+  }
+
+  stop(): void {
+    this.stopper.abort();
+  }
 }
 
 /**

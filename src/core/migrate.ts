@@ -9,8 +9,8 @@ import { analyze } from './analyze.js';
 import { createDatabase } from './createDatabase.js';
 import { dropAndRecreateDatabase } from './dropDatabase.js';
 import { EarlyDatabase } from './earlyDatabase.js';
-import { dump, type ArchiveFormat, type ArchiveInfo, type DumpResult } from './dump.js';
-import { EstimateHistory, estimateMigration, sampleSource, sampleWithin, withoutAnalyze } from './estimate.js';
+import { dump, withoutToc, type ArchiveFormat, type DumpResult } from './dump.js';
+import { EstimateHistory, estimateMigration, SourceSample, withoutAnalyze } from './estimate.js';
 import { readDatabaseLocale } from './inspect.js';
 import { keptArchive, resumePoint, withSuffixOf } from './migrateResume.js';
 import type { MigrateOptions, MigrateResult, MigrateStepName, MigrateStepRecord } from './migrateTypes.js';
@@ -28,11 +28,12 @@ export { RESTORE_SETTINGS, withSuffixOf };
 export type { MigrateOptions, MigrateResult, MigrateStepName, MigrateStepRecord } from './migrateTypes.js';
 
 export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
-  const held: { snapshot?: SourceSnapshot } = {};
+  const held: { snapshot?: SourceSnapshot; sample?: SourceSample } = {};
   try {
     return await migrateSteps(o, held);
   } catch (err) {
-    // An unexpected error: never leave the source's snapshot held.
+    // An unexpected error: never leave the source's snapshot held, nor its sample running.
+    held.sample?.stop();
     await held.snapshot?.release();
     throw err;
   }
@@ -40,7 +41,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
 
 const NOT_CREATED: StepFailure = { problem: 'cancelled', message: 'Cancelled before it began.', hint: 'Nothing was created.' };
 
-async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot }): Promise<MigrateResult> {
+async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot; sample?: SourceSample }): Promise<MigrateResult> {
   const started = performance.now();
   const steps: MigrateStepRecord[] = [];
   const result: MigrateResult = { ok: false, steps, durationMs: 0 };
@@ -60,6 +61,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       o.estimateHistory?.learnRun(o.source, o.target, result.plan?.kind ?? 'directory', result.estimate, steps);
     // A failed or cancelled migration is not validated: nothing may keep holding back vacuum on the source.
     if (!ok) void result.snapshot?.release();
+    held.sample?.stop();
     return { ...result, ok, durationMs: performance.now() - started };
   };
   const callbacks = (step: MigrateStepName) => ({
@@ -76,7 +78,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   const shaping = readDataShape(o.source).catch(() => undefined);
   // Each table's size, so the progress of the dump and the restore goes by bytes.
   const weighing = tableWeights(o.source).catch(() => undefined);
-  const sampling = shaping.then((shape) => (shape ? sampleSource(o.source, shape, o.binDir, o.signal) : undefined));
+  const sample = (held.sample = new SourceSample(o.source, shaping, o.binDir, o.signal));
   // The source's encoding and locale for creating the target database (read again below if this fails).
   const localeRead = readDatabaseLocale(o.source);
   localeRead.catch(() => undefined);
@@ -147,10 +149,10 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   // the first step's work starts meanwhile (its output is held until then).
   let announced: Promise<void> | undefined;
   const announce = (): Promise<void> =>
-    (announced ??= sampleWithin(sampling).then((sample) => {
-      if (shape && sample) {
+    (announced ??= sample.within().then((sampled) => {
+      if (shape && sampled) {
         const learned = o.estimateHistory?.read(EstimateHistory.key(o.source, o.target, plan.kind));
-        const estimate = estimateMigration(plan, shape, sample, learned);
+        const estimate = estimateMigration(plan, shape, sampled, learned);
         if (o.skipAnalyze) withoutAnalyze(estimate);
         result.estimate = estimate;
       }
@@ -287,7 +289,8 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     o.onStep?.('dump', 'start');
     dumpCb.release();
     const { dump: dumped, load, touched } = await streaming;
-    if (!dumped.ok && !touched) await early.dropAgain(dumped.failure);
+    const created = steps.find((s) => s.step === 'create-database');
+    if (!dumped.ok && !touched) await early.dropAgain(dumped.failure, created);
     result.dump = dumped;
     const loaded =
       load?.run.exitCode === 0 ? `; loaded into "${targetDb}" while dumping` : `; the load into "${targetDb}" stopped: see the next step`;
@@ -390,9 +393,4 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
     });
   }
   return done();
-}
-
-function withoutToc(archive: ArchiveInfo): Omit<ArchiveInfo, 'toc'> {
-  const { toc: _toc, ...rest } = archive;
-  return rest;
 }

@@ -174,7 +174,53 @@ describe('streamed migration PG15 -> PG17', () => {
       assert.equal(left.rows[0].n, 0);
       assert.ok(!existsSync(join(dir, 'locked.dump')) && !existsSync(join(dir, 'locked.dump.partial')));
       assert.deepEqual(toolsOn(), []);
+      // The create step was reported done while pg_dump waited: its record says the database went again.
+      assert.match(
+        result.steps.find((s) => s.step === 'create-database')?.detail ?? '',
+        /while pg_dump ran; dropped again after the dump failed/,
+      );
     });
+  });
+
+  it("a migration that stops before its estimate's sample began never starts it: no psql reads the source after the run", async () => {
+    await pg15.sql('CREATE DATABASE sampled');
+    await pg15.sql(`CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 100000) g; ANALYZE`, 'sampled');
+    const locker = new pg.Client({
+      host: '127.0.0.1',
+      port: pg15.port,
+      user: pg15.adminUser,
+      password: pg15.adminPassword,
+      database: 'sampled',
+    });
+    await locker.connect();
+    try {
+      // The largest table is locked: reading the sizes waits on it (up to its 2 s lock timeout, then
+      // the catalog's estimates), and the sample after it would wait 2 s more; the readiness checks
+      // fail at once meanwhile (the target refuses the password).
+      await locker.query('BEGIN; LOCK TABLE public.big IN ACCESS EXCLUSIVE MODE');
+      const t0 = Date.now();
+      const result = await migrate({
+        ...base('sampled', 'sampled'),
+        source: sideOn(pg15, 'sampled', { admin: true }),
+        target: { ...sideOn(pg17, 'sampled', { admin: true }), password: 'not-the-password' },
+      });
+      assert.equal(result.failedStep, 'preflight');
+      assert.ok(Date.now() - t0 < 1500, `the checks took ${Date.now() - t0} ms: the sizes may have been read already`);
+      // Watched until the sizes' readers have given up: the sample never starts reading the source.
+      const seen = new Set<string>();
+      while (Date.now() - t0 < 3500) {
+        for (const pid of processesWhere((cmd, env) => /\/psql\u0000/.test(cmd) && env().includes(`PGPORT=${pg15.port}`))) seen.add(pid);
+        await new Promise((f) => setTimeout(f, 20));
+      }
+      assert.deepEqual([...seen], [], 'a psql ran against the source after the migration had stopped');
+      const waiting = await locker.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'sampled' AND wait_event_type = 'Lock'`,
+      );
+      assert.equal(waiting.rows[0].n, 0);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
   });
 
   it('directory plan: a dump that gives up drops the target database created while it ran', async () => {
