@@ -32,7 +32,13 @@ const VENDORED = ['pg', 'execa', 'pg-copy-streams'];
 const vendorSplit = {
   name: 'vendor-split',
   setup(b) {
-    b.onResolve({ filter: new RegExp(`^(${VENDORED.join('|')})$`) }, (args) => {
+    // The packages themselves, their files (pg/lib/...) and pg's own parts (pg-pool, pg-protocol, ...).
+    b.onResolve({ filter: new RegExp(`^(${VENDORED.join('|')}|pg-[^/]+)(/.*)?$`) }, (args) => {
+      if (!VENDORED.includes(args.path)) {
+        throw new Error(
+          `${args.importer} imports ${args.path}: the extension loads only ${VENDORED.join(', ')} themselves, with import() (see scripts/build.mjs)`,
+        );
+      }
       if (args.kind !== 'dynamic-import') {
         throw new Error(`${args.importer} imports ${args.path} statically: import() it where it is used (see scripts/build.mjs)`);
       }

@@ -95,7 +95,7 @@ export async function sampleThroughput(
 /** The sample with the located psql; undefined when psql or the sample is not to be had. */
 async function sampleSource(side: Side, shape: DataShape, binDir: string | undefined, signal: AbortSignal | undefined) {
   const psql = await locateTool('psql', binDir ? { binDir } : {}).catch(() => undefined);
-  return psql ? sampleThroughput(side, psql.path, shape, signal).catch(() => undefined) : undefined;
+  return psql && !signal?.aborted ? sampleThroughput(side, psql.path, shape, signal).catch(() => undefined) : undefined;
 }
 
 /**
@@ -108,7 +108,10 @@ export class SourceSample {
   private readonly sampling: Promise<ThroughputSample | undefined>;
 
   constructor(side: Side, shaping: Promise<DataShape | undefined>, binDir: string | undefined, signal: AbortSignal | undefined) {
-    const stop = signal ? AbortSignal.any([signal, this.stopper.signal]) : this.stopper.signal;
+    // The run's cancel stops it too (by hand: AbortSignal.any needs Node 20.3).
+    if (signal?.aborted) this.stop();
+    else signal?.addEventListener('abort', () => this.stop(), { once: true });
+    const stop = this.stopper.signal;
     this.sampling = shaping.then((shape) => (shape && !stop.aborted ? sampleSource(side, shape, binDir, stop) : undefined));
   }
 

@@ -62,19 +62,24 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
 
   const quickInput = () => page.locator('.quick-input-widget input.input');
 
-  /** The Migrate confirmation dialog: its text, then Start Migration. */
-  /** The newest run's log (Runs view → Show Log) once it holds `until`: it is written as the run ends, which may come a moment after its terminal said so. */
-  async function newestRunLog(until: RegExp): Promise<string> {
+  /** The runs' log files (Runs view → Show Log) there are now. */
+  const runLogs = (): string[] => filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
+  /**
+   * The log of the run started after `earlier` was taken, once it holds `until`: it is written as the
+   * run ends, which may come a moment after its terminal said so.
+   */
+  async function runLogAfter(earlier: string[], until: RegExp): Promise<string> {
     let log = '';
     for (let i = 0; i < 50 && !until.test(log); i++) {
       if (i) await new Promise((f) => setTimeout(f, 200));
-      const logs = filesUnder(code.userDataDir).filter((f) => /\/runs\/[^/]+\.log$/.test(f));
-      const newest = logs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+      const added = runLogs().filter((f) => !earlier.includes(f));
+      const newest = added.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
       log = newest ? readFileSync(newest, 'utf8') : '';
     }
     return log;
   }
 
+  /** The Migrate confirmation dialog: its text, then Start Migration. */
   async function confirmMigration(shot?: string): Promise<string> {
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor({ timeout: 30_000 });
@@ -407,6 +412,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   });
 
   it('a target lacking the columnar extension: the readiness checks stop the migration with the fix', async () => {
+    const earlier = runLogs();
     await contextMenu(await treeRow('hydra_ext, database'), 'Migrate Database…');
     const input = quickInput();
     await page.locator('.quick-input-widget', { hasText: 'Target database name' }).waitFor({ timeout: 10_000 });
@@ -426,7 +432,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     );
     assert.match(flat, /--no-table-access-method/);
     // The whole output is in the run's log (Runs view → Show Log): every check, the extension named.
-    const log = await newestRunLog(/Schema rehearsal on the target/);
+    const log = await runLogAfter(earlier, /✖ Schema rehearsal on the target/);
     assert.match(log, /✖ Extensions available on the target: .*adminpack/);
     assert.match(log, /✖ Schema rehearsal on the target: Restoring the schema alone reported \d+ error\(s\)/);
     assert.match(flat, /--no-table-access-method/);
@@ -586,6 +592,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
   }
 
   it('Resume on the cancelled restore goes on where it stopped: the schema kept, the table loaded', async () => {
+    const earlier = runLogs();
     await page.keyboard.press('Escape');
     await runAction('Restore into Cloud (PG17)/restore_me', 'Resume');
     // While it runs, its row in the Runs view says how far it is.
@@ -595,13 +602,14 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
       .waitFor({ state: 'attached', timeout: 30_000 });
     const flat = await terminalUntil(/ResumetherestoreintoCloud\(PG17\)\/restore_me(succeeded|failed|cancelled)/);
     assert.match(flat, /ResumetherestoreintoCloud\(PG17\)\/restore_mesucceeded/, flat.slice(-600));
-    const log = await newestRunLog(/resume: /);
+    const log = await runLogAfter(earlier, /resume: /);
     assert.match(log, /resume: 1 table\(s\) loaded already, 1 to load \(public\.big\)/);
     const { rows } = await pg17.sql('SELECT count(*)::int AS n FROM public.big', 'restore_me');
     assert.equal(rows[0].n, 6_000_000);
   });
 
   it('Re-run of the restore re-runs the restore: the database that holds its data is dropped and recreated when asked, then restored whole', async () => {
+    const earlier = runLogs();
     await page.keyboard.press('Escape');
     // The finished terminals go (the re-run opens one named like the cancelled one).
     await page.keyboard.press('F1');
@@ -617,7 +625,7 @@ describe('packaged extension in a real workbench', { skip: requireWorkbench() },
     const flat = await terminalUntil(/ANALYZEdone.*Exitcode0|RestoreintoCloud\(PG17\)\/restore_me(failed|cancelled)after/);
     assert.match(flat, /RestoreintoCloud\(PG17\)\/restore_mesucceeded/, flat.slice(-600));
     // The whole output is in the run's log: the drop first, then the restore alone (not a whole migration).
-    const log = await newestRunLog(/pg_restore --verbose/);
+    const log = await runLogAfter(earlier, /DROP DATABASE "restore_me"/);
     assert.match(log, /\$ DROP DATABASE "restore_me" WITH \(FORCE\)\n\$ CREATE DATABASE "restore_me" WITH TEMPLATE template0/);
     assert.match(log, /pg_restore --verbose/);
     assert.doesNotMatch(log, /pg_dump/);

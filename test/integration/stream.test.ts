@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { SourceSample } from '../../src/core/estimate.js';
 import { migrate, type MigrateOptions } from '../../src/core/migrate.js';
+import { readDataShape } from '../../src/core/plan.js';
 import { streamDumpAndLoad } from '../../src/core/stream.js';
 import { validate } from '../../src/core/validate.js';
 import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, sideOn } from '../helpers/fixtures.js';
@@ -58,6 +60,30 @@ const toolsOn = (): string[] =>
   processesWhere(
     (cmd, env) => /\/pg_(dump|restore)\u0000/.test(cmd) && [pg15.port, pg17.port].some((port) => env().includes(`PGPORT=${port}`)),
   );
+
+/** psql processes working on the source server (the estimate's sample). */
+const psqlOnSource = (): string[] => processesWhere((cmd, env) => /\/psql\u0000/.test(cmd) && env().includes(`PGPORT=${pg15.port}`));
+/** A database `db` on the source with public.big, 100,000 rows. */
+async function withBigTable(db: string): Promise<void> {
+  await pg15.sql(`CREATE DATABASE ${db}`);
+  await pg15.sql(`CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 100000) g; ANALYZE`, db);
+}
+/** A session holding public.big of `db` locked; end() releases it. */
+async function bigLocked(db: string): Promise<{ client: pg.Client; end: () => Promise<void> }> {
+  const client = new pg.Client({ host: '127.0.0.1', port: pg15.port, user: pg15.adminUser, password: pg15.adminPassword, database: db });
+  await client.connect();
+  await client.query('BEGIN; LOCK TABLE public.big IN ACCESS EXCLUSIVE MODE');
+  return {
+    client,
+    end: async () => {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await client.end();
+    },
+  };
+}
+/** Sessions of the source's database `db` waiting on a lock (read from a session of its own: the locker's transaction sees a frozen pg_stat_activity). */
+const lockWaiters = async (db: string): Promise<number> =>
+  (await pg15.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = '${db}' AND wait_event_type = 'Lock'`)).rows[0].n;
 
 before(async () => {
   ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
@@ -183,21 +209,12 @@ describe('streamed migration PG15 -> PG17', () => {
   });
 
   it("a migration that stops before its estimate's sample began never starts it: no psql reads the source after the run", async () => {
-    await pg15.sql('CREATE DATABASE sampled');
-    await pg15.sql(`CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 100000) g; ANALYZE`, 'sampled');
-    const locker = new pg.Client({
-      host: '127.0.0.1',
-      port: pg15.port,
-      user: pg15.adminUser,
-      password: pg15.adminPassword,
-      database: 'sampled',
-    });
-    await locker.connect();
+    await withBigTable('sampled');
+    const locker = await bigLocked('sampled');
     try {
-      // The largest table is locked: reading the sizes waits on it (up to its 2 s lock timeout, then
-      // the catalog's estimates), and the sample after it would wait 2 s more; the readiness checks
-      // fail at once meanwhile (the target refuses the password).
-      await locker.query('BEGIN; LOCK TABLE public.big IN ACCESS EXCLUSIVE MODE');
+      // Reading the sizes waits on the locked table (up to its 2 s lock timeout, then the catalog's
+      // estimates), and the sample after it would wait 2 s more; the readiness checks fail at once
+      // meanwhile (the target refuses the password).
       const t0 = Date.now();
       const result = await migrate({
         ...base('sampled', 'sampled'),
@@ -209,16 +226,33 @@ describe('streamed migration PG15 -> PG17', () => {
       // Watched until the sizes' readers have given up: the sample never starts reading the source.
       const seen = new Set<string>();
       while (Date.now() - t0 < 3500) {
-        for (const pid of processesWhere((cmd, env) => /\/psql\u0000/.test(cmd) && env().includes(`PGPORT=${pg15.port}`))) seen.add(pid);
+        for (const pid of psqlOnSource()) seen.add(pid);
         await new Promise((f) => setTimeout(f, 20));
       }
       assert.deepEqual([...seen], [], 'a psql ran against the source after the migration had stopped');
-      const waiting = await locker.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'sampled' AND wait_event_type = 'Lock'`,
-      );
-      assert.equal(waiting.rows[0].n, 0);
+      assert.equal(await lockWaiters('sampled'), 0);
     } finally {
-      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+
+  it("a sample that outlasts the plan's wait is cancelled then: its psql and its query end at once", async () => {
+    await withBigTable('sampled_late');
+    const source = sideOn(pg15, 'sampled_late', { admin: true });
+    // The sizes are read before the lock: only the sample's COPY waits (up to its own 2 s lock timeout).
+    const shape = await readDataShape(source);
+    const locker = await bigLocked('sampled_late');
+    try {
+      const sample = new SourceSample(source, Promise.resolve(shape), PG15_TOOLS, undefined);
+      for (let i = 0; i < 75 && (await lockWaiters('sampled_late')) === 0; i++) await new Promise((f) => setTimeout(f, 20));
+      assert.equal(await lockWaiters('sampled_late'), 1, "the sample's COPY waits on the locked table");
+      assert.equal(await sample.within(100), undefined);
+      const t0 = Date.now();
+      while (Date.now() - t0 < 1000 && (psqlOnSource().length || (await lockWaiters('sampled_late'))))
+        await new Promise((f) => setTimeout(f, 20));
+      assert.deepEqual(psqlOnSource(), [], 'psql still runs: left to its lock timeout');
+      assert.equal(await lockWaiters('sampled_late'), 0);
+    } finally {
       await locker.end();
     }
   });
