@@ -28,20 +28,23 @@ export { RESTORE_SETTINGS, withSuffixOf };
 export type { MigrateOptions, MigrateResult, MigrateStepName, MigrateStepRecord } from './migrateTypes.js';
 
 export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
-  const held: { snapshot?: SourceSnapshot; sample?: SourceSample } = {};
+  const held: Held = {};
   try {
     return await migrateSteps(o, held);
   } catch (err) {
-    // An unexpected error: never leave the source's snapshot held, nor its sample running.
-    held.sample?.stop();
+    // An unexpected error: never leave the source's snapshot held, nor anything reading it.
+    stopReading(held);
     await held.snapshot?.release();
     throw err;
   }
 }
 
+/** What a run that ends (or throws) must stop or release. */
+type Held = { snapshot?: SourceSnapshot; sample?: SourceSample; readers?: AbortController };
+const stopReading = (held: Held): void => (held.sample?.stop(), held.readers?.abort());
 const NOT_CREATED: StepFailure = { problem: 'cancelled', message: 'Cancelled before it began.', hint: 'Nothing was created.' };
 
-async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot; sample?: SourceSample }): Promise<MigrateResult> {
+async function migrateSteps(o: MigrateOptions, held: Held): Promise<MigrateResult> {
   const started = performance.now();
   const steps: MigrateStepRecord[] = [];
   const result: MigrateResult = { ok: false, steps, durationMs: 0 };
@@ -61,7 +64,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       o.estimateHistory?.learnRun(o.source, o.target, result.plan?.kind ?? 'directory', result.estimate, steps);
     // A failed or cancelled migration is not validated: nothing may keep holding back vacuum on the source.
     if (!ok) void result.snapshot?.release();
-    held.sample?.stop();
+    stopReading(held);
     return { ...result, ok, durationMs: performance.now() - started };
   };
   const callbacks = (step: MigrateStepName) => ({
@@ -74,10 +77,11 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
   // 1. Readiness checks
   o.onStep?.('preflight', 'start');
   const t0 = performance.now();
-  // The source's sizes for the plan and a timed sample of its largest table, read while the checks run.
-  const shaping = readDataShape(o.source).catch(() => undefined);
-  // Each table's size, so the progress of the dump and the restore goes by bytes.
-  const weighing = tableWeights(o.source).catch(() => undefined);
+  // The source's sizes for the plan, each table's for the progress by bytes, and a timed sample of its largest
+  // table, read while the checks run; the sizes wait on a locked table (2 s): a run that ends closes them.
+  const readers = (held.readers = new AbortController()).signal;
+  const shaping = readDataShape(o.source, readers).catch(() => undefined);
+  const weighing = tableWeights(o.source, readers).catch(() => undefined);
   const sample = (held.sample = new SourceSample(o.source, shaping, o.binDir, o.signal));
   // The source's encoding and locale for creating the target database (read again below if this fails).
   const localeRead = readDatabaseLocale(o.source);
@@ -145,8 +149,7 @@ async function migrateSteps(o: MigrateOptions, held: { snapshot?: SourceSnapshot
       snapshotSaid = () => o.onSnapshot?.(undefined, err instanceof Error ? err.message : String(err));
     }
   }
-  // The plan is shown with its estimate, whose sample of the source takes a fraction of a second:
-  // the first step's work starts meanwhile (its output is held until then).
+  // The plan is shown with its estimate (the sample takes a fraction of a second); the first step starts meanwhile, its output held.
   let announced: Promise<void> | undefined;
   const announce = (): Promise<void> =>
     (announced ??= sample.within().then((sampled) => {

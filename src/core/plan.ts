@@ -54,23 +54,25 @@ export interface MigrationPlan {
  * takes a lock that waits behind a session holding a table exclusively: after 2 s the sizes are
  * taken from the catalog's estimates (relpages, no lock) instead, and a table never analyzed counts as empty.
  */
-export async function readDataShape(side: Side): Promise<DataShape> {
-  return withSide(side, async (client) => {
-    const query = (bytes: string, idx: string) =>
-      client.query<{
-        tables: string;
-        data: string;
-        idx: string;
-        name: string | null;
-        largest: string | null;
-        lsql: string | null;
-        lrows: string | null;
-        loid: string | null;
-        lheap: boolean | null;
-        iname: string | null;
-        ibytes: string | null;
-      }>(
-        `WITH t AS (
+export async function readDataShape(side: Side, signal?: AbortSignal): Promise<DataShape> {
+  return withSide(
+    side,
+    async (client) => {
+      const query = (bytes: string, idx: string) =>
+        client.query<{
+          tables: string;
+          data: string;
+          idx: string;
+          name: string | null;
+          largest: string | null;
+          lsql: string | null;
+          lrows: string | null;
+          loid: string | null;
+          lheap: boolean | null;
+          iname: string | null;
+          ibytes: string | null;
+        }>(
+          `WITH t AS (
            SELECT format('%s.%s', n.nspname, c.relname) AS name, format('%I.%I', n.nspname, c.relname) AS sql,
                   c.reltuples::float8 AS rows, ${bytes} AS bytes, ${idx} AS idx, c.oid,
                   c.relkind = 'r' AND c.relam = (SELECT oid FROM pg_am WHERE amname = 'heap') AS heap
@@ -80,35 +82,37 @@ export async function readDataShape(side: Side): Promise<DataShape> {
                 (SELECT coalesce(sum(idx), 0) FROM t) AS idx, l.name, l.bytes AS largest, l.sql AS lsql, l.rows AS lrows, l.oid AS loid, l.heap AS lheap, li.name AS iname, li.idx AS ibytes
            FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT name, sql, rows, bytes, oid, heap FROM t ORDER BY bytes DESC LIMIT 1) l ON true
            LEFT JOIN LATERAL (SELECT name, idx FROM t ORDER BY idx DESC LIMIT 1) li ON true`,
-      );
-    await client.query(`SET lock_timeout = '2s'`);
-    const { rows } = await query('pg_table_size(c.oid)', 'pg_indexes_size(c.oid)').catch(async (err: { code?: string }) => {
-      if (err.code !== '55P03') throw err; // lock_not_available
-      const pages = `current_setting('block_size')::bigint`;
-      return query(
-        `(c.relpages::bigint + coalesce((SELECT relpages FROM pg_class tc WHERE tc.oid = c.reltoastrelid), 0)) * ${pages}`,
-        `(SELECT coalesce(sum(ic.relpages), 0) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid) * ${pages}`,
-      );
-    });
-    const r = rows[0]!;
-    return {
-      tables: Number(r.tables),
-      dataBytes: Number(r.data),
-      indexBytes: Number(r.idx),
-      ...(r.name !== null && r.largest !== null
-        ? {
-            largest: {
-              name: r.name,
-              bytes: Number(r.largest),
-              ...(r.lsql !== null ? { sql: r.lsql } : {}),
-              rows: Number(r.lrows ?? -1),
-              ...(r.loid !== null ? { oid: Number(r.loid), heap: r.lheap === true } : {}),
-            },
-          }
-        : {}),
-      ...(r.iname !== null && r.ibytes !== null ? { largestIndexes: { name: r.iname, bytes: Number(r.ibytes) } } : {}),
-    };
-  });
+        );
+      await client.query(`SET lock_timeout = '2s'`);
+      const { rows } = await query('pg_table_size(c.oid)', 'pg_indexes_size(c.oid)').catch(async (err: { code?: string }) => {
+        if (err.code !== '55P03') throw err; // lock_not_available
+        const pages = `current_setting('block_size')::bigint`;
+        return query(
+          `(c.relpages::bigint + coalesce((SELECT relpages FROM pg_class tc WHERE tc.oid = c.reltoastrelid), 0)) * ${pages}`,
+          `(SELECT coalesce(sum(ic.relpages), 0) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid) * ${pages}`,
+        );
+      });
+      const r = rows[0]!;
+      return {
+        tables: Number(r.tables),
+        dataBytes: Number(r.data),
+        indexBytes: Number(r.idx),
+        ...(r.name !== null && r.largest !== null
+          ? {
+              largest: {
+                name: r.name,
+                bytes: Number(r.largest),
+                ...(r.lsql !== null ? { sql: r.lsql } : {}),
+                rows: Number(r.lrows ?? -1),
+                ...(r.loid !== null ? { oid: Number(r.loid), heap: r.lheap === true } : {}),
+              },
+            }
+          : {}),
+        ...(r.iname !== null && r.ibytes !== null ? { largestIndexes: { name: r.iname, bytes: Number(r.ibytes) } } : {}),
+      };
+    },
+    signal ? { signal } : {},
+  );
 }
 
 /** Below this much data the fixed cost of parallel workers (a snapshot, N connections, N files) outweighs them. */

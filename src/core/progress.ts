@@ -24,23 +24,27 @@ export interface TableWeight {
  * no materialized views, which are refreshed on restore, no tables of extensions). A table locked by another
  * session makes pg_table_size wait: after 2 s the catalog's page counts stand in.
  */
-export async function tableWeights(side: Side): Promise<Map<string, TableWeight>> {
-  return withSide(side, async (client) => {
-    const query = (bytes: string) =>
-      client.query<{ name: string; bytes: string; rows: number }>(
-        `SELECT format('%s.%s', n.nspname, c.relname) AS name, ${bytes} AS bytes, c.reltuples::float8 AS rows
+export async function tableWeights(side: Side, signal?: AbortSignal): Promise<Map<string, TableWeight>> {
+  return withSide(
+    side,
+    async (client) => {
+      const query = (bytes: string) =>
+        client.query<{ name: string; bytes: string; rows: number }>(
+          `SELECT format('%s.%s', n.nspname, c.relname) AS name, ${bytes} AS bytes, c.reltuples::float8 AS rows
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind = 'r' AND ${userSchemaSql()} AND ${notExtensionMember('pg_class', 'c.oid')}`,
-      );
-    await client.query(`SET lock_timeout = '2s'`);
-    const { rows } = await query('pg_table_size(c.oid)').catch(async (err: { code?: string }) => {
-      if (err.code !== '55P03') throw err;
-      return query(
-        `(c.relpages::bigint + coalesce((SELECT relpages FROM pg_class tc WHERE tc.oid = c.reltoastrelid), 0)) * current_setting('block_size')::bigint`,
-      );
-    });
-    return new Map(rows.map((r) => [r.name, { name: r.name, bytes: Number(r.bytes), rows: Number(r.rows) }]));
-  });
+        );
+      await client.query(`SET lock_timeout = '2s'`);
+      const { rows } = await query('pg_table_size(c.oid)').catch(async (err: { code?: string }) => {
+        if (err.code !== '55P03') throw err;
+        return query(
+          `(c.relpages::bigint + coalesce((SELECT relpages FROM pg_class tc WHERE tc.oid = c.reltoastrelid), 0)) * current_setting('block_size')::bigint`,
+        );
+      });
+      return new Map(rows.map((r) => [r.name, { name: r.name, bytes: Number(r.bytes), rows: Number(r.rows) }]));
+    },
+    signal ? { signal } : {},
+  );
 }
 
 /** The rows and bytes each table being copied on a server has processed so far (pg_stat_progress_copy). */

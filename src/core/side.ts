@@ -61,11 +61,24 @@ export function connectSide(side: Side, options: ConnectSideOptions = {}): Promi
 }
 
 /** Connect, run `work`, end the connection whatever happened. */
-export async function withSide<T>(side: Side, work: (client: pg.Client) => Promise<T>, options: ConnectSideOptions = {}): Promise<T> {
-  const client = await connectSide(side, options);
+/**
+ * `work` on a session of its own, closed after it. `signal` closes it at once (a query waiting on a
+ * lock rejects with "Connection terminated"): a reader that is no longer needed holds nothing open.
+ */
+export async function withSide<T>(
+  side: Side,
+  work: (client: pg.Client) => Promise<T>,
+  options: ConnectSideOptions & { signal?: AbortSignal } = {},
+): Promise<T> {
+  const { signal, ...connectOptions } = options;
+  const client = await connectSide(side, connectOptions);
+  const close = (): void => void client.end().catch(() => undefined);
+  if (signal?.aborted) close();
+  signal?.addEventListener('abort', close, { once: true });
   try {
     return await work(client);
   } finally {
+    signal?.removeEventListener('abort', close);
     await client.end().catch(() => undefined);
   }
 }

@@ -236,6 +236,26 @@ describe('streamed migration PG15 -> PG17', () => {
     }
   });
 
+  it("a reader of the source's sizes that is no longer needed is closed at once, not left waiting on a locked table", async () => {
+    await withBigTable('sampled_readers');
+    const source = sideOn(pg15, 'sampled_readers', { admin: true });
+    const locker = await bigLocked('sampled_readers');
+    try {
+      const stop = new AbortController();
+      const reading = readDataShape(source, stop.signal).then(
+        () => 'read',
+        (err: Error) => err.message,
+      );
+      for (let i = 0; i < 75 && (await lockWaiters('sampled_readers')) === 0; i++) await new Promise((f) => setTimeout(f, 20));
+      assert.equal(await lockWaiters('sampled_readers'), 1, 'the reader waits on the locked table (its lock timeout is 2 s)');
+      stop.abort();
+      const outcome = await Promise.race([reading, new Promise((f) => setTimeout(() => f('still waiting after 1 s'), 1000))]);
+      assert.equal(outcome, 'Connection terminated');
+    } finally {
+      await locker.end();
+    }
+  });
+
   it("a sample that outlasts the plan's wait is cancelled then: its psql and its query end at once", async () => {
     await withBigTable('sampled_late');
     const source = sideOn(pg15, 'sampled_late', { admin: true });
