@@ -79,10 +79,13 @@ export class ArchiveDemux {
       chunk = chunk.length ? Buffer.concat([this.rest, chunk]) : this.rest;
       this.rest = undefined;
     }
+    // The wanted bytes of this chunk, handed on at once: an uncompressed archive stores each row as a
+    // chunk of its own (≈ 100 bytes), and one call per row made a 5 M-row table take 28 s instead of 3.5.
+    const pieces: Buffer[] = [];
     while (at < chunk.length && (this.state as State) !== 'done' && !this.lost) {
       if (this.state === 'data') {
         const n = Math.min(this.left, chunk.length - at);
-        if (this.current === this.wanted) await this.onData(chunk.subarray(at, at + n));
+        if (this.current === this.wanted) pieces.push(chunk.subarray(at, at + n));
         at += n;
         this.left -= n;
         if (this.left === 0) this.state = 'len';
@@ -94,16 +97,30 @@ export class ArchiveDemux {
         this.state = 'id';
         continue;
       }
-      // An int: a sign byte, then intSize bytes, least significant first.
-      this.int.push(chunk[at++]!);
-      if (this.int.length < this.intSize + 1) continue;
+      // An int: a sign byte, then intSize bytes, least significant first (read whole when the chunk holds it).
       let v = 0;
-      for (let i = 0; i < this.intSize; i++) v += this.int[i + 1]! * 2 ** (8 * i);
-      if (this.int[0]) v = -v;
-      this.int = [];
+      if (this.int.length === 0 && at + this.intSize < chunk.length) {
+        for (let i = 0; i < this.intSize; i++) v += chunk[at + 1 + i]! * 2 ** (8 * i);
+        if (chunk[at]) v = -v;
+        at += this.intSize + 1;
+      } else {
+        this.int.push(chunk[at++]!);
+        if (this.int.length < this.intSize + 1) continue;
+        for (let i = 0; i < this.intSize; i++) v += this.int[i + 1]! * 2 ** (8 * i);
+        if (this.int[0]) v = -v;
+        this.int = [];
+      }
       this.next(v);
     }
+    if (pieces.length) await this.onData(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+    if (this.ended) {
+      this.ended = false;
+      this.onDataEnd();
+    }
   }
+
+  /** The wanted entry's data ended in this chunk: said once its last bytes are handed on. */
+  private ended = false;
 
   /** The state after an int of the current state. */
   private next(v: number): void {
@@ -126,7 +143,7 @@ export class ArchiveDemux {
       else {
         this.state = 'type';
         if (this.current === this.wanted) {
-          this.onDataEnd();
+          this.ended = true;
           this.state = 'done';
         }
       }
