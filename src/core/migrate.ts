@@ -77,9 +77,9 @@ async function migrateSteps(o: MigrateOptions, held: Held): Promise<MigrateResul
   // 1. Readiness checks
   o.onStep?.('preflight', 'start');
   const t0 = performance.now();
-  // The source's sizes for the plan, each table's for the progress by bytes, and a timed sample of its largest
-  // table, read while the checks run; the sizes wait on a locked table (2 s): a run that ends closes them.
+  // Read while the checks run: the sizes (plan, progress by bytes; closed when the run ends) and a timed sample.
   const readers = (held.readers = new AbortController()).signal;
+  o.signal?.addEventListener('abort', () => held.readers?.abort(), { once: true });
   const shaping = readDataShape(o.source, readers).catch(() => undefined);
   const weighing = tableWeights(o.source, readers).catch(() => undefined);
   const sample = (held.sample = new SourceSample(o.source, shaping, o.binDir, o.signal));

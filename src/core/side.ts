@@ -60,10 +60,9 @@ export function connectSide(side: Side, options: ConnectSideOptions = {}): Promi
   });
 }
 
-/** Connect, run `work`, end the connection whatever happened. */
 /**
- * `work` on a session of its own, closed after it. `signal` closes it at once (a query waiting on a
- * lock rejects with "Connection terminated"): a reader that is no longer needed holds nothing open.
+ * `work` on a session of its own, ended after it whatever happened. `signal` ends it at once (a query
+ * waiting on a lock rejects with "Connection terminated"): a reader no longer needed holds nothing open.
  */
 export async function withSide<T>(
   side: Side,
@@ -73,7 +72,11 @@ export async function withSide<T>(
   const { signal, ...connectOptions } = options;
   const client = await connectSide(side, connectOptions);
   const close = (): void => void client.end().catch(() => undefined);
-  if (signal?.aborted) close();
+  if (signal?.aborted) {
+    // Stopped while it connected: nothing runs.
+    await client.end().catch(() => undefined);
+    throw new Error('Connection terminated');
+  }
   signal?.addEventListener('abort', close, { once: true });
   try {
     return await work(client);

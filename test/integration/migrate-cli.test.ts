@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
 import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
 import { processesMentioning } from '../helpers/processes.js';
@@ -353,6 +354,27 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
     assert.match(r.stderr, /"shop_v17" exists and is not empty/);
     assert.match(r.stderr, /Migration stopped at preflight: Not ready: 1 blocking problem\(s\): Target database\./);
     assert.ok(!existsSync(join(dir, 'again.dump')), 'nothing was dumped');
+  });
+
+  it('a migration its checks stop exits at once while a table of the source is locked (the size readers are closed, not waited for)', async () => {
+    const locker = new pg.Client({ host: '127.0.0.1', port: pg15.port, user: pg15.adminUser, password: pg15.adminPassword, database: DB });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
+      const t0 = Date.now();
+      const r = run(['migrate', '--source', src(), '--target', tgt('never_made'), '--dump', join(dir, 'locked.dump')], {
+        ...passwords(),
+        HYDRA_TARGET_PASSWORD: 'not-the-password',
+      });
+      const ms = Date.now() - t0;
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /Migration stopped at preflight: Not ready: 1 blocking problem\(s\): Target server reachable\./);
+      // The sizes wait on the locked table up to their 2 s lock timeout; the CLI exited 2.2 s after such a failure before.
+      assert.ok(ms < 1500, `exited ${ms} ms after it started`);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
   });
 });
 
