@@ -110,3 +110,26 @@ export function sideOn(server: TestServer, database: string, options: { admin?: 
     database,
   };
 }
+
+/**
+ * Runs `work` while another session holds `table` of `server`'s database `db` in ACCESS EXCLUSIVE
+ * mode, as a live source's session may; the lock is released after, whatever happened.
+ */
+export async function whileLocked<T>(server: TestServer, db: string, table: string, work: () => T | Promise<T>): Promise<T> {
+  const { default: pg } = await import('pg');
+  const locker = new pg.Client({
+    host: '127.0.0.1',
+    port: server.port,
+    user: server.adminUser,
+    password: server.adminPassword,
+    database: db,
+  });
+  await locker.connect();
+  try {
+    await locker.query(`BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    return await work();
+  } finally {
+    await locker.query('ROLLBACK').catch(() => undefined);
+    await locker.end();
+  }
+}

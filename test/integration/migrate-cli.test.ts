@@ -9,9 +9,15 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
-import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD } from '../helpers/fixtures.js';
+import {
+  addMigrationObjects,
+  createMigrator,
+  createSampleDatabase,
+  MIGRATOR,
+  MIGRATOR_PASSWORD,
+  whileLocked,
+} from '../helpers/fixtures.js';
 import { processesMentioning } from '../helpers/processes.js';
 import type { ProgressEvent } from '../../src/core/present/steps.js';
 import { blackhole, PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
@@ -357,10 +363,7 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
   });
 
   it('a migration its checks stop exits at once while a table of the source is locked (the size readers are closed, not waited for)', async () => {
-    const locker = new pg.Client({ host: '127.0.0.1', port: pg15.port, user: pg15.adminUser, password: pg15.adminPassword, database: DB });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
+    await whileLocked(pg15, DB, 'public.audit_log', () => {
       const t0 = Date.now();
       const r = run(['migrate', '--source', src(), '--target', tgt('never_made'), '--dump', join(dir, 'locked.dump')], {
         ...passwords(),
@@ -371,10 +374,7 @@ describe('hydra-migrate migrate PG15 -> PG17', () => {
       assert.match(r.stderr, /Migration stopped at preflight: Not ready: 1 blocking problem\(s\): Target server reachable\./);
       // The sizes wait on the locked table up to their 2 s lock timeout; the CLI exited 2.2 s after such a failure before.
       assert.ok(ms < 1500, `exited ${ms} ms after it started`);
-    } finally {
-      await locker.query('ROLLBACK').catch(() => undefined);
-      await locker.end();
-    }
+    });
   });
 });
 

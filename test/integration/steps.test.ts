@@ -15,7 +15,7 @@ import { readDatabaseLocale } from '../../src/core/inspect.js';
 import { restore } from '../../src/core/restore.js';
 import type { Side } from '../../src/core/side.js';
 import type { StepProgress } from '../../src/core/step.js';
-import { AWKWARD, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, q, sideOn } from '../helpers/fixtures.js';
+import { AWKWARD, createMigrator, createSampleDatabase, MIGRATOR, MIGRATOR_PASSWORD, q, sideOn, whileLocked } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
 const tools = { pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore'), vacuumdb: join(PG15_TOOLS, 'vacuumdb') };
@@ -517,11 +517,7 @@ describe('the connect timeout (hydraMigrate.connectTimeoutSeconds / --connect-ti
 
 describe('a live source: a table another session has locked', () => {
   it('the dump gives up after the lock wait timeout, says why, and leaves no archive', async () => {
-    const { default: pg } = await import('pg');
-    const locker = new pg.Client({ host: '127.0.0.1', port: pg15.port, user: pg15.adminUser, password: pg15.adminPassword, database: DB });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN; LOCK TABLE public.accounts IN ACCESS EXCLUSIVE MODE');
+    await whileLocked(pg15, DB, 'public.accounts', async () => {
       const out = join(dir, 'locked.dump');
       const started = performance.now();
       const result = await dump({ source: side(pg15, DB), ...tools, out, format: 'custom', lockWaitTimeoutSeconds: 1 });
@@ -529,10 +525,7 @@ describe('a live source: a table another session has locked', () => {
       assert.equal(result.failure?.problem, 'lock_timeout', result.failure?.message);
       assert.match(result.failure.message, /locked by another session; pg_dump waited 1 s/);
       assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
-    } finally {
-      await locker.query('ROLLBACK').catch(() => undefined);
-      await locker.end();
-    }
+    });
   });
 });
 

@@ -11,13 +11,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { SourceSample } from '../../src/core/estimate.js';
 import { migrate, type MigrateOptions } from '../../src/core/migrate.js';
 import { readDataShape } from '../../src/core/plan.js';
 import { streamDumpAndLoad } from '../../src/core/stream.js';
 import { validate } from '../../src/core/validate.js';
-import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, sideOn } from '../helpers/fixtures.js';
+import { addMigrationObjects, createMigrator, createSampleDatabase, MIGRATOR, sideOn, whileLocked } from '../helpers/fixtures.js';
 import { processesWhere } from '../helpers/processes.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
@@ -37,23 +36,7 @@ const base = (db: string, out: string, extra: Partial<MigrateOptions> = {}): Mig
   ...extra,
 });
 /** Runs `work` while another session holds public.audit_log of the source's "shop" locked. */
-async function whileAuditLogLocked(work: () => Promise<void>): Promise<void> {
-  const locker = new pg.Client({
-    host: '127.0.0.1',
-    port: pg15.port,
-    user: pg15.adminUser,
-    password: pg15.adminPassword,
-    database: 'shop',
-  });
-  await locker.connect();
-  try {
-    await locker.query('BEGIN; LOCK TABLE public.audit_log IN ACCESS EXCLUSIVE MODE');
-    await work();
-  } finally {
-    await locker.query('ROLLBACK').catch(() => undefined);
-    await locker.end();
-  }
-}
+const whileAuditLogLocked = (work: () => Promise<void>): Promise<void> => whileLocked(pg15, 'shop', 'public.audit_log', work);
 const streamTools = () => ({ pgDump: join(PG15_TOOLS, 'pg_dump'), pgRestore: join(PG15_TOOLS, 'pg_restore') });
 /** pg_dump and pg_restore processes working on this file's servers (their environment names the port). */
 const toolsOn = (): string[] =>
@@ -68,22 +51,14 @@ async function withBigTable(db: string): Promise<void> {
   await pg15.sql(`CREATE DATABASE ${db}`);
   await pg15.sql(`CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 100000) g; ANALYZE`, db);
 }
-/** A session holding public.big of `db` locked; end() releases it. */
-async function bigLocked(db: string): Promise<{ client: pg.Client; end: () => Promise<void> }> {
-  const client = new pg.Client({ host: '127.0.0.1', port: pg15.port, user: pg15.adminUser, password: pg15.adminPassword, database: db });
-  await client.connect();
-  await client.query('BEGIN; LOCK TABLE public.big IN ACCESS EXCLUSIVE MODE');
-  return {
-    client,
-    end: async () => {
-      await client.query('ROLLBACK').catch(() => undefined);
-      await client.end();
-    },
-  };
-}
 /** Sessions of the source's database `db` waiting on a lock (read from a session of its own: the locker's transaction sees a frozen pg_stat_activity). */
 const lockWaiters = async (db: string): Promise<number> =>
   (await pg15.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = '${db}' AND wait_event_type = 'Lock'`)).rows[0].n;
+
+/** Waits (up to 1.5 s) until a session of `db` waits on a lock. */
+async function lockWaiterSeen(db: string): Promise<void> {
+  for (let i = 0; i < 75 && (await lockWaiters(db)) === 0; i++) await new Promise((f) => setTimeout(f, 20));
+}
 
 before(async () => {
   ({ pg15, pg17 } = await startServers('pg15', 'pg17'));
@@ -210,8 +185,7 @@ describe('streamed migration PG15 -> PG17', () => {
 
   it("a migration that stops before its estimate's sample began never starts it: no psql reads the source after the run", async () => {
     await withBigTable('sampled');
-    const locker = await bigLocked('sampled');
-    try {
+    await whileLocked(pg15, 'sampled', 'public.big', async () => {
       // Reading the sizes waits on the locked table (up to its 2 s lock timeout, then the catalog's
       // estimates), and the sample after it would wait 2 s more; the readiness checks fail at once
       // meanwhile (the target refuses the password).
@@ -231,29 +205,24 @@ describe('streamed migration PG15 -> PG17', () => {
       }
       assert.deepEqual([...seen], [], 'a psql ran against the source after the migration had stopped');
       assert.equal(await lockWaiters('sampled'), 0);
-    } finally {
-      await locker.end();
-    }
+    });
   });
 
   it("a reader of the source's sizes that is no longer needed is closed at once, not left waiting on a locked table", async () => {
     await withBigTable('sampled_readers');
     const source = sideOn(pg15, 'sampled_readers', { admin: true });
-    const locker = await bigLocked('sampled_readers');
-    try {
+    await whileLocked(pg15, 'sampled_readers', 'public.big', async () => {
       const stop = new AbortController();
       const reading = readDataShape(source, stop.signal).then(
         () => 'read',
         (err: Error) => err.message,
       );
-      for (let i = 0; i < 75 && (await lockWaiters('sampled_readers')) === 0; i++) await new Promise((f) => setTimeout(f, 20));
+      await lockWaiterSeen('sampled_readers');
       assert.equal(await lockWaiters('sampled_readers'), 1, 'the reader waits on the locked table (its lock timeout is 2 s)');
       stop.abort();
       const outcome = await Promise.race([reading, new Promise((f) => setTimeout(() => f('still waiting after 1 s'), 1000))]);
       assert.equal(outcome, 'Connection terminated');
-    } finally {
-      await locker.end();
-    }
+    });
   });
 
   it("a sample that outlasts the plan's wait is cancelled then: its psql and its query end at once", async () => {
@@ -261,10 +230,9 @@ describe('streamed migration PG15 -> PG17', () => {
     const source = sideOn(pg15, 'sampled_late', { admin: true });
     // The sizes are read before the lock: only the sample's COPY waits (up to its own 2 s lock timeout).
     const shape = await readDataShape(source);
-    const locker = await bigLocked('sampled_late');
-    try {
+    await whileLocked(pg15, 'sampled_late', 'public.big', async () => {
       const sample = new SourceSample(source, Promise.resolve(shape), PG15_TOOLS, undefined);
-      for (let i = 0; i < 75 && (await lockWaiters('sampled_late')) === 0; i++) await new Promise((f) => setTimeout(f, 20));
+      await lockWaiterSeen('sampled_late');
       assert.equal(await lockWaiters('sampled_late'), 1, "the sample's COPY waits on the locked table");
       assert.equal(await sample.within(100), undefined);
       const t0 = Date.now();
@@ -272,9 +240,7 @@ describe('streamed migration PG15 -> PG17', () => {
         await new Promise((f) => setTimeout(f, 20));
       assert.deepEqual(psqlOnSource(), [], 'psql still runs: left to its lock timeout');
       assert.equal(await lockWaiters('sampled_late'), 0);
-    } finally {
-      await locker.end();
-    }
+    });
   });
 
   it('directory plan: a dump that gives up drops the target database created while it ran', async () => {

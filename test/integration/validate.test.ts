@@ -28,6 +28,7 @@ import {
   MIGRATOR_PASSWORD,
   q,
   sideOn,
+  whileLocked,
 } from '../helpers/fixtures.js';
 import { PG15_TOOLS, startServers, type TestServer } from '../helpers/servers.js';
 
@@ -466,11 +467,7 @@ describe('checksums of binary values where every column allows it', () => {
 
 describe('a live source: a table another session has locked', () => {
   it('is reported as not read within the lock timeout (the rest is compared); the CLI exits 2', async () => {
-    const { default: pg } = await import('pg');
-    const locker = new pg.Client({ host: '127.0.0.1', port: pg15.port, user: pg15.adminUser, password: pg15.adminPassword, database: DB });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN; LOCK TABLE public.ledger IN ACCESS EXCLUSIVE MODE');
+    await whileLocked(pg15, DB, 'public.ledger', async () => {
       const started = performance.now();
       const r = await validate({ source: src(), target: tgt('faithful'), lockTimeoutSeconds: 1 });
       assert.ok(performance.now() - started < 20_000, 'the validation did not wait for the lock');
@@ -502,9 +499,6 @@ describe('a live source: a table another session has locked', () => {
       );
       assert.equal(cli.status, 2, cli.stdout + cli.stderr);
       assert.match(cli.stdout, /ledger.*another session holds a lock/);
-    } finally {
-      await locker.query('ROLLBACK').catch(() => undefined);
-      await locker.end();
-    }
+    });
   });
 });
